@@ -1,0 +1,103 @@
+import { Aedes } from 'aedes';
+import type { PlatformConfig } from '../config/config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ProvisionStore } from '../store/types.ts';
+import { installBrokerHooks } from './aedes-hooks.ts';
+import { BruteForceGuard } from './brute-force-guard.ts';
+import { listenMqtt, type MqttListener } from './listeners.ts';
+import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
+
+export interface ProvisionBrokerOptions {
+  readonly config: Pick<
+    PlatformConfig,
+    | 'bindHost'
+    | 'provisionMqttPort'
+    | 'provisionMqttEnabled'
+    | 'provisionMqttsPort'
+    | 'provisioningAccount'
+    | 'authFailureLimit'
+    | 'authLockoutSeconds'
+    | 'authFailureDelayMs'
+    | 'maxMessageBytes'
+  >;
+  readonly store: ProvisionStore;
+  readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
+  readonly internal: InternalCredentials;
+  readonly log: Logger;
+}
+
+export interface ProvisionBroker {
+  readonly aedes: Aedes;
+  /** Port of the plain MQTT listener, or null in TLS-only mode. */
+  readonly mqttPort: number | null;
+  readonly mqttsPort: number;
+  readonly guard: BruteForceGuard;
+  close(): Promise<void>;
+}
+
+/** The provision broker: where devices holding a provision request connect to ask for their identity. */
+export async function startProvisionBroker(options: ProvisionBrokerOptions): Promise<ProvisionBroker> {
+  const { config, store, log } = options;
+  const brokerLog = log.child({ component: 'provision-broker' });
+  const aedes = await Aedes.createBroker({ id: `provision-${process.pid}`, connectTimeout: 10_000 });
+  const guard = new BruteForceGuard({
+    failureLimit: config.authFailureLimit,
+    lockoutMs: config.authLockoutSeconds * 1000,
+    baseDelayMs: config.authFailureDelayMs,
+  });
+  const authenticate = createProvisionAuthenticator({
+    store,
+    provisioningAccount: config.provisioningAccount,
+    internal: options.internal,
+    guard,
+    onRefused: (attempt, error, reason) => {
+      brokerLog.info(
+        { clientId: attempt.clientId, address: attempt.remoteAddress, code: error.code, connack: error.connackCode, reason },
+        'CONNECT refused',
+      );
+      store
+        .appendAudit({
+          type: 'connect.refused',
+          outcome: 'failure',
+          actor: attempt.clientId || '(empty)',
+          accountId: null,
+          clientId: attempt.clientId || null,
+          provisionRequestId: null,
+          detail: { broker: 'provision', address: attempt.remoteAddress, code: error.code, reason },
+        })
+        .catch((auditError: unknown) => brokerLog.warn({ err: auditError }, 'audit event not written'));
+    },
+  });
+  installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, log: brokerLog });
+  aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
+
+  const listeners: MqttListener[] = [];
+  try {
+    const tlsListener = await listenMqtt(aedes, {
+      host: config.bindHost,
+      port: config.provisionMqttsPort,
+      tls: { cert: options.serverCredentials.certPem, key: options.serverCredentials.keyPem },
+    });
+    listeners.push(tlsListener);
+    let mqttPort: number | null = null;
+    if (config.provisionMqttEnabled) {
+      const tcpListener = await listenMqtt(aedes, { host: config.bindHost, port: config.provisionMqttPort });
+      listeners.push(tcpListener);
+      mqttPort = tcpListener.port;
+    }
+    return {
+      aedes,
+      mqttPort,
+      mqttsPort: tlsListener.port,
+      guard,
+      close: async () => {
+        await Promise.all(listeners.map((listener) => listener.close()));
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(listeners.map((listener) => listener.close()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
+}

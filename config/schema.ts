@@ -1,0 +1,226 @@
+/**
+ * The configuration schema: every setting, its type, default and meaning. The README table is
+ * checked against it (test/config.test.ts), so a setting cannot go undocumented.
+ */
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    dataDir: {
+      type: 'string',
+      minLength: 1,
+      default: './data',
+      description: 'Directory for the SQLite store, the CA keys and certificates, and uploaded bundles.',
+    },
+    logLevel: {
+      type: 'string',
+      enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      default: 'info',
+      description: 'Log level (pino).',
+    },
+    storeBackend: {
+      type: 'string',
+      enum: ['sqlite', 'redis'],
+      default: 'sqlite',
+      description: 'Where provision requests, accounts, certificates and the audit log live.',
+    },
+    redisUrl: {
+      type: 'string',
+      default: 'redis://127.0.0.1:6379',
+      description: 'Redis URL, used when the store backend is redis.',
+    },
+    redisKeyPrefix: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:-]*$',
+      default: 'provisio:',
+      description: 'Prefix of every Redis key, so several platforms can share one Redis.',
+    },
+    bindHost: {
+      type: 'string',
+      minLength: 1,
+      default: '0.0.0.0',
+      description: 'Address every listener binds to.',
+    },
+    publicHostnames: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[A-Za-z0-9.:-]+$' },
+      default: ['localhost'],
+      description:
+        'Comma-separated host names devices use to reach the platform: put in the server certificate (beside localhost and 127.0.0.1); the first one goes into broker URLs handed to devices.',
+    },
+    provisionMqttPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 1883,
+      description: 'Provision broker, MQTT over TCP (0 picks a free port).',
+    },
+    provisionMqttEnabled: {
+      type: 'boolean',
+      default: true,
+      description: 'Whether the plain-TCP provision listener runs (false = TLS-only mode).',
+    },
+    provisionMqttsPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8883,
+      description: 'Provision broker, MQTT over TLS (0 picks a free port).',
+    },
+    accountMqttsPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8884,
+      description: 'Account broker, MQTT over mutual TLS (0 picks a free port).',
+    },
+    httpPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8080,
+      description: 'Admin HTTP API and bundle downloads (0 picks a free port).',
+    },
+    provisioningAccount: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_-]{1,64}$',
+      default: 'provisioning',
+      description: 'The account every device being provisioned shares on the provision broker ($EDC/{this}/...).',
+    },
+    adminToken: {
+      type: 'string',
+      minLength: 24,
+      description:
+        'Admin API bearer token. When unset, one is generated at first start, printed once and stored hashed.',
+    },
+    internalUsername: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.-]{1,64}$',
+      default: 'provisio-internal',
+      description: 'MQTT user name of the platform\'s own workers (the provisioner) on the brokers.',
+    },
+    internalPassword: {
+      type: 'string',
+      minLength: 24,
+      description:
+        'MQTT password of the platform\'s own workers. Unset in the all-in-one process: a random one is made at each start. Required when workers run as separate processes.',
+    },
+    caRootCertFile: {
+      type: 'string',
+      description: "Operator-supplied root CA certificate (PEM). Set with the two below to use your own CA instead of the generated one.",
+    },
+    caIssuingCertFile: {
+      type: 'string',
+      description: 'Operator-supplied issuing (intermediate) CA certificate (PEM), signed by the root.',
+    },
+    caIssuingKeyFile: {
+      type: 'string',
+      description: 'Private key (PEM, unencrypted PKCS#8) of the operator-supplied issuing CA.',
+    },
+    certKeyAlgorithm: {
+      type: 'string',
+      enum: ['ec', 'rsa'],
+      default: 'ec',
+      description: 'Key type of generated CA, server and signing keys, and of device keys generated on the server (EC P-256 or RSA-2048).',
+    },
+    deviceCertValidityDays: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 36500,
+      default: 365,
+      description: 'Validity of issued device client certificates, in days.',
+    },
+    requestDefaultValidityDays: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3650,
+      default: 7,
+      description: 'Default lifetime of a provision request (expiresOn) when none is given, in days.',
+    },
+    authFailureLimit: {
+      type: 'integer',
+      minimum: 1,
+      default: 10,
+      description: 'Failed CONNECTs per clientId or per source address before lock-out.',
+    },
+    authLockoutSeconds: {
+      type: 'integer',
+      minimum: 1,
+      default: 300,
+      description: 'How long a locked-out clientId or address is refused.',
+    },
+    authFailureDelayMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 10000,
+      default: 200,
+      description: 'Delay added to each refused CONNECT, growing with the failure count (slows brute force).',
+    },
+    maxMessageBytes: {
+      type: 'integer',
+      minimum: 1024,
+      default: 65536,
+      description: 'Largest MQTT packet the brokers accept.',
+    },
+    bundleMaxBytes: {
+      type: 'integer',
+      minimum: 1,
+      default: 52428800,
+      description: 'Largest application bundle that can be uploaded.',
+    },
+    bundleTokenTtlSeconds: {
+      type: 'integer',
+      minimum: 10,
+      default: 900,
+      description: 'Lifetime of the signed bundle download links sent to devices.',
+    },
+    httpBodyLimitBytes: {
+      type: 'integer',
+      minimum: 1024,
+      default: 1048576,
+      description: 'Largest JSON body the admin API accepts.',
+    },
+  },
+  required: [],
+} as const;
+
+export interface PlatformConfig {
+  readonly dataDir: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly storeBackend: 'sqlite' | 'redis';
+  readonly redisUrl: string;
+  readonly redisKeyPrefix: string;
+  readonly bindHost: string;
+  readonly publicHostnames: readonly string[];
+  readonly provisionMqttPort: number;
+  readonly provisionMqttEnabled: boolean;
+  readonly provisionMqttsPort: number;
+  readonly accountMqttsPort: number;
+  readonly httpPort: number;
+  readonly provisioningAccount: string;
+  readonly adminToken?: string;
+  readonly internalUsername: string;
+  readonly internalPassword?: string;
+  readonly caRootCertFile?: string;
+  readonly caIssuingCertFile?: string;
+  readonly caIssuingKeyFile?: string;
+  readonly certKeyAlgorithm: 'ec' | 'rsa';
+  readonly deviceCertValidityDays: number;
+  readonly requestDefaultValidityDays: number;
+  readonly authFailureLimit: number;
+  readonly authLockoutSeconds: number;
+  readonly authFailureDelayMs: number;
+  readonly maxMessageBytes: number;
+  readonly bundleMaxBytes: number;
+  readonly bundleTokenTtlSeconds: number;
+  readonly httpBodyLimitBytes: number;
+}
+
+export type ConfigKey = keyof typeof configSchema.properties;
+
+/** PROVISIO_ + the key in SCREAMING_SNAKE_CASE: dataDir -> PROVISIO_DATA_DIR. */
+export function envNameOf(key: ConfigKey): string {
+  return `PROVISIO_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export const configFileEnvName = 'PROVISIO_CONFIG_FILE';

@@ -1,0 +1,204 @@
+import { Ajv, type ValidateFunction } from 'ajv';
+import { ResponseCode } from './response-codes.ts';
+import { provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema } from './schemas.ts';
+
+/** Thrown by decoders: the message is not what the protocol allows. */
+export class ProtocolError extends Error {
+  constructor(
+    message: string,
+    readonly responseCode: number = ResponseCode.badRequest,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+export interface ProvisionRequestMessage {
+  readonly sentOn: number;
+  readonly requestId: string;
+  readonly requesterClientId: string;
+  readonly activationKey?: string;
+  readonly csr?: string;
+  readonly device: { readonly model?: string; readonly serial?: string; readonly firmware?: string };
+}
+
+export interface ProvisionCompleteMessage {
+  readonly sentOn: number;
+  readonly requestId: string;
+  readonly requesterClientId: string;
+  readonly provisionRequestId: string;
+  readonly configurationHash: string;
+  /** name@version of each installed bundle. */
+  readonly bundlesInstalled: readonly string[];
+}
+
+export interface ReplyMessage {
+  readonly sentOn: number;
+  readonly requestId: string;
+  readonly responseCode: number;
+  readonly message?: string;
+  readonly retryAfterSeconds?: number;
+  readonly signature?: string;
+  readonly signatureAlgorithm?: SignatureAlgorithm;
+  /** The exact signed bytes (decoded from base64). */
+  readonly body?: Buffer;
+}
+
+export type SignatureAlgorithm = 'SHA256withECDSA' | 'SHA256withRSA';
+
+export interface ProvisionResult {
+  readonly clientId: string;
+  readonly account: string;
+  readonly issuedOn: number;
+  readonly certificates: {
+    readonly client: string;
+    readonly clientKey?: string;
+    readonly chain: readonly string[];
+    readonly signing: string;
+  };
+  readonly configuration: { readonly content: string; readonly sha256: string };
+  readonly bundles: readonly {
+    readonly name: string;
+    readonly version: string;
+    readonly size: number;
+    readonly sha256: string;
+    readonly url: string;
+  }[];
+  readonly next: {
+    readonly brokerUrl: string;
+    readonly clientId: string;
+    readonly account: string;
+    readonly auth: 'client-certificate';
+  };
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validators = {
+  request: ajv.compile(provisionRequestSchema),
+  complete: ajv.compile(provisionCompleteSchema),
+  reply: ajv.compile(replySchema),
+  result: ajv.compile(provisionResultSchema),
+};
+
+function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  if (size > maxBytes) throw new ProtocolError(`${what} is larger than ${maxBytes} bytes`, ResponseCode.tooLarge);
+  try {
+    return JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`${what} is not valid JSON`);
+  }
+}
+
+function check<T>(validate: ValidateFunction, value: unknown, what: string): T {
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    const where = first?.instancePath || '/';
+    throw new ProtocolError(`${what} is invalid at ${where}: ${first?.message ?? 'schema violation'}`);
+  }
+  return value as T;
+}
+
+type Metrics = Record<string, string | number | boolean | undefined>;
+interface Envelope {
+  sentOn: number;
+  metrics: Metrics;
+  body?: string;
+}
+
+export const defaultMaxMessageBytes = 65536;
+
+export function decodeProvisionRequest(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): ProvisionRequestMessage {
+  const envelope = check<Envelope>(validators.request, parseJson(payload, 'provision request', maxBytes), 'provision request');
+  const m = envelope.metrics;
+  const device: { model?: string; serial?: string; firmware?: string } = {};
+  if (m['device.model'] !== undefined) device.model = String(m['device.model']);
+  if (m['device.serial'] !== undefined) device.serial = String(m['device.serial']);
+  if (m['device.firmware'] !== undefined) device.firmware = String(m['device.firmware']);
+  return {
+    sentOn: envelope.sentOn,
+    requestId: String(m['request.id']),
+    requesterClientId: String(m['requester.client.id']),
+    ...(m['activation.key'] !== undefined ? { activationKey: String(m['activation.key']) } : {}),
+    ...(m['csr'] !== undefined ? { csr: String(m['csr']) } : {}),
+    device,
+  };
+}
+
+export function encodeProvisionRequest(message: Omit<ProvisionRequestMessage, 'sentOn'> & { sentOn?: number }): Buffer {
+  const metrics: Metrics = {
+    'request.id': message.requestId,
+    'requester.client.id': message.requesterClientId,
+    'activation.key': message.activationKey,
+    csr: message.csr,
+    'device.model': message.device.model,
+    'device.serial': message.device.serial,
+    'device.firmware': message.device.firmware,
+  };
+  return Buffer.from(JSON.stringify({ sentOn: message.sentOn ?? Date.now(), metrics }));
+}
+
+export function decodeProvisionComplete(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): ProvisionCompleteMessage {
+  const envelope = check<Envelope>(validators.complete, parseJson(payload, 'completion report', maxBytes), 'completion report');
+  const m = envelope.metrics;
+  const installed = m['bundles.installed'] === undefined ? '' : String(m['bundles.installed']);
+  return {
+    sentOn: envelope.sentOn,
+    requestId: String(m['request.id']),
+    requesterClientId: String(m['requester.client.id']),
+    provisionRequestId: String(m['provision.request.id']),
+    configurationHash: String(m['configuration.hash']),
+    bundlesInstalled: installed === '' ? [] : installed.split(','),
+  };
+}
+
+export function encodeProvisionComplete(message: Omit<ProvisionCompleteMessage, 'sentOn'> & { sentOn?: number }): Buffer {
+  const metrics: Metrics = {
+    'request.id': message.requestId,
+    'requester.client.id': message.requesterClientId,
+    'provision.request.id': message.provisionRequestId,
+    'configuration.hash': message.configurationHash,
+    'bundles.installed': message.bundlesInstalled.join(','),
+  };
+  return Buffer.from(JSON.stringify({ sentOn: message.sentOn ?? Date.now(), metrics }));
+}
+
+export function encodeReply(reply: Omit<ReplyMessage, 'sentOn'> & { sentOn?: number }): Buffer {
+  const metrics: Metrics = {
+    'request.id': reply.requestId,
+    'response.code': reply.responseCode,
+    'response.exception.message': reply.message,
+    'retry.after.seconds': reply.retryAfterSeconds,
+    signature: reply.signature,
+    'signature.algorithm': reply.signatureAlgorithm,
+  };
+  const envelope: Envelope = { sentOn: reply.sentOn ?? Date.now(), metrics };
+  if (reply.body) envelope.body = reply.body.toString('base64');
+  return Buffer.from(JSON.stringify(envelope));
+}
+
+export function decodeReply(payload: Buffer | string, maxBytes = 1024 * 1024 * 2): ReplyMessage {
+  const envelope = check<Envelope>(validators.reply, parseJson(payload, 'reply', maxBytes), 'reply');
+  const m = envelope.metrics;
+  return {
+    sentOn: envelope.sentOn,
+    requestId: String(m['request.id']),
+    responseCode: Number(m['response.code']),
+    ...(m['response.exception.message'] !== undefined ? { message: String(m['response.exception.message']) } : {}),
+    ...(m['retry.after.seconds'] !== undefined ? { retryAfterSeconds: Number(m['retry.after.seconds']) } : {}),
+    ...(m['signature'] !== undefined ? { signature: String(m['signature']) } : {}),
+    ...(m['signature.algorithm'] !== undefined
+      ? { signatureAlgorithm: m['signature.algorithm'] as SignatureAlgorithm }
+      : {}),
+    ...(envelope.body !== undefined ? { body: Buffer.from(envelope.body, 'base64') } : {}),
+  };
+}
+
+/** Parses the signed body of a 200 reply. Verify the signature over `body` first (signing.ts). */
+export function decodeProvisionResult(body: Buffer): ProvisionResult {
+  return check<ProvisionResult>(validators.result, parseJson(body, 'provision result', 1024 * 1024), 'provision result');
+}
+
+export function encodeProvisionResult(result: ProvisionResult): Buffer {
+  return Buffer.from(JSON.stringify(result));
+}

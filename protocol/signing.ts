@@ -1,0 +1,30 @@
+import { createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import type { SignatureAlgorithm } from './messages.ts';
+
+/**
+ * Detached signatures over the exact bytes of a reply body: SHA-256 with ECDSA (DER-encoded
+ * ECDSA-Sig-Value) or RSA PKCS#1 v1.5, base64 in the `signature` metric.
+ */
+export function signatureAlgorithmOf(key: KeyObject): SignatureAlgorithm {
+  return key.asymmetricKeyType === 'rsa' ? 'SHA256withRSA' : 'SHA256withECDSA';
+}
+
+export function signBody(body: Buffer, privateKey: KeyObject): { signature: string; algorithm: SignatureAlgorithm } {
+  return { signature: sign('sha256', body, privateKey).toString('base64'), algorithm: signatureAlgorithmOf(privateKey) };
+}
+
+export function verifyBodySignature(
+  body: Buffer,
+  signature: string,
+  algorithm: SignatureAlgorithm,
+  signingCertificatePem: string,
+): boolean {
+  const certificate = new X509Certificate(signingCertificatePem);
+  const key = certificate.publicKey;
+  if (signatureAlgorithmOf(key) !== algorithm) return false;
+  try {
+    return verify('sha256', body, createPublicKey(key.export({ type: 'spki', format: 'pem' })), Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}

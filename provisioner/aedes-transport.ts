@@ -1,0 +1,31 @@
+import type { Aedes, AedesPublishPacket } from 'aedes';
+import type { MessageHandler, ProvisioningTransport } from './transport.ts';
+
+/** In-process transport: subscribes on the broker itself, no socket or second parse in between. */
+export function aedesTransport(broker: Aedes): ProvisioningTransport {
+  const subscriptions: { filter: string; deliver: (packet: AedesPublishPacket, callback: () => void) => void }[] = [];
+  return {
+    async start(filters, handler: MessageHandler) {
+      for (const filter of filters) {
+        const deliver = (packet: AedesPublishPacket, callback: () => void): void => {
+          handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          callback();
+        };
+        await new Promise<void>((resolve) => broker.subscribe(filter, deliver, resolve));
+        subscriptions.push({ filter, deliver });
+      }
+    },
+    publish(topic, payload) {
+      return new Promise((resolve, reject) => {
+        broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) =>
+          error ? reject(error) : resolve(),
+        );
+      });
+    },
+    async close() {
+      for (const { filter, deliver } of subscriptions.splice(0)) {
+        await new Promise<void>((resolve) => broker.unsubscribe(filter, deliver, resolve));
+      }
+    },
+  };
+}

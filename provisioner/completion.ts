@@ -1,0 +1,84 @@
+import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
+import type { ProvisionCompleteMessage } from '../protocol/messages.ts';
+import type { ProvisionRequest } from '../store/types.ts';
+import { audit } from './audit.ts';
+import { buildConfiguration } from './configuration-builder.ts';
+import type { ProvisionerDependencies } from './dependencies.ts';
+
+const actor = 'provisioner';
+
+async function findAnsweredRequest(deps: ProvisionerDependencies, clientId: string, provisionRequestId: string): Promise<ProvisionRequest | null> {
+  const enabled = await deps.store.findEnabledProvisionRequest(clientId);
+  if (enabled) return enabled;
+  // Already completed (the device lost our answer to its report and sends it again).
+  const all = await deps.store.listProvisionRequests({ clientIds: [clientId], jobStatuses: ['COMPLETED'], limit: 1000 });
+  return all.items.find((request) => request.currentRequestId === provisionRequestId) ?? null;
+}
+
+/** Revokes the device's older certificates: after re-provisioning only the new one is valid. */
+async function revokeSuperseded(deps: ProvisionerDependencies, request: ProvisionRequest): Promise<void> {
+  const valid = await deps.store.listCertificates({ clientId: request.clientId, status: 'VALID', limit: 1000 });
+  for (const certificate of valid.items) {
+    if (certificate.serial === request.certificateSerial) continue;
+    await deps.store.revokeCertificate(certificate.serial, 'superseded: device provisioned again');
+    await audit(deps.store, deps.log, {
+      actor,
+      accountId: certificate.accountId,
+      clientId: request.clientId,
+      provisionRequestId: request.id,
+      type: 'certificate.revoked',
+      outcome: 'success',
+      detail: { serial: certificate.serial, reason: 'superseded by re-provisioning' },
+    });
+  }
+}
+
+/**
+ * The device reports it installed what it got: the request becomes COMPLETED and is disabled, so
+ * its credentials no longer open the provision broker. Repeating the report is harmless.
+ */
+export async function handleCompletion(deps: ProvisionerDependencies, clientId: string, message: ProvisionCompleteMessage): Promise<void> {
+  if (message.requesterClientId !== clientId) {
+    throw new PlatformError('VALIDATION_FAILED', { detail: 'requester.client.id is not the topic clientId' });
+  }
+  for (let round = 0; round < 5; round += 1) {
+    const request = await findAnsweredRequest(deps, clientId, message.provisionRequestId);
+    if (!request || request.currentRequestId !== message.provisionRequestId || !request.certificateSerial) {
+      throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'no answered provisioning attempt with this provision.request.id' });
+    }
+    if (request.jobStatus === 'COMPLETED') return;
+    const account = await deps.store.getAccount(request.accountId);
+    if (!account) throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'account no longer exists' });
+    const attachment = request.configurationId ? await deps.store.getConfiguration(request.configurationId) : null;
+    const brokerUrl = account.brokerUrl ?? deps.accountBrokerUrl;
+    const expected = buildConfiguration(attachment, account, { clientId, account: account.name, brokerUrl });
+    const base = { actor, accountId: account.id, clientId, provisionRequestId: request.id };
+    const hashMatches = expected.sha256 === message.configurationHash;
+    try {
+      await deps.store.updateProvisionRequest(request.id, request.version, {
+        jobStatus: 'COMPLETED',
+        status: 'DISABLED',
+        modifiedBy: actor,
+      });
+    } catch (error) {
+      if (isPlatformError(error) && error.code === 'VERSION_CONFLICT') continue;
+      throw error;
+    }
+    await audit(deps.store, deps.log, {
+      ...base,
+      type: 'provision.conf_updated',
+      outcome: hashMatches ? 'success' : 'failure',
+      detail: { reportedHash: message.configurationHash, expectedHash: expected.sha256 },
+    });
+    await audit(deps.store, deps.log, {
+      ...base,
+      type: 'provision.apps_installed',
+      outcome: 'success',
+      detail: { installed: message.bundlesInstalled },
+    });
+    await revokeSuperseded(deps, request);
+    await audit(deps.store, deps.log, { ...base, type: 'provision.completed', outcome: 'success', detail: { serial: request.certificateSerial } });
+    return;
+  }
+  throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1, detail: 'request contended' });
+}

@@ -1,0 +1,40 @@
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../log/logger.ts';
+import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
+
+export interface DeviceSubject {
+  readonly clientId: string;
+  readonly account: string;
+}
+
+export interface IssuedDeviceCertificate {
+  readonly serial: string;
+  readonly certPem: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/** The part of the certificate authority the provisioner uses. */
+export interface DeviceCertificateIssuer {
+  issueFromCsr(csrPem: string, subject: DeviceSubject): Promise<IssuedDeviceCertificate>;
+  issueForPublicKey(publicKey: KeyObject, subject: DeviceSubject): Promise<IssuedDeviceCertificate>;
+}
+
+export interface ProvisionerDependencies {
+  readonly store: ProvisionStore;
+  readonly issuer: DeviceCertificateIssuer;
+  /** The message-signing ("device management") certificate and its key. */
+  readonly signing: { readonly certPem: string; readonly key: KeyObject };
+  /** Issuing CA then root, PEM. */
+  readonly chainPems: readonly string[];
+  readonly provisioningAccount: string;
+  /** Where devices of accounts without their own broker go: the platform's account broker. */
+  readonly accountBrokerUrl: string;
+  /** A short-lived download link for a bundle, for one device. */
+  readonly bundleDownloadUrl: (bundle: BundleMetadata, clientId: string) => Promise<string>;
+  /** Secret from which keys of devices without a CSR are derived (device-key-derivation.ts). */
+  readonly deviceKeySecret: Buffer;
+  readonly maxMessageBytes: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+}

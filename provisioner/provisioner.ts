@@ -1,0 +1,103 @@
+import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
+import { decodeProvisionComplete, decodeProvisionRequest, ProtocolError } from '../protocol/messages.ts';
+import { parseDeviceTopic, platformRequestFilters, provisioningApp, replyTopic } from '../protocol/topics.ts';
+import { handleCompletion } from './completion.ts';
+import type { ProvisionerDependencies } from './dependencies.ts';
+import { handleProvisionAttempt } from './provision-attempt.ts';
+import { errorReply, plainReply, successReply } from './reply-builder.ts';
+import type { ProvisioningTransport } from './transport.ts';
+
+export interface ProvisionerOptions {
+  /** Messages handled at once; beyond it devices are told 429 with a retry delay. */
+  readonly maxInFlight?: number;
+}
+
+export interface Provisioner {
+  readonly inFlight: () => number;
+  /** Stops taking messages and waits for those in flight (their replies are sent). */
+  close(): Promise<void>;
+}
+
+/** request.id from a message that failed validation, when it is usable in a reply topic. */
+function salvageRequestId(payload: Buffer): string | null {
+  try {
+    const value = (JSON.parse(payload.toString('utf8')) as { metrics?: Record<string, unknown> }).metrics?.['request.id'];
+    return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+function protocolToPlatformError(error: ProtocolError): PlatformError {
+  return new PlatformError(error.responseCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', { detail: error.message });
+}
+
+/**
+ * The provisioning worker: takes provision and completion messages off the transport, answers
+ * each on REPLY/{request.id}. The decisions live in provision-attempt.ts and completion.ts.
+ */
+export async function startProvisioner(
+  deps: ProvisionerDependencies,
+  transport: ProvisioningTransport,
+  options: ProvisionerOptions = {},
+): Promise<Provisioner> {
+  const log = deps.log.child({ component: 'provisioner' });
+  const maxInFlight = options.maxInFlight ?? 512;
+  const pending = new Set<Promise<void>>();
+  let closing = false;
+
+  async function reply(clientId: string, requestId: string, payload: Buffer): Promise<void> {
+    try {
+      await transport.publish(replyTopic(deps.provisioningAccount, clientId, requestId), payload);
+    } catch (error) {
+      log.warn({ err: error, clientId, requestId }, 'reply not published');
+    }
+  }
+
+  async function handle(topic: string, payload: Buffer): Promise<void> {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || parsed.account !== deps.provisioningAccount || parsed.rest[0] !== provisioningApp) return;
+    const clientId = parsed.clientId;
+    const action = parsed.rest.slice(1).join('/');
+    let requestId = salvageRequestId(payload);
+    try {
+      if (pending.size > maxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
+      if (action === 'EXEC/provision') {
+        const message = decodeProvisionRequest(payload, deps.maxMessageBytes);
+        requestId = message.requestId;
+        const outcome = await handleProvisionAttempt(deps, clientId, message);
+        if (outcome.kind === 'silent') {
+          log.debug({ clientId, requestId, reason: outcome.reason }, 'no reply');
+          return;
+        }
+        await reply(clientId, requestId, successReply(deps, requestId, outcome.result));
+        log.info({ clientId, requestId }, 'provisioning reply sent');
+      } else if (action === 'EXEC/complete') {
+        const message = decodeProvisionComplete(payload, deps.maxMessageBytes);
+        requestId = message.requestId;
+        await handleCompletion(deps, clientId, message);
+        await reply(clientId, requestId, plainReply(requestId, 200));
+        log.info({ clientId, requestId }, 'provisioning completed');
+      }
+    } catch (error) {
+      const platformError = error instanceof ProtocolError ? protocolToPlatformError(error) : toPlatformError(error, log, 'provisioning failed');
+      log.info({ clientId, requestId, code: platformError.code }, 'provisioning request refused');
+      if (requestId) await reply(clientId, requestId, errorReply(requestId, platformError));
+    }
+  }
+
+  await transport.start(platformRequestFilters(deps.provisioningAccount), (topic, payload) => {
+    if (closing) return;
+    const work = handle(topic, payload).finally(() => pending.delete(work));
+    pending.add(work);
+  });
+
+  return {
+    inFlight: () => pending.size,
+    async close() {
+      closing = true;
+      await Promise.allSettled([...pending]);
+      await transport.close();
+    },
+  };
+}

@@ -1,0 +1,240 @@
+/**
+ * The provision store: one interface, two backends (SQLite embedded, Redis for scale-out),
+ * both held to test/store-contract.ts. Times are epoch milliseconds; ids are opaque strings.
+ */
+
+export const requestStatuses = ['ENABLED', 'DISABLED'] as const;
+export type RequestStatus = (typeof requestStatuses)[number];
+
+/** Job status of a provision request, following Everyware Cloud's names. */
+export const jobStatuses = [
+  'CREATED',
+  'STARTED',
+  'RUNNING',
+  'CONF_UPDATING',
+  'CONF_UPDATED',
+  'APPS_INSTALLING',
+  'APPS_INSTALLED',
+  'COMPLETED',
+  'FAILED',
+  'ABANDONED',
+  'STOPPED',
+] as const;
+export type JobStatus = (typeof jobStatuses)[number];
+
+export interface Account {
+  readonly id: string;
+  /** Unique, used in topics: $EDC/{name}/{clientId}/... */
+  readonly name: string;
+  /** Where provisioned devices go next; null = the platform's own account broker. */
+  readonly brokerUrl: string | null;
+  /** Template for generated device configurations; ${clientId}, ${account}, ${brokerUrl} are filled in. */
+  readonly configurationTemplate: Record<string, unknown>;
+  /** Bundles every device of the account gets when its request names none. */
+  readonly defaultBundleIds: readonly string[];
+  readonly createdOn: number;
+  readonly modifiedOn: number;
+  readonly version: number;
+}
+
+/** A hashed secret: see store/secret-hash.ts. */
+export type SecretHash = string;
+
+export interface ProvisionRequest {
+  readonly id: string;
+  readonly accountId: string;
+  /** Unique per account; at most one ENABLED request per clientId across all accounts. */
+  readonly clientId: string;
+  readonly username: string;
+  readonly passwordHash: SecretHash;
+  readonly activationKeyHash: SecretHash | null;
+  readonly activatesOn: number;
+  readonly expiresOn: number;
+  readonly retryMaxAttempts: number;
+  readonly retryCount: number;
+  readonly overwriteIfDuplicate: boolean;
+  readonly status: RequestStatus;
+  readonly jobStatus: JobStatus;
+  /** At most one configuration attachment. */
+  readonly configurationId: string | null;
+  /** At most nine application bundles. */
+  readonly bundleIds: readonly string[];
+  /** request.id of the provisioning attempt in progress or last answered. */
+  readonly currentRequestId: string | null;
+  /** Serial of the certificate issued for currentRequestId, until the device completes. */
+  readonly certificateSerial: string | null;
+  readonly createdOn: number;
+  readonly createdBy: string;
+  readonly modifiedOn: number;
+  readonly modifiedBy: string;
+  /** Optimistic lock: every update must name the version it read. */
+  readonly version: number;
+}
+
+export interface Configuration {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly content: Record<string, unknown>;
+  readonly createdOn: number;
+}
+
+export interface BundleMetadata {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly size: number;
+  /** Hex sha256 of the content; the content itself lives in the data directory. */
+  readonly sha256: string;
+  readonly createdOn: number;
+}
+
+export type CertificateStatus = 'VALID' | 'REVOKED';
+
+export interface IssuedCertificate {
+  /** Hex serial, lower case, no leading zeros stripped: exactly as in the certificate. */
+  readonly serial: string;
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly provisionRequestId: string | null;
+  readonly pem: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly status: CertificateStatus;
+  readonly revokedOn: number | null;
+  readonly revocationReason: string | null;
+  readonly createdOn: number;
+}
+
+export interface AuditEvent {
+  /** Assigned by the store, increasing. */
+  readonly id: string;
+  readonly time: number;
+  /** e.g. connect.refused, provision.replied, request.created */
+  readonly type: string;
+  readonly outcome: 'success' | 'failure';
+  readonly actor: string;
+  readonly accountId: string | null;
+  readonly clientId: string | null;
+  readonly provisionRequestId: string | null;
+  /** Free-form, never a secret. */
+  readonly detail: Record<string, unknown>;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface PageOptions {
+  readonly offset?: number;
+  /** Default 50, at most 1000. */
+  readonly limit?: number;
+}
+
+export interface ProvisionRequestFilter extends PageOptions {
+  readonly accountId?: string;
+  readonly clientIds?: readonly string[];
+  readonly statuses?: readonly RequestStatus[];
+  readonly jobStatuses?: readonly JobStatus[];
+  /** createdOn >= startDate */
+  readonly startDate?: number;
+  /** createdOn <= endDate */
+  readonly endDate?: number;
+}
+
+export interface AuditFilter extends PageOptions {
+  readonly accountId?: string;
+  readonly clientId?: string;
+  readonly provisionRequestId?: string;
+  readonly type?: string;
+  readonly startDate?: number;
+  readonly endDate?: number;
+}
+
+export interface CertificateFilter extends PageOptions {
+  readonly accountId?: string;
+  readonly clientId?: string;
+  readonly status?: CertificateStatus;
+}
+
+export type NewAccount = Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'version'>;
+export type AccountPatch = Partial<Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'version'>>;
+export type NewProvisionRequest = Omit<
+  ProvisionRequest,
+  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial'
+>;
+export type ProvisionRequestPatch = Partial<
+  Omit<ProvisionRequest, 'id' | 'accountId' | 'createdOn' | 'createdBy' | 'modifiedOn' | 'version'>
+> & { readonly modifiedBy: string };
+export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn'>;
+export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
+export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;
+export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time'> & { readonly time?: number };
+
+/**
+ * Errors: a store throws PlatformError with code NOT_FOUND, DUPLICATE or VERSION_CONFLICT
+ * (errors/platform-error.ts) for those cases, STORE_UNAVAILABLE when the backend is gone.
+ */
+export interface ProvisionStore {
+  readonly backend: 'sqlite' | 'redis';
+
+  createAccount(account: NewAccount): Promise<Account>;
+  getAccount(id: string): Promise<Account | null>;
+  getAccountByName(name: string): Promise<Account | null>;
+  listAccounts(page?: PageOptions): Promise<Page<Account>>;
+  updateAccount(id: string, expectedVersion: number, patch: AccountPatch): Promise<Account>;
+  /** Refused (REQUEST_WRONG_STATE is not used here: DUPLICATE) while provision requests reference it. */
+  deleteAccount(id: string): Promise<void>;
+
+  /**
+   * DUPLICATE when the account already has a request for the clientId, or when another
+   * ENABLED request for the clientId exists in any account (they would share provision topics).
+   */
+  createProvisionRequest(request: NewProvisionRequest): Promise<ProvisionRequest>;
+  getProvisionRequest(id: string): Promise<ProvisionRequest | null>;
+  /** The one ENABLED request for this clientId, if any: what the provision broker checks. */
+  findEnabledProvisionRequest(clientId: string): Promise<ProvisionRequest | null>;
+  listProvisionRequests(filter?: ProvisionRequestFilter): Promise<Page<ProvisionRequest>>;
+  /**
+   * Compare-and-set on `version`: VERSION_CONFLICT if the stored version differs, so of two
+   * concurrent updaters exactly one wins. Enabling a request whose clientId is ENABLED elsewhere
+   * is DUPLICATE.
+   */
+  updateProvisionRequest(id: string, expectedVersion: number, patch: ProvisionRequestPatch): Promise<ProvisionRequest>;
+  deleteProvisionRequest(id: string): Promise<void>;
+  /** Replaces the account's request for the same clientId (overwriteIfDuplicate) in one atomic step. */
+  replaceProvisionRequest(existingId: string, request: NewProvisionRequest): Promise<ProvisionRequest>;
+
+  createConfiguration(configuration: NewConfiguration): Promise<Configuration>;
+  getConfiguration(id: string): Promise<Configuration | null>;
+  listConfigurations(accountId: string, page?: PageOptions): Promise<Page<Configuration>>;
+  deleteConfiguration(id: string): Promise<void>;
+
+  createBundle(bundle: NewBundle): Promise<BundleMetadata>;
+  getBundle(id: string): Promise<BundleMetadata | null>;
+  listBundles(accountId: string, page?: PageOptions): Promise<Page<BundleMetadata>>;
+  deleteBundle(id: string): Promise<void>;
+
+  /** DUPLICATE when the serial exists. */
+  recordCertificate(certificate: NewCertificate): Promise<IssuedCertificate>;
+  getCertificate(serial: string): Promise<IssuedCertificate | null>;
+  listCertificates(filter?: CertificateFilter): Promise<Page<IssuedCertificate>>;
+  /** Idempotent: revoking a revoked certificate keeps its first revocation time. */
+  revokeCertificate(serial: string, reason: string): Promise<IssuedCertificate>;
+  /** All revoked serials, for CRLs and the account broker's check. */
+  listRevokedCertificates(): Promise<readonly IssuedCertificate[]>;
+
+  appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
+  listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>>;
+
+  /** Small key/value settings of the platform (e.g. the admin token hash). */
+  getSetting(key: string): Promise<string | null>;
+  /** Sets only if absent; returns the value now stored. */
+  setSettingIfAbsent(key: string, value: string): Promise<string>;
+
+  close(): Promise<void>;
+}
