@@ -15,6 +15,8 @@ export interface ListenOptions {
   readonly tls?: TlsOptions;
   /** Called for each TLS socket before it is handed to the broker; false drops it. */
   readonly acceptTlsSocket?: (socket: TLSSocket) => boolean;
+  /** Told of each failed TLS handshake (by default they are dropped quietly). */
+  readonly onTlsClientError?: (error: Error, remoteAddress: string | undefined) => void;
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -50,7 +52,10 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
     });
     server.on('connection', track);
     // Failed handshakes (plain MQTT on the TLS port, scanners) are routine: drop them quietly.
-    server.on('tlsClientError', (_error, socket) => socket.destroy());
+    server.on('tlsClientError', (error, socket) => {
+      options.onTlsClientError?.(error, socket.remoteAddress);
+      socket.destroy();
+    });
   } else {
     server = createTcpServer({ noDelay: true }, (socket) => {
       track(socket);

@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ResponseCode } from './response-codes.ts';
-import { provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema } from './schemas.ts';
+import { birthSchema, provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema } from './schemas.ts';
 
 /** Thrown by decoders: the message is not what the protocol allows. */
 export class ProtocolError extends Error {
@@ -78,6 +78,7 @@ const validators = {
   complete: ajv.compile(provisionCompleteSchema),
   reply: ajv.compile(replySchema),
   result: ajv.compile(provisionResultSchema),
+  birth: ajv.compile(birthSchema),
 };
 
 function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
@@ -201,4 +202,55 @@ export function decodeProvisionResult(body: Buffer): ProvisionResult {
 
 export function encodeProvisionResult(result: ProvisionResult): Buffer {
   return Buffer.from(JSON.stringify(result));
+}
+
+export interface BirthMessage {
+  readonly sentOn: number;
+  /** sha256 (hex) of the configuration the device runs. */
+  readonly configurationHash: string;
+  readonly model?: string;
+  readonly serial?: string;
+  readonly firmware?: string;
+}
+
+export function encodeBirth(birth: Omit<BirthMessage, 'sentOn'> & { sentOn?: number }): Buffer {
+  const metrics: Metrics = {
+    'configuration.hash': birth.configurationHash,
+    model_name: birth.model,
+    serial_number: birth.serial,
+    firmware_version: birth.firmware,
+  };
+  return Buffer.from(JSON.stringify({ sentOn: birth.sentOn ?? Date.now(), metrics }));
+}
+
+export function decodeBirth(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): BirthMessage {
+  const envelope = check<Envelope>(validators.birth, parseJson(payload, 'birth message', maxBytes), 'birth message');
+  const m = envelope.metrics;
+  return {
+    sentOn: envelope.sentOn,
+    configurationHash: String(m['configuration.hash']),
+    ...(m['model_name'] !== undefined ? { model: String(m['model_name']) } : {}),
+    ...(m['serial_number'] !== undefined ? { serial: String(m['serial_number']) } : {}),
+    ...(m['firmware_version'] !== undefined ? { firmware: String(m['firmware_version']) } : {}),
+  };
+}
+
+/** A configuration pushed by the platform on the account broker: signed like a provisioning reply. */
+export interface ConfigurationPush {
+  readonly sentOn: number;
+  readonly requestId: string;
+  readonly signature: string;
+  readonly signatureAlgorithm: SignatureAlgorithm;
+  /** Exact signed bytes: JSON {"content": string, "sha256": hex}. */
+  readonly body: Buffer;
+}
+
+export function encodeConfigurationPush(push: Omit<ConfigurationPush, 'sentOn'> & { sentOn?: number }): Buffer {
+  return encodeReply({ ...push, responseCode: 200 });
+}
+
+export function decodeConfigurationPush(payload: Buffer | string): ConfigurationPush {
+  const reply = decodeReply(payload);
+  if (!reply.body || !reply.signature || !reply.signatureAlgorithm) throw new ProtocolError('configuration push is not signed');
+  return { sentOn: reply.sentOn, requestId: reply.requestId, signature: reply.signature, signatureAlgorithm: reply.signatureAlgorithm, body: reply.body };
 }

@@ -138,3 +138,25 @@ export const provisionResultSchema = {
     },
   },
 } as const;
+
+/** Birth message on the account broker ($EDC/{account}/{clientId}/MQTT/BIRTH). */
+export const birthSchema = {
+  $id: 'provisio:birth',
+  type: 'object',
+  additionalProperties: false,
+  required: ['sentOn', 'metrics'],
+  properties: {
+    sentOn: { type: 'integer', minimum: 0 },
+    metrics: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['configuration.hash'],
+      properties: {
+        'configuration.hash': sha256Hex,
+        model_name: shortText,
+        serial_number: shortText,
+        firmware_version: shortText,
+      },
+    },
+  },
+} as const;

@@ -77,6 +77,11 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
       detail: { installed: message.bundlesInstalled },
     });
     await revokeSuperseded(deps, request);
+    await deps.store.upsertDevice(account.id, clientId, {
+      certificateSerial: request.certificateSerial,
+      expectedConfigurationHash: expected.sha256,
+      provisionedOn: Date.now(),
+    });
     await audit(deps.store, deps.log, { ...base, type: 'provision.completed', outcome: 'success', detail: { serial: request.certificateSerial } });
     return;
   }

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import { connectToAccountBroker } from './account-session.ts';
+import type { DeviceState } from './device-state.ts';
+import { makeDeviceKey, provisionAttempt, type Step } from './provisioning-flow.ts';
+
+export type DeviceRunResult =
+  | { readonly status: 'online'; readonly accountClient: MqttClient; readonly attempts: number; readonly provisionedNow: boolean }
+  | { readonly status: 'failed'; readonly reason: string; readonly attempts: number }
+  | { readonly status: 'disabled'; readonly attempts: 0 };
+
+export interface RunDeviceOptions {
+  readonly factoryReset?: boolean;
+  readonly onStep?: (step: Step | 'retry' | 'account', detail?: string) => void;
+  readonly signal?: AbortSignal;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+
+/**
+ * One device's life: provisioned already → straight to the account broker; otherwise provision
+ * (retrying every retry-interval up to retry-max-attempts, -1 = forever), remember it like
+ * ESF does (provisioned=true, enabled=false), then go to the account broker.
+ */
+export async function runDevice(state: DeviceState, options: RunDeviceOptions = {}): Promise<DeviceRunResult> {
+  const sleep = options.sleep ?? defaultSleep;
+  let settings = await state.settings();
+  if (options.factoryReset) settings = await state.factoryReset(settings);
+
+  let attempts = 0;
+  let provisionedNow = false;
+  if (!settings.provisioned) {
+    if (!settings.enabled) return { status: 'disabled', attempts: 0 };
+    const trustedRootPem = await state.trustedRoot();
+    const requestId = randomUUID();
+    const deviceKey = settings['use-csr'] ? makeDeviceKey() : null;
+    for (;;) {
+      attempts += 1;
+      const outcome = await provisionAttempt({
+        settings,
+        state,
+        trustedRootPem,
+        requestId,
+        deviceKey,
+        ...(options.onStep ? { onStep: options.onStep } : {}),
+      });
+      if (outcome.status === 'provisioned') break;
+      const maxAttempts = settings['retry-max-attempts'];
+      if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts) || options.signal?.aborted) {
+        return { status: 'failed', reason: outcome.reason, attempts };
+      }
+      options.onStep?.('retry', outcome.reason);
+      await sleep(outcome.waitMs ?? settings['retry-interval'], options.signal);
+    }
+    settings = { ...settings, provisioned: true, enabled: false };
+    await state.saveSettings(settings);
+    provisionedNow = true;
+  }
+  options.onStep?.('account');
+  const accountClient = await connectToAccountBroker(state, settings);
+  return { status: 'online', accountClient, attempts, provisionedNow };
+}

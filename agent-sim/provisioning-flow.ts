@@ -1,0 +1,174 @@
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { createCertificateSigningRequest } from '../protocol/csr.ts';
+import {
+  encodeProvisionComplete,
+  encodeProvisionRequest,
+  type ProvisionResult,
+} from '../protocol/messages.ts';
+import { actionFor, ResponseCode } from '../protocol/response-codes.ts';
+import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
+import type { DeviceState } from './device-state.ts';
+import { sha256Hex } from './hashing.ts';
+import { ReplyWaiter } from './reply-waiter.ts';
+import { UntrustedReplyError, verifyProvisionReply } from './reply-verification.ts';
+import type { AgentSettings } from './settings.ts';
+
+export type Step = 'connect' | 'request' | 'reply' | 'verify' | 'bundles' | 'complete' | 'done';
+
+export type AttemptResult =
+  | { readonly status: 'provisioned'; readonly result: ProvisionResult }
+  /** `waitMs`: how long to wait before the next attempt; `fatal`: do not try again. */
+  | { readonly status: 'failed'; readonly reason: string; readonly fatal: boolean; readonly waitMs?: number };
+
+export interface AttemptContext {
+  readonly settings: AgentSettings;
+  readonly state: DeviceState;
+  readonly trustedRootPem: string;
+  /** Same across attempts until one succeeds: a repeated request.id gets the same certificate. */
+  readonly requestId: string;
+  readonly deviceKey: KeyObject | null;
+  readonly onStep?: (step: Step, detail?: string) => void;
+}
+
+/** The device's own key and CSR, made once per provisioning. */
+export function makeDeviceKey(): KeyObject {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+}
+
+function connackReason(error: unknown): { reason: string; fatal: boolean } {
+  const code = (error as { code?: unknown }).code;
+  switch (code) {
+    case 2:
+      return { reason: 'CONNACK 2: client identifier rejected', fatal: true };
+    case 4:
+      return { reason: 'CONNACK 4: bad user name or password', fatal: false };
+    case 5:
+      return { reason: 'CONNACK 5: not authorized', fatal: false };
+    case 3:
+      return { reason: 'CONNACK 3: server unavailable', fatal: false };
+    default:
+      return { reason: `cannot connect: ${(error as Error).message}`, fatal: false };
+  }
+}
+
+async function downloadBundles(context: AttemptContext, result: ProvisionResult): Promise<void> {
+  for (const bundle of result.bundles) {
+    const response = await fetch(bundle.url);
+    if (!response.ok) throw new Error(`bundle ${bundle.name}: HTTP ${response.status}`);
+    const content = Buffer.from(await response.arrayBuffer());
+    if (content.length !== bundle.size) throw new Error(`bundle ${bundle.name}: size ${content.length}, expected ${bundle.size}`);
+    if (sha256Hex(content) !== bundle.sha256) throw new Error(`bundle ${bundle.name}: sha256 does not match the signed reply`);
+    await context.state.saveBundle(bundle.name, bundle.version, content);
+  }
+}
+
+async function exchange(
+  client: MqttClient,
+  waiter: ReplyWaiter,
+  topic: string,
+  payload: Buffer,
+  requestId: string,
+  timeoutMs: number,
+) {
+  const reply = waiter.wait(requestId, timeoutMs);
+  await client.publishAsync(topic, payload, { qos: 1 });
+  return reply;
+}
+
+/** One attempt: connect, ask, verify, install, report. The caller decides about retries. */
+export async function provisionAttempt(context: AttemptContext): Promise<AttemptResult> {
+  const { settings } = context;
+  const clientId = settings['client-id'];
+  const account = settings['account-name'];
+  context.onStep?.('connect', settings['broker-url']);
+  let client: MqttClient;
+  try {
+    client = await connectAsync(settings['broker-url'], {
+      clientId,
+      username: settings.username,
+      password: settings.password,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: settings.timeout,
+      protocolVersion: 4,
+      ca: context.trustedRootPem,
+    });
+  } catch (error) {
+    return { status: 'failed', ...connackReason(error) };
+  }
+  const waiter = new ReplyWaiter(client);
+  try {
+    await client.subscribeAsync(replyFilter(account, clientId), { qos: 1 });
+    const csr = context.deviceKey ? createCertificateSigningRequest(clientId, context.deviceKey) : undefined;
+    context.onStep?.('request', context.requestId);
+    const reply = await exchange(
+      client,
+      waiter,
+      provisionRequestTopic(account, clientId),
+      encodeProvisionRequest({
+        requestId: context.requestId,
+        requesterClientId: clientId,
+        ...(settings['activation-key'] ? { activationKey: settings['activation-key'] } : {}),
+        ...(csr ? { csr } : {}),
+        device: {
+          serial: settings.serial,
+          ...(settings.model ? { model: settings.model } : {}),
+          ...(settings.firmware ? { firmware: settings.firmware } : {}),
+        },
+      }),
+      context.requestId,
+      settings.timeout,
+    );
+    if (!reply) return { status: 'failed', reason: 'timeout waiting for the reply', fatal: false };
+    context.onStep?.('reply', String(reply.responseCode));
+    if (reply.responseCode !== ResponseCode.ok) {
+      const action = actionFor(reply.responseCode);
+      const reason = `response.code ${reply.responseCode}: ${reply.message ?? ''}`.trim();
+      if (action === 'give-up') return { status: 'failed', reason, fatal: true };
+      const waitMs = reply.retryAfterSeconds !== undefined ? reply.retryAfterSeconds * 1000 : undefined;
+      return { status: 'failed', reason, fatal: false, ...(waitMs !== undefined ? { waitMs } : {}) };
+    }
+    context.onStep?.('verify');
+    const result = verifyProvisionReply(reply, {
+      trustedRootPem: context.trustedRootPem,
+      caAuthentication: settings['ca-authentication'],
+      clientId,
+      ...(context.deviceKey ? { devicePublicKey: context.deviceKey } : {}),
+    });
+    context.onStep?.('bundles', String(result.bundles.length));
+    await downloadBundles(context, result);
+    const keyPem = context.deviceKey
+      ? context.deviceKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+      : (result.certificates.clientKey ?? '');
+    await context.state.saveProvisioning(result, keyPem);
+
+    context.onStep?.('complete');
+    const completionId = randomUUID();
+    const completion = await exchange(
+      client,
+      waiter,
+      provisionCompleteTopic(account, clientId),
+      encodeProvisionComplete({
+        requestId: completionId,
+        requesterClientId: clientId,
+        provisionRequestId: context.requestId,
+        configurationHash: result.configuration.sha256,
+        bundlesInstalled: result.bundles.map((bundle) => `${bundle.name}@${bundle.version}`),
+      }),
+      completionId,
+      settings.timeout,
+    );
+    if (!completion) return { status: 'failed', reason: 'timeout waiting for the completion reply', fatal: false };
+    if (completion.responseCode !== ResponseCode.ok) {
+      return { status: 'failed', reason: `completion refused: ${completion.responseCode} ${completion.message ?? ''}`.trim(), fatal: true };
+    }
+    context.onStep?.('done');
+    return { status: 'provisioned', result };
+  } catch (error) {
+    if (error instanceof UntrustedReplyError) return { status: 'failed', reason: `reply refused: ${error.message}`, fatal: true };
+    return { status: 'failed', reason: (error as Error).message, fatal: false };
+  } finally {
+    await client.endAsync().catch(() => undefined);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The agent's settings, with the names and meanings of ESF's provisioning agent
+ * (docs/PROTOCOL.md §11). Stored in the device's state directory as settings.json.
+ */
+export interface AgentSettings {
+  /** Provisioning runs at start-up only while enabled; set to false after success. */
+  readonly enabled: boolean;
+  /** Set to true after success: the agent goes straight to its account broker. */
+  readonly provisioned: boolean;
+  /** Check that the chain received leads to the trusted root before believing a reply. */
+  readonly 'ca-authentication': boolean;
+  /** The provision broker, mqtts://host:8883 or mqtt://host:1883. */
+  readonly 'broker-url': string;
+  /** The provisioning account shared by devices being provisioned. */
+  readonly 'account-name': string;
+  readonly username: string;
+  readonly password: string;
+  readonly 'activation-key'?: string;
+  readonly 'client-id': string;
+  /** Milliseconds to wait for a reply. */
+  readonly timeout: number;
+  /** Milliseconds between attempts. */
+  readonly 'retry-interval': number;
+  /** Attempts before giving up; -1 = forever. */
+  readonly 'retry-max-attempts': number;
+  /** Send a CSR for a key made on the device (true), or let the platform make the key (false). */
+  readonly 'use-csr': boolean;
+  /** Device facts sent with the request. */
+  readonly mac: string;
+  readonly serial: string;
+  readonly model?: string;
+  readonly firmware?: string;
+}
+
+export const defaultSettings = {
+  enabled: true,
+  provisioned: false,
+  'ca-authentication': true,
+  'broker-url': 'mqtts://localhost:8883',
+  'account-name': 'provisioning',
+  timeout: 30_000,
+  'retry-interval': 10_000,
+  'retry-max-attempts': 5,
+  'use-csr': true,
+} as const;
+
+/** clientId defaults to the MAC without ':', the user name to MAC-serial (ESF's defaults). */
+export function settingsFor(
+  given: Partial<AgentSettings> & { readonly mac: string; readonly serial: string; readonly password: string },
+): AgentSettings {
+  const macDigits = given.mac.replace(/:/g, '').toUpperCase();
+  return {
+    ...defaultSettings,
+    'client-id': macDigits,
+    username: `${macDigits}-${given.serial}`,
+    ...given,
+  };
+}

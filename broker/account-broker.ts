@@ -1,0 +1,82 @@
+import type { TLSSocket } from 'node:tls';
+import { Aedes } from 'aedes';
+import type { PlatformConfig } from '../config/config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ProvisionStore } from '../store/types.ts';
+import { createAccountAuthenticator } from './account-authenticator.ts';
+import { installBrokerHooks } from './aedes-hooks.ts';
+import { listenMqtt, type MqttListener } from './listeners.ts';
+
+export interface AccountBrokerOptions {
+  readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes'>;
+  readonly store: ProvisionStore;
+  readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
+  /** Issuing CA and root: client certificates must chain to them. */
+  readonly clientCaPems: readonly string[];
+  readonly log: Logger;
+  /** Told when an authenticated device's connection ends. */
+  readonly onDeviceDisconnected?: (account: string, clientId: string) => void;
+}
+
+export interface AccountBroker {
+  readonly aedes: Aedes;
+  readonly mqttsPort: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The account broker: the same broker code in its second role. Mutual TLS only: the handshake
+ * refuses certificates that do not chain to our CA or are out of their validity; CONNECT refuses
+ * revoked or unknown ones and a CN that is not the clientId (account-authenticator.ts).
+ */
+export async function startAccountBroker(options: AccountBrokerOptions): Promise<AccountBroker> {
+  const log = options.log.child({ component: 'account-broker' });
+  const aedes = await Aedes.createBroker({ id: `account-${process.pid}`, connectTimeout: 10_000 });
+  const authenticateCertificate = createAccountAuthenticator(options.store);
+  const principals = installBrokerHooks(aedes, {
+    maxMessageBytes: options.config.maxMessageBytes,
+    log,
+    authenticate: async (attempt) => {
+      try {
+        return await authenticateCertificate({ clientId: attempt.clientId, socket: attempt.client.conn as TLSSocket });
+      } catch (error) {
+        log.warn({ clientId: attempt.clientId, address: attempt.remoteAddress, reason: (error as Error).message }, 'CONNECT refused');
+        throw error;
+      }
+    },
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const principal = principals.get(client);
+    if (principal?.kind === 'device') options.onDeviceDisconnected?.(principal.account, principal.clientId);
+  });
+  aedes.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error.message }, 'client error'));
+
+  let listener: MqttListener | null = null;
+  try {
+    listener = await listenMqtt(aedes, {
+      host: options.config.bindHost,
+      port: options.config.accountMqttsPort,
+      tls: {
+        cert: options.serverCredentials.certPem,
+        key: options.serverCredentials.keyPem,
+        ca: [...options.clientCaPems],
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+      onTlsClientError: (error, address) =>
+        log.warn({ address, reason: error.message }, 'TLS handshake refused (client certificate missing, foreign, expired or invalid)'),
+    });
+  } catch (error) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw error;
+  }
+  const tlsListener = listener;
+  return {
+    aedes,
+    mqttsPort: tlsListener.port,
+    close: async () => {
+      await tlsListener.close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * The platform's certificate authority, the one entry point of certs/: opens (creates or loads)
+ * the CA material, then issues device certificates, signs CRLs and checks device certificates.
+ *
+ *   root CA (10 y, self-signed or the operator's)
+ *     └─ issuing CA (5 y, pathLen 0)
+ *          ├─ server certificate of the brokers (serverAuth, SANs)
+ *          ├─ message-signing certificate ("device management")
+ *          └─ device client certificates (clientAuth, CN = clientId, O = account)
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { PlatformConfig } from '../config/schema.ts';
+import type { Logger } from '../log/logger.ts';
+import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
+import { CrlSigner, type CrlOptions, type RevokedCertificate } from './crl.ts';
+import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
+import { DeviceVerifier, type VerifiedDeviceCertificate } from './device-verifier.ts';
+import type { KeyAlgorithm } from './key-pairs.ts';
+
+export type { OperatorCaFiles } from './ca-material.ts';
+export type { RevokedCertificate, CrlOptions } from './crl.ts';
+export type { DeviceIdentity, IssuedDeviceCertificate } from './device-issuer.ts';
+export type { VerifiedDeviceCertificate } from './device-verifier.ts';
+export type { KeyAlgorithm } from './key-pairs.ts';
+export { caFileNames } from './ca-files.ts';
+
+export interface TlsCredentials {
+  readonly certPem: string;
+  /** PKCS#8 PEM. */
+  readonly keyPem: string;
+}
+
+export interface CertificateAuthorityOptions {
+  readonly dataDir: string;
+  /** Key type of generated CA, server and signing keys (device keys made here are always EC P-256). */
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** Public host names of the brokers, put into the server certificate besides localhost, 127.0.0.1, ::1. */
+  readonly hostnames: readonly string[];
+  readonly deviceValidityDays: number;
+  /** Use the operator's CA instead of generating one. */
+  readonly operatorCa?: OperatorCaFiles;
+  readonly log: Logger;
+}
+
+export interface CertificateAuthority {
+  readonly rootCertificatePem: string;
+  readonly issuingCertificatePem: string;
+  /** Issuing CA then root: what a TLS server sends after its own certificate. */
+  readonly chainPem: string;
+  /** For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA. */
+  readonly serverCredentials: TlsCredentials;
+  /** Signs messages to devices; certPem is the signing certificate alone. */
+  readonly signingCredentials: TlsCredentials;
+  /** Whether the CA came from the operator's files (caRootCertFile...). */
+  readonly operatorSupplied: boolean;
+  /**
+   * Certifies the key of a device's CSR. CSR_INVALID: not PEM, malformed, bad signature or a
+   * key other than EC P-256/P-384 or RSA 2048+; CSR_SUBJECT_MISMATCH: CN is not the clientId.
+   */
+  issueFromCsr(csrPem: string, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
+  /** Makes an EC P-256 key for the device and certifies it; the key is returned once, not kept. */
+  issueWithGeneratedKey(device: DeviceIdentity): Promise<IssuedDeviceCertificate & { keyPem: string }>;
+  /** Certifies a public key the platform holds (EC P-256 keys derived by the provisioner). */
+  issueForPublicKey(publicKey: KeyObject, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
+  /** PEM "X509 CRL" signed by the issuing CA. */
+  createCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): string;
+  /**
+   * Checks a device certificate (PEM or as a TLS socket presents it): issued by our issuing CA,
+   * not revoked, valid now. Throws CERTIFICATE_INVALID or CERTIFICATE_REVOKED.
+   */
+  verifyDeviceCertificate(
+    certificate: string | X509Certificate,
+    revokedSerials: ReadonlySet<string>,
+  ): VerifiedDeviceCertificate;
+}
+
+/** Creates the CA under {dataDir}/ca on first start, loads it afterwards. */
+export async function openCertificateAuthority(options: CertificateAuthorityOptions): Promise<CertificateAuthority> {
+  const material = await loadOrCreateCaMaterial(options);
+  const issuer = material.issuing.issuer;
+  const deviceIssuer = new DeviceIssuer({
+    issuer,
+    issuerNotAfter: material.issuing.fields.notAfter,
+    validityDays: options.deviceValidityDays,
+  });
+  const verifier = new DeviceVerifier({ issuingCertificate: material.issuing.certificate });
+  const crlSigner = new CrlSigner(issuer);
+  const rootCertificatePem = material.root.certPem;
+  const issuingCertificatePem = material.issuing.certPem;
+
+  return Object.freeze({
+    rootCertificatePem,
+    issuingCertificatePem,
+    chainPem: issuingCertificatePem + rootCertificatePem,
+    serverCredentials: Object.freeze({
+      certPem: material.server.certPem + issuingCertificatePem,
+      keyPem: material.server.keyPem,
+    }),
+    signingCredentials: Object.freeze({ certPem: material.signing.certPem, keyPem: material.signing.keyPem }),
+    operatorSupplied: material.operatorSupplied,
+    issueFromCsr: async (csrPem: string, device: DeviceIdentity) => deviceIssuer.issueFromCsr(csrPem, device),
+    issueWithGeneratedKey: (device: DeviceIdentity) => deviceIssuer.issueWithGeneratedKey(device),
+    issueForPublicKey: async (publicKey: KeyObject, device: DeviceIdentity) => deviceIssuer.issueForPublicKey(publicKey, device),
+    createCrl: (revoked: readonly RevokedCertificate[], crlOptions?: CrlOptions) => crlSigner.createCrl(revoked, crlOptions),
+    verifyDeviceCertificate: (certificate: string | X509Certificate, revokedSerials: ReadonlySet<string>) =>
+      verifier.verify(certificate, revokedSerials),
+  });
+}
+
+/** The CA options a platform configuration asks for. */
+export function certificateAuthorityOptions(config: PlatformConfig, log: Logger): CertificateAuthorityOptions {
+  const { caRootCertFile, caIssuingCertFile, caIssuingKeyFile } = config;
+  return {
+    dataDir: config.dataDir,
+    keyAlgorithm: config.certKeyAlgorithm,
+    hostnames: config.publicHostnames,
+    deviceValidityDays: config.deviceCertValidityDays,
+    ...(caRootCertFile && caIssuingCertFile && caIssuingKeyFile
+      ? { operatorCa: { rootCertFile: caRootCertFile, issuingCertFile: caIssuingCertFile, issuingKeyFile: caIssuingKeyFile } }
+      : {}),
+    log,
+  };
+}

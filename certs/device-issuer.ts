@@ -1,0 +1,112 @@
+/**
+ * Device client certificates, from a device's CSR or with a key generated here. This is the
+ * hot path of provisioning a fleet: everything that does not depend on the device (issuer
+ * name, authority key identifier, extensions, algorithm identifier, CA key) is prepared once.
+ */
+import type { KeyObject } from 'node:crypto';
+import { PlatformError } from '../errors/platform-error.ts';
+import { buildCertificate, clockSkewMs, dayMs, randomSerial, serialToHex, wholeSeconds, type Issuer } from './certificate-builder.ts';
+import { parseCsr } from './csr.ts';
+import { generateDeviceKeyPair, privateKeyToPem, spkiDerOf } from './key-pairs.ts';
+import { buildName } from './names.ts';
+import { deviceExtensions } from './profiles.ts';
+
+/** Who a device certificate is for: CN = clientId, O = account. */
+export interface DeviceIdentity {
+  readonly clientId: string;
+  readonly account: string;
+}
+
+export interface IssuedDeviceCertificate {
+  /** Lower-case hex, as X509Certificate.serialNumber prints it (lower-cased). */
+  readonly serial: string;
+  /** The device certificate alone (PEM); the chain is CertificateAuthority.chainPem. */
+  readonly certPem: string;
+  /** Epoch ms, whole seconds, exactly as written in the certificate. */
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly clientId: string;
+  readonly account: string;
+}
+
+export interface DeviceIssuerOptions {
+  readonly issuer: Issuer;
+  /** Device certificates never outlive the issuing CA. */
+  readonly issuerNotAfter: number;
+  readonly validityDays: number;
+  readonly now?: () => number;
+}
+
+function checkIdentity(device: DeviceIdentity): void {
+  for (const [field, value] of [
+    ['clientId', device?.clientId],
+    ['account', device?.account],
+  ] as const) {
+    if (typeof value !== 'string' || value.length === 0 || /[\u0000-\u001f\u007f]/.test(value)) {
+      throw new PlatformError('VALIDATION_FAILED', { detail: `${field} must be a non-empty string without control characters` });
+    }
+  }
+}
+
+export class DeviceIssuer {
+  readonly #options: DeviceIssuerOptions;
+  readonly #now: () => number;
+
+  constructor(options: DeviceIssuerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Certifies the public key of a verified CSR whose CN is the device's clientId. */
+  issueFromCsr(csrPem: string, device: DeviceIdentity): IssuedDeviceCertificate {
+    checkIdentity(device);
+    const csr = parseCsr(csrPem);
+    if (csr.commonNames.length !== 1 || csr.commonNames[0] !== device.clientId) {
+      const named = csr.commonNames.length === 0 ? 'no CN' : `CN ${JSON.stringify(csr.commonNames.join(', '))}`;
+      throw new PlatformError('CSR_SUBJECT_MISMATCH', {
+        detail: `the request has ${named}, expected CN ${JSON.stringify(device.clientId)}`,
+      });
+    }
+    // The subject and extensions are ours; attributes the CSR asks for (extensionRequest) are ignored.
+    return this.#issue(csr.publicKey, csr.subjectPublicKeyInfo, device);
+  }
+
+  /**
+   * For devices that cannot make a key: an EC P-256 key made here, whatever certKeyAlgorithm
+   * says (see generateDeviceKeyPair). The private key is returned once and not kept.
+   */
+  async issueWithGeneratedKey(device: DeviceIdentity): Promise<IssuedDeviceCertificate & { keyPem: string }> {
+    checkIdentity(device);
+    const keys = await generateDeviceKeyPair();
+    const issued = this.#issue(keys.publicKey, spkiDerOf(keys.publicKey), device);
+    return { ...issued, keyPem: privateKeyToPem(keys.privateKey) };
+  }
+
+  /**
+   * Certifies a public key the platform already holds (the provisioner derives keys for devices
+   * without a CSR, so that a repeated request gets the same key: provisioner/device-key-derivation.ts).
+   */
+  issueForPublicKey(publicKey: KeyObject, device: DeviceIdentity): IssuedDeviceCertificate {
+    checkIdentity(device);
+    return this.#issue(publicKey, spkiDerOf(publicKey), device);
+  }
+
+  #issue(publicKey: KeyObject, subjectPublicKeyInfo: Buffer, device: DeviceIdentity): IssuedDeviceCertificate {
+    const now = wholeSeconds(this.#now());
+    const notBefore = now - clockSkewMs;
+    const notAfter = Math.min(now + this.#options.validityDays * dayMs, this.#options.issuerNotAfter);
+    const serial = randomSerial();
+    const built = buildCertificate(
+      {
+        serial,
+        notBefore,
+        notAfter,
+        subject: buildName({ organization: device.account, commonName: device.clientId }),
+        subjectPublicKeyInfo,
+        extensions: deviceExtensions(publicKey),
+      },
+      this.#options.issuer,
+    );
+    return { serial: serialToHex(serial), certPem: built.pem, notBefore, notAfter, clientId: device.clientId, account: device.account };
+  }
+}

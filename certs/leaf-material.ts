@@ -1,0 +1,155 @@
+/**
+ * The platform's own end-entity certificates, signed by the issuing CA and kept under
+ * {dataDir}/ca: the brokers' TLS server certificate and the message-signing certificate.
+ * They are derived material: when one no longer fits (another issuing CA, changed host names,
+ * near expiry, another key algorithm) it is simply issued again.
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import path from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import {
+  caFileNames,
+  parseCertificatePem,
+  parsePrivateKeyPem,
+  readCertificateFields,
+  readOptionalFile,
+  writeCredentialFiles,
+} from './ca-files.ts';
+import { buildCertificate, clockSkewMs, dayMs, randomSerial, wholeSeconds, type Issuer } from './certificate-builder.ts';
+import type { CertificateFields } from './certificate-reader.ts';
+import { toDer, type Asn1 } from './der.ts';
+import { subjectAltNameValue } from './extensions.ts';
+import { generateCaKeyPair, keysMatch, privateKeyToPem, spkiDerOf, type KeyAlgorithm } from './key-pairs.ts';
+import { buildName, type NameFields } from './names.ts';
+import { Oid } from './oids.ts';
+import {
+  leafRenewalDays,
+  lifetimeDays,
+  platformOrganization,
+  serverExtensions,
+  serverNames,
+  signingCommonName,
+  signingExtensions,
+} from './profiles.ts';
+
+/** A certificate with its private key, parsed and as PEM. */
+export interface Credential {
+  readonly certificate: X509Certificate;
+  readonly fields: CertificateFields;
+  readonly certPem: string;
+  readonly privateKey: KeyObject;
+  readonly keyPem: string;
+}
+
+interface LeafProfile {
+  readonly role: 'server' | 'signing';
+  readonly names: { readonly cert: string; readonly key: string };
+  readonly subject: NameFields;
+  readonly lifetimeDays: number;
+  readonly extensions: (key: KeyObject) => Asn1[];
+  /** Why an otherwise good certificate must be reissued, if it must. */
+  readonly outdated?: (fields: CertificateFields) => string | undefined;
+}
+
+interface LeafContext {
+  readonly directory: string;
+  readonly keyAlgorithm: KeyAlgorithm;
+  readonly issuing: { readonly certificate: X509Certificate; readonly fields: CertificateFields; readonly issuer: Issuer };
+  readonly log: Logger;
+}
+
+function reissueReason(credential: Credential, profile: LeafProfile, context: LeafContext): string | undefined {
+  const { certificate, fields, privateKey } = credential;
+  const issuing = context.issuing.certificate;
+  if (!certificate.checkIssued(issuing) || !certificate.verify(issuing.publicKey)) return 'not issued by the current issuing CA';
+  if (!keysMatch(privateKey, certificate.publicKey)) return 'the key file does not match the certificate';
+  if (privateKey.asymmetricKeyType !== context.keyAlgorithm) return `certKeyAlgorithm is now ${context.keyAlgorithm}`;
+  if (fields.notAfter - Date.now() < leafRenewalDays * dayMs) return 'it expires soon';
+  return profile.outdated?.(fields);
+}
+
+async function issueLeaf(profile: LeafProfile, context: LeafContext): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await generateCaKeyPair(context.keyAlgorithm);
+  const now = wholeSeconds(Date.now());
+  const built = buildCertificate(
+    {
+      serial: randomSerial(),
+      notBefore: now - clockSkewMs,
+      notAfter: Math.min(now + profile.lifetimeDays * dayMs, context.issuing.fields.notAfter),
+      subject: buildName(profile.subject),
+      subjectPublicKeyInfo: spkiDerOf(keys.publicKey),
+      extensions: profile.extensions(keys.privateKey),
+    },
+    context.issuing.issuer,
+  );
+  return { certPem: built.pem, keyPem: privateKeyToPem(keys.privateKey) };
+}
+
+function readCredential(pems: { certPem: string; keyPem: string }, certFile: string, keyFile: string): Credential {
+  const certificate = parseCertificatePem(pems.certPem, certFile);
+  return {
+    certificate,
+    fields: readCertificateFields(certificate, certFile),
+    certPem: certificate.toString(),
+    privateKey: parsePrivateKeyPem(pems.keyPem, keyFile),
+    keyPem: pems.keyPem,
+  };
+}
+
+async function loadOrIssueLeaf(profile: LeafProfile, context: LeafContext): Promise<Credential> {
+  const certFile = path.join(context.directory, profile.names.cert);
+  const keyFile = path.join(context.directory, profile.names.key);
+  const certPem = await readOptionalFile(certFile);
+  const keyPem = await readOptionalFile(keyFile);
+  let reason = 'it does not exist yet';
+  if (certPem !== undefined && keyPem !== undefined) {
+    const existing = readCredential({ certPem, keyPem }, certFile, keyFile);
+    const outdated = reissueReason(existing, profile, context);
+    if (outdated === undefined) {
+      context.log.info({ file: certFile, fingerprint: existing.certificate.fingerprint256 }, `loaded ${profile.role} certificate`);
+      return existing;
+    }
+    reason = outdated;
+  }
+  const pems = await issueLeaf(profile, context);
+  await writeCredentialFiles(context.directory, profile.names, pems);
+  const issued = readCredential(pems, certFile, keyFile);
+  context.log.info({ file: certFile, fingerprint: issued.certificate.fingerprint256, reason }, `issued ${profile.role} certificate`);
+  return issued;
+}
+
+/** The first configured host name (CN is limited to 64 characters; SANs are what TLS checks). */
+function serverCommonName(hostnames: readonly string[]): string {
+  const first = hostnames[0];
+  return first !== undefined && first.length <= 64 ? first : 'localhost';
+}
+
+export async function loadOrIssueLeaves(
+  context: LeafContext & { readonly hostnames: readonly string[] },
+): Promise<{ server: Credential; signing: Credential }> {
+  const names = serverNames(context.hostnames);
+  const wantedAltNames = toDer(subjectAltNameValue(names));
+  const server = await loadOrIssueLeaf(
+    {
+      role: 'server',
+      names: { cert: caFileNames.serverCert, key: caFileNames.serverKey },
+      subject: { organization: platformOrganization, commonName: serverCommonName(context.hostnames) },
+      lifetimeDays: lifetimeDays.server,
+      extensions: (key) => serverExtensions(key, names),
+      outdated: (fields) =>
+        fields.extensions.get(Oid.subjectAltName)?.value.equals(wantedAltNames) ? undefined : 'the host names changed',
+    },
+    context,
+  );
+  const signing = await loadOrIssueLeaf(
+    {
+      role: 'signing',
+      names: { cert: caFileNames.signingCert, key: caFileNames.signingKey },
+      subject: { organization: platformOrganization, commonName: signingCommonName },
+      lifetimeDays: lifetimeDays.signing,
+      extensions: () => signingExtensions(),
+    },
+    context,
+  );
+  return { server, signing };
+}
