@@ -122,6 +122,31 @@ export interface AuditEvent {
   readonly detail: Record<string, unknown>;
 }
 
+/** A provisioned device as the platform knows it on the account broker. */
+export interface DeviceRecord {
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly online: boolean;
+  /** Serial of the certificate it provisioned with (its current identity). */
+  readonly certificateSerial: string | null;
+  /** Configuration hash the platform holds for the device (what it should run). */
+  readonly expectedConfigurationHash: string | null;
+  /** Configuration hash the device last reported in its birth message. */
+  readonly reportedConfigurationHash: string | null;
+  readonly provisionedOn: number | null;
+  readonly lastBirthOn: number | null;
+  readonly lastSeenOn: number | null;
+  readonly modifiedOn: number;
+}
+
+export interface DeviceFilter extends PageOptions {
+  readonly accountId?: string;
+  readonly clientId?: string;
+  readonly online?: boolean;
+}
+
+export type DevicePatch = Partial<Omit<DeviceRecord, 'accountId' | 'clientId' | 'modifiedOn'>>;
+
 export interface Page<T> {
   readonly items: readonly T[];
   readonly total: number;
@@ -227,6 +252,16 @@ export interface ProvisionStore {
   revokeCertificate(serial: string, reason: string): Promise<IssuedCertificate>;
   /** All revoked serials, for CRLs and the account broker's check. */
   listRevokedCertificates(): Promise<readonly IssuedCertificate[]>;
+
+  /**
+   * Creates the device record for (accountId, clientId) with the patch over empty defaults
+   * (online false, everything else null), or applies the patch to the existing one. Atomic.
+   */
+  upsertDevice(accountId: string, clientId: string, patch: DevicePatch): Promise<DeviceRecord>;
+  getDevice(accountId: string, clientId: string): Promise<DeviceRecord | null>;
+  /** Ordered by accountId, then clientId. */
+  listDevices(filter?: DeviceFilter): Promise<Page<DeviceRecord>>;
+  deleteDevice(accountId: string, clientId: string): Promise<void>;
 
   appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
   listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>>;

@@ -1,0 +1,56 @@
+import express from 'express';
+import { problemErrorHandler, notFoundHandler } from './error-handler.ts';
+import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
+import { ProvisionRequestService } from './provision-request-service.ts';
+import { registerRoutes } from './register-routes.ts';
+import { requestLogger } from './request-logger.ts';
+import { createRouteDeps, type ApiDeps } from './route-deps.ts';
+import type { ApiRoute } from './route-spec.ts';
+import { accountRoutes } from './routes/accounts.ts';
+import { apiTokenRoutes } from './routes/api-tokens.ts';
+import { auditEventRoutes } from './routes/audit-events.ts';
+import { bundleRoutes } from './routes/bundles.ts';
+import { certificateRoutes } from './routes/certificates.ts';
+import { configurationRoutes } from './routes/configurations.ts';
+import { metaRoutes } from './routes/meta.ts';
+import { provisionRequestRoutes } from './routes/provision-requests.ts';
+import { SchemaValidator } from './validation.ts';
+
+export type { ApiDeps } from './route-deps.ts';
+
+/** The route table: what the server mounts and what openapi.json describes. */
+export function apiRoutes(deps: ApiDeps): ApiRoute[] {
+  const routeDeps = createRouteDeps(deps, new ProvisionRequestService(deps));
+  let document: OpenApiDocument | undefined;
+  const routes: ApiRoute[] = [
+    ...metaRoutes(routeDeps, () => (document ??= buildOpenApiDocument(routes))),
+    ...accountRoutes(routeDeps),
+    ...apiTokenRoutes(routeDeps),
+    ...provisionRequestRoutes(routeDeps),
+    ...configurationRoutes(routeDeps),
+    ...bundleRoutes(routeDeps),
+    ...certificateRoutes(routeDeps),
+    ...auditEventRoutes(routeDeps),
+  ];
+  return routes;
+}
+
+/**
+ * The admin HTTP API: /healthz, /readyz and /api/v1/*. Every error, including unknown routes,
+ * malformed JSON and oversized bodies, is answered as application/problem+json by one handler.
+ */
+export function createApiApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use(requestLogger(deps.log));
+  registerRoutes(app, apiRoutes(deps), {
+    authenticator: deps.adminTokens,
+    validator: new SchemaValidator(),
+    jsonBodyLimitBytes: deps.config.httpBodyLimitBytes,
+  });
+  app.use(notFoundHandler);
+  app.use(problemErrorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,35 @@
+import type { PlatformConfig } from '../config/schema.ts';
+import type { Logger } from '../log/logger.ts';
+import type { NewAuditEvent, ProvisionStore } from '../store/types.ts';
+import type { ApiTokenAuthenticator } from './auth.ts';
+import type { BundleDownloadTokens } from './bundle-download-tokens.ts';
+import type { BundleStorage } from './bundle-storage.ts';
+import type { ProvisionRequestService } from './provision-request-service.ts';
+
+/** What createApiApp is given. */
+export interface ApiDeps {
+  readonly store: ProvisionStore;
+  readonly config: PlatformConfig;
+  readonly log: Logger;
+  /** The current CRL in PEM; without it GET /api/v1/crl answers 404. */
+  readonly crl?: () => Promise<string>;
+  readonly bundleStorage: BundleStorage;
+  readonly downloadTokens: BundleDownloadTokens;
+  readonly adminTokens: ApiTokenAuthenticator;
+}
+
+/** What route modules use: the deps plus services built from them. */
+export interface RouteDeps extends ApiDeps {
+  readonly requests: ProvisionRequestService;
+  readonly audit: (event: Omit<NewAuditEvent, 'outcome'> & { outcome?: 'success' | 'failure' }) => Promise<void>;
+}
+
+export function createRouteDeps(deps: ApiDeps, requests: ProvisionRequestService): RouteDeps {
+  return {
+    ...deps,
+    requests,
+    audit: async (event) => {
+      await deps.store.appendAudit({ outcome: 'success', ...event });
+    },
+  };
+}

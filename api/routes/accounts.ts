@@ -1,0 +1,128 @@
+import { PlatformError } from '../../errors/platform-error.ts';
+import { requireAdmin, visibleOrNotFound } from '../access.ts';
+import { invalid } from '../problem.ts';
+import { ReferenceChecker } from '../reference-checker.ts';
+import type { RouteDeps } from '../route-deps.ts';
+import { apiPrefix, type ApiRoute } from '../route-spec.ts';
+import type { AccountListQuery, AccountPatchBody, NewAccountBody } from '../schemas/accounts.ts';
+import { idSchema } from '../schemas/common.ts';
+import { accountView, pageView } from '../views.ts';
+
+const tag = 'accounts';
+const idParam = { id: idSchema };
+
+/** The port of an mqtt(s):// URL must be a real port; the schema pattern only checks the digits. */
+function checkBrokerUrl(brokerUrl: string | null | undefined): void {
+  if (brokerUrl === null || brokerUrl === undefined) return;
+  try {
+    new URL(brokerUrl);
+  } catch {
+    throw invalid('body/brokerUrl', 'is not a valid URL');
+  }
+}
+
+export function accountRoutes(deps: RouteDeps): ApiRoute[] {
+  const { store } = deps;
+  const audit = (type: string, actor: string, accountId: string, detail: Record<string, unknown>) =>
+    deps.audit({ type, actor, accountId, clientId: null, provisionRequestId: null, detail });
+  const checkDefaultBundles = (accountId: string, bundleIds: readonly string[]) =>
+    new ReferenceChecker(store).check('body', { accountId, accountMustExist: false, bundleIds, bundleField: 'defaultBundleIds' });
+
+  return [
+    {
+      method: 'post',
+      path: `${apiPrefix}/accounts`,
+      operationId: 'createAccount',
+      summary: 'Create an account (admin)',
+      tag,
+      auth: 'bearer',
+      body: { kind: 'json', schema: 'NewAccount' },
+      responses: { 201: { description: 'Created.', schema: 'Account' } },
+      problems: [409],
+      handler: async ({ principal, body }) => {
+        requireAdmin(principal);
+        const input = body as NewAccountBody;
+        checkBrokerUrl(input.brokerUrl);
+        // A new account owns no bundles yet, so only an empty list can pass.
+        await checkDefaultBundles('', input.defaultBundleIds);
+        const account = await store.createAccount(input);
+        await audit('account.created', principal.actor, account.id, { name: account.name });
+        return { status: 201, body: accountView(account) };
+      },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/accounts`,
+      operationId: 'listAccounts',
+      summary: 'List accounts (admin)',
+      tag,
+      auth: 'bearer',
+      query: 'AccountListQuery',
+      responses: { 200: { description: 'A page of accounts.', schema: 'AccountPage' } },
+      handler: async ({ principal, query }) => {
+        requireAdmin(principal);
+        const { offset, limit } = query as AccountListQuery;
+        return { status: 200, body: pageView(await store.listAccounts({ offset, limit }), accountView) };
+      },
+    },
+    {
+      method: 'get',
+      path: `${apiPrefix}/accounts/{id}`,
+      operationId: 'getAccount',
+      summary: 'Get an account (admin, or a token of that account)',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The account.', schema: 'Account' } },
+      handler: async ({ principal, params }) => {
+        const account = await store.getAccount(params['id']!);
+        const visible = visibleOrNotFound(principal, account && { ...account, accountId: account.id }, 'account');
+        return { status: 200, body: accountView(visible) };
+      },
+    },
+    {
+      method: 'patch',
+      path: `${apiPrefix}/accounts/{id}`,
+      operationId: 'updateAccount',
+      summary: 'Change an account (admin); send the version you read',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      body: { kind: 'json', schema: 'AccountPatch' },
+      responses: { 200: { description: 'The changed account.', schema: 'Account' } },
+      problems: [409],
+      handler: async ({ principal, params, body }) => {
+        requireAdmin(principal);
+        const id = params['id']!;
+        const { version, ...patch } = body as AccountPatchBody;
+        checkBrokerUrl(patch.brokerUrl);
+        if (!(await store.getAccount(id))) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
+        if (patch.defaultBundleIds) await checkDefaultBundles(id, patch.defaultBundleIds);
+        const account = await store.updateAccount(id, version, patch);
+        await audit('account.updated', principal.actor, id, { fields: Object.keys(patch).sort() });
+        return { status: 200, body: accountView(account) };
+      },
+    },
+    {
+      method: 'delete',
+      path: `${apiPrefix}/accounts/{id}`,
+      operationId: 'deleteAccount',
+      summary: 'Delete an account (admin); refused while provision requests refer to it',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 204: { description: 'Deleted.' } },
+      problems: [409],
+      handler: async ({ principal, params }) => {
+        requireAdmin(principal);
+        const id = params['id']!;
+        const account = await store.getAccount(id);
+        if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
+        await store.deleteAccount(id);
+        deps.adminTokens.clearCache();
+        await audit('account.deleted', principal.actor, id, { name: account.name });
+        return { status: 204 };
+      },
+    },
+  ];
+}

@@ -1,0 +1,97 @@
+import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
+import { ReferenceChecker } from '../reference-checker.ts';
+import type { RouteDeps } from '../route-deps.ts';
+import { apiPrefix, type ApiRoute } from '../route-spec.ts';
+import { idSchema } from '../schemas/common.ts';
+import type { ConfigurationListQuery, NewConfigurationBody } from '../schemas/configurations.ts';
+import { configurationView, pageView } from '../views.ts';
+import { requiredListAccount } from './list-scope.ts';
+
+const tag = 'configurations';
+const base = `${apiPrefix}/configurations`;
+const idParam = { id: idSchema };
+
+export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
+  const { store } = deps;
+  return [
+    {
+      method: 'post',
+      path: base,
+      operationId: 'createConfiguration',
+      summary: 'Create a configuration a provision request can attach',
+      tag,
+      auth: 'bearer',
+      body: { kind: 'json', schema: 'NewConfiguration' },
+      responses: { 201: { description: 'Created.', schema: 'Configuration' } },
+      problems: [409],
+      handler: async ({ principal, body }) => {
+        const input = body as NewConfigurationBody;
+        requireWriteAccess(principal, input.accountId);
+        await new ReferenceChecker(store).check('body', { accountId: input.accountId });
+        const configuration = await store.createConfiguration(input);
+        await deps.audit({
+          type: 'configuration.created',
+          actor: principal.actor,
+          accountId: input.accountId,
+          clientId: null,
+          provisionRequestId: null,
+          detail: { configurationId: configuration.id, name: configuration.name },
+        });
+        return { status: 201, body: configurationView(configuration) };
+      },
+    },
+    {
+      method: 'get',
+      path: base,
+      operationId: 'listConfigurations',
+      summary: 'List the configurations of an account',
+      tag,
+      auth: 'bearer',
+      query: 'ConfigurationListQuery',
+      responses: { 200: { description: 'A page of configurations.', schema: 'ConfigurationPage' } },
+      handler: async ({ principal, query }) => {
+        const { accountId, offset, limit } = query as ConfigurationListQuery;
+        const page = await store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit });
+        return { status: 200, body: pageView(page, configurationView) };
+      },
+    },
+    {
+      method: 'get',
+      path: `${base}/{id}`,
+      operationId: 'getConfiguration',
+      summary: 'Get a configuration',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The configuration.', schema: 'Configuration' } },
+      handler: async ({ principal, params }) => {
+        const configuration = visibleOrNotFound(principal, await store.getConfiguration(params['id']!), 'configuration');
+        return { status: 200, body: configurationView(configuration) };
+      },
+    },
+    {
+      method: 'delete',
+      path: `${base}/{id}`,
+      operationId: 'deleteConfiguration',
+      summary: 'Delete a configuration',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 204: { description: 'Deleted.' } },
+      problems: [409],
+      handler: async ({ principal, params }) => {
+        const configuration = visibleOrNotFound(principal, await store.getConfiguration(params['id']!), 'configuration');
+        await store.deleteConfiguration(configuration.id);
+        await deps.audit({
+          type: 'configuration.deleted',
+          actor: principal.actor,
+          accountId: configuration.accountId,
+          clientId: null,
+          provisionRequestId: null,
+          detail: { configurationId: configuration.id, name: configuration.name },
+        });
+        return { status: 204 };
+      },
+    },
+  ];
+}

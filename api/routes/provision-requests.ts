@@ -1,0 +1,220 @@
+import type { Request, Response } from 'express';
+import { PlatformError } from '../../errors/platform-error.ts';
+import type { ProvisionRequest, RequestStatus } from '../../store/types.ts';
+import { listScope, requireWriteAccess, visibleOrNotFound } from '../access.ts';
+import type { Principal } from '../auth.ts';
+import { problemBody } from '../problem.ts';
+import type { BatchItemResult, CreatedProvisionRequest, ProvisionRequestInput } from '../provision-request-service.ts';
+import type { RouteDeps } from '../route-deps.ts';
+import { apiPrefix, type ApiRoute, type RouteResult } from '../route-spec.ts';
+import { idSchema } from '../schemas/common.ts';
+import type {
+  NewProvisionRequestBody,
+  ProvisionRequestBatchBody,
+  ProvisionRequestListQuery,
+  ProvisionRequestPatchBody,
+} from '../schemas/provision-requests.ts';
+import { pageView, provisionRequestView } from '../views.ts';
+import { credentialsCsv } from './credentials-csv.ts';
+
+const tag = 'provision-requests';
+const base = `${apiPrefix}/provision-requests`;
+const idParam = { id: idSchema };
+/** Batches run at once; more are answered 429 so one client cannot monopolise scrypt. */
+const maxConcurrentBatches = 2;
+
+function epochMs(isoDateTime: string | undefined): number | undefined {
+  return isoDateTime === undefined ? undefined : Date.parse(isoDateTime);
+}
+
+function toInput(body: NewProvisionRequestBody): ProvisionRequestInput {
+  return { ...body, activatesOn: epochMs(body.activatesOn), expiresOn: epochMs(body.expiresOn) };
+}
+
+function createdView({ request, credentials }: CreatedProvisionRequest) {
+  return { ...provisionRequestView(request), credentials };
+}
+
+function batchAnswer(req: Request, res: Response, results: readonly BatchItemResult[]): RouteResult | undefined {
+  const created = results.flatMap((result) => (result.ok ? [result.created] : []));
+  const failed = results.flatMap((result) =>
+    result.ok ? [] : [{ index: result.index, clientId: result.clientId, problem: problemBody(result.error) }],
+  );
+  const status = failed.length === 0 ? 201 : 200;
+  if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
+    res.status(status).setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-Failed-Count', String(failed.length));
+    res.type('text/csv').send(credentialsCsv(created));
+    return undefined;
+  }
+  return { status, body: { created: created.map(createdView), failed } };
+}
+
+export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
+  const { store, requests } = deps;
+  let batchesRunning = 0;
+
+  async function visibleRequest(principal: Principal, id: string): Promise<ProvisionRequest> {
+    return visibleOrNotFound(principal, await store.getProvisionRequest(id), 'provision request');
+  }
+
+  function statusRoute(action: 'enable' | 'disable', status: RequestStatus): ApiRoute {
+    return {
+      method: 'post',
+      path: `${base}/{id}/${action}`,
+      operationId: `${action}ProvisionRequest`,
+      summary: `${action === 'enable' ? 'Enable' : 'Disable'} a provision request`,
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The request now.', schema: 'ProvisionRequest' } },
+      problems: [409],
+      handler: async ({ principal, params }) => {
+        await visibleRequest(principal, params['id']!);
+        return { status: 200, body: provisionRequestView(await requests.setStatus(params['id']!, status, principal.actor)) };
+      },
+    };
+  }
+
+  return [
+    {
+      method: 'post',
+      path: base,
+      operationId: 'createProvisionRequest',
+      summary: 'Create a provision request; the credentials are in this response only',
+      tag,
+      auth: 'bearer',
+      body: { kind: 'json', schema: 'NewProvisionRequest' },
+      responses: { 201: { description: 'Created, with the device credentials (shown once).', schema: 'CreatedProvisionRequest' } },
+      problems: [409],
+      handler: async ({ principal, body }) => {
+        const input = body as NewProvisionRequestBody;
+        requireWriteAccess(principal, input.accountId);
+        const created = await requests.create(toInput(input), { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' });
+        return { status: 201, body: createdView(created) };
+      },
+    },
+    {
+      method: 'post',
+      path: `${base}/batch`,
+      operationId: 'createProvisionRequestBatch',
+      summary: 'Create up to 1,000 provision requests; JSON, or the fleet credential file as CSV',
+      description:
+        'Each item succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). ' +
+        'With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests ' +
+        'and the header X-Failed-Count. A clientId named twice makes the whole batch invalid.',
+      tag,
+      auth: 'bearer',
+      body: { kind: 'json', schema: 'ProvisionRequestBatch' },
+      responses: {
+        200: {
+          description: 'Some items failed.',
+          schema: 'ProvisionRequestBatchResult',
+          content: { 'text/csv': { type: 'string' } },
+          headers: { 'X-Failed-Count': { description: 'Items not created (CSV answers).', schema: { type: 'integer' } } },
+        },
+        201: {
+          description: 'All items were created.',
+          schema: 'ProvisionRequestBatchResult',
+          content: { 'text/csv': { type: 'string' } },
+        },
+      },
+      problems: [429],
+      handler: async ({ principal, body, req, res }) => {
+        const { requests: items } = body as ProvisionRequestBatchBody;
+        for (const accountId of new Set(items.map((item) => item.accountId))) requireWriteAccess(principal, accountId);
+        if (batchesRunning >= maxConcurrentBatches) {
+          throw new PlatformError('OVERLOADED', { detail: 'other batches are running', retryAfterSeconds: 1 });
+        }
+        batchesRunning += 1;
+        try {
+          const results = await requests.createMany(items.map(toInput), { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' });
+          return batchAnswer(req, res, results);
+        } finally {
+          batchesRunning -= 1;
+        }
+      },
+    },
+    {
+      method: 'get',
+      path: base,
+      operationId: 'listProvisionRequests',
+      summary: 'List provision requests',
+      tag,
+      auth: 'bearer',
+      query: 'ProvisionRequestListQuery',
+      responses: { 200: { description: 'A page of provision requests.', schema: 'ProvisionRequestPage' } },
+      handler: async ({ principal, query }) => {
+        const filter = query as ProvisionRequestListQuery;
+        const accountId = listScope(principal, filter.accountId);
+        const page = await store.listProvisionRequests({
+          ...(accountId !== undefined ? { accountId } : {}),
+          ...(filter.clientId ? { clientIds: filter.clientId } : {}),
+          ...(filter.status ? { statuses: filter.status } : {}),
+          ...(filter.jobStatus ? { jobStatuses: filter.jobStatus } : {}),
+          ...(filter.startDate ? { startDate: Date.parse(filter.startDate) } : {}),
+          ...(filter.endDate ? { endDate: Date.parse(filter.endDate) } : {}),
+          offset: filter.offset,
+          limit: filter.limit,
+        });
+        return { status: 200, body: pageView(page, provisionRequestView) };
+      },
+    },
+    {
+      method: 'get',
+      path: `${base}/{id}`,
+      operationId: 'getProvisionRequest',
+      summary: 'Get a provision request',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The request.', schema: 'ProvisionRequest' } },
+      handler: async ({ principal, params }) => ({ status: 200, body: provisionRequestView(await visibleRequest(principal, params['id']!)) }),
+    },
+    {
+      method: 'patch',
+      path: `${base}/{id}`,
+      operationId: 'updateProvisionRequest',
+      summary: 'Change a provision request; send the version you read',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      body: { kind: 'json', schema: 'ProvisionRequestPatch' },
+      responses: { 200: { description: 'The changed request.', schema: 'ProvisionRequest' } },
+      problems: [409],
+      handler: async ({ principal, params, body }) => {
+        const id = params['id']!;
+        await visibleRequest(principal, id);
+        const { version, activatesOn, expiresOn, ...changes } = body as ProvisionRequestPatchBody;
+        const updated = await requests.update(
+          id,
+          version,
+          {
+            ...changes,
+            ...(activatesOn !== undefined ? { activatesOn: Date.parse(activatesOn) } : {}),
+            ...(expiresOn !== undefined ? { expiresOn: Date.parse(expiresOn) } : {}),
+          },
+          principal.actor,
+        );
+        return { status: 200, body: provisionRequestView(updated) };
+      },
+    },
+    statusRoute('enable', 'ENABLED'),
+    statusRoute('disable', 'DISABLED'),
+    {
+      method: 'delete',
+      path: `${base}/{id}`,
+      operationId: 'deleteProvisionRequest',
+      summary: 'Delete a provision request',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 204: { description: 'Deleted.' } },
+      handler: async ({ principal, params }) => {
+        await visibleRequest(principal, params['id']!);
+        await requests.delete(params['id']!, principal.actor);
+        return { status: 204 };
+      },
+    },
+  ];
+}

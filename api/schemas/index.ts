@@ -1,0 +1,58 @@
+import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountSchema, newAccountSchema } from './accounts.ts';
+import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
+import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
+import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
+import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
+import { problemSchema, type JsonSchema } from './common.ts';
+import { configurationListQuerySchema, configurationPageSchema, configurationSchema, newConfigurationSchema } from './configurations.ts';
+import {
+  createdProvisionRequestSchema,
+  newProvisionRequestSchema,
+  provisionRequestBatchResultSchema,
+  provisionRequestBatchSchema,
+  provisionRequestListQuerySchema,
+  provisionRequestPageSchema,
+  provisionRequestPatchSchema,
+  provisionRequestSchema,
+} from './provision-requests.ts';
+
+/**
+ * Every named schema of the API. The validators compile these objects and the OpenAPI
+ * document publishes them as components.schemas under the same names: one source of truth.
+ */
+export const componentSchemas = {
+  Problem: problemSchema,
+  Account: accountSchema,
+  AccountPage: accountPageSchema,
+  AccountListQuery: accountListQuerySchema,
+  NewAccount: newAccountSchema,
+  AccountPatch: accountPatchSchema,
+  NewApiToken: newApiTokenSchema,
+  CreatedApiToken: createdApiTokenSchema,
+  ProvisionRequest: provisionRequestSchema,
+  ProvisionRequestPage: provisionRequestPageSchema,
+  ProvisionRequestListQuery: provisionRequestListQuerySchema,
+  NewProvisionRequest: newProvisionRequestSchema,
+  CreatedProvisionRequest: createdProvisionRequestSchema,
+  ProvisionRequestBatch: provisionRequestBatchSchema,
+  ProvisionRequestBatchResult: provisionRequestBatchResultSchema,
+  ProvisionRequestPatch: provisionRequestPatchSchema,
+  Configuration: configurationSchema,
+  ConfigurationPage: configurationPageSchema,
+  ConfigurationListQuery: configurationListQuerySchema,
+  NewConfiguration: newConfigurationSchema,
+  Bundle: bundleSchema,
+  BundlePage: bundlePageSchema,
+  BundleListQuery: bundleListQuerySchema,
+  BundleUploadQuery: bundleUploadQuerySchema,
+  BundleDownloadQuery: bundleDownloadQuerySchema,
+  Certificate: certificateSchema,
+  CertificatePage: certificatePageSchema,
+  CertificateListQuery: certificateListQuerySchema,
+  Revocation: revocationSchema,
+  AuditEvent: auditEventSchema,
+  AuditEventPage: auditEventPageSchema,
+  AuditEventListQuery: auditEventListQuerySchema,
+} as const satisfies Record<string, JsonSchema>;
+
+export type SchemaName = keyof typeof componentSchemas;

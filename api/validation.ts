@@ -1,0 +1,76 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsPlugin from 'ajv-formats';
+import { ApiValidationError, type FieldError } from './problem.ts';
+import type { JsonSchema } from './schemas/common.ts';
+
+// ajv-formats is CommonJS; under NodeNext its default import is the module object.
+const addFormats = (addFormatsPlugin as unknown as { default: typeof addFormatsPlugin }).default ?? addFormatsPlugin;
+
+export type Location = 'body' | 'query' | 'path' | 'header';
+
+function createAjv(coerceTypes: boolean): Ajv2020 {
+  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true, coerceTypes, verbose: true });
+  (addFormats as unknown as (ajv: Ajv2020) => void)(ajv);
+  return ajv;
+}
+
+function toFieldError(error: ErrorObject, location: Location): FieldError {
+  const path = `${location}${error.instancePath}`;
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    return { path: `${path}/${String(params['additionalProperty'])}`, message: 'is not a known field' };
+  }
+  if (error.keyword === 'required') {
+    return { path: `${path}/${String(params['missingProperty'])}`, message: 'is required' };
+  }
+  // A pattern is unreadable in a message; the schema's description says it in words.
+  const description = (error.parentSchema as JsonSchema | undefined)?.['description'];
+  if (error.keyword === 'pattern' && typeof description === 'string') {
+    return { path, message: `is not valid: ${description}` };
+  }
+  return { path, message: error.message ?? 'is not valid' };
+}
+
+/**
+ * Compiles each schema once per mode. Bodies are checked as they are (no coercion); query
+ * strings, path parameters and headers arrive as text, so integers are coerced and list
+ * parameters accept both `?a=1&a=2` and `?a=1,2`.
+ */
+export class SchemaValidator {
+  private readonly strictAjv = createAjv(false);
+  private readonly coercingAjv = createAjv(true);
+  private readonly compiled = new WeakMap<JsonSchema, ValidateFunction>();
+  private readonly compiledCoercing = new WeakMap<JsonSchema, ValidateFunction>();
+
+  /** Validates (filling in defaults) and returns the value; throws ApiValidationError. */
+  validate<T>(schema: JsonSchema, value: unknown, location: Location): T {
+    const coercing = location !== 'body';
+    const cache = coercing ? this.compiledCoercing : this.compiled;
+    let validateFunction = cache.get(schema);
+    if (!validateFunction) {
+      validateFunction = (coercing ? this.coercingAjv : this.strictAjv).compile(schema);
+      cache.set(schema, validateFunction);
+    }
+    const data = coercing ? normalizeTextParameters(schema, value) : value;
+    if (!validateFunction(data)) {
+      throw new ApiValidationError((validateFunction.errors ?? []).map((error) => toFieldError(error, location)));
+    }
+    return data as T;
+  }
+}
+
+/** Copies a parsed query string into a plain object, splitting list parameters on commas. */
+function normalizeTextParameters(schema: JsonSchema, value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const properties = (schema['properties'] ?? {}) as Record<string, JsonSchema | undefined>;
+  const out: Record<string, unknown> = {};
+  for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
+    if (properties[key]?.['type'] === 'array') {
+      const values = (Array.isArray(raw) ? raw : [raw]).map(String);
+      out[key] = values.flatMap((item) => item.split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
+    } else {
+      out[key] = raw;
+    }
+  }
+  return out;
+}

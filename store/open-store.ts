@@ -1,0 +1,29 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PlatformConfig } from '../config/schema.ts';
+import { PlatformError } from '../errors/platform-error.ts';
+import { openRedisStore } from './redis/redis-store.ts';
+import { openSqliteStore } from './sqlite/sqlite-store.ts';
+import type { ProvisionStore } from './types.ts';
+
+export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'>;
+
+export const sqliteFileName = 'provisio.db';
+
+export interface OpenStoreOptions {
+  /** Told about Redis connection problems (calls that fail report them as STORE_UNAVAILABLE too). */
+  readonly onConnectionError?: (error: Error) => void;
+}
+
+/** Opens the configured backend: SQLite in {dataDir}/provisio.db, or Redis under the key prefix. */
+export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<ProvisionStore> {
+  if (config.storeBackend === 'redis') {
+    return openRedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, ...options });
+  }
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+  } catch (error) {
+    throw new PlatformError('DATA_DIR_UNUSABLE', { detail: `cannot create ${config.dataDir}`, cause: error });
+  }
+  return openSqliteStore(join(config.dataDir, sqliteFileName));
+}

@@ -1,0 +1,247 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  Account,
+  AccountPatch,
+  AuditEvent,
+  BundleMetadata,
+  Configuration,
+  DevicePatch,
+  DeviceRecord,
+  IssuedCertificate,
+  NewAccount,
+  NewAuditEvent,
+  NewBundle,
+  NewCertificate,
+  NewConfiguration,
+  NewProvisionRequest,
+  PageOptions,
+  ProvisionRequest,
+  ProvisionRequestPatch,
+} from './types.ts';
+
+/**
+ * Rules both store backends share, so they cannot drift apart: which fields the store assigns
+ * on create, how a patch applies, how a page is windowed, and the wording of refusals.
+ * Inputs are copied field by field: extra properties a caller spreads in never reach storage.
+ */
+
+export const defaultPageLimit = 50;
+export const maxPageLimit = 1000;
+
+export interface PageWindow {
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** Offset at least 0; limit defaults to 50 and is clamped to 0..1000 (0 = count only). */
+export function pageWindow(options: PageOptions = {}): PageWindow {
+  const offset = Math.max(0, Math.floor(options.offset ?? 0) || 0);
+  const requested = options.limit === undefined ? defaultPageLimit : Math.floor(options.limit) || 0;
+  return { offset, limit: Math.min(maxPageLimit, Math.max(0, requested)) };
+}
+
+/** An empty list filter means "not filtered", like an absent one. */
+export function activeListFilter<T>(values: readonly T[] | undefined): readonly T[] | undefined {
+  return values !== undefined && values.length > 0 ? values : undefined;
+}
+
+/** Details of refusals, worded the same by both backends. */
+export const refusal = {
+  accountNameTaken: 'an account with this name exists',
+  accountNotFound: 'account not found',
+  accountHasRequests: 'account has provision requests',
+  accountHasConfigurations: 'account has configurations',
+  accountHasBundles: 'account has bundles',
+  clientIdTakenInAccount: 'the account already has a provision request for this clientId',
+  clientIdEnabledElsewhere: 'another ENABLED provision request exists for this clientId',
+  requestNotFound: 'provision request not found',
+  configurationNotFound: 'configuration not found',
+  bundleNotFound: 'bundle not found',
+  certificateNotFound: 'certificate not found',
+  serialTaken: 'a certificate with this serial exists',
+  deviceNotFound: 'device not found',
+  staleVersion: 'the record was updated by someone else',
+} as const;
+
+export function newRecordId(): string {
+  return randomUUID();
+}
+
+export function buildAccount(input: NewAccount, now: number): Account {
+  return {
+    id: newRecordId(),
+    name: input.name,
+    brokerUrl: input.brokerUrl ?? null,
+    configurationTemplate: input.configurationTemplate ?? {},
+    defaultBundleIds: [...(input.defaultBundleIds ?? [])],
+    createdOn: now,
+    modifiedOn: now,
+    version: 1,
+  };
+}
+
+/** Fields absent or undefined in the patch keep their value; the version goes up by one. */
+export function patchAccount(current: Account, patch: AccountPatch, now: number): Account {
+  return {
+    ...current,
+    name: keep(patch.name, current.name),
+    brokerUrl: keep(patch.brokerUrl, current.brokerUrl),
+    configurationTemplate: keep(patch.configurationTemplate, current.configurationTemplate),
+    defaultBundleIds: [...keep(patch.defaultBundleIds, current.defaultBundleIds)],
+    modifiedOn: now,
+    version: current.version + 1,
+  };
+}
+
+export function buildProvisionRequest(input: NewProvisionRequest, now: number): ProvisionRequest {
+  return {
+    id: newRecordId(),
+    accountId: input.accountId,
+    clientId: input.clientId,
+    username: input.username,
+    passwordHash: input.passwordHash,
+    activationKeyHash: input.activationKeyHash ?? null,
+    activatesOn: input.activatesOn,
+    expiresOn: input.expiresOn,
+    retryMaxAttempts: input.retryMaxAttempts,
+    retryCount: 0,
+    overwriteIfDuplicate: input.overwriteIfDuplicate,
+    status: input.status,
+    jobStatus: 'CREATED',
+    configurationId: input.configurationId ?? null,
+    bundleIds: [...(input.bundleIds ?? [])],
+    currentRequestId: null,
+    certificateSerial: null,
+    createdOn: now,
+    createdBy: input.createdBy,
+    modifiedOn: now,
+    modifiedBy: input.createdBy,
+    version: 1,
+  };
+}
+
+export function patchProvisionRequest(current: ProvisionRequest, patch: ProvisionRequestPatch, now: number): ProvisionRequest {
+  return {
+    ...current,
+    clientId: keep(patch.clientId, current.clientId),
+    username: keep(patch.username, current.username),
+    passwordHash: keep(patch.passwordHash, current.passwordHash),
+    activationKeyHash: keep(patch.activationKeyHash, current.activationKeyHash),
+    activatesOn: keep(patch.activatesOn, current.activatesOn),
+    expiresOn: keep(patch.expiresOn, current.expiresOn),
+    retryMaxAttempts: keep(patch.retryMaxAttempts, current.retryMaxAttempts),
+    retryCount: keep(patch.retryCount, current.retryCount),
+    overwriteIfDuplicate: keep(patch.overwriteIfDuplicate, current.overwriteIfDuplicate),
+    status: keep(patch.status, current.status),
+    jobStatus: keep(patch.jobStatus, current.jobStatus),
+    configurationId: keep(patch.configurationId, current.configurationId),
+    bundleIds: [...keep(patch.bundleIds, current.bundleIds)],
+    currentRequestId: keep(patch.currentRequestId, current.currentRequestId),
+    certificateSerial: keep(patch.certificateSerial, current.certificateSerial),
+    modifiedOn: now,
+    modifiedBy: patch.modifiedBy,
+    version: current.version + 1,
+  };
+}
+
+export function buildConfiguration(input: NewConfiguration, now: number): Configuration {
+  return { id: newRecordId(), accountId: input.accountId, name: input.name, content: input.content ?? {}, createdOn: now };
+}
+
+export function buildBundle(input: NewBundle, now: number): BundleMetadata {
+  return {
+    id: newRecordId(),
+    accountId: input.accountId,
+    name: input.name,
+    version: input.version,
+    size: input.size,
+    sha256: input.sha256,
+    createdOn: now,
+  };
+}
+
+export function buildCertificate(input: NewCertificate, now: number): IssuedCertificate {
+  return {
+    serial: input.serial,
+    accountId: input.accountId,
+    clientId: input.clientId,
+    provisionRequestId: input.provisionRequestId ?? null,
+    pem: input.pem,
+    notBefore: input.notBefore,
+    notAfter: input.notAfter,
+    status: 'VALID',
+    revokedOn: null,
+    revocationReason: null,
+    createdOn: now,
+  };
+}
+
+export function revokedCertificate(current: IssuedCertificate, reason: string, now: number): IssuedCertificate {
+  return { ...current, status: 'REVOKED', revokedOn: now, revocationReason: reason };
+}
+
+/** A device seen for the first time: offline, nothing known yet. */
+export function emptyDevice(accountId: string, clientId: string, now: number): DeviceRecord {
+  return {
+    accountId,
+    clientId,
+    online: false,
+    certificateSerial: null,
+    expectedConfigurationHash: null,
+    reportedConfigurationHash: null,
+    provisionedOn: null,
+    lastBirthOn: null,
+    lastSeenOn: null,
+    modifiedOn: now,
+  };
+}
+
+/**
+ * The fields a device patch sets: absent and undefined ones are left out (they keep their
+ * value), null is kept (it clears the field), anything else a caller spreads in is dropped.
+ */
+export function givenDevicePatch(patch: DevicePatch): DevicePatch {
+  const fields: DevicePatch = {
+    online: patch.online,
+    certificateSerial: patch.certificateSerial,
+    expectedConfigurationHash: patch.expectedConfigurationHash,
+    reportedConfigurationHash: patch.reportedConfigurationHash,
+    provisionedOn: patch.provisionedOn,
+    lastBirthOn: patch.lastBirthOn,
+    lastSeenOn: patch.lastSeenOn,
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as DevicePatch;
+}
+
+/** Fields absent or undefined in the patch keep their value; modifiedOn becomes now. */
+export function patchDevice(current: DeviceRecord, patch: DevicePatch, now: number): DeviceRecord {
+  return {
+    ...current,
+    online: keep(patch.online, current.online),
+    certificateSerial: keep(patch.certificateSerial, current.certificateSerial),
+    expectedConfigurationHash: keep(patch.expectedConfigurationHash, current.expectedConfigurationHash),
+    reportedConfigurationHash: keep(patch.reportedConfigurationHash, current.reportedConfigurationHash),
+    provisionedOn: keep(patch.provisionedOn, current.provisionedOn),
+    lastBirthOn: keep(patch.lastBirthOn, current.lastBirthOn),
+    lastSeenOn: keep(patch.lastSeenOn, current.lastSeenOn),
+    modifiedOn: now,
+  };
+}
+
+/** The audit event without its id, which the store assigns while appending. */
+export function buildAuditEvent(input: NewAuditEvent, now: number): Omit<AuditEvent, 'id'> {
+  return {
+    time: input.time ?? now,
+    type: input.type,
+    outcome: input.outcome,
+    actor: input.actor,
+    accountId: input.accountId ?? null,
+    clientId: input.clientId ?? null,
+    provisionRequestId: input.provisionRequestId ?? null,
+    detail: input.detail ?? {},
+  };
+}
+
+function keep<T>(patched: T | undefined, current: T): T {
+  return patched === undefined ? current : patched;
+}

@@ -1,0 +1,72 @@
+import { PlatformError } from '../../errors/platform-error.ts';
+import { buildCertificate, pageWindow, refusal, revokedCertificate } from '../records.ts';
+import type { CertificateFilter, IssuedCertificate, NewCertificate, Page } from '../types.ts';
+import { loadStrings, pageFromIndex } from './index-paging.ts';
+import { recordCertificateScript, revokeCertificateScript } from './record-scripts.ts';
+import { parseRecord, type RedisContext } from './redis-context.ts';
+import { retry, retryWhileChanged } from './script-runner.ts';
+
+export class RedisCertificates {
+  constructor(private readonly context: RedisContext) {}
+
+  async record(input: NewCertificate): Promise<IssuedCertificate> {
+    const { keys, scripts } = this.context;
+    const certificate = buildCertificate(input, Date.now());
+    await scripts.run(
+      recordCertificateScript,
+      [keys.certificate(certificate.serial), keys.certificates(), keys.accountCertificates(certificate.accountId)],
+      [certificate.serial, JSON.stringify(certificate), certificate.createdOn],
+    );
+    return certificate;
+  }
+
+  async get(serial: string): Promise<IssuedCertificate | null> {
+    const json = await this.context.redis.get(this.context.keys.certificate(serial));
+    return json ? parseRecord<IssuedCertificate>(json) : null;
+  }
+
+  list(filter: CertificateFilter = {}): Promise<Page<IssuedCertificate>> {
+    const { redis, keys } = this.context;
+    const { clientId, status } = filter;
+    return pageFromIndex(
+      redis,
+      {
+        index: filter.accountId === undefined ? keys.certificates() : keys.accountCertificates(filter.accountId),
+        load: (serials) => loadStrings(redis, serials.map((serial) => keys.certificate(serial))),
+        parse: (json) => parseRecord<IssuedCertificate>(json),
+        matches:
+          clientId === undefined && status === undefined
+            ? undefined
+            : (certificate) =>
+                (clientId === undefined || certificate.clientId === clientId) && (status === undefined || certificate.status === status),
+      },
+      pageWindow(filter),
+    );
+  }
+
+  /** Compare-and-set on the stored JSON: of concurrent revocations the first one's time and reason stay. */
+  async revoke(serial: string, reason: string): Promise<IssuedCertificate> {
+    const { keys, scripts } = this.context;
+    return retryWhileChanged(async () => {
+      const json = await this.context.redis.get(keys.certificate(serial));
+      if (!json) throw new PlatformError('NOT_FOUND', { detail: refusal.certificateNotFound });
+      const current = parseRecord<IssuedCertificate>(json);
+      if (current.status === 'REVOKED') return current;
+      const revoked = revokedCertificate(current, reason, Date.now());
+      const { outcome } = await scripts.run(
+        revokeCertificateScript,
+        [keys.certificate(serial), keys.revokedCertificates()],
+        [serial, json, JSON.stringify(revoked), revoked.revokedOn ?? 0],
+      );
+      return outcome === 'OK' ? revoked : retry;
+    });
+  }
+
+  /** In order of revocation. */
+  async listRevoked(): Promise<IssuedCertificate[]> {
+    const { redis, keys } = this.context;
+    const serials = await redis.zrange(keys.revokedCertificates(), 0, -1);
+    const records = await loadStrings(redis, serials.map((serial) => keys.certificate(serial)));
+    return records.flatMap((json) => (json ? [parseRecord<IssuedCertificate>(json)] : []));
+  }
+}

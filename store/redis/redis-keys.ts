@@ -1,0 +1,99 @@
+/**
+ * Every Redis key the store uses, under one prefix so several platforms can share a Redis.
+ * Records are JSON strings; sorted sets scored by createdOn (members ordered by id within a
+ * score, as SQLite orders by createdOn, id) serve listing; plain string keys hold the
+ * uniqueness rules. Record ids are UUIDs (no ':'), so composite keys cannot collide.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  account(id: string): string {
+    return `${this.prefix}account:${id}`;
+  }
+  /** name -> account id: unique account names. */
+  accountName(name: string): string {
+    return `${this.prefix}account-name:${name}`;
+  }
+  accounts(): string {
+    return `${this.prefix}accounts`;
+  }
+
+  request(id: string): string {
+    return `${this.prefix}request:${id}`;
+  }
+  requests(): string {
+    return `${this.prefix}requests`;
+  }
+  accountRequests(accountId: string): string {
+    return `${this.prefix}account-requests:${accountId}`;
+  }
+  /** (accountId, clientId) -> request id: one request per clientId in an account. */
+  requestOfClient(accountId: string, clientId: string): string {
+    return `${this.prefix}request-of-client:${accountId}:${clientId}`;
+  }
+  /** clientId -> request id: at most one ENABLED request per clientId across accounts. */
+  enabledRequest(clientId: string): string {
+    return `${this.prefix}enabled-request:${clientId}`;
+  }
+
+  configuration(id: string): string {
+    return `${this.prefix}configuration:${id}`;
+  }
+  accountConfigurations(accountId: string): string {
+    return `${this.prefix}account-configurations:${accountId}`;
+  }
+  bundle(id: string): string {
+    return `${this.prefix}bundle:${id}`;
+  }
+  accountBundles(accountId: string): string {
+    return `${this.prefix}account-bundles:${accountId}`;
+  }
+
+  certificate(serial: string): string {
+    return `${this.prefix}certificate:${serial}`;
+  }
+  certificates(): string {
+    return `${this.prefix}certificates`;
+  }
+  accountCertificates(accountId: string): string {
+    return `${this.prefix}account-certificates:${accountId}`;
+  }
+  /** Scored by revokedOn. */
+  revokedCertificates(): string {
+    return `${this.prefix}revoked-certificates`;
+  }
+
+  /** Device record JSON; account ids are UUIDs (no ':'), so the clientId is everything after the second ':'. */
+  device(accountId: string, clientId: string): string {
+    return `${this.prefix}device:${accountId}:${clientId}`;
+  }
+  /**
+   * Every device, members `{accountId}\0{clientId}` all scored 0, so the set orders them by
+   * accountId, then clientId, bytewise as SQLite does (NUL sorts before every other byte, so
+   * a shorter accountId comes before any it is a prefix of; MQTT clientIds never hold NUL).
+   */
+  devices(): string {
+    return `${this.prefix}devices`;
+  }
+  /** A sorted set of the account's clientIds, all scored 0: bytewise clientId order. */
+  accountDevices(accountId: string): string {
+    return `${this.prefix}account-devices:${accountId}`;
+  }
+
+  /** INCR counter giving audit ids. */
+  auditSequence(): string {
+    return `${this.prefix}audit-sequence`;
+  }
+  /** Hash id -> event JSON (without its id). */
+  auditEvents(): string {
+    return `${this.prefix}audit-events`;
+  }
+  /** Sorted set of audit ids scored by id. */
+  auditIds(): string {
+    return `${this.prefix}audit-ids`;
+  }
+
+  settings(): string {
+    return `${this.prefix}settings`;
+  }
+}

@@ -1,0 +1,174 @@
+import type Database from 'better-sqlite3';
+import { PlatformError } from '../../errors/platform-error.ts';
+
+/**
+ * Versioned schema migrations. PRAGMA user_version holds the number of migrations applied; a
+ * migration is never edited once released, a change is a new entry at the end.
+ * Times are epoch milliseconds; arrays and objects are JSON text.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'accounts, provision requests, configurations, bundles, certificates, audit, settings',
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        broker_url TEXT,
+        configuration_template TEXT NOT NULL,
+        default_bundle_ids TEXT NOT NULL,
+        created_on INTEGER NOT NULL,
+        modified_on INTEGER NOT NULL,
+        version INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX accounts_by_creation ON accounts (created_on, id);
+
+      CREATE TABLE provision_requests (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        client_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        activation_key_hash TEXT,
+        activates_on INTEGER NOT NULL,
+        expires_on INTEGER NOT NULL,
+        retry_max_attempts INTEGER NOT NULL,
+        retry_count INTEGER NOT NULL,
+        overwrite_if_duplicate INTEGER NOT NULL CHECK (overwrite_if_duplicate IN (0, 1)),
+        status TEXT NOT NULL CHECK (status IN ('ENABLED', 'DISABLED')),
+        job_status TEXT NOT NULL,
+        configuration_id TEXT,
+        bundle_ids TEXT NOT NULL,
+        current_request_id TEXT,
+        certificate_serial TEXT,
+        created_on INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        modified_on INTEGER NOT NULL,
+        modified_by TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        UNIQUE (account_id, client_id)
+      ) STRICT;
+      -- Devices of all accounts share the provision topics, so a clientId may be ENABLED only once.
+      CREATE UNIQUE INDEX provision_requests_one_enabled_per_client
+        ON provision_requests (client_id) WHERE status = 'ENABLED';
+      CREATE INDEX provision_requests_by_creation ON provision_requests (created_on, id);
+      CREATE INDEX provision_requests_by_account ON provision_requests (account_id, created_on, id);
+
+      CREATE TABLE configurations (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        name TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created_on INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX configurations_by_account ON configurations (account_id, created_on, id);
+
+      CREATE TABLE bundles (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_on INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX bundles_by_account ON bundles (account_id, created_on, id);
+
+      -- Certificates outlive accounts and requests (revocation must still be checkable): no foreign keys.
+      CREATE TABLE certificates (
+        serial TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        provision_request_id TEXT,
+        pem TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('VALID', 'REVOKED')),
+        revoked_on INTEGER,
+        revocation_reason TEXT,
+        created_on INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX certificates_by_creation ON certificates (created_on, serial);
+      CREATE INDEX certificates_by_account ON certificates (account_id, created_on, serial);
+      CREATE INDEX certificates_revoked ON certificates (revoked_on) WHERE status = 'REVOKED';
+
+      -- AUTOINCREMENT: ids are never reused, so they keep increasing even after deletions.
+      CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+        actor TEXT NOT NULL,
+        account_id TEXT,
+        client_id TEXT,
+        provision_request_id TEXT,
+        detail TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_events_by_account ON audit_events (account_id, id);
+      CREATE INDEX audit_events_by_client ON audit_events (client_id, id);
+      CREATE INDEX audit_events_by_request ON audit_events (provision_request_id, id);
+
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    description: 'devices',
+    sql: `
+      -- Like certificates, device records outlive nothing they reference: no foreign keys.
+      -- The primary key serves listing in (account_id, client_id) order, with or without an account.
+      CREATE TABLE devices (
+        account_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        online INTEGER NOT NULL CHECK (online IN (0, 1)),
+        certificate_serial TEXT,
+        expected_configuration_hash TEXT,
+        reported_configuration_hash TEXT,
+        provisioned_on INTEGER,
+        last_birth_on INTEGER,
+        last_seen_on INTEGER,
+        modified_on INTEGER NOT NULL,
+        PRIMARY KEY (account_id, client_id)
+      ) STRICT;
+      -- Listing online (or offline) devices, of all accounts or of one, in listing order.
+      CREATE INDEX devices_by_online ON devices (online, account_id, client_id);
+    `,
+  },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Applies the pending migrations in one IMMEDIATE transaction (the version is re-read under the
+ * write lock, so two processes opening the same file cannot both migrate; a failing migration
+ * leaves the database as it was). Returns the versions applied; empty when the schema was current.
+ */
+export function applyMigrations(db: Database.Database, list: readonly Migration[] = migrations): number[] {
+  const migrate = db.transaction((): number[] => {
+    const current = schemaVersion(db);
+    if (current > list.length) {
+      throw new PlatformError('STORE_UNAVAILABLE', {
+        detail: `the database schema (version ${current}) is newer than this platform (version ${list.length})`,
+      });
+    }
+    const applied: number[] = [];
+    for (const migration of list.slice(current)) {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+  return migrate.immediate();
+}

@@ -1,0 +1,32 @@
+import Database from 'better-sqlite3';
+import { PlatformError } from '../../errors/platform-error.ts';
+import { applyMigrations } from './migrations.ts';
+
+export interface SqliteOpenOptions {
+  /** How long a writer waits for another process's lock before STORE_UNAVAILABLE. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) and migrates a database file; ':memory:' gives a private
+ * in-memory database for tests. WAL lets readers run beside the one writer.
+ */
+export function openDatabase(file: string, options: SqliteOpenOptions = {}): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot open the SQLite database ${file}`, cause: error });
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma('foreign_keys = ON');
+    applyMigrations(db);
+    return db;
+  } catch (error) {
+    db.close();
+    if (error instanceof PlatformError) throw error;
+    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot prepare the SQLite database ${file}`, cause: error });
+  }
+}

@@ -1,0 +1,110 @@
+import { PlatformError } from '../../errors/platform-error.ts';
+import { buildProvisionRequest, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
+import type { NewProvisionRequest, Page, ProvisionRequest, ProvisionRequestFilter, ProvisionRequestPatch } from '../types.ts';
+import { provisionRequestFromRow, provisionRequestToRow, type ProvisionRequestRow } from './row-mapping.ts';
+import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
+
+const insertRequest = `
+  INSERT INTO provision_requests (
+    id, account_id, client_id, username, password_hash, activation_key_hash, activates_on, expires_on,
+    retry_max_attempts, retry_count, overwrite_if_duplicate, status, job_status, configuration_id, bundle_ids,
+    current_request_id, certificate_serial, created_on, created_by, modified_on, modified_by, version)
+  VALUES (
+    @id, @account_id, @client_id, @username, @password_hash, @activation_key_hash, @activates_on, @expires_on,
+    @retry_max_attempts, @retry_count, @overwrite_if_duplicate, @status, @job_status, @configuration_id, @bundle_ids,
+    @current_request_id, @certificate_serial, @created_on, @created_by, @modified_on, @modified_by, @version)`;
+
+/** Compare-and-set: the row changes only if nobody updated it since it was read. */
+const updateRequest = `
+  UPDATE provision_requests SET
+    client_id = @client_id, username = @username, password_hash = @password_hash,
+    activation_key_hash = @activation_key_hash, activates_on = @activates_on, expires_on = @expires_on,
+    retry_max_attempts = @retry_max_attempts, retry_count = @retry_count,
+    overwrite_if_duplicate = @overwrite_if_duplicate, status = @status, job_status = @job_status,
+    configuration_id = @configuration_id, bundle_ids = @bundle_ids, current_request_id = @current_request_id,
+    certificate_serial = @certificate_serial, modified_on = @modified_on, modified_by = @modified_by,
+    version = @version
+  WHERE id = @id AND version = @expected_version`;
+
+export class SqliteProvisionRequests {
+  constructor(private readonly sql: SqlRunner) {}
+
+  create(input: NewProvisionRequest): ProvisionRequest {
+    const request = buildProvisionRequest(input, Date.now());
+    this.sql.write(() => this.insert(request));
+    return request;
+  }
+
+  get(id: string): ProvisionRequest | null {
+    const row = this.sql.get<ProvisionRequestRow>('SELECT * FROM provision_requests WHERE id = ?', id);
+    return row ? provisionRequestFromRow(row) : null;
+  }
+
+  findEnabled(clientId: string): ProvisionRequest | null {
+    const row = this.sql.get<ProvisionRequestRow>(
+      "SELECT * FROM provision_requests WHERE client_id = ? AND status = 'ENABLED'",
+      clientId,
+    );
+    return row ? provisionRequestFromRow(row) : null;
+  }
+
+  list(filter: ProvisionRequestFilter = {}): Page<ProvisionRequest> {
+    const conditions = new Conditions()
+      .equal('account_id', filter.accountId)
+      .oneOf('client_id', filter.clientIds)
+      .oneOf('status', filter.statuses)
+      .oneOf('job_status', filter.jobStatuses)
+      .atLeast('created_on', filter.startDate)
+      .atMost('created_on', filter.endDate);
+    return selectPage(this.sql, 'provision_requests', conditions, 'created_on, id', pageWindow(filter), provisionRequestFromRow);
+  }
+
+  update(id: string, expectedVersion: number, patch: ProvisionRequestPatch): ProvisionRequest {
+    return this.sql.write(() => {
+      const current = this.get(id);
+      if (!current) throw new PlatformError('NOT_FOUND', { detail: refusal.requestNotFound });
+      if (current.version !== expectedVersion) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
+      const next = patchProvisionRequest(current, patch, Date.now());
+      this.refuseTakenClientId(next, current.id);
+      const { changes } = this.sql.run(updateRequest, { ...provisionRequestToRow(next), expected_version: expectedVersion });
+      if (changes === 0) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
+      return next;
+    });
+  }
+
+  delete(id: string): void {
+    const { changes } = this.sql.run('DELETE FROM provision_requests WHERE id = ?', id);
+    if (changes === 0) throw new PlatformError('NOT_FOUND', { detail: refusal.requestNotFound });
+  }
+
+  /** Delete and insert in one transaction: if the insert is refused the old request stays. */
+  replace(existingId: string, input: NewProvisionRequest): ProvisionRequest {
+    const request = buildProvisionRequest(input, Date.now());
+    this.sql.write(() => {
+      this.delete(existingId);
+      this.insert(request);
+    });
+    return request;
+  }
+
+  private insert(request: ProvisionRequest): void {
+    if (!this.sql.get('SELECT 1 FROM accounts WHERE id = ?', request.accountId)) {
+      throw new PlatformError('NOT_FOUND', { detail: refusal.accountNotFound });
+    }
+    this.refuseTakenClientId(request, null);
+    this.sql.run(insertRequest, provisionRequestToRow(request));
+  }
+
+  /** The explicit form of the two unique indexes, so the refusal says which rule applies. */
+  private refuseTakenClientId(request: ProvisionRequest, ownId: string | null): void {
+    const sameAccount = this.sql.get<{ id: string }>(
+      'SELECT id FROM provision_requests WHERE account_id = ? AND client_id = ?',
+      request.accountId,
+      request.clientId,
+    );
+    if (sameAccount && sameAccount.id !== ownId) throw new PlatformError('DUPLICATE', { detail: refusal.clientIdTakenInAccount });
+    if (request.status !== 'ENABLED') return;
+    const enabled = this.findEnabled(request.clientId);
+    if (enabled && enabled.id !== ownId) throw new PlatformError('DUPLICATE', { detail: refusal.clientIdEnabledElsewhere });
+  }
+}

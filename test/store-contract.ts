@@ -1,0 +1,33 @@
+import { describe } from 'node:test';
+import { accountContract } from './store-contract/accounts.ts';
+import { attachmentContract } from './store-contract/attachments.ts';
+import { auditAndSettingsContract } from './store-contract/audit-and-settings.ts';
+import { certificateContract } from './store-contract/certificates.ts';
+import { deviceContract } from './store-contract/devices.ts';
+import { durabilityContract } from './store-contract/durability.ts';
+import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
+import { provisionRequestContract } from './store-contract/provision-requests.ts';
+import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
+import { requestListingContract } from './store-contract/request-listing.ts';
+
+export type { OpenedStore, OpenStore } from './store-contract/fixtures.ts';
+
+/**
+ * The one contract every ProvisionStore backend must pass (store/types.ts). `open` must answer
+ * a fresh, empty store on each call, with `openAnother` opening a second handle on the same
+ * data (a second worker, or the same process after a restart) and `cleanup` removing it all.
+ */
+export function storeContract(name: string, open: OpenStore): void {
+  const fresh = freshStoreFrom(open);
+  describe(`${name} store contract`, () => {
+    accountContract(fresh);
+    provisionRequestContract(fresh);
+    requestConcurrencyContract(fresh);
+    requestListingContract(open);
+    attachmentContract(fresh);
+    certificateContract(fresh);
+    deviceContract(fresh);
+    auditAndSettingsContract(fresh);
+    durabilityContract(fresh);
+  });
+}
