@@ -14,7 +14,7 @@ export class UntrustedReplyError extends Error {
  */
 export function verifyProvisionReply(
   reply: ReplyMessage,
-  options: { trustedRootPem: string; caAuthentication: boolean; clientId: string; devicePublicKey?: KeyObject },
+  options: { trustedRootPem: string; caAuthentication: boolean; clientId: string; /** The device's key (private or public) when it sent a CSR. */ devicePublicKey?: KeyObject },
 ): ProvisionResult {
   if (!reply.body || !reply.signature || !reply.signatureAlgorithm) throw new UntrustedReplyError('reply is not signed');
   let untrusted: ProvisionResult;
@@ -40,7 +40,7 @@ export function verifyProvisionReply(
   }
   const certificateKey = new X509Certificate(client).publicKey.export({ type: 'spki', format: 'der' });
   const expectedKey = options.devicePublicKey
-    ? options.devicePublicKey.export({ type: 'spki', format: 'der' })
+    ? createPublicKey(options.devicePublicKey).export({ type: 'spki', format: 'der' })
     : result.certificates.clientKey
       ? createPublicKey(result.certificates.clientKey).export({ type: 'spki', format: 'der' })
       : null;

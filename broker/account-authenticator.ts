@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
@@ -9,9 +10,9 @@ export interface AccountConnectAttempt {
   readonly socket: TLSSocket | null;
 }
 
-/** Lower-case hex without leading zeros, the form serials are stored in. */
-export function normaliseSerial(serial: string): string {
-  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+/** The serial as the CA records it: lower-case hex of the DER INTEGER, as X509Certificate prints it. */
+function serialOf(raw: Buffer): string {
+  return new X509Certificate(raw).serialNumber.toLowerCase();
 }
 
 /**
@@ -25,13 +26,13 @@ export function createAccountAuthenticator(store: ProvisionStore) {
     const socket = attempt.socket;
     if (!socket || !socket.authorized) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no verified client certificate' });
     const peer = socket.getPeerCertificate();
-    if (!peer || !peer.serialNumber) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no client certificate' });
+    if (!peer || !peer.raw) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no client certificate' });
     const commonName = String(peer.subject?.CN ?? '');
     const organization = String(peer.subject?.O ?? '');
     if (commonName !== attempt.clientId) {
       throw new PlatformError('CERTIFICATE_INVALID', { detail: `certificate CN ${commonName} is not the clientId` });
     }
-    const record = await store.getCertificate(normaliseSerial(peer.serialNumber));
+    const record = await store.getCertificate(serialOf(peer.raw));
     if (!record) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate not issued by this platform' });
     if (record.status === 'REVOKED') throw new PlatformError('CERTIFICATE_REVOKED', { detail: `serial ${record.serial}` });
     if (record.clientId !== attempt.clientId) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate issued to another device' });

@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { PlatformConfig } from '../config/config.ts';
+import { isPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { createAccountAuthenticator } from './account-authenticator.ts';
@@ -40,7 +41,8 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
       try {
         return await authenticateCertificate({ clientId: attempt.clientId, socket: attempt.client.conn as TLSSocket });
       } catch (error) {
-        log.warn({ clientId: attempt.clientId, address: attempt.remoteAddress, reason: (error as Error).message }, 'CONNECT refused');
+        const code = isPlatformError(error) ? error.code : 'INTERNAL';
+        log.warn({ clientId: attempt.clientId, address: attempt.remoteAddress, code, reason: (error as Error).message }, 'CONNECT refused');
         throw error;
       }
     },

@@ -28,6 +28,8 @@ export interface RunningPlatform {
   readonly http: RunningHttpServer;
   /** The admin token when this start generated it (shown once), else null. */
   readonly generatedAdminToken: string | null;
+  /** The provisioning worker can be stopped and started again (tests, maintenance). */
+  readonly provisioner: { stop(): Promise<void>; start(): Promise<void>; readonly running: () => boolean };
   /** Where each listener is, for people. */
   readonly endpoints: Readonly<Record<string, string>>;
   close(): Promise<void>;
@@ -107,9 +109,20 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       maxMessageBytes: config.maxMessageBytes,
       log,
     };
-    const provisioner: Provisioner = await startProvisioner(deps, aedesTransport(provisionBroker.aedes));
+    let provisioner: Provisioner | null = await startProvisioner(deps, aedesTransport(provisionBroker.aedes));
+    const provisionerControl = {
+      running: () => provisioner !== null,
+      async stop() {
+        const running = provisioner;
+        provisioner = null;
+        await running?.close();
+      },
+      async start() {
+        provisioner ??= await startProvisioner(deps, aedesTransport(provisionBroker.aedes));
+      },
+    };
     // Registered after the brokers, so closed before them: in-flight replies still go out.
-    closers.push(() => provisioner.close());
+    closers.push(() => provisionerControl.stop());
     const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
     closers.push(() => birthHandler.close());
 
@@ -128,6 +141,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       accountBroker,
       http,
       generatedAdminToken,
+      provisioner: provisionerControl,
       endpoints,
       close: closeAll,
     };

@@ -1,0 +1,73 @@
+/**
+ * Every process a benchmark starts is registered here and killed when the benchmark ends,
+ * whether it ends normally, with an error or with a signal. Kills go to the registered pids only.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+const running = new Set<ChildProcess>();
+let hooksInstalled = false;
+
+function killAllNow(): void {
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  running.clear();
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllNow);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAllNow();
+      process.exit(130);
+    });
+  }
+}
+
+/** Spawns a child and registers it for clean-up. */
+export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+  installHooks();
+  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Resolves with the exit code (or signal name) once the child has exited. */
+export function exited(child: ChildProcess): Promise<number | string> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.signalCode !== null) return Promise.resolve(child.signalCode);
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+export async function stopChild(child: ChildProcess, graceMs = 10_000): Promise<number | string> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return exited(child);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  try {
+    return await exited(child);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects a child's output (bounded) for error messages. */
+export function captureOutput(child: ChildProcess, limit = 64 * 1024): () => string {
+  let text = '';
+  const append = (chunk: Buffer): void => {
+    text += chunk.toString();
+    if (text.length > limit) text = text.slice(-limit);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return () => text;
+}

@@ -1,0 +1,40 @@
+/** The machine a result came from, recorded beside every figure. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface MachineInfo {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly mosquitto: string | null;
+}
+
+function cpuModel(): string {
+  try {
+    const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    return match?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return os.cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+/** `mosquitto -h` prints "mosquitto version 2.0.11" on its first line. */
+export function mosquittoVersion(binary = '/usr/sbin/mosquitto'): string | null {
+  const result = spawnSync(binary, ['-h'], { encoding: 'utf8' });
+  const match = /mosquitto version (\S+)/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`);
+  return match?.[1] ?? null;
+}
+
+export function machineInfo(): MachineInfo {
+  return {
+    cores: os.availableParallelism(),
+    cpuModel: cpuModel(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    mosquitto: mosquittoVersion(),
+  };
+}
