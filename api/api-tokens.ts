@@ -39,7 +39,7 @@ export async function initAdminToken(store: ProvisionStore, config: PlatformConf
   }
   if ((await store.getSetting(adminTokenHashSetting)) !== null) return null;
   const token = generateSecret(40);
-  const hash = await hashSecret(token);
+  const hash = await hashSecret(token, 'generated');
   const stored = await store.setSettingIfAbsent(adminTokenHashSetting, hash);
   if (stored !== hash) return null;
   log.info('generated the admin API token; it is shown once');
@@ -59,7 +59,7 @@ export async function createAccountApiToken(
   const id = generateSecret(16);
   const secret = generateSecret(32);
   const record: ApiTokenRecord = {
-    hash: await hashSecret(secret),
+    hash: await hashSecret(secret, 'generated'),
     accountId: input.accountId,
     description: input.description,
     createdOn: now,

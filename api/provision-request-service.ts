@@ -181,8 +181,8 @@ export class ProvisionRequestService {
     const password = input.password ?? generateSecret(32);
     const activationKey = input.generateActivationKey ? generateSecret(32) : undefined;
     const [passwordHash, activationKeyHash] = await Promise.all([
-      hashSecret(password),
-      activationKey === undefined ? null : hashSecret(activationKey),
+      hashSecret(password, input.password === undefined ? 'generated' : 'chosen'),
+      activationKey === undefined ? null : hashSecret(activationKey, 'generated'),
     ]);
     const record: NewProvisionRequest = {
       accountId: input.accountId,

@@ -5,6 +5,8 @@
  */
 export interface BruteForceGuardOptions {
   readonly failureLimit: number;
+  /** Keys starting with 'address:' get this limit (default 10 × failureLimit: many devices may share a NAT). */
+  readonly addressFailureLimit?: number;
   readonly lockoutMs: number;
   readonly baseDelayMs: number;
   /** Forget a key this long after its last failure. */
@@ -52,7 +54,7 @@ export class BruteForceGuard {
       }
       record.failures += 1;
       record.lastFailureAt = now;
-      if (record.failures >= this.options.failureLimit) {
+      if (record.failures >= this.limitFor(key)) {
         record.lockedUntil = now + this.options.lockoutMs;
         record.failures = 0;
         lockedOut = true;
@@ -67,6 +69,10 @@ export class BruteForceGuard {
   recordSuccess(key: string): void {
     const record = this.records.get(key);
     if (record && record.lockedUntil <= this.now()) this.records.delete(key);
+  }
+
+  private limitFor(key: string): number {
+    return key.startsWith('address:') ? (this.options.addressFailureLimit ?? this.options.failureLimit * 10) : this.options.failureLimit;
   }
 
   private prune(now: number): void {

@@ -48,8 +48,9 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
   const sleep = options.sleep ?? defaultSleep;
   const internalUser = sha256(options.internal.username);
   const internalPassword = sha256(options.internal.password);
-  // Verified against when no request exists, so that an unknown clientId costs what a known one does.
-  const decoyHash = hashSecret('decoy-password-never-matches');
+  // Verified against when no request exists, so that an unknown clientId costs what a known one with
+  // a generated password does (operator-chosen passwords cost a KDF more: docs/SECURITY.md).
+  const decoyHash = hashSecret('decoy-password-never-matches', 'generated');
 
   async function refuse(attempt: ConnectAttempt, code: 'CONNECT_BAD_CREDENTIALS' | 'CONNECT_NOT_AUTHORIZED', reason: string): Promise<never> {
     const keys = [`client:${attempt.clientId}`, `address:${attempt.remoteAddress}`];

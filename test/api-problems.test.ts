@@ -166,19 +166,42 @@ describe('Admin API: problem answers', () => {
 
 describe('Admin API: failures inside the server', () => {
   it('Should answer 429 OVERLOADED with Retry-After when too many batches run at once', async () => {
-    const fixture = await startApiFixture();
-    const accountId = (await fixture.api('POST', '/api/v1/accounts', { body: { name: 'busy' } })).body.id;
-    const batch = (k: number) =>
-      fixture.api('POST', '/api/v1/provision-requests/batch', {
-        body: { requests: Array.from({ length: 300 }, (_, i) => ({ accountId, clientId: `load-${k}-${i}` })) },
-      });
-    const answers = await Promise.all([batch(1), batch(2), batch(3), batch(4)]);
-    const refused = answers.filter((answer) => answer.status === 429);
-    assert.ok(refused.length >= 1, answers.map((answer) => answer.status).join());
-    assertProblem(refused[0]!, 429, 'OVERLOADED');
-    assert.equal(refused[0]!.headers.get('retry-after'), '1');
-    assert.ok(answers.every((answer) => answer.status === 201 || answer.status === 429));
-    await fixture.close();
+    // Batches wait at a gate inside the store, so that the first two are surely still running.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let waiting = 0;
+    const fixture = await startApiFixture({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            if (property !== 'createProvisionRequest' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            return async (...args: unknown[]) => {
+              waiting += 1;
+              await gate;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
+    });
+    try {
+      const accountId = (await fixture.api('POST', '/api/v1/accounts', { body: { name: 'busy' } })).body.id;
+      const batch = (k: number) =>
+        fixture.api('POST', '/api/v1/provision-requests/batch', {
+          body: { requests: Array.from({ length: 5 }, (_, i) => ({ accountId, clientId: `load-${k}-${i}` })) },
+        });
+      const running = [batch(1), batch(2)];
+      while (waiting < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      const third = await batch(3);
+      assertProblem(third, 429, 'OVERLOADED');
+      assert.equal(third.headers.get('retry-after'), '1');
+      openGate();
+      const answers = await Promise.all(running);
+      assert.deepEqual(answers.map((answer) => answer.status), [201, 201]);
+    } finally {
+      openGate();
+      await fixture.close();
+    }
   });
   it('Should answer an unexpected error as a plain 500 INTERNAL and log it once', async () => {
     const lines: string[] = [];
