@@ -156,6 +156,12 @@ export const configSchema = {
       default: 200,
       description: 'Delay added to each refused CONNECT, growing with the failure count (slows brute force).',
     },
+    provisionerMaxInFlight: {
+      type: 'integer',
+      minimum: 1,
+      default: 512,
+      description: 'Provisioning messages a provisioner handles at once; beyond it devices are answered 429 with retry.after.seconds.',
+    },
     maxMessageBytes: {
       type: 'integer',
       minimum: 1024,
@@ -210,6 +216,7 @@ export interface PlatformConfig {
   readonly authFailureLimit: number;
   readonly authLockoutSeconds: number;
   readonly authFailureDelayMs: number;
+  readonly provisionerMaxInFlight: number;
   readonly maxMessageBytes: number;
   readonly bundleMaxBytes: number;
   readonly bundleTokenTtlSeconds: number;

@@ -109,7 +109,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       maxMessageBytes: config.maxMessageBytes,
       log,
     };
-    let provisioner: Provisioner | null = await startProvisioner(deps, aedesTransport(provisionBroker.aedes));
+    let provisioner: Provisioner | null = await startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
     const provisionerControl = {
       running: () => provisioner !== null,
       async stop() {
@@ -118,7 +118,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         await running?.close();
       },
       async start() {
-        provisioner ??= await startProvisioner(deps, aedesTransport(provisionBroker.aedes));
+        provisioner ??= await startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
       },
     };
     // Registered after the brokers, so closed before them: in-flight replies still go out.

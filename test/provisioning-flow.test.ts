@@ -247,3 +247,26 @@ describe('provisioning over MQTT/TLS', () => {
     assert.equal(certificates.body.total, 1);
   });
 });
+
+describe('provisioner under load', () => {
+  it('answers 429 with retry.after.seconds beyond its in-flight limit', async () => {
+    const fixture = await startTestPlatform({ provisionerMaxInFlight: 1 });
+    try {
+      const request = await createAccountAndRequest(fixture, 'busy-1');
+      const client = await fixture.connectProvision({ clientId: request.clientId, username: request.username, password: request.password });
+      try {
+        const replyTo = await listenForReplies(client, request.clientId);
+        const ids = Array.from({ length: 12 }, (_, i) => `burst-${i}`);
+        await Promise.all(ids.map((id) => requestProvisioning(client, request.clientId, id)));
+        const replies = await Promise.all(ids.map((id) => replyTo(id).catch(() => null)));
+        const busy = replies.filter((reply) => reply?.responseCode === 429);
+        assert.ok(busy.length > 0, `some of ${replies.map((r) => r?.responseCode).join()} should be 429`);
+        assert.equal(busy[0]!.retryAfterSeconds, 1);
+      } finally {
+        await client.endAsync();
+      }
+    } finally {
+      await fixture.close();
+    }
+  });
+});
