@@ -1,24 +1,10 @@
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
+import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
 
-export interface DeviceSubject {
-  readonly clientId: string;
-  readonly account: string;
-}
-
-export interface IssuedDeviceCertificate {
-  readonly serial: string;
-  readonly certPem: string;
-  readonly notBefore: number;
-  readonly notAfter: number;
-}
-
 /** The part of the certificate authority the provisioner uses. */
-export interface DeviceCertificateIssuer {
-  issueFromCsr(csrPem: string, subject: DeviceSubject): Promise<IssuedDeviceCertificate>;
-  issueForPublicKey(publicKey: KeyObject, subject: DeviceSubject): Promise<IssuedDeviceCertificate>;
-}
+export type DeviceCertificateIssuer = Pick<CertificateAuthority, 'issueFromCsr' | 'issueForPublicKey'>;
 
 export interface ProvisionerDependencies {
   readonly store: ProvisionStore;
