@@ -59,6 +59,8 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
       provisionRequestId: null,
       detail: { configurationHash: birth.configurationHash },
     });
+    // The common case costs no lookup: the device runs what the platform recorded at completion.
+    if (device.expectedConfigurationHash === birth.configurationHash) return;
     const held = await heldConfiguration(deps, account.id, clientId);
     if (!held || held.sha256 === birth.configurationHash) return;
     if (device.expectedConfigurationHash !== held.sha256) {

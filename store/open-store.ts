@@ -6,7 +6,8 @@ import { openRedisStore } from './redis/redis-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { ProvisionStore } from './types.ts';
 
-export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'>;
+export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> &
+  Partial<Pick<PlatformConfig, 'sqliteSynchronous'>>;
 
 export const sqliteFileName = 'provisio.db';
 
@@ -25,5 +26,5 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
   } catch (error) {
     throw new PlatformError('DATA_DIR_UNUSABLE', { detail: `cannot create ${config.dataDir}`, cause: error });
   }
-  return openSqliteStore(join(config.dataDir, sqliteFileName));
+  return openSqliteStore(join(config.dataDir, sqliteFileName), { synchronous: config.sqliteSynchronous ?? 'normal' });
 }

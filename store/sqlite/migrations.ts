@@ -143,6 +143,16 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX devices_by_online ON devices (online, account_id, client_id);
     `,
   },
+  {
+    version: 3,
+    description: 'lookups by clientId',
+    sql: `
+      -- The provisioner and the birth handler look requests and certificates up by clientId
+      -- across accounts; without these every lookup scanned the table.
+      CREATE INDEX provision_requests_by_client ON provision_requests (client_id, created_on, id);
+      CREATE INDEX certificates_by_client ON certificates (client_id, created_on, serial);
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {
