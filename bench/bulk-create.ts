@@ -7,7 +7,7 @@
  */
 import { AdminApi, maxBatchSize, maxConcurrentBatches } from './support/admin-api.ts';
 import { parseFlags } from './support/args.ts';
-import { checkTarget, writeResult } from './support/output.ts';
+import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';
 import { CpuMeter } from './support/proc-stats.ts';
 import { median, round } from './support/stats.ts';
@@ -23,7 +23,7 @@ const flags = parseFlags('tsx bench/bulk-create.ts: provision requests created p
 const targetPerSecond = 5000;
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
+  const context = startRun();
   let platform: PlatformProcess | null = null;
   try {
     platform = await startPlatformProcess();
@@ -56,13 +56,12 @@ async function main(): Promise<void> {
     printTable(`Provision requests created through POST /provision-requests/batch (${flags.rounds} rounds of ${flags.requests}, batches of ${maxBatchSize}, ${maxConcurrentBatches} in flight, CSV answers)`, [
       { 'requests/s': result.perSecond, 'platform CPU ms/request': result.platformCpuMsPerRequest, 'of it main thread': result.platformMainThreadCpuMsPerRequest, 'platform cores busy': result.platformCoresBusy, rounds: rounds.map((x) => Math.round(x.perSecond)).join(' ') },
     ]);
-    await writeResult(flags.json, {
+    await writeResult(flags.json, context, {
       benchmark: 'bulk-create',
-      startedAt,
       parameters: { ...flags, json: undefined },
       results: result,
       targets: [checkTarget('provision requests created per second', result.perSecond, targetPerSecond, 'requests/s', 'atLeast')],
-      notes: ['Each request gets a generated password, hashed with scrypt (N=512) on the libuv pool; the store is the embedded SQLite.'],
+      notes: ['Each request gets a generated password, hashed as store/secret-hash.ts does for generated secrets; the store is the embedded SQLite.'],
     });
   } finally {
     await platform?.stop();

@@ -8,15 +8,15 @@
  *
  *   tsx bench/connect-rate.ts [--devices 10000] [--connects 5000] [--rounds 5] [--json out.json]
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { AdminApi } from './support/admin-api.ts';
 import { parseFlags } from './support/args.ts';
+import { makeTempDir } from './support/temp-dirs.ts';
 import type { BrokerTarget, DeviceIdentity } from './support/connect-load.ts';
 import { LoadClientPool } from './support/load-pool.ts';
 import { startMosquitto, type MosquittoProcess } from './support/mosquitto.ts';
-import { checkTarget, writeResult } from './support/output.ts';
+import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';
 import { CpuMeter, ownCpuSeconds } from './support/proc-stats.ts';
 import { median, ratio, round } from './support/stats.ts';
@@ -62,9 +62,9 @@ async function measureRound(pool: LoadClientPool, pid: number, target: BrokerTar
 }
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
+  const context = startRun();
   const transports = flags.transports.split(',').map((t) => t.trim()) as ('tcp' | 'tls')[];
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'provisio-bench-connect-'));
+  const workDir = makeTempDir('provisio-bench-connect-');
   let platform: PlatformProcess | null = null;
   let mosquitto: MosquittoProcess | null = null;
   let pool: LoadClientPool | null = null;
@@ -135,9 +135,8 @@ async function main(): Promise<void> {
       }
     }
     printTable(`Authenticated connects (median of ${flags.rounds} rounds of ${flags.connects}, concurrency ${flags.concurrency}, client threads TCP ${flags['tcp-client-threads']} / TLS ${flags['tls-client-threads']}, ${flags.devices} credentials)`, rows);
-    await writeResult(flags.json, {
+    await writeResult(flags.json, context, {
       benchmark: 'connect-rate',
-      startedAt,
       parameters: { ...flags, json: undefined },
       results,
       targets: transports.map((t) => checkTarget(`connects/s vs mosquitto over ${t.toUpperCase()}`, ratios[t] === null || ratios[t] === undefined ? null : round(ratios[t]!), 0.5, '× mosquitto', 'atLeast')),

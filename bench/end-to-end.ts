@@ -6,13 +6,13 @@
  *
  *   tsx bench/end-to-end.ts [--devices 10000] [--rounds 3] [--concurrency 50] [--json out.json]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AdminApi, credentialsCsv } from './support/admin-api.ts';
 import { runFleet, type FleetRun } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
-import { checkTarget, writeResult } from './support/output.ts';
+import { makeTempDir } from './support/temp-dirs.ts';
+import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';
 import { CpuMeter, peakRssKb, RssSampler } from './support/proc-stats.ts';
 import { median, round } from './support/stats.ts';
@@ -75,9 +75,9 @@ async function fleetRound(
 }
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
+  const context = startRun();
   const perRound = Math.max(1, Math.floor(flags.devices / flags.rounds));
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'provisio-bench-e2e-'));
+  const workDir = makeTempDir('provisio-bench-e2e-');
   let platform: PlatformProcess | null = null;
   try {
     platform = await startPlatformProcess(flags.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags.profile)] } : {});
@@ -170,9 +170,8 @@ async function main(): Promise<void> {
     });
     printTable(`End to end, TLS both legs (${flags.rounds} rounds of ${perRound} devices, concurrency ${flags.concurrency}, after ${flags.warmup} warm-up devices)`, rows);
     process.stdout.write(`devices/s per platform core (1 / CPU per device): ${result.devicesPerSecondPerPlatformCore}\n`);
-    await writeResult(flags.json, {
+    await writeResult(flags.json, context, {
       benchmark: 'end-to-end',
-      startedAt,
       parameters: { ...flags, json: undefined },
       results: result,
       targets: [

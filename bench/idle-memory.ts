@@ -12,16 +12,16 @@
  *   tsx bench/idle-memory.ts [--connections 5000] [--rounds 3] [--json out.json]
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdminApi, credentialsCsv } from './support/admin-api.ts';
 import { runFleet } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
+import { makeTempDir } from './support/temp-dirs.ts';
 import { closeSessions, openIdleSessions, type BrokerTarget, type DeviceIdentity } from './support/connect-load.ts';
 import { startMosquitto } from './support/mosquitto.ts';
-import { checkTarget, writeResult } from './support/output.ts';
+import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess } from './support/platform-process.ts';
 import { rssKb } from './support/proc-stats.ts';
 import { median, ratio, round } from './support/stats.ts';
@@ -78,9 +78,9 @@ async function measure(start: () => Promise<RunningBroker>, identities: readonly
 }
 
 async function main(): Promise<void> {
-  const startedAt = new Date();
+  const context = startRun();
   const scenarios = flags.scenarios.split(',').map((s) => s.trim());
-  const workDir = await mkdtemp(path.join(os.tmpdir(), 'provisio-bench-idle-'));
+  const workDir = makeTempDir('provisio-bench-idle-');
   const dataDir = path.join(workDir, 'platform');
   try {
     // Set-up: provision requests for the password scenarios and devices for the account broker.
@@ -184,9 +184,8 @@ async function main(): Promise<void> {
       const r = ratio(p.ours, p.theirs);
       targets.push(checkTarget(`RSS per idle device over TLS vs mosquitto (${scenario})`, r === null ? null : round(r), tlsLimitRatio, '× mosquitto', 'atMost'));
     }
-    await writeResult(flags.json, {
+    await writeResult(flags.json, context, {
       benchmark: 'idle-memory',
-      startedAt,
       parameters: { ...flags, json: undefined },
       results: { provisioningFailures, certificateDevices: certificateIdentities.length, scenarios: results },
       targets,

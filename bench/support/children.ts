@@ -7,27 +7,37 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 const running = new Set<ChildProcess>();
 let hooksInstalled = false;
 
-function killAllNow(): void {
+function alive(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null && child.pid !== undefined;
+}
+
+/** Signals every registered child that is still running (by its pid). */
+function signalAll(signal: NodeJS.Signals): void {
   for (const child of running) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (!alive(child)) continue;
+    try {
+      process.kill(child.pid!, signal);
+    } catch {
+      // already gone
     }
   }
-  running.clear();
 }
 
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', killAllNow);
+  // SIGTERM, not SIGKILL: a child benchmark then stops its own children (platform, mosquitto, agent-sim).
+  process.on('exit', () => signalAll('SIGTERM'));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      killAllNow();
-      process.exit(130);
+      signalAll('SIGTERM');
+      const deadline = Date.now() + 10_000;
+      const timer = setInterval(() => {
+        if ([...running].some(alive) && Date.now() < deadline) return;
+        clearInterval(timer);
+        signalAll('SIGKILL');
+        process.exit(130);
+      }, 100);
     });
   }
 }

@@ -10,6 +10,17 @@ export interface MachineInfo {
   readonly kernel: string;
   readonly node: string;
   readonly mosquitto: string | null;
+  /** The code measured: HEAD and the files changed in the working tree (read-only git commands). */
+  readonly git: { readonly head: string | null; readonly changedFiles: readonly string[] };
+}
+
+function gitState(): MachineInfo['git'] {
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
+  return {
+    head: head.status === 0 ? head.stdout.trim() : null,
+    changedFiles: status.status === 0 ? status.stdout.split('\n').filter(Boolean).map((line) => line.slice(3)) : [],
+  };
 }
 
 function cpuModel(): string {
@@ -36,5 +47,6 @@ export function machineInfo(): MachineInfo {
     kernel: os.release(),
     node: process.version,
     mosquitto: mosquittoVersion(),
+    git: gitState(),
   };
 }

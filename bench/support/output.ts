@@ -33,8 +33,18 @@ export function describeTargets(targets: readonly TargetCheck[]): string {
     .join('\n');
 }
 
-export async function writeResult(file: string | undefined, result: Omit<BenchmarkResult, 'machine' | 'startedAt'> & { startedAt: Date }): Promise<void> {
-  const full: BenchmarkResult = { ...result, startedAt: result.startedAt.toISOString(), machine: machineInfo() };
+/** When a run started and on what (the code's git state is read now, before anything is measured). */
+export interface RunContext {
+  readonly startedAt: string;
+  readonly machine: MachineInfo;
+}
+
+export function startRun(): RunContext {
+  return { startedAt: new Date().toISOString(), machine: machineInfo() };
+}
+
+export async function writeResult(file: string | undefined, run: RunContext, result: Omit<BenchmarkResult, 'machine' | 'startedAt'>): Promise<void> {
+  const full: BenchmarkResult = { ...result, startedAt: run.startedAt, machine: run.machine };
   if (result.targets.length > 0) process.stdout.write(`\nTargets (issue 6):\n${describeTargets(result.targets)}\n`);
   for (const note of result.notes) process.stdout.write(`note: ${note}\n`);
   if (!file) return;

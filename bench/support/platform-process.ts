@@ -6,12 +6,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { captureOutput, spawnTracked, stopChild } from './children.ts';
 import { gcDoneMarker } from './gc-preload.ts';
 import { repoRoot } from './repo.ts';
+import { makeTempDir } from './temp-dirs.ts';
 
 export const benchAdminToken = 'bench-admin-token-0123456789abcdef';
 
@@ -81,7 +81,7 @@ function waitForEndpoints(child: ChildProcess, output: () => string, timeoutMs: 
 
 export async function startPlatformProcess(options: PlatformProcessOptions = {}): Promise<PlatformProcess> {
   const ownDataDir = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'provisio-bench-platform-')));
+  const dataDir = options.dataDir ?? makeTempDir('provisio-bench-platform-');
   const nodeArgs = [...(options.nodeArgs ?? [])];
   if (options.gcHook) nodeArgs.push('--expose-gc');
   nodeArgs.push('--import', 'tsx');
@@ -109,12 +109,20 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
     child.stdout?.pipe(file);
     child.stderr?.pipe(file);
   }
+  let stopping = false;
   const stop = async (): Promise<void> => {
+    stopping = true;
     await stopChild(child, 30_000);
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {
     const endpoints = await waitForEndpoints(child, output, 60_000);
+    // A platform that dies under load makes every later figure meaningless: stop the benchmark at once.
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      process.stderr.write(`\nthe platform exited unexpectedly (${code ?? signal}) during the benchmark; its last output:\n${output().slice(-8000)}\n`);
+      process.exit(1);
+    });
     const pid = child.pid!;
     const text = output();
     return {
