@@ -20,7 +20,7 @@ export async function connectToAccountBroker(state: DeviceState, settings: Agent
     key: credentials.keyPem,
     cert: credentials.certPem,
     ca: trustedRootPem,
-  });
+  }, false); // a connection closed before CONNACK rejects instead of waiting for ever
   await client.publishAsync(
     birthTopic(next.account, next.clientId),
     encodeBirth({

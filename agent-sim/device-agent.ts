@@ -42,6 +42,7 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
     const trustedRootPem = await state.trustedRoot();
     const requestId = randomUUID();
     const deviceKey = settings['use-csr'] ? makeDeviceKey() : null;
+    let installedEarlier = false;
     for (;;) {
       attempts += 1;
       const outcome = await provisionAttempt({
@@ -53,6 +54,10 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
         ...(options.onStep ? { onStep: options.onStep } : {}),
       });
       if (outcome.status === 'provisioned') break;
+      // The answer to the completion report was lost and now the credentials are refused: the
+      // report was recorded (PROTOCOL.md §11). The account broker decides whether the certificate is good.
+      if (installedEarlier && outcome.reason.startsWith('CONNACK 4')) break;
+      installedEarlier ||= outcome.installed === true;
       const maxAttempts = settings['retry-max-attempts'];
       if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts) || options.signal?.aborted) {
         return { status: 'failed', reason: outcome.reason, attempts };
@@ -65,6 +70,18 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
     provisionedNow = true;
   }
   options.onStep?.('account');
-  const accountClient = await connectToAccountBroker(state, settings);
-  return { status: 'online', accountClient, attempts, provisionedNow };
+  // The account broker may be briefly unavailable (CONNACK 3, refused connection): retry like provisioning.
+  for (let accountAttempt = 1; ; accountAttempt += 1) {
+    try {
+      const accountClient = await connectToAccountBroker(state, settings);
+      return { status: 'online', accountClient, attempts, provisionedNow };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const retryable = typeof code !== 'number' || code === 3;
+      const maxAttempts = settings['retry-max-attempts'];
+      if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts) || options.signal?.aborted) throw error;
+      options.onStep?.('retry', `account broker: ${(error as Error).message}`);
+      await sleep(settings['retry-interval'], options.signal);
+    }
+  }
 }

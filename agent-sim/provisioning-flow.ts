@@ -18,8 +18,11 @@ export type Step = 'connect' | 'request' | 'reply' | 'verify' | 'bundles' | 'com
 
 export type AttemptResult =
   | { readonly status: 'provisioned'; readonly result: ProvisionResult }
-  /** `waitMs`: how long to wait before the next attempt; `fatal`: do not try again. */
-  | { readonly status: 'failed'; readonly reason: string; readonly fatal: boolean; readonly waitMs?: number };
+  /**
+   * `waitMs`: how long to wait before the next attempt; `fatal`: do not try again; `installed`:
+   * it failed after the reply was verified and installed (while reporting completion).
+   */
+  | { readonly status: 'failed'; readonly reason: string; readonly fatal: boolean; readonly waitMs?: number; readonly installed?: boolean };
 
 export interface AttemptContext {
   readonly settings: AgentSettings;
@@ -71,9 +74,92 @@ async function exchange(
   requestId: string,
   timeoutMs: number,
 ) {
-  const reply = waiter.wait(requestId, timeoutMs);
-  await client.publishAsync(topic, payload, { qos: 1 });
+  const reply = Promise.race([waiter.wait(requestId, timeoutMs), untilClosed(client)]);
+  await whileConnected(client, client.publishAsync(topic, payload, { qos: 1 }));
   return reply;
+}
+
+/** The provision brokers to try, in order: `broker-url` may list several, comma-separated. */
+export function brokerUrls(setting: string): string[] {
+  return setting
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url.length > 0);
+}
+
+/** Only a broker that cannot be reached (or says "server unavailable") is a reason to try the next one. */
+function worthAnotherBroker(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code !== 'number' || code === 3;
+}
+
+/**
+ * Connects to the first broker of the list that answers, starting with the one that answered
+ * last time: when a broker dies, its devices move to the next one.
+ */
+async function connectToSomeBroker(context: AttemptContext): Promise<MqttClient> {
+  const { settings } = context;
+  const urls = brokerUrls(settings['broker-url']);
+  const first = Math.max(0, urls.indexOf(lastReachable.get(settings['client-id']) ?? ''));
+  let lastError: unknown = new Error('no broker-url');
+  for (let i = 0; i < urls.length; i += 1) {
+    const url = urls[(first + i) % urls.length]!;
+    context.onStep?.('connect', url);
+    try {
+      const client = await connectAsync(url, {
+        clientId: settings['client-id'],
+        username: settings.username,
+        password: settings.password,
+        clean: true,
+        reconnectPeriod: 0,
+        connectTimeout: settings.timeout,
+        protocolVersion: 4,
+        ca: context.trustedRootPem,
+        // allowRetries false: a connection closed before CONNACK rejects instead of waiting for ever.
+      }, false);
+      lastReachable.set(settings['client-id'], url);
+      return client;
+    } catch (error) {
+      lastError = error;
+      if (!worthAnotherBroker(error)) break;
+    }
+  }
+  throw lastError;
+}
+
+/** The broker each device reached last (per process: one agent-sim may run a whole fleet). */
+const lastReachable = new Map<string, string>();
+
+/** Resolves null when the connection ends first: a dead broker need not cost a whole timeout. */
+function untilClosed(client: MqttClient): Promise<null> {
+  if (!client.connected) return Promise.resolve(null);
+  return new Promise((resolve) => client.once('close', () => resolve(null)));
+}
+
+/**
+ * The operation, or an error once the connection is gone: mqtt.js keeps an unacknowledged QoS 1
+ * PUBLISH or SUBSCRIBE for a reconnection that, with reconnectPeriod 0, never comes.
+ */
+async function whileConnected<T>(client: MqttClient, operation: Promise<T>): Promise<T> {
+  const result = await Promise.race([operation.then((value) => ({ value })), untilClosed(client)]);
+  if (result === null) throw new Error('connection lost');
+  return result.value;
+}
+
+/**
+ * Ends the connection. A plain end() waits for unacknowledged QoS 1 messages, which never come
+ * once the broker is gone: force it then, or after two seconds.
+ */
+async function closeClient(client: MqttClient): Promise<void> {
+  if (client.connected) {
+    const ended = client.endAsync().then(
+      () => true,
+      () => true,
+    );
+    const gaveUp = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
+    if (await Promise.race([ended, gaveUp])) return;
+  }
+  await client.endAsync(true).catch(() => undefined);
 }
 
 /** One attempt: connect, ask, verify, install, report. The caller decides about retries. */
@@ -81,25 +167,16 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
   const { settings } = context;
   const clientId = settings['client-id'];
   const account = settings['account-name'];
-  context.onStep?.('connect', settings['broker-url']);
   let client: MqttClient;
   try {
-    client = await connectAsync(settings['broker-url'], {
-      clientId,
-      username: settings.username,
-      password: settings.password,
-      clean: true,
-      reconnectPeriod: 0,
-      connectTimeout: settings.timeout,
-      protocolVersion: 4,
-      ca: context.trustedRootPem,
-    });
+    client = await connectToSomeBroker(context);
   } catch (error) {
     return { status: 'failed', ...connackReason(error) };
   }
   const waiter = new ReplyWaiter(client);
+  let installed = false;
   try {
-    await client.subscribeAsync(replyFilter(account, clientId), { qos: 1 });
+    await whileConnected(client, client.subscribeAsync(replyFilter(account, clientId), { qos: 1 }));
     const csr = context.deviceKey ? createCertificateSigningRequest(clientId, context.deviceKey) : undefined;
     context.onStep?.('request', context.requestId);
     const reply = await exchange(
@@ -120,7 +197,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
       context.requestId,
       settings.timeout,
     );
-    if (!reply) return { status: 'failed', reason: 'timeout waiting for the reply', fatal: false };
+    if (!reply) return { status: 'failed', reason: client.connected ? 'timeout waiting for the reply' : 'connection lost waiting for the reply', fatal: false };
     context.onStep?.('reply', String(reply.responseCode));
     if (reply.responseCode !== ResponseCode.ok) {
       const action = actionFor(reply.responseCode);
@@ -142,6 +219,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
       ? context.deviceKey.export({ type: 'pkcs8', format: 'pem' }).toString()
       : (result.certificates.clientKey ?? '');
     await context.state.saveProvisioning(result, keyPem);
+    installed = true;
 
     context.onStep?.('complete');
     const completionId = randomUUID();
@@ -159,16 +237,24 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
       completionId,
       settings.timeout,
     );
-    if (!completion) return { status: 'failed', reason: 'timeout waiting for the completion reply', fatal: false };
+    if (!completion) {
+      const reason = client.connected ? 'timeout waiting for the completion reply' : 'connection lost waiting for the completion reply';
+      return { status: 'failed', reason, fatal: false, installed };
+    }
     if (completion.responseCode !== ResponseCode.ok) {
-      return { status: 'failed', reason: `completion refused: ${completion.responseCode} ${completion.message ?? ''}`.trim(), fatal: true };
+      const reason = `completion refused: ${completion.responseCode} ${completion.message ?? ''}`.trim();
+      // 429, 500, 503: the platform could not record it now; the next attempt repeats the same
+      // request.id (same certificate) and reports again.
+      if (actionFor(completion.responseCode) === 'give-up') return { status: 'failed', reason, fatal: true };
+      const waitMs = completion.retryAfterSeconds !== undefined ? completion.retryAfterSeconds * 1000 : undefined;
+      return { status: 'failed', reason, fatal: false, installed, ...(waitMs !== undefined ? { waitMs } : {}) };
     }
     context.onStep?.('done');
     return { status: 'provisioned', result };
   } catch (error) {
     if (error instanceof UntrustedReplyError) return { status: 'failed', reason: `reply refused: ${error.message}`, fatal: true };
-    return { status: 'failed', reason: (error as Error).message, fatal: false };
+    return { status: 'failed', reason: (error as Error).message, fatal: false, ...(installed ? { installed } : {}) };
   } finally {
-    await client.endAsync().catch(() => undefined);
+    await closeClient(client);
   }
 }

@@ -9,7 +9,7 @@ export interface AgentSettings {
   readonly provisioned: boolean;
   /** Check that the chain received leads to the trusted root before believing a reply. */
   readonly 'ca-authentication': boolean;
-  /** The provision broker, mqtts://host:8883 or mqtt://host:1883. */
+  /** The provision broker, mqtts://host:8883 or mqtt://host:1883; several, comma-separated, are tried in turn when one cannot be reached. */
   readonly 'broker-url': string;
   /** The provisioning account shared by devices being provisioned. */
   readonly 'account-name': string;

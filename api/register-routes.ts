@@ -37,6 +37,24 @@ async function readJsonBody(req: Request, res: Response, parser: RequestHandler)
   return req.body as unknown;
 }
 
+/**
+ * Fix (issue 7, found by test/security-api.test.ts): a JSON body nested thousands of levels deep
+ * (well under the size limit) passed validation (a configuration's `content` is any object) and
+ * overflowed the stack in the store's JSON.stringify: a 500. Bodies are refused with a 400 beyond
+ * this depth, measured without recursion.
+ */
+export const maxJsonBodyDepth = 64;
+
+function checkJsonDepth(value: unknown): void {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > maxJsonBodyDepth) throw invalid('body', `nests deeper than ${maxJsonBodyDepth} levels`);
+    for (const child of Object.values(current)) if (child !== null && typeof child === 'object') stack.push({ value: child, depth: depth + 1 });
+  }
+}
+
 function send(res: Response, result: RouteResult): void {
   res.setHeader('Cache-Control', 'no-store');
   if (result.body === undefined) res.status(result.status).end();
@@ -62,7 +80,9 @@ export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtim
       const principal = route.auth === 'bearer' ? await authenticator.authenticate(req.get('authorization')) : null;
       const params = paramsSchema ? validator.validate<Record<string, string>>(paramsSchema, { ...req.params }, 'path') : {};
       const query = querySchema ? validator.validate<unknown>(querySchema, req.query, 'query') : {};
-      const parsed = bodySchema ? validator.validate<unknown>(bodySchema, await readJsonBody(req, res, jsonParser), 'body') : undefined;
+      const raw = bodySchema ? await readJsonBody(req, res, jsonParser) : undefined;
+      if (bodySchema) checkJsonDepth(raw);
+      const parsed = bodySchema ? validator.validate<unknown>(bodySchema, raw, 'body') : undefined;
       const context = { params, query, body: parsed, req, res };
       const result =
         route.auth === 'bearer'

@@ -4,9 +4,10 @@ import type { PlatformConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { createAccountAuthenticator } from './account-authenticator.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
-import { listenMqtt, type MqttListener } from './listeners.ts';
+import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 
 export interface AccountBrokerOptions {
   readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes'>;
@@ -15,6 +16,10 @@ export interface AccountBrokerOptions {
   /** Issuing CA and root: client certificates must chain to them. */
   readonly clientCaPems: readonly string[];
   readonly log: Logger;
+  /** Cluster mode: Redis persistence and shared emitter (broker/shared-state.ts); absent = in memory. */
+  readonly backends?: BrokerBackends | null;
+  /** Unique across the cluster (aedes keys wills and heartbeats by it). */
+  readonly brokerId?: string;
   /** Told when an authenticated device's connection ends. */
   readonly onDeviceDisconnected?: (account: string, clientId: string) => void;
 }
@@ -32,7 +37,11 @@ export interface AccountBroker {
  */
 export async function startAccountBroker(options: AccountBrokerOptions): Promise<AccountBroker> {
   const log = options.log.child({ component: 'account-broker' });
-  const aedes = await Aedes.createBroker({ id: `account-${process.pid}`, connectTimeout: 10_000 });
+  const aedes = await Aedes.createBroker({
+    id: options.brokerId ?? `account-${process.pid}`,
+    connectTimeout: 10_000,
+    ...(options.backends ? { persistence: options.backends.persistence, mq: options.backends.mq } : {}),
+  });
   const authenticateCertificate = createAccountAuthenticator(options.store);
   const principals = installBrokerHooks(aedes, {
     maxMessageBytes: options.config.maxMessageBytes,
@@ -65,11 +74,15 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
         requestCert: true,
         rejectUnauthorized: true,
       },
+      // Issue 7: close connections announcing packets aedes would otherwise buffer whole (listeners.ts).
+      maxPacketBytes: packetLimitFor(options.config.maxMessageBytes),
+      onOversizedPacket: (announcedBytes, address) => log.warn({ address, announcedBytes }, 'connection closed: MQTT packet over the size limit'),
       onTlsClientError: (error, address) =>
         log.warn({ address, reason: error.message }, 'TLS handshake refused (client certificate missing, foreign, expired or invalid)'),
     });
   } catch (error) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeBrokerBackends(options.backends);
     throw error;
   }
   const tlsListener = listener;
@@ -79,6 +92,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
     close: async () => {
       await tlsListener.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await closeBrokerBackends(options.backends);
     },
   };
 }

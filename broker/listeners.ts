@@ -17,6 +17,71 @@ export interface ListenOptions {
   readonly acceptTlsSocket?: (socket: TLSSocket) => boolean;
   /** Told of each failed TLS handshake (by default they are dropped quietly). */
   readonly onTlsClientError?: (error: Error, remoteAddress: string | undefined) => void;
+  /**
+   * Largest MQTT packet (its "remaining length") a client may announce; the connection is closed
+   * as soon as a header announces more. Default: room for a 64 KiB payload (packetLimitFor).
+   */
+  readonly maxPacketBytes?: number;
+  /** Told of each connection closed for announcing an oversized packet. */
+  readonly onOversizedPacket?: (announcedBytes: number, remoteAddress: string | undefined) => void;
+}
+
+/**
+ * The packet size to allow for a payload limit: the payload, plus the largest topic (65,535 bytes
+ * and its 2-byte length) and a packet id. Other packets (CONNECT, SUBSCRIBE) are far smaller.
+ */
+export function packetLimitFor(maxMessageBytes: number): number {
+  return maxMessageBytes + 65_535 + 2 + 2;
+}
+
+/**
+ * Security fix (issue 7, found by test/fuzz-mqtt.test.ts): aedes has no packet size limit and its
+ * parser (mqtt-packet) buffers a packet until all the bytes its header announces have come, up to
+ * 256 MiB per connection, before authentication or authorizePublish see it. This follows the
+ * packet framing (fixed header byte, variable-length remaining length, body) of the bytes aedes
+ * reads and destroys the socket when a header announces more than `maxPacketBytes`.
+ *
+ * It listens to 'data' after aedes has attached its 'readable' listener: 'readable' keeps control
+ * of the flow, and 'data' is emitted with each chunk aedes reads, just before aedes parses it.
+ */
+function guardPacketSize(socket: Socket, maxPacketBytes: number, onOversized?: ListenOptions['onOversizedPacket']): void {
+  let state: 'type' | 'length' | 'body' = 'type';
+  let length = 0;
+  let multiplier = 1;
+  let lengthBytes = 0;
+  let bodyLeft = 0;
+  socket.on('data', (chunk: Buffer) => {
+    let position = 0;
+    while (position < chunk.length) {
+      if (state === 'type') {
+        position += 1;
+        state = 'length';
+        length = 0;
+        multiplier = 1;
+        lengthBytes = 0;
+      } else if (state === 'length') {
+        const byte = chunk[position]!;
+        position += 1;
+        length += (byte & 0x7f) * multiplier;
+        multiplier *= 128;
+        lengthBytes += 1;
+        if (length > maxPacketBytes || (byte & 0x80 && lengthBytes >= 4)) {
+          onOversized?.(length, socket.remoteAddress);
+          socket.destroy();
+          return;
+        }
+        if ((byte & 0x80) === 0) {
+          bodyLeft = length;
+          state = bodyLeft > 0 ? 'body' : 'type';
+        }
+      } else {
+        const take = Math.min(bodyLeft, chunk.length - position);
+        position += take;
+        bodyLeft -= take;
+        if (bodyLeft === 0) state = 'type';
+      }
+    }
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
@@ -35,6 +100,7 @@ function listen(server: Server, host: string, port: number): Promise<number> {
  * reply back by about 40 ms.
  */
 export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise<MqttListener> {
+  const maxPacketBytes = options.maxPacketBytes ?? packetLimitFor(64 * 1024);
   const sockets = new Set<Socket>();
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -49,6 +115,7 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
         return;
       }
       broker.handle(socket);
+      guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
     server.on('connection', track);
     // Failed handshakes (plain MQTT on the TLS port, scanners) are routine: drop them quietly.
@@ -60,6 +127,7 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
     server = createTcpServer({ noDelay: true }, (socket) => {
       track(socket);
       broker.handle(socket);
+      guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
   }
   const port = await listen(server, options.host, options.port);

@@ -2,9 +2,10 @@ import { Aedes } from 'aedes';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { BruteForceGuard } from './brute-force-guard.ts';
-import { listenMqtt, type MqttListener } from './listeners.ts';
+import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
 
 export interface ProvisionBrokerOptions {
@@ -24,6 +25,10 @@ export interface ProvisionBrokerOptions {
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
   readonly internal: InternalCredentials;
   readonly log: Logger;
+  /** Cluster mode: Redis persistence and shared emitter (broker/shared-state.ts); absent = in memory. */
+  readonly backends?: BrokerBackends | null;
+  /** Unique across the cluster (aedes keys wills and heartbeats by it). */
+  readonly brokerId?: string;
 }
 
 export interface ProvisionBroker {
@@ -39,7 +44,11 @@ export interface ProvisionBroker {
 export async function startProvisionBroker(options: ProvisionBrokerOptions): Promise<ProvisionBroker> {
   const { config, store, log } = options;
   const brokerLog = log.child({ component: 'provision-broker' });
-  const aedes = await Aedes.createBroker({ id: `provision-${process.pid}`, connectTimeout: 10_000 });
+  const aedes = await Aedes.createBroker({
+    id: options.brokerId ?? `provision-${process.pid}`,
+    connectTimeout: 10_000,
+    ...(options.backends ? { persistence: options.backends.persistence, mq: options.backends.mq } : {}),
+  });
   const guard = new BruteForceGuard({
     failureLimit: config.authFailureLimit,
     lockoutMs: config.authLockoutSeconds * 1000,
@@ -72,16 +81,23 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
   aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
 
   const listeners: MqttListener[] = [];
+  // Issue 7: close connections announcing packets aedes would otherwise buffer whole (listeners.ts).
+  const packetGuard = {
+    maxPacketBytes: packetLimitFor(config.maxMessageBytes),
+    onOversizedPacket: (announcedBytes: number, address: string | undefined) =>
+      brokerLog.warn({ address, announcedBytes }, 'connection closed: MQTT packet over the size limit'),
+  };
   try {
     const tlsListener = await listenMqtt(aedes, {
       host: config.bindHost,
       port: config.provisionMqttsPort,
       tls: { cert: options.serverCredentials.certPem, key: options.serverCredentials.keyPem },
+      ...packetGuard,
     });
     listeners.push(tlsListener);
     let mqttPort: number | null = null;
     if (config.provisionMqttEnabled) {
-      const tcpListener = await listenMqtt(aedes, { host: config.bindHost, port: config.provisionMqttPort });
+      const tcpListener = await listenMqtt(aedes, { host: config.bindHost, port: config.provisionMqttPort, ...packetGuard });
       listeners.push(tcpListener);
       mqttPort = tcpListener.port;
     }
@@ -93,11 +109,13 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
       close: async () => {
         await Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        await closeBrokerBackends(options.backends);
       },
     };
   } catch (error) {
     await Promise.all(listeners.map((listener) => listener.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await closeBrokerBackends(options.backends);
     throw error;
   }
 }

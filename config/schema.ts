@@ -24,6 +24,13 @@ export const configSchema = {
       default: 'sqlite',
       description: 'Where provision requests, accounts, certificates and the audit log live.',
     },
+    sqliteSynchronous: {
+      type: 'string',
+      enum: ['normal', 'full'],
+      default: 'normal',
+      description:
+        'SQLite durability in WAL mode: normal keeps every commit through a process crash (a power loss may drop the last ones); full also survives power loss, at a large cost per write.',
+    },
     redisUrl: {
       type: 'string',
       default: 'redis://127.0.0.1:6379',
@@ -34,6 +41,57 @@ export const configSchema = {
       pattern: '^[A-Za-z0-9_.:-]*$',
       default: 'provisio:',
       description: 'Prefix of every Redis key, so several platforms can share one Redis.',
+    },
+    brokerSharedState: {
+      type: 'string',
+      enum: ['none', 'redis'],
+      default: 'none',
+      description:
+        'Cluster mode of the brokers: none (one process, state in memory) or redis (MQTT sessions, retained messages and QoS 1 in-flight state in Redis, and one topic space shared by every broker process through PROVISIO_REDIS_URL).',
+    },
+    brokerCleanSessionsInRedis: {
+      type: 'boolean',
+      default: false,
+      description:
+        'With shared state on Redis: also send the will bookkeeping of clean-session clients without a will to Redis (false keeps it in memory: nothing reads it).',
+    },
+    provisionStreamMaxLength: {
+      type: 'integer',
+      minimum: 1000,
+      default: 100000,
+      description: 'Cluster mode: approximate bound (XADD MAXLEN ~) of the Redis stream of provision messages waiting for provisioner workers.',
+    },
+    provisionStreamClaimIdleMs: {
+      type: 'integer',
+      minimum: 1000,
+      default: 30000,
+      description: 'Cluster mode: a provision message a worker took but did not acknowledge for this long is taken over by another worker (XAUTOCLAIM).',
+    },
+    provisionerConcurrency: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1024,
+      default: 32,
+      description: 'Cluster mode: provision messages one provisioner worker handles at once.',
+    },
+    healthPort: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 65535,
+      default: 8090,
+      description: 'HTTP port of /healthz and /readyz of the separate broker, provisioner and API processes (0 picks a free port).',
+    },
+    accountBrokerUrl: {
+      type: 'string',
+      pattern: '^mqtts://',
+      description:
+        'Account broker URL handed to devices (next.brokerUrl). Unset: mqtts://{first public host name}:{PROVISIO_ACCOUNT_MQTTS_PORT}; set it when a load balancer or DNS name fronts several brokers.',
+    },
+    publicHttpUrl: {
+      type: 'string',
+      pattern: '^https?://',
+      description:
+        'Base URL of the admin API as devices reach it, for bundle download links. Unset: http://{first public host name}:{PROVISIO_HTTP_PORT} (the all-in-one process uses the port it listens on).',
     },
     bindHost: {
       type: 'string',
@@ -194,8 +252,17 @@ export interface PlatformConfig {
   readonly dataDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly storeBackend: 'sqlite' | 'redis';
+  readonly sqliteSynchronous: 'normal' | 'full';
   readonly redisUrl: string;
   readonly redisKeyPrefix: string;
+  readonly brokerSharedState: 'none' | 'redis';
+  readonly brokerCleanSessionsInRedis: boolean;
+  readonly provisionStreamMaxLength: number;
+  readonly provisionStreamClaimIdleMs: number;
+  readonly provisionerConcurrency: number;
+  readonly healthPort: number;
+  readonly accountBrokerUrl?: string;
+  readonly publicHttpUrl?: string;
   readonly bindHost: string;
   readonly publicHostnames: readonly string[];
   readonly provisionMqttPort: number;

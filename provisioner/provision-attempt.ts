@@ -1,4 +1,5 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
+import { parseCsr } from '../certs/csr.ts';
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messages.ts';
 import { verifySecret } from '../store/secret-hash.ts';
@@ -175,6 +176,21 @@ async function repeatResult(
   return { kind: 'result', result: await buildResult(deps, request, account, certificate, keyPem) };
 }
 
+/**
+ * Fix (issue 7, found by test/fuzz-provisioning.test.ts): the CSR used to be checked only when the
+ * certificate was issued, after the attempt had been claimed, so a bad CSR (a 400: "the agent is
+ * wrong") still used up one of the request's attempts and left it STARTED under that request.id
+ * (a retry with the same id then went unanswered for abandonedClaimMs). Checked before the claim,
+ * it leaves the store untouched. issueFromCsr checks again; parsing a CSR costs well under 1 ms.
+ */
+function checkCsr(csr: string | undefined, clientId: string): void {
+  if (csr === undefined) return;
+  const parsed = parseCsr(csr);
+  if (parsed.commonNames.length !== 1 || parsed.commonNames[0] !== clientId) {
+    throw new PlatformError('CSR_SUBJECT_MISMATCH', { detail: `the request does not have exactly CN ${JSON.stringify(clientId)}` });
+  }
+}
+
 /** A claim whose worker never recorded a certificate within this time is taken over. */
 const abandonedClaimMs = 30_000;
 
@@ -202,6 +218,7 @@ export async function handleProvisionAttempt(
       if (now - request.modifiedOn < abandonedClaimMs) return { kind: 'silent', reason: 'attempt in progress elsewhere' };
     }
 
+    checkCsr(message.csr, clientId);
     let claimed: ProvisionRequest;
     try {
       claimed = await claimAttempt(deps, request, message.requestId);

@@ -90,6 +90,7 @@ export async function startProvisioner(
     if (closing) return;
     const work = handle(topic, payload).finally(() => pending.delete(work));
     pending.add(work);
+    return work; // transports that acknowledge (the Redis stream) wait for it
   });
 
   return {

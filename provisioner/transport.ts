@@ -2,7 +2,7 @@
  * How the provisioner meets devices' messages: in-process on the same aedes instance (the
  * all-in-one platform), or as an MQTT client with internal credentials (separate processes).
  */
-export type MessageHandler = (topic: string, payload: Buffer) => void;
+export type MessageHandler = (topic: string, payload: Buffer) => void | Promise<void>;
 
 export interface ProvisioningTransport {
   /** Subscribes to the filters; handler gets every message on them. */

@@ -1,0 +1,48 @@
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
+import type { Redis } from 'ioredis';
+import { encodeStreamFields, provisionStreamKey } from '../cluster/provision-stream.ts';
+import type { Logger } from '../log/logger.ts';
+import { parseDeviceTopic, provisioningApp } from '../protocol/topics.ts';
+
+export interface ProvisionStreamBridgeOptions {
+  readonly redis: Redis;
+  readonly redisKeyPrefix: string;
+  readonly provisioningAccount: string;
+  /** XADD MAXLEN ~ this. */
+  readonly maxLength: number;
+  readonly log: Logger;
+}
+
+/** EXEC/provision and EXEC/complete of the provisioning account: what the provisioner answers. */
+function isProvisioningRequest(topic: string, provisioningAccount: string): boolean {
+  const parsed = parseDeviceTopic(topic);
+  if (!parsed || parsed.account !== provisioningAccount || parsed.rest[0] !== provisioningApp) return false;
+  const action = parsed.rest.slice(1).join('/');
+  return action === 'EXEC/provision' || action === 'EXEC/complete';
+}
+
+/**
+ * Cluster mode: appends each provision or completion message a device published on THIS broker
+ * to the provision stream. Only messages with a client of this broker: one arriving from another
+ * broker through the shared topic space has no client here, and its own broker queues it.
+ * The broker has acknowledged the PUBLISH already (aedes sends PUBACK first), so a message lost
+ * here (Redis away for longer than the device waits) is recovered by the device, which sends
+ * the same request.id again after its timeout (PROTOCOL.md §11).
+ */
+export function bridgeProvisionMessagesToStream(aedes: Aedes, options: ProvisionStreamBridgeOptions): { readonly appended: () => number } {
+  const key = provisionStreamKey(options.redisKeyPrefix);
+  let appended = 0;
+  aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
+    if (!client || !isProvisioningRequest(packet.topic, options.provisioningAccount)) return;
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    options.redis
+      .xadd(key, 'MAXLEN', '~', String(options.maxLength), '*', ...encodeStreamFields({ topic: packet.topic, payload }))
+      .then(
+        () => {
+          appended += 1;
+        },
+        (error: unknown) => options.log.warn({ err: error, clientId: client.id, topic: packet.topic }, 'provision message not queued; the device will send it again'),
+      );
+  });
+  return { appended: () => appended };
+}

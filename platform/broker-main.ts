@@ -1,0 +1,76 @@
+/**
+ * `npm run start:broker`: one broker process of a cluster. The provision broker and the account
+ * broker, with their sessions in Redis and one topic space shared with the other broker
+ * processes; the provision messages its own devices publish go to the provision stream, for the
+ * provisioner workers. Birth messages of its own account-broker devices are handled here.
+ */
+import { startAccountBroker } from '../broker/account-broker.ts';
+import { bridgeProvisionMessagesToStream } from '../broker/provision-stream-bridge.ts';
+import { startProvisionBroker } from '../broker/provision-broker.ts';
+import { brokerBackends } from '../broker/shared-state.ts';
+import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
+import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
+import { openStore } from '../store/open-store.ts';
+import { generateSecret } from '../store/secret-hash.ts';
+import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
+import { provisionerDependencies } from './provisioner-deps.ts';
+
+await runService('broker', async (config, log) => {
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => log.warn({ err: error }, 'error while stopping'));
+  };
+  try {
+    const store = await openStore(config);
+    closers.push(() => store.close());
+    const ca = await openSharedCertificateAuthority(config, log);
+    const redis = serviceRedis(config, log);
+    closers.push(async () => void redis.disconnect());
+    const id = nodeId('broker');
+    const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
+    const provisionBroker = await startProvisionBroker({
+      config,
+      store,
+      serverCredentials: ca.serverCredentials,
+      internal,
+      log,
+      backends: brokerBackends(config, 'provision', log),
+      brokerId: `provision-${id}`,
+    });
+    closers.push(() => provisionBroker.close());
+    bridgeProvisionMessagesToStream(provisionBroker.aedes, {
+      redis,
+      redisKeyPrefix: config.redisKeyPrefix,
+      provisioningAccount: config.provisioningAccount,
+      maxLength: config.provisionStreamMaxLength,
+      log: log.child({ component: 'provision-stream' }),
+    });
+    const accountBroker = await startAccountBroker({
+      config,
+      store,
+      serverCredentials: ca.serverCredentials,
+      clientCaPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
+      log,
+      backends: brokerBackends(config, 'account', log),
+      brokerId: `account-${id}`,
+      onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
+    });
+    closers.push(() => accountBroker.close());
+    const deps = await provisionerDependencies(config, store, ca, log);
+    const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
+    closers.push(() => birthHandler.close());
+    return {
+      endpoints: {
+        provisionMqtts: provisionBroker.mqttsPort,
+        ...(provisionBroker.mqttPort !== null ? { provisionMqtt: provisionBroker.mqttPort } : {}),
+        accountMqtts: accountBroker.mqttsPort,
+      },
+      checks: [redisCheck(redis)],
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+});

@@ -1,0 +1,50 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A readiness check: null when ready, else why not. */
+export type ReadinessCheck = () => Promise<string | null>;
+
+export interface HealthServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * /healthz: the process is alive and its event loop answers (200). /readyz: it can do its job
+ * now (200), or 503 with the reasons (Redis unreachable, listeners not up, shutting down).
+ * Plain JSON, no authentication: it reveals nothing but up or down.
+ */
+export async function startHealthServer(options: { host: string; port: number; checks: readonly ReadinessCheck[] }): Promise<HealthServer> {
+  const server: Server = createServer((request, response) => {
+    const reply = (status: number, body: Record<string, unknown>): void => {
+      response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.method !== 'GET' && request.method !== 'HEAD') return reply(405, { status: 'method not allowed' });
+    const path = (request.url ?? '/').split('?')[0];
+    if (path === '/healthz') return reply(200, { status: 'ok' });
+    if (path !== '/readyz') return reply(404, { status: 'not found' });
+    Promise.all(options.checks.map((check) => check().catch((error: unknown) => `check failed: ${(error as Error).message}`))).then(
+      (results) => {
+        const problems = results.filter((result): result is string => result !== null);
+        reply(problems.length === 0 ? 200 : 503, problems.length === 0 ? { status: 'ready' } : { status: 'not ready', problems });
+      },
+      () => reply(503, { status: 'not ready' }),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,49 @@
+import { createPrivateKey, randomBytes } from 'node:crypto';
+import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
+import type { CertificateAuthority } from '../certs/certificate-authority.ts';
+import type { PlatformConfig } from '../config/config.ts';
+import type { Logger } from '../log/logger.ts';
+import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
+import type { ProvisionStore } from '../store/types.ts';
+import { publicHost } from './cluster-runtime.ts';
+
+const deviceKeySecretSetting = 'device-key-secret';
+
+/** Where devices are sent after provisioning: PROVISIO_ACCOUNT_BROKER_URL, else this host's account broker port. */
+export function accountBrokerUrlOf(config: PlatformConfig): string {
+  return config.accountBrokerUrl ?? `mqtts://${publicHost(config)}:${config.accountMqttsPort}`;
+}
+
+/** Base of bundle download links: PROVISIO_PUBLIC_HTTP_URL, else this host's API port. */
+export function publicHttpUrlOf(config: PlatformConfig): string {
+  return (config.publicHttpUrl ?? `http://${publicHost(config)}:${config.httpPort}`).replace(/\/+$/, '');
+}
+
+/**
+ * What a provisioner (or a birth handler) of a separate process needs. The signing key, device
+ * key secret and bundle token key come from the shared data directory and store, so every worker
+ * signs and derives exactly as the others do.
+ */
+export async function provisionerDependencies(
+  config: PlatformConfig,
+  store: ProvisionStore,
+  ca: CertificateAuthority,
+  log: Logger,
+): Promise<ProvisionerDependencies> {
+  const downloadTokens = await BundleDownloadTokens.open(store);
+  const deviceKeySecret = Buffer.from(await store.setSettingIfAbsent(deviceKeySecretSetting, randomBytes(32).toString('base64url')), 'base64url');
+  const httpBaseUrl = publicHttpUrlOf(config);
+  return {
+    store,
+    issuer: ca,
+    signing: { certPem: ca.signingCredentials.certPem, key: createPrivateKey(ca.signingCredentials.keyPem) },
+    chainPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
+    provisioningAccount: config.provisioningAccount,
+    accountBrokerUrl: accountBrokerUrlOf(config),
+    bundleDownloadUrl: async (bundle, clientId) =>
+      bundleDownloadUrl(httpBaseUrl, bundle.id, downloadTokens.create({ bundleId: bundle.id, clientId, ttlSeconds: config.bundleTokenTtlSeconds })),
+    deviceKeySecret,
+    maxMessageBytes: config.maxMessageBytes,
+    log,
+  };
+}

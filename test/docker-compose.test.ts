@@ -1,0 +1,49 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { skipUnlessInstalled } from './support/external-tools.ts';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const requiredBy = 'PROVISIO_TEST_REQUIRE_DOCKER_COMPOSE';
+const secrets = { PROVISIO_ADMIN_TOKEN: 'compose-test-admin-token-0123456789', PROVISIO_INTERNAL_PASSWORD: 'compose-test-internal-0123456789' };
+
+function compose(args: string[], env: Record<string, string> = secrets): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync('docker-compose', ['--profile', 'sim', ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    encoding: 'utf8',
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid for docker-compose and describes the scaled-out platform', (t) => {
+    if (skipUnlessInstalled(t, ['docker-compose'], 'apt-get install -y docker-compose', requiredBy)) return;
+    const config = compose(['config']);
+    assert.equal(config.status, 0, config.stderr);
+    const services = compose(['config', '--services']).stdout.trim().split('\n').sort();
+    assert.deepEqual(services, ['agent-sim', 'api', 'broker-1', 'broker-2', 'provisioner-1', 'provisioner-2', 'redis']);
+    const text = config.stdout;
+    assert.match(text, /--appendonly/, 'Redis keeps its data (append-only file)');
+    assert.equal((text.match(/healthcheck:/g) ?? []).length, 6, 'every long-running service has a health check');
+    assert.match(text, /\/readyz/);
+    assert.match(text, /profiles:\s*\n\s*- sim/, 'agent-sim runs only with --profile sim');
+  });
+
+  it('Should refuse to start without the admin token and internal password', (t) => {
+    if (skipUnlessInstalled(t, ['docker-compose'], 'apt-get install -y docker-compose', requiredBy)) return;
+    const config = compose(['config'], {});
+    assert.notEqual(config.status, 0);
+    assert.match(config.stderr, /PROVISIO_ADMIN_TOKEN|PROVISIO_INTERNAL_PASSWORD/);
+  });
+
+  it('uses only documented PROVISIO_* variables', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const file = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
+    const used = new Set(file.match(/PROVISIO_[A-Z_]+/g) ?? []);
+    const undocumented = [...used].filter((name) => !readme.includes(`| \`${name}\``));
+    assert.deepEqual(undocumented, []);
+  });
+});
