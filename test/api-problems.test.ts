@@ -169,7 +169,9 @@ describe('Admin API: failures inside the server', () => {
     // Batches wait at a gate inside the store, so that the first two are surely still running.
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
-    let waiting = 0;
+    // A batch creates its items in parallel: count batches at the gate, not calls, or the third
+    // batch could overtake the second and be the one that waits.
+    const batchesAtGate = new Set<string>();
     const fixture = await startApiFixture({
       wrapStore: (store) =>
         new Proxy(store, {
@@ -177,7 +179,7 @@ describe('Admin API: failures inside the server', () => {
             const value = Reflect.get(target, property, receiver) as unknown;
             if (property !== 'createProvisionRequest' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
             return async (...args: unknown[]) => {
-              waiting += 1;
+              batchesAtGate.add(String((args[0] as { clientId?: string }).clientId).split('-')[1] ?? '');
               await gate;
               return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
@@ -191,7 +193,7 @@ describe('Admin API: failures inside the server', () => {
           body: { requests: Array.from({ length: 5 }, (_, i) => ({ accountId, clientId: `load-${k}-${i}` })) },
         });
       const running = [batch(1), batch(2)];
-      while (waiting < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      while (batchesAtGate.size < 2) await new Promise((resolve) => setTimeout(resolve, 10));
       const third = await batch(3);
       assertProblem(third, 429, 'OVERLOADED');
       assert.equal(third.headers.get('retry-after'), '1');
