@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { configurationHash } from '../protocol/configuration-hash.ts';
 import type { ProvisionResult } from '../protocol/messages.ts';
 import type { AgentSettings } from './settings.ts';
 
@@ -66,12 +67,11 @@ export class DeviceState {
       readFile(this.path('account.json'), 'utf8'),
       readFile(this.path('configuration.json')),
     ]);
-    const { createHash } = await import('node:crypto');
     return {
       certPem,
       keyPem,
       next: JSON.parse(next) as ProvisionResult['next'],
-      configurationHash: createHash('sha256').update(configuration).digest('hex'),
+      configurationHash: configurationHash(configuration),
     };
   }
 

@@ -2,7 +2,7 @@ import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { checkChain } from '../protocol/certificate-chain.ts';
 import { decodeProvisionResult, type ProvisionResult, type ReplyMessage } from '../protocol/messages.ts';
 import { verifyBodySignature } from '../protocol/signing.ts';
-import { configurationHash } from './hashing.ts';
+import { configurationHash } from '../protocol/configuration-hash.ts';
 
 export class UntrustedReplyError extends Error {
   override readonly name = 'UntrustedReplyError';

@@ -11,20 +11,19 @@ import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer } from '../api/http-server.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { crlSource } from './crl-source.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 
 await runService('api', async (config, log) => {
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => log.warn({ err: error }, 'error while stopping'));
-  };
+  const shutdown = new ShutdownSequence(log);
   try {
     const store = await openStore(config);
-    closers.push(() => store.close());
+    shutdown.add(() => store.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const generatedAdminToken = await initAdminToken(store, config, log);
     const redis = serviceRedis(config, log);
-    closers.push(async () => void redis.disconnect());
+    shutdown.add(async () => void redis.disconnect());
     const app = createApiApp({
       store,
       config,
@@ -32,18 +31,17 @@ await runService('api', async (config, log) => {
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens: await BundleDownloadTokens.open(store),
       adminTokens: new ApiTokenAuthenticator(store, config),
-      crl: async () =>
-        ca.createCrl(await store.listRevokedCertificates().then((list) => list.map((c) => ({ serial: c.serial, revokedOn: c.revokedOn ?? c.createdOn })))),
+      crl: crlSource(ca, store),
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
-    closers.push(() => http.close());
+    shutdown.add(() => http.close());
     if (generatedAdminToken) {
       // Shown once, on stdout and not in the log: only its hash is stored.
       process.stdout.write(`\n  admin API token (shown once, keep it): ${generatedAdminToken}\n\n`);
     }
-    return { endpoints: { http: http.port }, checks: [redisCheck(redis)], close: closeAll };
+    return { endpoints: { http: http.port }, checks: [redisCheck(redis)], close: shutdown.run };
   } catch (error) {
-    await closeAll();
+    await shutdown.run();
     throw error;
   }
 });

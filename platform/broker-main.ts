@@ -13,20 +13,18 @@ import { localPublishTransport } from '../provisioner/local-publish-transport.ts
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../store/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
 
 await runService('broker', async (config, log) => {
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => log.warn({ err: error }, 'error while stopping'));
-  };
+  const shutdown = new ShutdownSequence(log);
   try {
     const store = await openStore(config);
-    closers.push(() => store.close());
+    shutdown.add(() => store.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const redis = serviceRedis(config, log);
-    closers.push(async () => void redis.disconnect());
+    shutdown.add(async () => void redis.disconnect());
     const id = nodeId('broker');
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
     const provisionBroker = await startProvisionBroker({
@@ -38,7 +36,7 @@ await runService('broker', async (config, log) => {
       backends: brokerBackends(config, 'provision', log),
       brokerId: `provision-${id}`,
     });
-    closers.push(() => provisionBroker.close());
+    shutdown.add(() => provisionBroker.close());
     bridgeProvisionMessagesToStream(provisionBroker.aedes, {
       redis,
       redisKeyPrefix: config.redisKeyPrefix,
@@ -56,10 +54,10 @@ await runService('broker', async (config, log) => {
       brokerId: `account-${id}`,
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
-    closers.push(() => accountBroker.close());
+    shutdown.add(() => accountBroker.close());
     const deps = await provisionerDependencies(config, store, ca, log);
     const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
-    closers.push(() => birthHandler.close());
+    shutdown.add(() => birthHandler.close());
     return {
       endpoints: {
         provisionMqtts: provisionBroker.mqttsPort,
@@ -67,10 +65,10 @@ await runService('broker', async (config, log) => {
         accountMqtts: accountBroker.mqttsPort,
       },
       checks: [redisCheck(redis)],
-      close: closeAll,
+      close: shutdown.run,
     };
   } catch (error) {
-    await closeAll();
+    await shutdown.run();
     throw error;
   }
 });

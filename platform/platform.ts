@@ -1,8 +1,7 @@
-import { randomBytes, createPrivateKey } from 'node:crypto';
 import { createApiApp } from '../api/app.ts';
 import { initAdminToken } from '../api/api-tokens.ts';
 import { ApiTokenAuthenticator } from '../api/auth.ts';
-import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
+import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer, type RunningHttpServer } from '../api/http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
@@ -12,12 +11,15 @@ import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import { aedesTransport } from '../provisioner/aedes-transport.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
-import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../store/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { publicHost } from './cluster-runtime.ts';
+import { crlSource } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { provisionerDependencies } from './provisioner-deps.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RunningPlatform {
   readonly config: PlatformConfig;
@@ -35,38 +37,22 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
-const deviceKeySecretSetting = 'device-key-secret';
-
-/** The host devices are told to use: the first public host name. */
-function publicHost(config: PlatformConfig): string {
-  return config.publicHostnames[0] ?? 'localhost';
-}
-
 /**
  * The all-in-one platform: store, CA, provision broker, account broker, provisioner, birth
  * handler and admin API in one process. Starts in dependency order, closes in reverse.
  */
 export async function startPlatform(config: PlatformConfig, log: Logger): Promise<RunningPlatform> {
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse().splice(0)) {
-      try {
-        await close();
-      } catch (error) {
-        log.warn({ err: error }, 'error while stopping');
-      }
-    }
-  };
+  const shutdown = new ShutdownSequence(log);
   try {
     prepareDataDir(config.dataDir); // the CA and bundles live there whatever the store
     const store = await openStore(config);
-    closers.push(() => store.close());
+    shutdown.add(() => store.close());
     const ca = await openCertificateAuthority(certificateAuthorityOptions(config, log.child({ component: 'ca' })));
     const generatedAdminToken = await initAdminToken(store, config, log);
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
 
     const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log });
-    closers.push(() => provisionBroker.close());
+    shutdown.add(() => provisionBroker.close());
     const accountBroker = await startAccountBroker({
       config,
       store,
@@ -75,41 +61,28 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       log,
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
-    closers.push(() => accountBroker.close());
+    shutdown.add(() => accountBroker.close());
 
     const downloadTokens = await BundleDownloadTokens.open(store);
-    const bundleStorage = await BundleStorage.open(config.dataDir);
-    const adminTokens = new ApiTokenAuthenticator(store, config);
     const app = createApiApp({
       store,
       config,
       log,
-      bundleStorage,
+      bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens,
-      adminTokens,
-      crl: async () => ca.createCrl(await store.listRevokedCertificates().then((list) => list.map((c) => ({ serial: c.serial, revokedOn: c.revokedOn ?? c.createdOn })))),
+      adminTokens: new ApiTokenAuthenticator(store, config),
+      crl: crlSource(ca, store),
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
-    closers.push(() => http.close());
+    shutdown.add(() => http.close());
 
     const host = publicHost(config);
     const httpBaseUrl = `http://${host}:${http.port}`;
     const accountBrokerUrl = `mqtts://${host}:${accountBroker.mqttsPort}`;
-    const deviceKeySecret = Buffer.from(await store.setSettingIfAbsent(deviceKeySecretSetting, randomBytes(32).toString('base64url')), 'base64url');
-    const deps: ProvisionerDependencies = {
-      store,
-      issuer: ca,
-      signing: { certPem: ca.signingCredentials.certPem, key: createPrivateKey(ca.signingCredentials.keyPem) },
-      chainPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
-      provisioningAccount: config.provisioningAccount,
-      accountBrokerUrl,
-      bundleDownloadUrl: async (bundle, clientId) =>
-        bundleDownloadUrl(httpBaseUrl, bundle.id, downloadTokens.create({ bundleId: bundle.id, clientId, ttlSeconds: config.bundleTokenTtlSeconds })),
-      deviceKeySecret,
-      maxMessageBytes: config.maxMessageBytes,
-      log,
-    };
-    let provisioner: Provisioner | null = await startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
+    const deps = await provisionerDependencies(config, store, ca, log, { accountBrokerUrl, httpBaseUrl, downloadTokens });
+    const startWorker = (): Promise<Provisioner> =>
+      startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
+    let provisioner: Provisioner | null = await startWorker();
     const provisionerControl = {
       running: () => provisioner !== null,
       async stop() {
@@ -118,13 +91,13 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
         await running?.close();
       },
       async start() {
-        provisioner ??= await startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
+        provisioner ??= await startWorker();
       },
     };
-    // Registered after the brokers, so closed before them: in-flight replies still go out.
-    closers.push(() => provisionerControl.stop());
+    // Added after the brokers, so stopped before them: in-flight replies still go out.
+    shutdown.add(() => provisionerControl.stop());
     const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
-    closers.push(() => birthHandler.close());
+    shutdown.add(() => birthHandler.close());
 
     const endpoints: Record<string, string> = {
       'provision broker (TLS)': `mqtts://${host}:${provisionBroker.mqttsPort}`,
@@ -143,10 +116,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       generatedAdminToken,
       provisioner: provisionerControl,
       endpoints,
-      close: closeAll,
+      close: shutdown.run,
     };
   } catch (error) {
-    await closeAll();
+    await shutdown.run();
     throw error;
   }
 }

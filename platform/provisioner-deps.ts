@@ -29,17 +29,19 @@ export async function provisionerDependencies(
   store: ProvisionStore,
   ca: CertificateAuthority,
   log: Logger,
+  /** The all-in-one process knows its listeners' real ports and already holds the token keys. */
+  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens } = {},
 ): Promise<ProvisionerDependencies> {
-  const downloadTokens = await BundleDownloadTokens.open(store);
+  const downloadTokens = known.downloadTokens ?? (await BundleDownloadTokens.open(store));
   const deviceKeySecret = Buffer.from(await store.setSettingIfAbsent(deviceKeySecretSetting, randomBytes(32).toString('base64url')), 'base64url');
-  const httpBaseUrl = publicHttpUrlOf(config);
+  const httpBaseUrl = known.httpBaseUrl ?? publicHttpUrlOf(config);
   return {
     store,
     issuer: ca,
     signing: { certPem: ca.signingCredentials.certPem, key: createPrivateKey(ca.signingCredentials.keyPem) },
     chainPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
     provisioningAccount: config.provisioningAccount,
-    accountBrokerUrl: accountBrokerUrlOf(config),
+    accountBrokerUrl: known.accountBrokerUrl ?? accountBrokerUrlOf(config),
     bundleDownloadUrl: async (bundle, clientId) =>
       bundleDownloadUrl(httpBaseUrl, bundle.id, downloadTokens.create({ bundleId: bundle.id, clientId, ttlSeconds: config.bundleTokenTtlSeconds })),
     deviceKeySecret,

@@ -9,23 +9,21 @@ import { startProvisioner } from '../provisioner/provisioner.ts';
 import { streamTransport } from '../provisioner/stream-transport.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
 
 await runService('provisioner', async (config, log) => {
-  const closers: (() => Promise<void>)[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const close of closers.reverse().splice(0)) await close().catch((error: unknown) => log.warn({ err: error }, 'error while stopping'));
-  };
+  const shutdown = new ShutdownSequence(log);
   try {
     const store = await openStore(config);
-    closers.push(() => store.close());
+    shutdown.add(() => store.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const id = nodeId('provisioner');
     const replies = await startReplyNode(config, id, log);
-    closers.push(() => replies.close());
+    shutdown.add(() => replies.close());
     const streamRedis = serviceRedis(config, log);
-    closers.push(async () => void streamRedis.disconnect());
+    shutdown.add(async () => void streamRedis.disconnect());
     const deps = await provisionerDependencies(config, store, ca, log);
     const transport = streamTransport({
       redis: streamRedis,
@@ -37,10 +35,10 @@ await runService('provisioner', async (config, log) => {
       log: log.child({ component: 'provision-stream' }),
     });
     const provisioner = await startProvisioner(deps, transport, { maxInFlight: config.provisionerConcurrency * 2 });
-    closers.push(() => provisioner.close());
-    return { endpoints: { consumer: id }, checks: [redisCheck(streamRedis)], close: closeAll };
+    shutdown.add(() => provisioner.close());
+    return { endpoints: { consumer: id }, checks: [redisCheck(streamRedis)], close: shutdown.run };
   } catch (error) {
-    await closeAll();
+    await shutdown.run();
     throw error;
   }
 });

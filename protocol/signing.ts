@@ -1,4 +1,4 @@
-import { createPublicKey, sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { sign, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import type { SignatureAlgorithm } from './messages.ts';
 
 /**
@@ -23,7 +23,7 @@ export function verifyBodySignature(
   const key = certificate.publicKey;
   if (signatureAlgorithmOf(key) !== algorithm) return false;
   try {
-    return verify('sha256', body, createPublicKey(key.export({ type: 'spki', format: 'pem' })), Buffer.from(signature, 'base64'));
+    return verify('sha256', body, key, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }

@@ -3,9 +3,9 @@ import type { Logger } from '../log/logger.ts';
 import { decodeBirth, encodeConfigurationPush } from '../protocol/messages.ts';
 import { signBody } from '../protocol/signing.ts';
 import { configurationPushTopic, parseDeviceTopic } from '../protocol/topics.ts';
-import type { ProvisionStore } from '../store/types.ts';
+import type { Account, ProvisionStore } from '../store/types.ts';
 import { audit } from './audit.ts';
-import { buildConfiguration } from './configuration-builder.ts';
+import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import type { ProvisioningTransport } from './transport.ts';
 
@@ -14,17 +14,10 @@ export const birthFilter = '$EDC/+/+/MQTT/BIRTH';
 type BirthDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'accountBrokerUrl' | 'log'>;
 
 /** The configuration the platform holds for a device: from its completed provision request. */
-async function heldConfiguration(deps: BirthDependencies, accountId: string, clientId: string) {
-  const requests = await deps.store.listProvisionRequests({ accountId, clientIds: [clientId], jobStatuses: ['COMPLETED'], limit: 1 });
+async function heldConfiguration(deps: BirthDependencies, account: Account, clientId: string) {
+  const requests = await deps.store.listProvisionRequests({ accountId: account.id, clientIds: [clientId], jobStatuses: ['COMPLETED'], limit: 1 });
   const request = requests.items[0];
-  const account = await deps.store.getAccount(accountId);
-  if (!request || !account) return null;
-  const attachment = request.configurationId ? await deps.store.getConfiguration(request.configurationId) : null;
-  return buildConfiguration(attachment, account, {
-    clientId,
-    account: account.name,
-    brokerUrl: account.brokerUrl ?? deps.accountBrokerUrl,
-  });
+  return request ? configurationForRequest(deps.store, request, account, deps.accountBrokerUrl) : null;
 }
 
 /**
@@ -61,7 +54,7 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
     });
     // The common case costs no lookup: the device runs what the platform recorded at completion.
     if (device.expectedConfigurationHash === birth.configurationHash) return;
-    const held = await heldConfiguration(deps, account.id, clientId);
+    const held = await heldConfiguration(deps, account, clientId);
     if (!held || held.sha256 === birth.configurationHash) return;
     if (device.expectedConfigurationHash !== held.sha256) {
       await deps.store.upsertDevice(account.id, clientId, { expectedConfigurationHash: held.sha256 });

@@ -2,7 +2,7 @@ import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionCompleteMessage } from '../protocol/messages.ts';
 import type { ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
-import { buildConfiguration } from './configuration-builder.ts';
+import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 
 const actor = 'provisioner';
@@ -49,9 +49,7 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
     if (request.jobStatus === 'COMPLETED') return;
     const account = await deps.store.getAccount(request.accountId);
     if (!account) throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'account no longer exists' });
-    const attachment = request.configurationId ? await deps.store.getConfiguration(request.configurationId) : null;
-    const brokerUrl = account.brokerUrl ?? deps.accountBrokerUrl;
-    const expected = buildConfiguration(attachment, account, { clientId, account: account.name, brokerUrl });
+    const expected = await configurationForRequest(deps.store, request, account, deps.accountBrokerUrl);
     const base = { actor, accountId: account.id, clientId, provisionRequestId: request.id };
     const hashMatches = expected.sha256 === message.configurationHash;
     try {

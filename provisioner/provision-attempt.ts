@@ -5,7 +5,7 @@ import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messa
 import { verifySecret } from '../store/secret-hash.ts';
 import type { Account, IssuedCertificate, ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
-import { buildConfiguration } from './configuration-builder.ts';
+import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { deriveDeviceKey } from './device-key-derivation.ts';
 
@@ -127,9 +127,7 @@ async function buildResult(
   certificate: IssuedCertificate,
   keyPem: string | undefined,
 ): Promise<ProvisionResult> {
-  const brokerUrl = account.brokerUrl ?? deps.accountBrokerUrl;
-  const attachment = request.configurationId ? await deps.store.getConfiguration(request.configurationId) : null;
-  const configuration = buildConfiguration(attachment, account, { clientId: request.clientId, account: account.name, brokerUrl });
+  const configuration = await configurationForRequest(deps.store, request, account, deps.accountBrokerUrl);
   const bundleIds = request.bundleIds.length > 0 ? request.bundleIds : account.defaultBundleIds;
   const bundles = [];
   for (const id of bundleIds) {
@@ -155,7 +153,7 @@ async function buildResult(
     },
     configuration,
     bundles,
-    next: { brokerUrl, clientId: request.clientId, account: account.name, auth: 'client-certificate' },
+    next: { brokerUrl: account.brokerUrl ?? deps.accountBrokerUrl, clientId: request.clientId, account: account.name, auth: 'client-certificate' },
   };
 }
 

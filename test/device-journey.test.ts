@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type IClientOptions } from 'mqtt';
 import { runDevice } from '../agent-sim/device-agent.ts';
-import { configurationHash } from '../agent-sim/hashing.ts';
+import { configurationHash } from '../protocol/configuration-hash.ts';
 import { decodeConfigurationPush, decodeProvisionResult, encodeBirth } from '../protocol/messages.ts';
 import { verifyBodySignature } from '../protocol/signing.ts';
 import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
