@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { fromPem } from '../certs/pem.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
 import type { ProvisionStore } from '../store/types.ts';
@@ -10,36 +10,34 @@ export interface AccountConnectAttempt {
   readonly socket: TLSSocket | null;
 }
 
-/** The serial as the CA records it: lower-case hex of the DER INTEGER, as X509Certificate prints it. */
-function serialOf(raw: Buffer): string {
-  return new X509Certificate(raw).serialNumber.toLowerCase();
-}
-
 /**
  * The account broker's CONNECT rule. The TLS handshake already refused certificates not chaining
- * to our CA or outside their validity. Here: the certificate must be one we issued and recorded,
- * not revoked, its CN the MQTT clientId and its O the account it is recorded for.
+ * to our CA or outside their validity. Here: the certificate must be, byte for byte, one we
+ * issued and recorded, not revoked, and recorded for the MQTT clientId (the CA wrote it with
+ * CN = clientId). The account is the one it is recorded for, under the account's current name.
+ *
+ * The peer certificate is taken as the X509Certificate TLS already holds: getPeerCertificate()
+ * builds an object with fingerprints and names, and parsing it again cost as much as the rest
+ * of this check (docs/BENCHMARKS.md, profile).
  */
 export function createAccountAuthenticator(store: ProvisionStore) {
   return async function authenticate(attempt: AccountConnectAttempt): Promise<BrokerPrincipal> {
     if (!isAcceptableClientId(attempt.clientId)) throw new PlatformError('CONNECT_CLIENT_ID_INVALID');
     const socket = attempt.socket;
     if (!socket || !socket.authorized) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no verified client certificate' });
-    const peer = socket.getPeerCertificate();
-    if (!peer || !peer.raw) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no client certificate' });
-    const commonName = String(peer.subject?.CN ?? '');
-    const organization = String(peer.subject?.O ?? '');
-    if (commonName !== attempt.clientId) {
-      throw new PlatformError('CERTIFICATE_INVALID', { detail: `certificate CN ${commonName} is not the clientId` });
+    const peer = socket.getPeerX509Certificate();
+    if (!peer) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no client certificate' });
+    // The serial as the CA records it: lower-case hex, as X509Certificate prints it.
+    const record = await store.getCertificate(peer.serialNumber.toLowerCase());
+    if (!record || !fromPem(record.pem, ['CERTIFICATE'])?.equals(peer.raw)) {
+      throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate not issued by this platform' });
     }
-    const record = await store.getCertificate(serialOf(peer.raw));
-    if (!record) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate not issued by this platform' });
     if (record.status === 'REVOKED') throw new PlatformError('CERTIFICATE_REVOKED', { detail: `serial ${record.serial}` });
-    if (record.clientId !== attempt.clientId) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate issued to another device' });
-    const account = await store.getAccount(record.accountId);
-    if (!account || account.name !== organization) {
-      throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate O is not the device account' });
+    if (record.clientId !== attempt.clientId) {
+      throw new PlatformError('CERTIFICATE_INVALID', { detail: 'certificate issued to another device (CN is not the clientId)' });
     }
+    const account = await store.getAccount(record.accountId);
+    if (!account) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'the account of the certificate no longer exists' });
     return {
       kind: 'device',
       account: account.name,

@@ -12,6 +12,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
+import type { ParsedCsr } from './csr.ts';
 import { CrlSigner, type CrlOptions, type RevokedCertificate } from './crl.ts';
 import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
 import { DeviceVerifier, type VerifiedDeviceCertificate } from './device-verifier.ts';
@@ -56,8 +57,9 @@ export interface CertificateAuthority {
   /**
    * Certifies the key of a device's CSR. CSR_INVALID: not PEM, malformed, bad signature or a
    * key other than EC P-256/P-384 or RSA 2048+; CSR_SUBJECT_MISMATCH: CN is not the clientId.
+   * A request already parsed and verified by parseCsr is not parsed again.
    */
-  issueFromCsr(csrPem: string, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
+  issueFromCsr(csr: string | ParsedCsr, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
   /** Makes an EC P-256 key for the device and certifies it; the key is returned once, not kept. */
   issueWithGeneratedKey(device: DeviceIdentity): Promise<IssuedDeviceCertificate & { keyPem: string }>;
   /** Certifies a public key the platform holds (EC P-256 keys derived by the provisioner). */
@@ -98,7 +100,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     }),
     signingCredentials: Object.freeze({ certPem: material.signing.certPem, keyPem: material.signing.keyPem }),
     operatorSupplied: material.operatorSupplied,
-    issueFromCsr: async (csrPem: string, device: DeviceIdentity) => deviceIssuer.issueFromCsr(csrPem, device),
+    issueFromCsr: async (csr: string | ParsedCsr, device: DeviceIdentity) => deviceIssuer.issueFromCsr(csr, device),
     issueWithGeneratedKey: (device: DeviceIdentity) => deviceIssuer.issueWithGeneratedKey(device),
     issueForPublicKey: async (publicKey: KeyObject, device: DeviceIdentity) => deviceIssuer.issueForPublicKey(publicKey, device),
     createCrl: (revoked: readonly RevokedCertificate[], crlOptions?: CrlOptions) => crlSigner.createCrl(revoked, crlOptions),

@@ -66,10 +66,20 @@ function invalid(detail: string, cause?: unknown): PlatformError {
   return new PlatformError('CSR_INVALID', { detail, cause });
 }
 
+/** The results parseCsr made: only these are taken as verified without parsing again. */
+const verifiedRequests = new WeakSet<object>();
+
+/** True for a ParsedCsr that parseCsr made (and so verified), not merely one of the same shape. */
+export function isVerifiedCsr(value: unknown): value is ParsedCsr {
+  return typeof value === 'object' && value !== null && verifiedRequests.has(value);
+}
+
 /** Parses a PEM CSR and verifies its signature; throws CSR_INVALID on any defect. */
 export function parseCsr(csrPem: unknown): ParsedCsr {
   try {
-    return parseAndVerify(csrPem);
+    const parsed = parseAndVerify(csrPem);
+    verifiedRequests.add(parsed);
+    return parsed;
   } catch (error) {
     // The checks below name what is wrong; this is the backstop for anything they did not foresee.
     throw isPlatformError(error) ? error : invalid('malformed request', error);

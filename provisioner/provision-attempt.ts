@@ -1,5 +1,5 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { parseCsr } from '../certs/csr.ts';
+import { parseCsr, type ParsedCsr } from '../certs/csr.ts';
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messages.ts';
 import { verifySecret } from '../store/secret-hash.ts';
@@ -97,14 +97,15 @@ async function issueCertificate(
   deps: ProvisionerDependencies,
   request: ProvisionRequest,
   account: Account,
-  message: ProvisionRequestMessage,
+  csr: ParsedCsr | undefined,
+  requestId: string,
 ): Promise<{ certificate: IssuedCertificate; keyPem?: string }> {
   const subject = { clientId: request.clientId, account: account.name };
   let keyPem: string | undefined;
-  const issued = message.csr
-    ? await deps.issuer.issueFromCsr(message.csr, subject)
+  const issued = csr
+    ? await deps.issuer.issueFromCsr(csr, subject)
     : await (async () => {
-        const key = deriveDeviceKey(deps.deviceKeySecret, request.id, message.requestId);
+        const key = deriveDeviceKey(deps.deviceKeySecret, request.id, requestId);
         keyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
         return deps.issuer.issueForPublicKey(createPublicKey(key), subject);
       })();
@@ -179,14 +180,15 @@ async function repeatResult(
  * certificate was issued, after the attempt had been claimed, so a bad CSR (a 400: "the agent is
  * wrong") still used up one of the request's attempts and left it STARTED under that request.id
  * (a retry with the same id then went unanswered for abandonedClaimMs). Checked before the claim,
- * it leaves the store untouched. issueFromCsr checks again; parsing a CSR costs well under 1 ms.
+ * it leaves the store untouched, and the parsed CSR goes on to the issuer.
  */
-function checkCsr(csr: string | undefined, clientId: string): void {
-  if (csr === undefined) return;
+function checkCsr(csr: string | undefined, clientId: string): ParsedCsr | undefined {
+  if (csr === undefined) return undefined;
   const parsed = parseCsr(csr);
   if (parsed.commonNames.length !== 1 || parsed.commonNames[0] !== clientId) {
     throw new PlatformError('CSR_SUBJECT_MISMATCH', { detail: `the request does not have exactly CN ${JSON.stringify(clientId)}` });
   }
+  return parsed;
 }
 
 /** A claim whose worker never recorded a certificate within this time is taken over. */
@@ -216,7 +218,7 @@ export async function handleProvisionAttempt(
       if (now - request.modifiedOn < abandonedClaimMs) return { kind: 'silent', reason: 'attempt in progress elsewhere' };
     }
 
-    checkCsr(message.csr, clientId);
+    const csr = checkCsr(message.csr, clientId);
     let claimed: ProvisionRequest;
     try {
       claimed = await claimAttempt(deps, request, message.requestId);
@@ -227,7 +229,7 @@ export async function handleProvisionAttempt(
       }
       throw error;
     }
-    const { certificate, keyPem } = await issueCertificate(deps, claimed, account, message);
+    const { certificate, keyPem } = await issueCertificate(deps, claimed, account, csr, message.requestId);
     try {
       await deps.store.updateProvisionRequest(claimed.id, claimed.version, {
         certificateSerial: certificate.serial,

@@ -1,12 +1,21 @@
 import type Database from 'better-sqlite3';
 import { activeListFilter, type PageWindow } from '../records.ts';
 import type { Page } from '../types.ts';
+import { GroupCommit } from './group-commit.ts';
 
-/** Prepared statements, compiled once per SQL text and connection. */
+/**
+ * Prepared statements, compiled once per SQL text and connection. Every write goes through
+ * run() or write(), which join the turn's group commit and count themselves in `writes`.
+ */
 export class SqlRunner {
   private readonly statements = new Map<string, Database.Statement>();
+  readonly group: GroupCommit;
+  /** Write calls so far: a store call that changed it must wait for the group's commit. */
+  writes = 0;
 
-  constructor(readonly db: Database.Database) {}
+  constructor(readonly db: Database.Database) {
+    this.group = new GroupCommit(db);
+  }
 
   statement(sql: string): Database.Statement {
     let prepared = this.statements.get(sql);
@@ -26,15 +35,22 @@ export class SqlRunner {
   }
 
   run(sql: string, ...parameters: unknown[]): Database.RunResult {
-    return this.statement(sql).run(...parameters);
+    const statement = this.statement(sql);
+    this.writes += 1;
+    this.group.begin();
+    return statement.run(...parameters);
   }
 
   /**
-   * A write transaction. IMMEDIATE takes the write lock up front, so a read-check-write sequence
-   * waits (busy_timeout) for another process instead of failing when that process commits first.
+   * A write transaction: a savepoint inside the turn's group transaction, so a read-check-write
+   * sequence applies whole or not at all. The group's BEGIN IMMEDIATE takes the write lock up
+   * front, so it waits (busy_timeout) for another process instead of failing when that process
+   * commits first.
    */
   write<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    this.writes += 1;
+    this.group.begin();
+    return this.db.transaction(work)();
   }
 
   /** A read transaction: the count and the page come from one snapshot. */

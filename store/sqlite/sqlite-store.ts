@@ -182,18 +182,28 @@ export class SqliteStore implements ProvisionStore {
   async close(): Promise<void> {
     if (!this.db.open) return;
     try {
+      this.sql.group.commit();
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       this.db.close();
     }
   }
 
-  /** Runs synchronous work, turning SQLite failures into the store's error codes. */
+  /**
+   * Runs synchronous work, turning SQLite failures into the store's error codes. Work that wrote
+   * settles when its group commit has (group-commit.ts).
+   */
   private async run<T>(work: () => T): Promise<T> {
+    const writesBefore = this.sql.writes;
+    let result: T;
     try {
-      return work();
+      result = work();
     } catch (error) {
       throw storeErrorFromSqlite(error);
     }
+    if (this.sql.writes === writesBefore) return result;
+    return this.sql.group.committed(result).catch((error: unknown) => {
+      throw storeErrorFromSqlite(error);
+    });
   }
 }
