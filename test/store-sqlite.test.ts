@@ -102,6 +102,26 @@ describe('sqlite store specifics', () => {
     assert.ok(!existsSync(wal) || statSync(wal).size === 0);
   });
 
+  it('commits the writes of one turn together: each is on disk when its promise settles, and a refused one does not take the others along', async (t) => {
+    const file = join(withTempDir(t), 'provisio.db');
+    const store = openSqliteStore(file);
+    t.after(() => store.close());
+    const reader = new Database(file, { readonly: true });
+    t.after(() => reader.close());
+    const committedNames = () => (reader.prepare('SELECT name FROM accounts ORDER BY name').all() as { name: string }[]).map((row) => row.name);
+
+    const names = Array.from({ length: 50 }, (_, index) => `group-${String(index).padStart(2, '0')}`);
+    // All issued in the same turn; one of them repeats a name and must be refused alone.
+    const writes = [...names, 'group-07'].map((name) => store.createAccount({ name, brokerUrl: null, configurationTemplate: {}, defaultBundleIds: [] }));
+    const outcomes = await Promise.allSettled(writes);
+
+    assert.equal(outcomes.filter((outcome) => outcome.status === 'fulfilled').length, 50);
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    assert.equal(refused.length, 1);
+    assert.equal((refused[0] as PromiseRejectedResult).reason.code, 'DUPLICATE');
+    assert.deepEqual(committedNames(), names, 'another connection reads every acknowledged write');
+  });
+
   it('works in memory for tests', async () => {
     const store = openSqliteStore(':memory:');
     await store.setSettingIfAbsent('k', 'v');
