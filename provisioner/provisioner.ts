@@ -59,7 +59,7 @@ export async function startProvisioner(
     if (!parsed || parsed.account !== deps.provisioningAccount || parsed.rest[0] !== provisioningApp) return;
     const clientId = parsed.clientId;
     const action = parsed.rest.slice(1).join('/');
-    let requestId = salvageRequestId(payload);
+    let requestId: string | null = null;
     try {
       if (pending.size > maxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
       if (action === 'EXEC/provision') {
@@ -80,6 +80,8 @@ export async function startProvisioner(
         log.info({ clientId, requestId }, 'provisioning completed');
       }
     } catch (error) {
+      // Only a message that could not be decoded (or was not decoded: overload) is parsed again for its id.
+      requestId ??= salvageRequestId(payload);
       const platformError = error instanceof ProtocolError ? protocolToPlatformError(error) : toPlatformError(error, log, 'provisioning failed');
       log.info({ clientId, requestId, code: platformError.code }, 'provisioning request refused');
       if (requestId) await reply(clientId, requestId, errorReply(requestId, platformError));

@@ -120,6 +120,16 @@ describe('sqlite store specifics', () => {
     assert.equal(refused.length, 1);
     assert.equal((refused[0] as PromiseRejectedResult).reason.code, 'DUPLICATE');
     assert.deepEqual(committedNames(), names, 'another connection reads every acknowledged write');
+
+    // A write read back with RETURNING (the device upsert) waits for the commit like any other.
+    const account = await store.getAccountByName('group-00');
+    assert.ok(account);
+    const audit = store.appendAudit({ type: 'test.group', outcome: 'success', actor: 'test', accountId: null, clientId: null, provisionRequestId: null, detail: {} });
+    const devices = Array.from({ length: 20 }, (_, index) => store.upsertDevice(account.id, `device-${index}`, { online: true }));
+    await devices[19];
+    const { total } = reader.prepare('SELECT count(*) AS total FROM devices').get() as { total: number };
+    assert.equal(total, 20, 'the last acknowledged upsert and every one before it are committed');
+    await Promise.all([audit, ...devices]);
   });
 
   it('works in memory for tests', async () => {

@@ -4,8 +4,8 @@ import type { Page } from '../types.ts';
 import { GroupCommit } from './group-commit.ts';
 
 /**
- * Prepared statements, compiled once per SQL text and connection. Every write goes through
- * run() or write(), which join the turn's group commit and count themselves in `writes`.
+ * Prepared statements, compiled once per SQL text and connection. Every statement that writes
+ * and every write() joins the turn's group commit and counts itself in `writes`.
  */
 export class SqlRunner {
   private readonly statements = new Map<string, Database.Statement>();
@@ -27,18 +27,25 @@ export class SqlRunner {
   }
 
   get<Row>(sql: string, ...parameters: unknown[]): Row | undefined {
-    return this.statement(sql).get(...parameters) as Row | undefined;
+    return this.forExecution(sql).get(...parameters) as Row | undefined;
   }
 
   all<Row>(sql: string, ...parameters: unknown[]): Row[] {
-    return this.statement(sql).all(...parameters) as Row[];
+    return this.forExecution(sql).all(...parameters) as Row[];
   }
 
   run(sql: string, ...parameters: unknown[]): Database.RunResult {
+    return this.forExecution(sql).run(...parameters);
+  }
+
+  /** The prepared statement; one that writes (INSERT … RETURNING read with get() too) joins the group first. */
+  private forExecution(sql: string): Database.Statement {
     const statement = this.statement(sql);
-    this.writes += 1;
-    this.group.begin();
-    return statement.run(...parameters);
+    if (!statement.readonly) {
+      this.writes += 1;
+      this.group.begin();
+    }
+    return statement;
   }
 
   /**
