@@ -30,6 +30,7 @@ interface Benchmark {
 
 const benchmarks: readonly Benchmark[] = [
   { name: 'ca-issuance', script: 'bench/ca-issuance.ts', full: [], quick: [], positionalOutput: true },
+  { name: 'store-journey', script: 'bench/store-journey.ts', full: [], quick: ['--devices', '1000', '--rounds', '3', '--warmup', '300'] },
   { name: 'bulk-create', script: 'bench/bulk-create.ts', full: [], quick: ['--requests', '3000', '--rounds', '3', '--warmup', '1000'] },
   { name: 'connect-rate', script: 'bench/connect-rate.ts', full: [], quick: ['--devices', '2000', '--connects', '1000', '--warmup', '300', '--rounds', '3'] },
   { name: 'idle-memory', script: 'bench/idle-memory.ts', full: [], quick: ['--connections', '1000', '--rounds', '1'] },
