@@ -2,7 +2,15 @@ import type { PlatformConfig } from '../config/schema.ts';
 import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { generateSecret, hashSecret } from '../store/secret-hash.ts';
-import type { NewProvisionRequest, ProvisionRequest, ProvisionRequestPatch, ProvisionStore, RequestStatus } from '../store/types.ts';
+import type {
+  NewAuditEvent,
+  NewProvisionRequest,
+  ProvisionRequest,
+  ProvisionRequestCreation,
+  ProvisionRequestPatch,
+  ProvisionStore,
+  RequestStatus,
+} from '../store/types.ts';
 import { ApiValidationError, invalid, type FieldError } from './problem.ts';
 import { ReferenceChecker } from './reference-checker.ts';
 
@@ -45,6 +53,12 @@ export interface CreateOptions {
   readonly mayOverwriteOtherAccounts?: boolean;
 }
 
+/** A new request checked, with its secrets hashed, ready to store. */
+interface PreparedRequest {
+  readonly record: NewProvisionRequest;
+  readonly credentials: ProvisionCredentials;
+}
+
 export type BatchItemResult =
   | { readonly ok: true; readonly index: number; readonly created: CreatedProvisionRequest }
   | { readonly ok: false; readonly index: number; readonly clientId: string; readonly error: PlatformError };
@@ -61,11 +75,11 @@ export interface ProvisionRequestChanges {
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
-/** Items of a batch in flight at once: enough to keep libuv's scrypt threads and the store busy. */
+/** Items of a batch prepared at once: enough to keep libuv's scrypt threads busy with chosen passwords. */
 const batchConcurrency = 256;
 
 /**
- * Creates and changes provision requests: defaults, generated secrets (stored only as scrypt
+ * Creates and changes provision requests: defaults, generated secrets (stored only as
  * hashes), reference checks, overwriteIfDuplicate and an audit event for every change.
  * Authorization is the caller's business, except `mayOverwriteOtherAccounts`.
  */
@@ -83,12 +97,16 @@ export class ProvisionRequestService {
   }
 
   async create(input: ProvisionRequestInput, options: CreateOptions): Promise<CreatedProvisionRequest> {
-    return this.createOne(input, options, new ReferenceChecker(this.store), 'body', false);
+    const prepared = await this.prepare(input, options, new ReferenceChecker(this.store), 'body');
+    return this.storeOne(prepared, options, false);
   }
 
   /**
    * Creates many requests; each item succeeds or fails on its own (results in input order).
    * A clientId named twice makes the whole batch invalid, since the outcome would depend on timing.
+   * Items are checked and their secrets hashed first, then the plain ones are stored in one
+   * store call (one transaction with their audit events); overwriteIfDuplicate items, which
+   * may replace or disable other requests, go one by one as create() does.
    */
   async createMany(inputs: readonly ProvisionRequestInput[], options: CreateOptions): Promise<BatchItemResult[]> {
     const duplicates: FieldError[] = [];
@@ -100,21 +118,29 @@ export class ProvisionRequestService {
     if (duplicates.length > 0) throw new ApiValidationError(duplicates);
 
     const references = new ReferenceChecker(this.store);
-    const results: BatchItemResult[] = [];
+    const results: BatchItemResult[] = new Array(inputs.length);
+    const plain: { readonly index: number; readonly prepared: PreparedRequest }[] = [];
     for (let start = 0; start < inputs.length; start += batchConcurrency) {
       const chunk = inputs.slice(start, start + batchConcurrency);
-      const settled = await Promise.all(
-        chunk.map(async (input, offset): Promise<BatchItemResult> => {
+      await Promise.all(
+        chunk.map(async (input, offset) => {
           const index = start + offset;
           try {
-            const created = await this.createOne(input, options, references, `body/requests/${index}`, true);
-            return { ok: true, index, created };
+            const prepared = await this.prepare(input, options, references, `body/requests/${index}`);
+            if (!prepared.record.overwriteIfDuplicate) plain.push({ index, prepared });
+            else results[index] = { ok: true, index, created: await this.storeOne(prepared, options, true) };
           } catch (error) {
-            return { ok: false, index, clientId: input.clientId, error: toPlatformError(error, this.log, 'batch item failed') };
+            results[index] = this.failedItem(index, input.clientId, error);
           }
         }),
       );
-      results.push(...settled);
+    }
+    plain.sort((a, b) => a.index - b.index);
+    for (const [i, creation] of (await this.storeMany(plain.map((item) => item.prepared), options)).entries()) {
+      const { index, prepared } = plain[i]!;
+      results[index] = creation.ok
+        ? { ok: true, index, created: { request: creation.request, credentials: prepared.credentials } }
+        : this.failedItem(index, prepared.record.clientId, creation.error);
     }
     return results;
   }
@@ -165,13 +191,8 @@ export class ProvisionRequestService {
     await this.audit('request.deleted', actor, current, {});
   }
 
-  private async createOne(
-    input: ProvisionRequestInput,
-    options: CreateOptions,
-    references: ReferenceChecker,
-    path: string,
-    inBatch: boolean,
-  ): Promise<CreatedProvisionRequest> {
+  /** Defaults, checks and secrets of one new request: everything but storing it. */
+  private async prepare(input: ProvisionRequestInput, options: CreateOptions, references: ReferenceChecker, path: string): Promise<PreparedRequest> {
     const activatesOn = input.activatesOn ?? this.now();
     const expiresOn = input.expiresOn ?? activatesOn + this.config.requestDefaultValidityDays * dayMs;
     if (expiresOn <= activatesOn) throw invalid(`${path}/expiresOn`, 'must be after activatesOn');
@@ -199,15 +220,43 @@ export class ProvisionRequestService {
       bundleIds: [...(input.bundleIds ?? [])],
       createdBy: options.actor,
     };
-    const { request, replacedId } = await this.insert(record, options);
-    await this.audit('request.created', options.actor, request, {
-      username,
+    return { record, credentials: { username, password, ...(activationKey ? { activationKey } : {}) } };
+  }
+
+  /** Stores one prepared request (replacing as overwriteIfDuplicate asks) and audits it. */
+  private async storeOne(prepared: PreparedRequest, options: CreateOptions, inBatch: boolean): Promise<CreatedProvisionRequest> {
+    const { request, replacedId } = await this.insert(prepared.record, options);
+    await this.store.appendAudit(this.createdEvent(options.actor, request, prepared, replacedId, inBatch));
+    return { request, credentials: prepared.credentials };
+  }
+
+  /** Stores plain (not overwriteIfDuplicate) requests with their audit events in one store call. */
+  private async storeMany(batch: readonly PreparedRequest[], options: CreateOptions): Promise<ProvisionRequestCreation[]> {
+    if (batch.length === 0) return [];
+    try {
+      return await this.store.createProvisionRequests(
+        batch.map((prepared) => prepared.record),
+        { auditEvent: (request, i) => this.createdEvent(options.actor, request, batch[i]!, undefined, true) },
+      );
+    } catch (error) {
+      // The write failed as a whole (SQLite kept none of it): every item fails with that error, as each would alone.
+      const failure = toPlatformError(error, this.log, 'batch failed');
+      return batch.map(() => ({ ok: false, error: failure }));
+    }
+  }
+
+  private failedItem(index: number, clientId: string, error: unknown): BatchItemResult {
+    return { ok: false, index, clientId, error: toPlatformError(error, this.log, 'batch item failed') };
+  }
+
+  private createdEvent(actor: string, request: ProvisionRequest, prepared: PreparedRequest, replacedId: string | undefined, inBatch: boolean): NewAuditEvent {
+    return this.auditEvent('request.created', actor, request, {
+      username: prepared.credentials.username,
       status: request.status,
-      hasActivationKey: activationKey !== undefined,
+      hasActivationKey: prepared.credentials.activationKey !== undefined,
       ...(replacedId ? { replacedRequestId: replacedId } : {}),
       ...(inBatch ? { batch: true } : {}),
     });
-    return { request, credentials: { username, password, ...(activationKey ? { activationKey } : {}) } };
   }
 
   /** Plain create, or with overwriteIfDuplicate: replace this account's request and disable another account's. */
@@ -230,7 +279,11 @@ export class ProvisionRequestService {
   }
 
   private async audit(type: string, actor: string, request: ProvisionRequest, detail: Record<string, unknown>): Promise<void> {
-    await this.store.appendAudit({
+    await this.store.appendAudit(this.auditEvent(type, actor, request, detail));
+  }
+
+  private auditEvent(type: string, actor: string, request: ProvisionRequest, detail: Record<string, unknown>): NewAuditEvent {
+    return {
       type,
       outcome: 'success',
       actor,
@@ -238,6 +291,6 @@ export class ProvisionRequestService {
       clientId: request.clientId,
       provisionRequestId: request.id,
       detail,
-    });
+    };
   }
 }

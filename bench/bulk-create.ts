@@ -3,8 +3,9 @@
  * (1,000 per batch, two batches in flight: the API answers 429 to a third), answered as the fleet
  * credential CSV. Platform CPU per request from /proc. Median of rounds after a warm-up.
  *
- *   tsx bench/bulk-create.ts [--requests 10000] [--rounds 5] [--json out.json]
+ *   tsx bench/bulk-create.ts [--requests 10000] [--rounds 5] [--json out.json] [--profile DIR]
  */
+import path from 'node:path';
 import { AdminApi, maxBatchSize, maxConcurrentBatches } from './support/admin-api.ts';
 import { parseFlags } from './support/args.ts';
 import { checkTarget, startRun, writeResult } from './support/output.ts';
@@ -17,6 +18,7 @@ const flags = parseFlags('tsx bench/bulk-create.ts: provision requests created p
   requests: { default: 10_000, help: 'requests per round' },
   rounds: { default: 5, help: 'measured rounds' },
   warmup: { default: 2_000, help: 'requests created before the measured rounds' },
+  profile: { default: '', help: 'directory: run the platform under node --cpu-prof and write the profile there' },
 });
 
 /** Issue 6: at least 5,000 provision requests created per second. */
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   const context = startRun();
   let platform: PlatformProcess | null = null;
   try {
-    platform = await startPlatformProcess();
+    platform = await startPlatformProcess(flags.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags.profile)] } : {});
     const api = new AdminApi(platform.apiUrl, platform.adminToken);
     const accountId = await api.createAccount('bench-bulk');
     let serial = 0;

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidV7 } from 'uuid';
 import type {
   Account,
   AccountPatch,
@@ -63,13 +63,20 @@ export const refusal = {
   staleVersion: 'the record was updated by someone else',
 } as const;
 
-export function newRecordId(): string {
-  return randomUUID();
+/**
+ * A UUID version 7 (RFC 9562): the creation time in milliseconds, then random bits. Ids made
+ * one after the other sort next to each other, so SQLite's indexes on them (every primary key,
+ * the audit log's index by request) grow at their end. With random (version 4) ids each insert
+ * landed on a random page of those indexes, a batch of a thousand requests dirtied most of
+ * their pages, and the commit wrote them all to the WAL: more the bigger the tables.
+ */
+export function newRecordId(now = Date.now()): string {
+  return uuidV7({ msecs: now });
 }
 
 export function buildAccount(input: NewAccount, now: number): Account {
   return {
-    id: newRecordId(),
+    id: newRecordId(now),
     name: input.name,
     brokerUrl: input.brokerUrl ?? null,
     configurationTemplate: input.configurationTemplate ?? {},
@@ -95,7 +102,7 @@ export function patchAccount(current: Account, patch: AccountPatch, now: number)
 
 export function buildProvisionRequest(input: NewProvisionRequest, now: number): ProvisionRequest {
   return {
-    id: newRecordId(),
+    id: newRecordId(now),
     accountId: input.accountId,
     clientId: input.clientId,
     username: input.username,
@@ -145,12 +152,12 @@ export function patchProvisionRequest(current: ProvisionRequest, patch: Provisio
 }
 
 export function buildConfiguration(input: NewConfiguration, now: number): Configuration {
-  return { id: newRecordId(), accountId: input.accountId, name: input.name, content: input.content ?? {}, createdOn: now };
+  return { id: newRecordId(now), accountId: input.accountId, name: input.name, content: input.content ?? {}, createdOn: now };
 }
 
 export function buildBundle(input: NewBundle, now: number): BundleMetadata {
   return {
-    id: newRecordId(),
+    id: newRecordId(now),
     accountId: input.accountId,
     name: input.name,
     version: input.version,

@@ -2,6 +2,7 @@
  * The provision store: one interface, two backends (SQLite embedded, Redis for scale-out),
  * both held to test/store-contract.ts. Times are epoch milliseconds; ids are opaque strings.
  */
+import type { PlatformError } from '../errors/platform-error.ts';
 
 export const requestStatuses = ['ENABLED', 'DISABLED'] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
@@ -200,6 +201,16 @@ export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
 export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time'> & { readonly time?: number };
 
+/** One item of createProvisionRequests: created, or refused as createProvisionRequest would refuse it. */
+export type ProvisionRequestCreation =
+  | { readonly ok: true; readonly request: ProvisionRequest }
+  | { readonly ok: false; readonly error: PlatformError };
+
+export interface CreateProvisionRequestsOptions {
+  /** The audit event of each created request (index: its position in the input), stored with it. */
+  readonly auditEvent?: (request: ProvisionRequest, index: number) => NewAuditEvent;
+}
+
 /**
  * Errors: a store throws PlatformError with code NOT_FOUND, DUPLICATE or VERSION_CONFLICT
  * (errors/platform-error.ts) for those cases, STORE_UNAVAILABLE when the backend is gone.
@@ -220,6 +231,15 @@ export interface ProvisionStore {
    * ENABLED request for the clientId exists in any account (they would share provision topics).
    */
   createProvisionRequest(request: NewProvisionRequest): Promise<ProvisionRequest>;
+  /**
+   * Creates many requests as createProvisionRequest would one after the other, in input order
+   * (a later item sees the earlier ones): each is created or refused on its own, with the same
+   * errors, answered in input order. One write for the lot (SQLite: one transaction, Redis: one
+   * script per chunk), each created request together with its audit event. When a write fails
+   * as a whole (STORE_UNAVAILABLE), nothing of it is kept: SQLite throws, Redis answers the items
+   * of that chunk with the error (earlier chunks stay created).
+   */
+  createProvisionRequests(requests: readonly NewProvisionRequest[], options?: CreateProvisionRequestsOptions): Promise<ProvisionRequestCreation[]>;
   getProvisionRequest(id: string): Promise<ProvisionRequest | null>;
   /** The one ENABLED request for this clientId, if any: what the provision broker checks. */
   findEnabledProvisionRequest(clientId: string): Promise<ProvisionRequest | null>;

@@ -169,17 +169,17 @@ describe('Admin API: failures inside the server', () => {
     // Batches wait at a gate inside the store, so that the first two are surely still running.
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
-    // A batch creates its items in parallel: count batches at the gate, not calls, or the third
-    // batch could overtake the second and be the one that waits.
+    // Count batches at the gate by the batch number in their clientIds, so that the test waits
+    // until both running batches, not just one, have reached the store.
     const batchesAtGate = new Set<string>();
     const fixture = await startApiFixture({
       wrapStore: (store) =>
         new Proxy(store, {
           get(target, property, receiver) {
             const value = Reflect.get(target, property, receiver) as unknown;
-            if (property !== 'createProvisionRequest' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            if (property !== 'createProvisionRequests' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
             return async (...args: unknown[]) => {
-              batchesAtGate.add(String((args[0] as { clientId?: string }).clientId).split('-')[1] ?? '');
+              for (const { clientId } of args[0] as { clientId: string }[]) batchesAtGate.add(clientId.split('-')[1] ?? '');
               await gate;
               return (value as (...a: unknown[]) => unknown).apply(target, args);
             };
@@ -205,6 +205,37 @@ describe('Admin API: failures inside the server', () => {
       await fixture.close();
     }
   });
+  it('Should report every item of a batch as failed, and create none, when the store fails while writing it', async () => {
+    const fixture = await startApiFixture({
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            // The store goes away between the checks of the items and the write of the batch.
+            if (property === 'createProvisionRequests') return () => target.close().then(() => target.createProvisionRequests([]));
+            const value = Reflect.get(target, property, receiver) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+    });
+    try {
+      const accountId = (await fixture.api('POST', '/api/v1/accounts', { body: { name: 'gone' } })).body.id;
+      const answer = await fixture.api('POST', '/api/v1/provision-requests/batch', {
+        body: { requests: [{ accountId, clientId: 'lost-1' }, { accountId, clientId: 'lost-2' }] },
+      });
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body.created, []);
+      assert.deepEqual(
+        answer.body.failed.map((item: { index: number; clientId: string; problem: { status: number; code: string } }) => [item.index, item.clientId, item.problem.status, item.problem.code]),
+        [
+          [0, 'lost-1', 503, 'STORE_UNAVAILABLE'],
+          [1, 'lost-2', 503, 'STORE_UNAVAILABLE'],
+        ],
+      );
+    } finally {
+      await fixture.close();
+    }
+  });
+
   it('Should answer an unexpected error as a plain 500 INTERNAL and log it once', async () => {
     const lines: string[] = [];
     const logDestination = new Writable({

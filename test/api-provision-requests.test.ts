@@ -254,6 +254,36 @@ describe('Admin API: provision requests', () => {
       ]);
     });
 
+    it('Should replace with overwriteIfDuplicate inside a batch and audit every created item once', async () => {
+      const old = await create({ clientId: 'batch-over' });
+      const { status, body } = await fixture.api('POST', '/api/v1/provision-requests/batch', {
+        body: {
+          requests: [
+            { accountId, clientId: 'batch-audit-1', generateActivationKey: true },
+            { accountId, clientId: 'batch-over', overwriteIfDuplicate: true },
+            { accountId, clientId: 'batch-audit-2', status: 'DISABLED' },
+          ],
+        },
+      });
+      assert.equal(status, 201);
+      assert.deepEqual(body.created.map((item: { clientId: string }) => item.clientId), ['batch-audit-1', 'batch-over', 'batch-audit-2']);
+      assert.equal((await fixture.api('GET', `/api/v1/provision-requests/${old.body.id}`)).status, 404);
+      for (const [index, created] of (body.created as { id: string; clientId: string; status: string }[]).entries()) {
+        const audit = await fixture.api('GET', `/api/v1/audit-events?provisionRequestId=${created.id}`);
+        assert.equal(audit.body.total, 1, `${created.clientId} is audited once`);
+        const [event] = audit.body.items;
+        assert.equal(event.type, 'request.created');
+        assert.equal(event.clientId, created.clientId);
+        assert.deepEqual(event.detail, {
+          username: created.clientId,
+          status: created.status,
+          hasActivationKey: index === 0,
+          ...(index === 1 ? { replacedRequestId: old.body.id } : {}),
+          batch: true,
+        });
+      }
+    });
+
     it('Should refuse a whole batch naming a clientId twice, or with more than 1,000 items', async () => {
       const twice = await fixture.api('POST', '/api/v1/provision-requests/batch', {
         body: { requests: [{ accountId, clientId: 'twin' }, { accountId, clientId: 'twin' }] },

@@ -7,6 +7,7 @@ import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
 import { provisionRequestContract } from './store-contract/provision-requests.ts';
+import { requestBatchContract } from './store-contract/request-batches.ts';
 import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
 import { requestListingContract } from './store-contract/request-listing.ts';
 
@@ -22,6 +23,7 @@ export function storeContract(name: string, open: OpenStore): void {
   describe(`${name} store contract`, () => {
     accountContract(fresh);
     provisionRequestContract(fresh);
+    requestBatchContract(fresh);
     requestConcurrencyContract(fresh);
     requestListingContract(open);
     attachmentContract(fresh);

@@ -1,13 +1,41 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { activeListFilter, buildProvisionRequest, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
-import type { NewProvisionRequest, Page, ProvisionRequest, ProvisionRequestFilter, ProvisionRequestPatch } from '../types.ts';
+import { activeListFilter, buildAuditEvent, buildProvisionRequest, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
+import type {
+  CreateProvisionRequestsOptions,
+  NewProvisionRequest,
+  Page,
+  ProvisionRequest,
+  ProvisionRequestCreation,
+  ProvisionRequestFilter,
+  ProvisionRequestPatch,
+} from '../types.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';
+import { storeErrorFromRedis } from './redis-connection.ts';
 import { flag, parseRecord, type RedisContext } from './redis-context.ts';
-import { createRequestScript, deleteRequestScript, replaceRequestScript, updateRequestScript } from './request-scripts.ts';
+import {
+  createRequestScript,
+  createRequestsCommand,
+  createRequestsLua,
+  deleteRequestScript,
+  replaceRequestScript,
+  updateRequestScript,
+} from './request-scripts.ts';
 import { retry, retryWhileChanged } from './script-runner.ts';
 
+/** Items per createRequestsCommand call: big enough to save round trips, small enough not to stall Redis. */
+const createChunkSize = 100;
+
+type CreateRequestsCall = (keyCount: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
+
 export class RedisProvisionRequests {
-  constructor(private readonly context: RedisContext) {}
+  private readonly createRequests: CreateRequestsCall;
+
+  constructor(private readonly context: RedisContext) {
+    // No numberOfKeys: the key count is the first argument, since it varies with the chunk.
+    context.redis.defineCommand(createRequestsCommand, { lua: createRequestsLua });
+    const command = (context.redis as unknown as Record<string, CreateRequestsCall>)[createRequestsCommand]!;
+    this.createRequests = (...args) => command.call(context.redis, ...args);
+  }
 
   async create(input: NewProvisionRequest): Promise<ProvisionRequest> {
     const { keys, scripts } = this.context;
@@ -25,6 +53,59 @@ export class RedisProvisionRequests {
       [request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED')],
     );
     return request;
+  }
+
+  /**
+   * create() for each item in input order, one script per chunk of 100; the chunks are sent at
+   * once and Redis runs them in the order sent. A chunk Redis did not run answers its items with
+   * the error (STORE_UNAVAILABLE).
+   */
+  async createMany(inputs: readonly NewProvisionRequest[], options: CreateProvisionRequestsOptions): Promise<ProvisionRequestCreation[]> {
+    const chunks: Promise<ProvisionRequestCreation[]>[] = [];
+    for (let start = 0; start < inputs.length; start += createChunkSize) {
+      chunks.push(this.createChunk(inputs.slice(start, start + createChunkSize), start, options));
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
+  private async createChunk(
+    inputs: readonly NewProvisionRequest[],
+    firstIndex: number,
+    options: CreateProvisionRequestsOptions,
+  ): Promise<ProvisionRequestCreation[]> {
+    const { keys } = this.context;
+    const requests = inputs.map((input) => buildProvisionRequest(input, Date.now()));
+    const itemKeys: string[] = [];
+    const itemArgs: (string | number)[] = [];
+    requests.forEach((request, offset) => {
+      const audit = options.auditEvent ? JSON.stringify(buildAuditEvent(options.auditEvent(request, firstIndex + offset), Date.now())) : '';
+      itemKeys.push(
+        keys.request(request.id),
+        keys.requestOfClient(request.accountId, request.clientId),
+        keys.enabledRequest(request.clientId),
+        keys.account(request.accountId),
+        keys.accountRequests(request.accountId),
+      );
+      itemArgs.push(request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED'), audit);
+    });
+    const sharedKeys = [keys.requests(), keys.auditSequence(), keys.auditEvents(), keys.auditIds()];
+    let outcomes: unknown;
+    try {
+      outcomes = await this.createRequests(sharedKeys.length + itemKeys.length, ...sharedKeys, ...itemKeys, ...itemArgs);
+    } catch (error) {
+      const mapped = storeErrorFromRedis(error);
+      if (!(mapped instanceof PlatformError)) throw mapped;
+      return requests.map(() => ({ ok: false, error: mapped }));
+    }
+    if (!Array.isArray(outcomes) || outcomes.length !== requests.length) throw new Error(`${createRequestsCommand} answered ${String(outcomes)}`);
+    return requests.map((request, offset): ProvisionRequestCreation => {
+      const outcome = String(outcomes[offset]);
+      if (outcome === 'OK') return { ok: true, request };
+      const [code, refusalName = ''] = outcome.split(':');
+      if (code !== 'DUPLICATE' && code !== 'NOT_FOUND') throw new Error(`${createRequestsCommand} answered ${outcome}`);
+      const detail = refusalName in refusal ? refusal[refusalName as keyof typeof refusal] : refusalName;
+      return { ok: false, error: new PlatformError(code, { detail }) };
+    });
   }
 
   async get(id: string): Promise<ProvisionRequest | null> {

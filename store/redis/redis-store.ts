@@ -7,6 +7,7 @@ import type {
   BundleMetadata,
   CertificateFilter,
   Configuration,
+  CreateProvisionRequestsOptions,
   DeviceFilter,
   DevicePatch,
   DeviceRecord,
@@ -20,6 +21,7 @@ import type {
   Page,
   PageOptions,
   ProvisionRequest,
+  ProvisionRequestCreation,
   ProvisionRequestFilter,
   ProvisionRequestPatch,
   ProvisionStore,
@@ -100,6 +102,9 @@ export class RedisStore implements ProvisionStore {
 
   createProvisionRequest(request: NewProvisionRequest): Promise<ProvisionRequest> {
     return this.run(() => this.requests.create(request));
+  }
+  createProvisionRequests(requests: readonly NewProvisionRequest[], options: CreateProvisionRequestsOptions = {}): Promise<ProvisionRequestCreation[]> {
+    return this.run(() => this.requests.createMany(requests, options));
   }
   getProvisionRequest(id: string): Promise<ProvisionRequest | null> {
     return this.run(() => this.requests.get(id));

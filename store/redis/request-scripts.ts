@@ -109,3 +109,42 @@ return {'OK'}
 );
 
 export const requestScripts = [createRequestScript, updateRequestScript, deleteRequestScript, replaceRequestScript];
+
+/**
+ * createRequestScript for many requests in one call, in order, each with its audit event
+ * (appended as appendAuditScript does), so a batch costs one round trip per chunk and a request
+ * is never stored without its event. Each item is checked and refused on its own.
+ * Called with the number of keys first (they vary with the chunk).
+ * KEYS: requests, auditSequence, auditEvents, auditIds, then per item:
+ *       request, requestOfClient, enabledRequest, account, accountRequests
+ * ARGV: per item: id, json, createdOn, enabled ('1' | '0'), auditJson ('' = no event)
+ * Answers one outcome per item: 'OK' or '{code}:{refusalName}'.
+ */
+export const createRequestsCommand = 'provisio_create_requests';
+export const createRequestsLua = `
+local outcomes = {}
+local items = (#KEYS - 4) / 5
+for i = 0, items - 1 do
+  local k = 4 + i * 5
+  local a = i * 5
+  local id, enabled = ARGV[a + 1], ARGV[a + 4] == '1'
+  local outcome = 'OK'
+  if redis.call('EXISTS', KEYS[k + 4]) == 0 then outcome = 'NOT_FOUND:accountNotFound'
+  elseif redis.call('EXISTS', KEYS[k + 2]) == 1 then outcome = 'DUPLICATE:clientIdTakenInAccount'
+  elseif enabled and redis.call('EXISTS', KEYS[k + 3]) == 1 then outcome = 'DUPLICATE:clientIdEnabledElsewhere'
+  else
+    redis.call('SET', KEYS[k + 1], ARGV[a + 2])
+    redis.call('SET', KEYS[k + 2], id)
+    if enabled then redis.call('SET', KEYS[k + 3], id) end
+    redis.call('ZADD', KEYS[1], ARGV[a + 3], id)
+    redis.call('ZADD', KEYS[k + 5], ARGV[a + 3], id)
+    if ARGV[a + 5] ~= '' then
+      local auditId = redis.call('INCR', KEYS[2])
+      redis.call('HSET', KEYS[3], auditId, ARGV[a + 5])
+      redis.call('ZADD', KEYS[4], auditId, auditId)
+    end
+  end
+  outcomes[i + 1] = outcome
+end
+return outcomes
+`;

@@ -1,7 +1,17 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import { buildProvisionRequest, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
-import type { NewProvisionRequest, Page, ProvisionRequest, ProvisionRequestFilter, ProvisionRequestPatch } from '../types.ts';
+import type {
+  CreateProvisionRequestsOptions,
+  NewAuditEvent,
+  NewProvisionRequest,
+  Page,
+  ProvisionRequest,
+  ProvisionRequestCreation,
+  ProvisionRequestFilter,
+  ProvisionRequestPatch,
+} from '../types.ts';
 import { provisionRequestFromRow, provisionRequestToRow, type ProvisionRequestRow } from './row-mapping.ts';
+import { storeErrorFromSqlite } from './sqlite-errors.ts';
 import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
 
 const insertRequest = `
@@ -33,6 +43,33 @@ export class SqliteProvisionRequests {
     const request = buildProvisionRequest(input, Date.now());
     this.sql.write(() => this.insert(request));
     return request;
+  }
+
+  /**
+   * create() for each item in input order, each request with its audit event, in one transaction
+   * (one savepoint of the group commit): the batch is written in one go and committed once. A
+   * refusal (raised by the checks before the INSERT, or by the INSERT itself, which SQLite undoes
+   * alone) is that item's answer; anything else rolls the whole batch back.
+   */
+  createMany(
+    inputs: readonly NewProvisionRequest[],
+    options: CreateProvisionRequestsOptions,
+    appendAudit: (event: NewAuditEvent) => void,
+  ): ProvisionRequestCreation[] {
+    return this.sql.write(() =>
+      inputs.map((input, index): ProvisionRequestCreation => {
+        const request = buildProvisionRequest(input, Date.now());
+        try {
+          this.insert(request);
+        } catch (error) {
+          const refused = storeErrorFromSqlite(error);
+          if (refused instanceof PlatformError && (refused.code === 'DUPLICATE' || refused.code === 'NOT_FOUND')) return { ok: false, error: refused };
+          throw error;
+        }
+        if (options.auditEvent) appendAudit(options.auditEvent(request, index));
+        return { ok: true, request };
+      }),
+    );
   }
 
   get(id: string): ProvisionRequest | null {
