@@ -24,17 +24,23 @@ const insertRequest = `
     @retry_max_attempts, @retry_count, @overwrite_if_duplicate, @status, @job_status, @configuration_id, @bundle_ids,
     @current_request_id, @certificate_serial, @created_on, @created_by, @modified_on, @modified_by, @version)`;
 
-/** Compare-and-set: the row changes only if nobody updated it since it was read. */
-const updateRequest = `
-  UPDATE provision_requests SET
-    client_id = @client_id, username = @username, password_hash = @password_hash,
-    activation_key_hash = @activation_key_hash, activates_on = @activates_on, expires_on = @expires_on,
-    retry_max_attempts = @retry_max_attempts, retry_count = @retry_count,
-    overwrite_if_duplicate = @overwrite_if_duplicate, status = @status, job_status = @job_status,
-    configuration_id = @configuration_id, bundle_ids = @bundle_ids, current_request_id = @current_request_id,
-    certificate_serial = @certificate_serial, modified_on = @modified_on, modified_by = @modified_by,
-    version = @version
-  WHERE id = @id AND version = @expected_version`;
+/**
+ * Compare-and-set: the row changes only if nobody updated it since it was read. Only the columns
+ * whose values change are written (plus modified_on, modified_by, version): SQLite rewrites the
+ * entries of every index on a column named in SET, and an update naming all of them rewrote six
+ * index entries to change a job status.
+ */
+function updateRequest(columns: readonly (keyof ProvisionRequestRow)[]): string {
+  return `UPDATE provision_requests SET ${columns.map((column) => `${column} = @${column}`).join(', ')}
+    WHERE id = @id AND version = @expected_version`;
+}
+
+/** The columns of `next` that differ from `current`, always with the bookkeeping columns. */
+function changedColumns(current: ProvisionRequestRow, next: ProvisionRequestRow): (keyof ProvisionRequestRow)[] {
+  const always = new Set<keyof ProvisionRequestRow>(['modified_on', 'modified_by', 'version']);
+  const changed = (Object.keys(next) as (keyof ProvisionRequestRow)[]).filter((column) => !always.has(column) && next[column] !== current[column]);
+  return [...changed, ...always];
+}
 
 export class SqliteProvisionRequests {
   constructor(private readonly sql: SqlRunner) {}
@@ -102,8 +108,12 @@ export class SqliteProvisionRequests {
       if (!current) throw new PlatformError('NOT_FOUND', { detail: refusal.requestNotFound });
       if (current.version !== expectedVersion) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
       const next = patchProvisionRequest(current, patch, Date.now());
-      this.refuseTakenClientId(next, current.id);
-      const { changes } = this.sql.run(updateRequest, { ...provisionRequestToRow(next), expected_version: expectedVersion });
+      // The current row already keeps both rules; only a new clientId or a newly enabled request can break one.
+      if (next.clientId !== current.clientId || (next.status === 'ENABLED' && current.status !== 'ENABLED')) {
+        this.refuseTakenClientId(next, current.id);
+      }
+      const nextRow = provisionRequestToRow(next);
+      const { changes } = this.sql.run(updateRequest(changedColumns(provisionRequestToRow(current), nextRow)), { ...nextRow, expected_version: expectedVersion });
       if (changes === 0) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
       return next;
     });
