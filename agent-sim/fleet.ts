@@ -1,8 +1,8 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeviceCredentials } from './credentials-source.ts';
 import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
+import { SharedFiles } from './shared-files.ts';
 import { defaultSettings, type AgentSettings } from './settings.ts';
 import { summariseLatencies, type LatencySummary } from './statistics.ts';
 
@@ -13,7 +13,10 @@ export interface FleetOptions {
   readonly concurrency: number;
   readonly brokerUrl: string;
   readonly trustedRootPem: string;
-  /** Each device keeps its state in stateRoot/{clientId}. */
+  /**
+   * Each device keeps its state in stateRoot/{clientId}; the files identical on every device are
+   * hard links to one copy in stateRoot/@shared.
+   */
   readonly stateRoot: string;
   readonly settings?: Partial<Pick<AgentSettings, 'account-name' | 'timeout' | 'retry-interval' | 'retry-max-attempts' | 'use-csr' | 'ca-authentication'>>;
   readonly onProgress?: (provisioned: number, failed: number) => void;
@@ -59,6 +62,8 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   let failed = 0;
   let next = 0;
   const startedAt = Date.now();
+  // '@' never appears in a device's directory name (encodeURIComponent escapes it).
+  const shared = new SharedFiles(join(options.stateRoot, '@shared'));
 
   async function worker(): Promise<void> {
     for (;;) {
@@ -66,10 +71,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       next += 1;
       const credentials = devices[index];
       if (!credentials) return;
-      const state = new DeviceState(join(options.stateRoot, encodeURIComponent(credentials.clientId)));
+      const state = new DeviceState(join(options.stateRoot, encodeURIComponent(credentials.clientId)), { shared });
       const deviceStart = Date.now();
       try {
-        await mkdir(state.directory, { recursive: true });
         await state.initialise(deviceSettings(credentials, index, options), options.trustedRootPem);
         const result = await runDevice(state);
         if (result.status === 'online') {

@@ -11,6 +11,7 @@ import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../p
 import type { DeviceState } from './device-state.ts';
 import { sha256Hex } from './hashing.ts';
 import { ReplyWaiter } from './reply-waiter.ts';
+import { trustOnlyTls } from './tls-contexts.ts';
 import { UntrustedReplyError, verifyProvisionReply } from './reply-verification.ts';
 import type { AgentSettings } from './settings.ts';
 
@@ -114,7 +115,8 @@ async function connectToSomeBroker(context: AttemptContext): Promise<MqttClient>
         reconnectPeriod: 0,
         connectTimeout: settings.timeout,
         protocolVersion: 4,
-        ca: context.trustedRootPem,
+        // mqtt.js hands its options to tls.connect: the verification is that of `ca: trustedRootPem`.
+        ...trustOnlyTls(context.trustedRootPem),
         // allowRetries false: a connection closed before CONNACK rejects instead of waiting for ever.
       }, false);
       lastReachable.set(settings['client-id'], url);
@@ -156,8 +158,13 @@ async function closeClient(client: MqttClient): Promise<void> {
       () => true,
       () => true,
     );
-    const gaveUp = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref());
-    if (await Promise.race([ended, gaveUp])) return;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), 2000);
+    });
+    const endedInTime = await Promise.race([ended, gaveUp]);
+    clearTimeout(timer);
+    if (endedInTime) return;
   }
   await client.endAsync(true).catch(() => undefined);
 }

@@ -1,11 +1,42 @@
-import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { checkChain } from '../protocol/certificate-chain.ts';
-import { decodeProvisionResult, type ProvisionResult, type ReplyMessage } from '../protocol/messages.ts';
-import { verifyBodySignature } from '../protocol/signing.ts';
+import { createPublicKey, verify, X509Certificate, type KeyObject } from 'node:crypto';
+import { decodeProvisionResult, type ProvisionResult, type ReplyMessage, type SignatureAlgorithm } from '../protocol/messages.ts';
+import { signatureAlgorithmOf } from '../protocol/signing.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
+import { ChainVerifier } from '../protocol/chain-verifier.ts';
 
 export class UntrustedReplyError extends Error {
   override readonly name = 'UntrustedReplyError';
+}
+
+/** One per process: the devices of a fleet share what they all receive (root, issuing CA, signer). */
+const chains = new ChainVerifier();
+
+/**
+ * protocol's verifyBodySignature with the signing certificate parsed once per fleet: the
+ * signature over the exact body bytes, with the algorithm the certificate's key allows.
+ */
+function bodySignatureVerifies(body: Buffer, signature: string, algorithm: SignatureAlgorithm, signingPem: string): boolean {
+  const key = chains.certificate(signingPem).publicKey;
+  if (signatureAlgorithmOf(key) !== algorithm) return false;
+  try {
+    return verify('sha256', body, key, Buffer.from(signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+function spki(key: KeyObject | string): Buffer {
+  // createPublicKey refuses a KeyObject that is already public.
+  const publicKey = typeof key !== 'string' && key.type === 'public' ? key : createPublicKey(key);
+  return publicKey.export({ type: 'spki', format: 'der' });
+}
+
+/** Is the client certificate for the device's key (its own, or the one the platform generated)? */
+function certifiesDeviceKey(certificate: X509Certificate, result: ProvisionResult, deviceKey: KeyObject | undefined): boolean {
+  // A private key is compared in one OpenSSL call instead of two DER exports.
+  if (deviceKey?.type === 'private') return certificate.checkPrivateKey(deviceKey);
+  const expected = deviceKey ? spki(deviceKey) : result.certificates.clientKey ? spki(result.certificates.clientKey) : null;
+  return expected !== null && certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(expected);
 }
 
 /**
@@ -24,13 +55,20 @@ export function verifyProvisionReply(
     throw new UntrustedReplyError(`reply body is not a provision result: ${(error as Error).message}`);
   }
   const { signing, chain, client } = untrusted.certificates;
+  // Parsed once for the chain check and the key check; a PEM that cannot be parsed is reported by either.
+  let clientCertificate: X509Certificate | undefined;
+  try {
+    clientCertificate = new X509Certificate(client);
+  } catch {
+    clientCertificate = undefined;
+  }
   if (options.caAuthentication) {
-    const signerCheck = checkChain(signing, chain, options.trustedRootPem);
+    const signerCheck = chains.check(signing, chain, options.trustedRootPem);
     if (!signerCheck.ok) throw new UntrustedReplyError(`signing certificate not trusted: ${signerCheck.reason}`);
-    const clientCheck = checkChain(client, chain, options.trustedRootPem);
+    const clientCheck = chains.check(clientCertificate ?? client, chain, options.trustedRootPem);
     if (!clientCheck.ok) throw new UntrustedReplyError(`client certificate not trusted: ${clientCheck.reason}`);
   }
-  if (!verifyBodySignature(reply.body, reply.signature, reply.signatureAlgorithm, signing)) {
+  if (!bodySignatureVerifies(reply.body, reply.signature, reply.signatureAlgorithm, signing)) {
     throw new UntrustedReplyError('signature does not verify with the signing certificate');
   }
   const result = untrusted;
@@ -38,13 +76,7 @@ export function verifyProvisionReply(
   if (configurationHash(result.configuration.content) !== result.configuration.sha256) {
     throw new UntrustedReplyError('configuration does not match its sha256');
   }
-  const certificateKey = new X509Certificate(client).publicKey.export({ type: 'spki', format: 'der' });
-  const expectedKey = options.devicePublicKey
-    ? createPublicKey(options.devicePublicKey).export({ type: 'spki', format: 'der' })
-    : result.certificates.clientKey
-      ? createPublicKey(result.certificates.clientKey).export({ type: 'spki', format: 'der' })
-      : null;
-  if (!expectedKey || !certificateKey.equals(expectedKey)) {
+  if (!certifiesDeviceKey(clientCertificate ?? new X509Certificate(client), result, options.devicePublicKey)) {
     throw new UntrustedReplyError('client certificate is not for the device key');
   }
   return result;

@@ -92,6 +92,12 @@ describe('agent-sim fleet mode', () => {
     const summary = JSON.parse(result.stdout) as { provisioned: number; failed: number; latencyMs: { p50: number } };
     assert.equal(summary.provisioned, 20);
     assert.equal(summary.failed, 0);
+
+    // A fleet device's directory is a whole flash: restarted alone, it goes straight to its account broker.
+    const restart = await runCli(['device', '--state-dir', join(workDir, 'cli-state', 'cli-00007'), '--json']);
+    assert.equal(restart.code, 0, restart.stderr + restart.stdout);
+    const online = JSON.parse(restart.stdout) as { status: string; provisionedNow: boolean; clientId: string };
+    assert.deepEqual([online.status, online.provisionedNow, online.clientId], ['online', false, 'cli-00007']);
   });
 
   it('runs one device from the command line, and a restart goes straight to the account broker', async () => {
