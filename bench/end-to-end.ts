@@ -11,7 +11,7 @@ import path from 'node:path';
 import { AdminApi, credentialsCsv } from './support/admin-api.ts';
 import { runFleet, type FleetRun } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
-import { makeTempDir } from './support/temp-dirs.ts';
+import { inMemoryBase, makeTempDir } from './support/temp-dirs.ts';
 import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';
 import { CpuMeter, peakRssKb, RssSampler } from './support/proc-stats.ts';
@@ -50,12 +50,13 @@ interface Round {
 
 async function fleetRound(
   platform: PlatformProcess,
-  workDir: string,
+  /** Holds the simulated devices' state directories (their flash): in memory, see inMemoryBase. */
+  flashDir: string,
   name: string,
   credentialsFile: string,
   count: number,
 ): Promise<{ run: FleetRun; cpuSeconds: number; mainThreadCpuSeconds: number; peakKb: number }> {
-  const stateRoot = path.join(workDir, `state-${name}`);
+  const stateRoot = path.join(flashDir, `state-${name}`);
   const meter = new CpuMeter(platform.pid);
   const sampler = new RssSampler(platform.pid);
   try {
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
   const context = startRun();
   const perRound = Math.max(1, Math.floor(flags.devices / flags.rounds));
   const workDir = makeTempDir('provisio-bench-e2e-');
+  const flashDir = makeTempDir('provisio-bench-e2e-flash-', inMemoryBase());
   let platform: PlatformProcess | null = null;
   try {
     platform = await startPlatformProcess(flags.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags.profile)] } : {});
@@ -95,12 +97,12 @@ async function main(): Promise<void> {
     }
     if (flags.warmup > 0) {
       process.stdout.write(`warm-up: ${flags.warmup} devices…\n`);
-      const warm = await fleetRound(platform, workDir, 'warmup', files.get('warmup')!, flags.warmup);
+      const warm = await fleetRound(platform, flashDir, 'warmup', files.get('warmup')!, flags.warmup);
       if (warm.run.summary.failed > 0) process.stderr.write(`warm-up failures: ${JSON.stringify(warm.run.summary.failuresByReason)}\n`);
     }
     const rounds: Round[] = [];
     for (let r = 1; r <= flags.rounds; r++) {
-      const { run, cpuSeconds, mainThreadCpuSeconds, peakKb } = await fleetRound(platform, workDir, `round-${r}`, files.get(`round-${r}`)!, perRound);
+      const { run, cpuSeconds, mainThreadCpuSeconds, peakKb } = await fleetRound(platform, flashDir, `round-${r}`, files.get(`round-${r}`)!, perRound);
       const { summary } = run;
       // Per device attempted: a device that fails at the last step has cost the platform nearly all of it.
       const devices = Math.max(1, summary.requested);
@@ -188,6 +190,7 @@ async function main(): Promise<void> {
   } finally {
     await platform?.stop();
     await rm(workDir, { recursive: true, force: true });
+    await rm(flashDir, { recursive: true, force: true });
   }
 }
 
