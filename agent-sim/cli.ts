@@ -15,8 +15,10 @@ const usage = `agent-sim: the reference device agent (docs/PROTOCOL.md)
   agent-sim device --state-dir DIR [settings] [--factory-reset] [--json]
       One device. Its state directory is its flash: a provisioned device goes straight to its
       account broker; --factory-reset provisions it again.
-  agent-sim fleet --credentials FILE.csv|FILE.json --root-ca FILE [--count N] [--concurrency C] [settings] [--json]
-      Many devices, credentials from the admin API's CSV export or a JSON file.
+  agent-sim fleet --credentials FILE.csv|FILE.json --root-ca FILE [--count N] [--concurrency C] [--state-root DIR] [settings] [--json]
+      Many devices, credentials from the admin API's CSV export or a JSON file. Each keeps its
+      state in DIR/{clientId} (default: a new temporary directory); the CA files every device
+      gets are hard links to one copy in DIR/@shared.
 
 Settings (ESF names): --broker-url URL  --account-name NAME  --client-id ID  --username U
   --password P  --activation-key K  --mac MAC  --serial S  --timeout MS  --retry-interval MS
