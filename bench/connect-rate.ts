@@ -1,6 +1,8 @@
 /**
  * Authenticated connect rate: the provision broker (all-in-one platform) against mosquitto with a
- * password file holding the same credentials, driven by the same raw-socket load client.
+ * password file holding the same credentials, driven by the same raw-socket load client. A third
+ * server, the Node floor (support/floor-broker.ts: CONNECT in, CONNACK out, nothing else), shows
+ * what Node's sockets and TLS cost before any broker work.
  * CONNECT → CONNACK 0 → DISCONNECT, `--concurrency` at a time, over TCP and over TLS (the same EC
  * server certificate and chain on both brokers). Per round and broker: connects per second, broker
  * CPU per connect (from /proc), and load-client CPU per connect. Rounds alternate which broker goes
@@ -15,6 +17,7 @@ import { parseFlags } from './support/args.ts';
 import { makeTempDir } from './support/temp-dirs.ts';
 import type { BrokerTarget, DeviceIdentity } from './support/connect-load.ts';
 import { LoadClientPool } from './support/load-pool.ts';
+import { startFloorBroker, type FloorBrokerProcess } from './support/floor-broker-process.ts';
 import { startMosquitto, type MosquittoProcess } from './support/mosquitto.ts';
 import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';
@@ -36,7 +39,8 @@ const flags = parseFlags('tsx bench/connect-rate.ts: authenticated connects/s, p
   profile: { default: '', help: 'directory: run the platform under node --cpu-prof and write the profile there' },
 });
 
-type BrokerName = 'provisio' | 'mosquitto';
+type BrokerName = 'provisio' | 'mosquitto' | 'node floor';
+const brokerNames: readonly BrokerName[] = ['provisio', 'mosquitto', 'node floor'];
 interface RoundFigure {
   readonly perSecond: number;
   readonly brokerCpuMsPerConnect: number;
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
   const workDir = makeTempDir('provisio-bench-connect-');
   let platform: PlatformProcess | null = null;
   let mosquitto: MosquittoProcess | null = null;
+  let floor: FloorBrokerProcess | null = null;
   let pool: LoadClientPool | null = null;
   try {
     platform = await startPlatformProcess(flags.profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(flags.profile)] } : {});
@@ -76,11 +81,13 @@ async function main(): Promise<void> {
     const clientIds = Array.from({ length: flags.devices }, (_, i) => `bench-c-${String(i).padStart(6, '0')}`);
     const credentials = await api.createRequests(accountId, clientIds);
     mosquitto = await startMosquitto({ directory: workDir, credentials, caDir: platform.caDir });
+    floor = await startFloorBroker(platform.caDir);
     const rootCa = await readFile(platform.rootCaFile, 'utf8');
     const identities: DeviceIdentity[] = credentials.map((c) => ({ clientId: c.clientId, username: c.username, password: c.password }));
     const brokers: Record<BrokerName, { pid: number; tcp: number; tls: number }> = {
       provisio: { pid: platform.pid, tcp: platform.provisionTcpPort, tls: platform.provisionTlsPort },
       mosquitto: { pid: mosquitto.pid, tcp: mosquitto.tcpPort, tls: mosquitto.tlsPort },
+      'node floor': { pid: floor.pid, tcp: floor.tcpPort, tls: floor.tlsPort },
     };
     const targetOf = (name: BrokerName, transport: 'tcp' | 'tls'): BrokerTarget =>
       transport === 'tls' ? { port: brokers[name].tls, tls: { ca: rootCa } } : { port: brokers[name].tcp };
@@ -93,17 +100,18 @@ async function main(): Promise<void> {
       await pool?.close();
       pool = await LoadClientPool.start(transport === 'tcp' ? flags['tcp-client-threads'] : flags['tls-client-threads'], identities);
       process.stdout.write(`${transport}: warm-up…\n`);
-      for (const name of ['provisio', 'mosquitto'] as const) {
+      for (const name of brokerNames) {
         await pool.run({ target: targetOf(name, transport), count: flags.warmup, concurrency: flags.concurrency, offset });
       }
       offset += flags.warmup;
-      const rounds: Record<BrokerName, RoundFigure[]> = { provisio: [], mosquitto: [] };
+      const rounds: Record<BrokerName, RoundFigure[]> = { provisio: [], mosquitto: [], 'node floor': [] };
       for (let r = 0; r < flags.rounds; r++) {
-        const order: BrokerName[] = r % 2 === 0 ? ['provisio', 'mosquitto'] : ['mosquitto', 'provisio'];
+        // Each round starts with another broker, so none is always measured first.
+        const order = brokerNames.map((_, i) => brokerNames[(i + r) % brokerNames.length] as BrokerName);
         for (const name of order) {
           const figure = await measureRound(pool, brokers[name].pid, targetOf(name, transport), flags.connects, offset);
           rounds[name].push(figure);
-          process.stdout.write(`  ${transport} round ${r + 1} ${name.padEnd(9)} ${Math.round(figure.perSecond)} connects/s, ${figure.brokerCpuMsPerConnect.toFixed(3)} ms broker CPU/connect\n`);
+          process.stdout.write(`  ${transport} round ${r + 1} ${name.padEnd(10)} ${Math.round(figure.perSecond)} connects/s, ${figure.brokerCpuMsPerConnect.toFixed(3)} ms broker CPU/connect\n`);
         }
         offset += flags.connects;
       }
@@ -116,11 +124,12 @@ async function main(): Promise<void> {
       });
       const ours = summary('provisio');
       const theirs = summary('mosquitto');
+      const nodeFloor = summary('node floor');
       const rateRatio = ratio(ours.connectsPerSecond, theirs.connectsPerSecond);
       const cpuRatio = ratio(ours.brokerCpuMsPerConnect, theirs.brokerCpuMsPerConnect);
       ratios[transport] = rateRatio;
-      results.push({ transport, provisio: ours, mosquitto: theirs, rateRatio: rateRatio && round(rateRatio), cpuRatio: cpuRatio && round(cpuRatio), rounds });
-      for (const [name, s] of [['provisio', ours], ['mosquitto', theirs]] as const) {
+      results.push({ transport, provisio: ours, mosquitto: theirs, nodeFloor, rateRatio: rateRatio && round(rateRatio), cpuRatio: cpuRatio && round(cpuRatio), rounds });
+      for (const [name, s] of [['provisio', ours], ['mosquitto', theirs], ['node floor', nodeFloor]] as const) {
         rows.push({
           transport,
           broker: name,
@@ -143,10 +152,12 @@ async function main(): Promise<void> {
       notes: [
         'The load client runs on the same 2-core machine and competes with the broker for CPU; its own CPU per connect is reported.',
         'Platform log level warn; mosquitto logs errors and warnings only, connection messages off.',
+        'node floor: a Node server that answers CONNECT with CONNACK 0 and nothing else (no MQTT parsing, no authentication), on the same certificate.',
       ],
     });
   } finally {
     await pool?.close();
+    await floor?.stop();
     await mosquitto?.stop();
     await platform?.stop();
     await rm(workDir, { recursive: true, force: true });
