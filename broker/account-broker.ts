@@ -7,6 +7,7 @@ import type { ProvisionStore } from '../store/types.ts';
 import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { createAccountAuthenticator } from './account-authenticator.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
+import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 
 export interface AccountBrokerOptions {
@@ -37,6 +38,7 @@ export interface AccountBroker {
  */
 export async function startAccountBroker(options: AccountBrokerOptions): Promise<AccountBroker> {
   const log = options.log.child({ component: 'account-broker' });
+  releaseNumberCache();
   const aedes = await Aedes.createBroker({
     id: options.brokerId ?? `account-${process.pid}`,
     connectTimeout: 10_000,

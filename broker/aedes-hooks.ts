@@ -1,6 +1,7 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import type { Logger } from '../log/logger.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
+import { forgetConnectPacket } from './connection-footprint.ts';
 import { mayPublish, maySubscribe, type BrokerPrincipal } from './topic-acl.ts';
 
 export interface ConnectingClient {
@@ -43,12 +44,15 @@ export function installBrokerHooks(broker: Aedes, options: BrokerHookOptions): P
 
   broker.preConnect = (client, packet, callback) => {
     sentClientIds.set(client, packet.clientId ?? '');
+    forgetConnectPacket(client, packet);
     callback(null, true);
   };
 
   broker.authenticate = (client, username, password, done) => {
+    const clientId = sentClientIds.get(client) ?? '';
+    sentClientIds.delete(client); // read once: not kept for the life of the connection
     const attempt: ConnectingClient = {
-      clientId: sentClientIds.get(client) ?? '',
+      clientId,
       username,
       password,
       remoteAddress: remoteAddressOf(client),

@@ -1,6 +1,8 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Aedes } from 'aedes';
+import { slimParser } from './connection-footprint.ts';
+import { defaultHandshakeTimeoutMs, handOverOnFirstBytes } from './tls-first-bytes.ts';
 
 export interface MqttListener {
   readonly port: number;
@@ -102,31 +104,40 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise<MqttListener> {
   const maxPacketBytes = options.maxPacketBytes ?? packetLimitFor(64 * 1024);
   const sockets = new Set<Socket>();
+  // One listener shared by every socket rather than a closure (and a once() wrapper) per socket.
+  function untrack(this: Socket): void {
+    sockets.delete(this);
+  }
   const track = (socket: Socket): void => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', untrack);
   };
   let server: Server;
   if (options.tls) {
-    server = createTlsServer({ minVersion: 'TLSv1.2', ...options.tls }, (socket) => {
+    // Not listening itself: the TCP listener below hands it each connection (tls-first-bytes.ts).
+    const tlsServer = createTlsServer({ minVersion: 'TLSv1.2', ...options.tls }, (socket) => {
       socket.setNoDelay(true);
       if (options.acceptTlsSocket && !options.acceptTlsSocket(socket)) {
         socket.destroy();
         return;
       }
-      broker.handle(socket);
+      slimParser(broker.handle(socket));
       guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
-    server.on('connection', track);
     // Failed handshakes (plain MQTT on the TLS port, scanners) are routine: drop them quietly.
-    server.on('tlsClientError', (error, socket) => {
+    tlsServer.on('tlsClientError', (error, socket) => {
       options.onTlsClientError?.(error, socket.remoteAddress);
       socket.destroy();
+    });
+    const firstBytesTimeoutMs = options.tls.handshakeTimeout ?? defaultHandshakeTimeoutMs;
+    server = createTcpServer({ noDelay: true }, (socket) => {
+      track(socket);
+      handOverOnFirstBytes(tlsServer, socket, firstBytesTimeoutMs);
     });
   } else {
     server = createTcpServer({ noDelay: true }, (socket) => {
       track(socket);
-      broker.handle(socket);
+      slimParser(broker.handle(socket));
       guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
   }

@@ -5,6 +5,7 @@ import type { ProvisionStore } from '../store/types.ts';
 import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { BruteForceGuard } from './brute-force-guard.ts';
+import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
 
@@ -44,6 +45,7 @@ export interface ProvisionBroker {
 export async function startProvisionBroker(options: ProvisionBrokerOptions): Promise<ProvisionBroker> {
   const { config, store, log } = options;
   const brokerLog = log.child({ component: 'provision-broker' });
+  releaseNumberCache();
   const aedes = await Aedes.createBroker({
     id: options.brokerId ?? `provision-${process.pid}`,
     connectTimeout: 10_000,
