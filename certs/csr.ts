@@ -66,20 +66,33 @@ function invalid(detail: string, cause?: unknown): PlatformError {
   return new PlatformError('CSR_INVALID', { detail, cause });
 }
 
-/** The results parseCsr made: only these are taken as verified without parsing again. */
-const verifiedRequests = new WeakSet<object>();
+/**
+ * What parseCsr returns: only objects of this class are taken as verified without parsing again
+ * (a private field cannot be forged; a WeakSet of results made garbage collection slower).
+ */
+class VerifiedCsr implements ParsedCsr {
+  readonly #verified = true;
+
+  constructor(
+    readonly commonNames: readonly string[],
+    readonly publicKey: KeyObject,
+    readonly subjectPublicKeyInfo: Buffer,
+  ) {}
+
+  static is(value: unknown): value is VerifiedCsr {
+    return typeof value === 'object' && value !== null && #verified in value;
+  }
+}
 
 /** True for a ParsedCsr that parseCsr made (and so verified), not merely one of the same shape. */
 export function isVerifiedCsr(value: unknown): value is ParsedCsr {
-  return typeof value === 'object' && value !== null && verifiedRequests.has(value);
+  return VerifiedCsr.is(value);
 }
 
 /** Parses a PEM CSR and verifies its signature; throws CSR_INVALID on any defect. */
 export function parseCsr(csrPem: unknown): ParsedCsr {
   try {
-    const parsed = parseAndVerify(csrPem);
-    verifiedRequests.add(parsed);
-    return parsed;
+    return parseAndVerify(csrPem);
   } catch (error) {
     // The checks below name what is wrong; this is the backstop for anything they did not foresee.
     throw isPlatformError(error) ? error : invalid('malformed request', error);
@@ -169,5 +182,5 @@ function parseAndVerify(csrPem: unknown): ParsedCsr {
   } catch (error) {
     throw invalid('unreadable subject', error);
   }
-  return { commonNames, publicKey, subjectPublicKeyInfo: canonical ? spkiBytes : spkiDerOf(publicKey) };
+  return new VerifiedCsr(commonNames, publicKey, canonical ? spkiBytes : spkiDerOf(publicKey));
 }
