@@ -134,6 +134,12 @@ describe('TLS on the brokers', () => {
       assert.equal(await connectOutcome(accountUrl(), { clientId: 'tls-fresh', ...fresh, ca: fixture.rootPem }), 'connected');
     });
 
+    it("refuses a device's valid certificate presented under another clientId (CONNACK 5), and logs why", async () => {
+      const outcome = await connectOutcome(accountUrl(), { clientId: 'tls-impostor', cert: device.certPem, key: device.keyPem, ca: fixture.rootPem });
+      assert.equal(outcome, 'connack 5');
+      await eventually(() => fixture.logText(), (text) => /tls-impostor[^\n]*CERTIFICATE_INVALID|CERTIFICATE_INVALID[^\n]*tls-impostor/.test(text), 'the refusal is logged with its code');
+    });
+
     it('refuses a certificate of our CA that the store does not know (CONNACK 5)', async () => {
       const material = await loadOrCreateCaMaterial(certificateAuthorityOptions(fixture.config, createLogger('silent')));
       const issuer = new DeviceIssuer({ issuer: material.issuing.issuer, issuerNotAfter: material.issuing.fields.notAfter, validityDays: 30 });
