@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { connectToAccountBroker } from './account-session.ts';
 import type { DeviceState } from './device-state.ts';
-import { makeDeviceKey, provisionAttempt, type Step } from './provisioning-flow.ts';
+import { makeDeviceKey, provisionAttempt, worthAnotherBroker, type Step } from './provisioning-flow.ts';
 
 export type DeviceRunResult =
   | { readonly status: 'online'; readonly accountClient: MqttClient; readonly attempts: number; readonly provisionedNow: boolean }
@@ -81,8 +81,7 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
       const accountClient = await connectToAccountBroker(state, settings);
       return { status: 'online', accountClient, attempts, provisionedNow };
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const retryable = typeof code !== 'number' || code === 3;
+      const retryable = worthAnotherBroker(error);
       const maxAttempts = settings['retry-max-attempts'];
       if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts) || options.signal?.aborted) throw error;
       options.onStep?.('retry', `account broker: ${(error as Error).message}`);

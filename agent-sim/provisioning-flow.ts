@@ -88,8 +88,8 @@ export function brokerUrls(setting: string): string[] {
     .filter((url) => url.length > 0);
 }
 
-/** Only a broker that cannot be reached (or says "server unavailable") is a reason to try the next one. */
-function worthAnotherBroker(error: unknown): boolean {
+/** Only a broker that cannot be reached (or says "server unavailable") is a reason to try the next one, or again. */
+export function worthAnotherBroker(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code !== 'number' || code === 3;
 }

@@ -1,6 +1,6 @@
-import { createPublicKey, verify, X509Certificate, type KeyObject } from 'node:crypto';
-import { decodeProvisionResult, type ProvisionResult, type ReplyMessage, type SignatureAlgorithm } from '../protocol/messages.ts';
-import { signatureAlgorithmOf } from '../protocol/signing.ts';
+import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { decodeProvisionResult, type ProvisionResult, type ReplyMessage } from '../protocol/messages.ts';
+import { verifyBodySignature } from '../protocol/signing.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 
@@ -10,20 +10,6 @@ export class UntrustedReplyError extends Error {
 
 /** One per process: the devices of a fleet share what they all receive (root, issuing CA, signer). */
 const chains = new ChainVerifier();
-
-/**
- * protocol's verifyBodySignature with the signing certificate parsed once per fleet: the
- * signature over the exact body bytes, with the algorithm the certificate's key allows.
- */
-function bodySignatureVerifies(body: Buffer, signature: string, algorithm: SignatureAlgorithm, signingPem: string): boolean {
-  const key = chains.certificate(signingPem).publicKey;
-  if (signatureAlgorithmOf(key) !== algorithm) return false;
-  try {
-    return verify('sha256', body, key, Buffer.from(signature, 'base64'));
-  } catch {
-    return false;
-  }
-}
 
 function spki(key: KeyObject | string): Buffer {
   // createPublicKey refuses a KeyObject that is already public.
@@ -68,7 +54,8 @@ export function verifyProvisionReply(
     const clientCheck = chains.check(clientCertificate ?? client, chain, options.trustedRootPem);
     if (!clientCheck.ok) throw new UntrustedReplyError(`client certificate not trusted: ${clientCheck.reason}`);
   }
-  if (!bodySignatureVerifies(reply.body, reply.signature, reply.signatureAlgorithm, signing)) {
+  // The signing certificate is parsed once per fleet (chains), not once per device.
+  if (!verifyBodySignature(reply.body, reply.signature, reply.signatureAlgorithm, chains.certificate(signing))) {
     throw new UntrustedReplyError('signature does not verify with the signing certificate');
   }
   const result = untrusted;

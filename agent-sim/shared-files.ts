@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { sha256Hex } from './hashing.ts';
 import { link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -47,7 +48,7 @@ export class SharedFiles {
   }
 
   private storedCopy(content: string | Buffer, mode: number): Promise<string> {
-    const name = `${createHash('sha256').update(content).digest('hex')}-${mode.toString(8)}`;
+    const name = `${sha256Hex(content)}-${mode.toString(8)}`;
     let stored = this.stored.get(name);
     if (!stored) {
       stored = this.store(name, content, mode);

@@ -8,7 +8,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AdminApi, credentialsCsv } from './support/admin-api.ts';
+import { AdminApi } from './support/admin-api.ts';
 import { runFleet, type FleetRun } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
 import { inMemoryBase, makeTempDir } from './support/temp-dirs.ts';
@@ -91,8 +91,9 @@ async function main(): Promise<void> {
     for (const batch of batches) {
       if (batch.count === 0) continue;
       const clientIds = Array.from({ length: batch.count }, (_, i) => `bench-e2e-${batch.name}-${String(i).padStart(6, '0')}`);
-      const file = path.join(workDir, `${batch.name}.csv`);
-      await writeFile(file, credentialsCsv(await api.createRequests(accountId, clientIds)));
+      // agent-sim reads credential files as JSON too: no second CSV writer here.
+      const file = path.join(workDir, `${batch.name}.json`);
+      await writeFile(file, JSON.stringify(await api.createRequests(accountId, clientIds)));
       files.set(batch.name, file);
     }
     if (flags.warmup > 0) {

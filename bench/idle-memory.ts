@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdminApi, credentialsCsv } from './support/admin-api.ts';
+import { AdminApi } from './support/admin-api.ts';
 import { runFleet } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
 import { makeTempDir } from './support/temp-dirs.ts';
@@ -100,10 +100,10 @@ async function main(): Promise<void> {
       if (scenarios.includes('account-mtls')) {
         process.stdout.write(`provisioning ${n} devices with agent-sim for the account broker…\n`);
         const devices = await api.createRequests(accountId, Array.from({ length: n }, (_, i) => `bench-idle-dev-${String(i).padStart(6, '0')}`));
-        const csv = path.join(workDir, 'devices.csv');
-        await writeFile(csv, credentialsCsv(devices));
+        const credentialsFile = path.join(workDir, 'devices.json');
+        await writeFile(credentialsFile, JSON.stringify(devices));
         const stateRoot = path.join(workDir, 'devices');
-        const fleet = await runFleet({ credentialsFile: csv, rootCaFile: setup.rootCaFile, brokerUrl: `mqtts://localhost:${setup.provisionTlsPort}`, count: n, concurrency: 50, stateRoot });
+        const fleet = await runFleet({ credentialsFile, rootCaFile: setup.rootCaFile, brokerUrl: `mqtts://localhost:${setup.provisionTlsPort}`, count: n, concurrency: 50, stateRoot });
         provisioningFailures = fleet.summary.failed;
         process.stdout.write(`  ${fleet.summary.provisioned} provisioned in ${(fleet.summary.durationMs / 1000).toFixed(1)} s (${fleet.summary.failed} failed: ${JSON.stringify(fleet.summary.failuresByReason)})\n`);
         for (const device of devices) {

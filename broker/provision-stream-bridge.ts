@@ -29,20 +29,15 @@ function isProvisioningRequest(topic: string, provisioningAccount: string): bool
  * here (Redis away for longer than the device waits) is recovered by the device, which sends
  * the same request.id again after its timeout (PROTOCOL.md §11).
  */
-export function bridgeProvisionMessagesToStream(aedes: Aedes, options: ProvisionStreamBridgeOptions): { readonly appended: () => number } {
+export function bridgeProvisionMessagesToStream(aedes: Aedes, options: ProvisionStreamBridgeOptions): void {
   const key = provisionStreamKey(options.redisKeyPrefix);
-  let appended = 0;
   aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
     if (!client || !isProvisioningRequest(packet.topic, options.provisioningAccount)) return;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     options.redis
       .xadd(key, 'MAXLEN', '~', String(options.maxLength), '*', ...encodeStreamFields({ topic: packet.topic, payload }))
-      .then(
-        () => {
-          appended += 1;
-        },
-        (error: unknown) => options.log.warn({ err: error, clientId: client.id, topic: packet.topic }, 'provision message not queued; the device will send it again'),
+      .catch((error: unknown) =>
+        options.log.warn({ err: error, clientId: client.id, topic: packet.topic }, 'provision message not queued; the device will send it again'),
       );
   });
-  return { appended: () => appended };
 }

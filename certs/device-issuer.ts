@@ -48,6 +48,13 @@ function checkIdentity(device: DeviceIdentity): void {
   }
 }
 
+/** CSR_SUBJECT_MISMATCH unless the request names exactly one CN, the device's clientId. */
+export function checkCsrSubject(csr: ParsedCsr, clientId: string): void {
+  if (csr.commonNames.length === 1 && csr.commonNames[0] === clientId) return;
+  const named = csr.commonNames.length === 0 ? 'no CN' : `CN ${JSON.stringify(csr.commonNames.join(', '))}`;
+  throw new PlatformError('CSR_SUBJECT_MISMATCH', { detail: `the request has ${named}, expected CN ${JSON.stringify(clientId)}` });
+}
+
 export class DeviceIssuer {
   readonly #options: DeviceIssuerOptions;
   readonly #now: () => number;
@@ -65,12 +72,7 @@ export class DeviceIssuer {
   issueFromCsr(request: string | ParsedCsr, device: DeviceIdentity): IssuedDeviceCertificate {
     checkIdentity(device);
     const csr = isVerifiedCsr(request) ? request : parseCsr(request);
-    if (csr.commonNames.length !== 1 || csr.commonNames[0] !== device.clientId) {
-      const named = csr.commonNames.length === 0 ? 'no CN' : `CN ${JSON.stringify(csr.commonNames.join(', '))}`;
-      throw new PlatformError('CSR_SUBJECT_MISMATCH', {
-        detail: `the request has ${named}, expected CN ${JSON.stringify(device.clientId)}`,
-      });
-    }
+    checkCsrSubject(csr, device.clientId);
     // The subject and extensions are ours; attributes the CSR asks for (extensionRequest) are ignored.
     return this.#issue(csr.publicKey, csr.subjectPublicKeyInfo, device);
   }

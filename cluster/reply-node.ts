@@ -1,6 +1,7 @@
 import { Aedes } from 'aedes';
 import { brokerBackends, closeBrokerBackends, type SharedStateConfig } from '../broker/shared-state.ts';
 import type { Logger } from '../log/logger.ts';
+import { publishQos1 } from '../provisioner/aedes-transport.ts';
 
 export interface ReplyNode {
   /** QoS 1, not retained, into the provision brokers' shared topic space. */
@@ -19,11 +20,7 @@ export async function startReplyNode(config: SharedStateConfig, brokerId: string
   if (!backends) throw new Error('the reply node needs PROVISIO_BROKER_SHARED_STATE=redis');
   const aedes = await Aedes.createBroker({ id: brokerId, persistence: backends.persistence, mq: backends.mq });
   return {
-    publish(topic, payload) {
-      return new Promise((resolve, reject) => {
-        aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => (error ? reject(error) : resolve()));
-      });
-    },
+    publish: (topic, payload) => publishQos1(aedes, topic, payload),
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await closeBrokerBackends(backends);

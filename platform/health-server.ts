@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { RequestListener } from 'node:http';
+import { startHttpServer } from '../api/http-server.ts';
 
 /** A readiness check: null when ready, else why not. */
 export type ReadinessCheck = () => Promise<string | null>;
@@ -15,7 +15,7 @@ export interface HealthServer {
  * Plain JSON, no authentication: it reveals nothing but up or down.
  */
 export async function startHealthServer(options: { host: string; port: number; checks: readonly ReadinessCheck[] }): Promise<HealthServer> {
-  const server: Server = createServer((request, response) => {
+  const handler: RequestListener = (request, response) => {
     const reply = (status: number, body: Record<string, unknown>): void => {
       response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       response.end(JSON.stringify(body));
@@ -31,20 +31,8 @@ export async function startHealthServer(options: { host: string; port: number; c
       },
       () => reply(503, { status: 'not ready' }),
     );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
   };
+  // Probes are answered at once: nothing to wait for at close.
+  const { port, close } = await startHttpServer(handler, { host: options.host, port: options.port, graceMs: 0 });
+  return { port, close };
 }

@@ -18,7 +18,7 @@ import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { crlSource } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
-import { provisionerDependencies } from './provisioner-deps.ts';
+import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RunningPlatform {
@@ -31,7 +31,7 @@ export interface RunningPlatform {
   /** The admin token when this start generated it (shown once), else null. */
   readonly generatedAdminToken: string | null;
   /** The provisioning worker can be stopped and started again (tests, maintenance). */
-  readonly provisioner: { stop(): Promise<void>; start(): Promise<void>; readonly running: () => boolean };
+  readonly provisioner: { stop(): Promise<void>; start(): Promise<void> };
   /** Where each listener is, for people. */
   readonly endpoints: Readonly<Record<string, string>>;
   close(): Promise<void>;
@@ -76,15 +76,16 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
 
-    const host = publicHost(config);
-    const httpBaseUrl = `http://${host}:${http.port}`;
-    const accountBrokerUrl = `mqtts://${host}:${accountBroker.mqttsPort}`;
-    const deps = await provisionerDependencies(config, store, ca, log, { accountBrokerUrl, httpBaseUrl, downloadTokens });
+    // What devices are told honours PROVISIO_ACCOUNT_BROKER_URL and PROVISIO_PUBLIC_HTTP_URL, as in a cluster.
+    const deps = await provisionerDependencies(config, store, ca, log, {
+      accountBrokerUrl: accountBrokerUrlOf(config, accountBroker.mqttsPort),
+      httpBaseUrl: publicHttpUrlOf(config, http.port),
+      downloadTokens,
+    });
     const startWorker = (): Promise<Provisioner> =>
       startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
     let provisioner: Provisioner | null = await startWorker();
     const provisionerControl = {
-      running: () => provisioner !== null,
       async stop() {
         const running = provisioner;
         provisioner = null;
@@ -99,11 +100,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
 
+    const host = publicHost(config);
     const endpoints: Record<string, string> = {
       'provision broker (TLS)': `mqtts://${host}:${provisionBroker.mqttsPort}`,
       ...(provisionBroker.mqttPort !== null ? { 'provision broker (TCP)': `mqtt://${host}:${provisionBroker.mqttPort}` } : {}),
-      'account broker (mutual TLS)': accountBrokerUrl,
-      'admin API': `${httpBaseUrl}/api/v1`,
+      'account broker (mutual TLS)': `mqtts://${host}:${accountBroker.mqttsPort}`,
+      'admin API': `http://${host}:${http.port}/api/v1`,
       'root CA': `${config.dataDir}/ca/root-ca.cert.pem`,
     };
     return {

@@ -9,14 +9,17 @@ import { publicHost } from './cluster-runtime.ts';
 
 const deviceKeySecretSetting = 'device-key-secret';
 
-/** Where devices are sent after provisioning: PROVISIO_ACCOUNT_BROKER_URL, else this host's account broker port. */
-export function accountBrokerUrlOf(config: PlatformConfig): string {
-  return config.accountBrokerUrl ?? `mqtts://${publicHost(config)}:${config.accountMqttsPort}`;
+/**
+ * Where devices are sent after provisioning: PROVISIO_ACCOUNT_BROKER_URL, else this host's account
+ * broker port (the bound one when the process knows it: port 0 picks a free one).
+ */
+export function accountBrokerUrlOf(config: PlatformConfig, port = config.accountMqttsPort): string {
+  return config.accountBrokerUrl ?? `mqtts://${publicHost(config)}:${port}`;
 }
 
 /** Base of bundle download links: PROVISIO_PUBLIC_HTTP_URL, else this host's API port. */
-export function publicHttpUrlOf(config: PlatformConfig): string {
-  return (config.publicHttpUrl ?? `http://${publicHost(config)}:${config.httpPort}`).replace(/\/+$/, '');
+export function publicHttpUrlOf(config: PlatformConfig, port = config.httpPort): string {
+  return (config.publicHttpUrl ?? `http://${publicHost(config)}:${port}`).replace(/\/+$/, '');
 }
 
 /**

@@ -36,7 +36,11 @@ await runService('provisioner', async (config, log) => {
     });
     const provisioner = await startProvisioner(deps, transport, { maxInFlight: config.provisionerConcurrency * 2 });
     shutdown.add(() => provisioner.close());
-    return { endpoints: { consumer: id }, checks: [redisCheck(streamRedis)], close: shutdown.run };
+    // Checked on a connection of its own: the stream's is held by XREADGROUP … BLOCK for up to 2 s,
+    // longer than the check waits for its PING.
+    const checkRedis = serviceRedis(config, log);
+    shutdown.add(async () => void checkRedis.disconnect());
+    return { endpoints: { consumer: id }, checks: [redisCheck(checkRedis)], close: shutdown.run };
   } catch (error) {
     await shutdown.run();
     throw error;

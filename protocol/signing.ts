@@ -13,14 +13,14 @@ export function signBody(body: Buffer, privateKey: KeyObject): { signature: stri
   return { signature: sign('sha256', body, privateKey).toString('base64'), algorithm: signatureAlgorithmOf(privateKey) };
 }
 
+/** The signing certificate may be given parsed (a fleet parses it once for all its devices). */
 export function verifyBodySignature(
   body: Buffer,
   signature: string,
   algorithm: SignatureAlgorithm,
-  signingCertificatePem: string,
+  signingCertificate: string | X509Certificate,
 ): boolean {
-  const certificate = new X509Certificate(signingCertificatePem);
-  const key = certificate.publicKey;
+  const key = (typeof signingCertificate === 'string' ? new X509Certificate(signingCertificate) : signingCertificate).publicKey;
   if (signatureAlgorithmOf(key) !== algorithm) return false;
   try {
     return verify('sha256', body, key, Buffer.from(signature, 'base64'));

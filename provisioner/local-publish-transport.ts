@@ -1,4 +1,5 @@
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
+import { publishQos1 } from './aedes-transport.ts';
 import type { MessageHandler, ProvisioningTransport } from './transport.ts';
 
 /** MQTT topic filter match ('+' one level, '#' the rest). */
@@ -30,11 +31,7 @@ export function localPublishTransport(broker: Aedes): ProvisioningTransport {
       };
       broker.on('publish', listener);
     },
-    publish(topic, payload) {
-      return new Promise((resolve, reject) => {
-        broker.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (error) => (error ? reject(error) : resolve()));
-      });
-    },
+    publish: (topic, payload) => publishQos1(broker, topic, payload),
     async close() {
       if (listener) broker.off('publish', listener);
       listener = null;

@@ -1,5 +1,6 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { parseCsr, type ParsedCsr } from '../certs/csr.ts';
+import { checkCsrSubject } from '../certs/device-issuer.ts';
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messages.ts';
 import { verifySecret } from '../store/secret-hash.ts';
@@ -185,9 +186,7 @@ async function repeatResult(
 function checkCsr(csr: string | undefined, clientId: string): ParsedCsr | undefined {
   if (csr === undefined) return undefined;
   const parsed = parseCsr(csr);
-  if (parsed.commonNames.length !== 1 || parsed.commonNames[0] !== clientId) {
-    throw new PlatformError('CSR_SUBJECT_MISMATCH', { detail: `the request does not have exactly CN ${JSON.stringify(clientId)}` });
-  }
+  checkCsrSubject(parsed, clientId);
   return parsed;
 }
 

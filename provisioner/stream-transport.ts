@@ -32,14 +32,13 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * acknowledged are claimed after claimIdleMs (XAUTOCLAIM) and handled again: at least once,
  * made effectively once by the provisioner's idempotency per request.id.
  */
-export function streamTransport(options: StreamTransportOptions): ProvisioningTransport & { readonly handled: () => number } {
+export function streamTransport(options: StreamTransportOptions): ProvisioningTransport {
   const { redis, log } = options;
   const key = provisionStreamKey(options.redisKeyPrefix);
   const inFlight = new Set<Promise<void>>();
   let handler: MessageHandler | null = null;
   let running = false;
   let loop: Promise<void> | null = null;
-  let handled = 0;
   let lastClaimAt = 0;
 
   async function ensureGroup(): Promise<void> {
@@ -56,7 +55,6 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
     try {
       if (message && handler) await handler(message.topic, message.payload);
       await redis.xack(key, provisionStreamGroup, id);
-      handled += 1;
     } catch (error) {
       // Not acknowledged: it stays pending and is claimed again after claimIdleMs.
       log.warn({ err: error, entry: id }, 'provision stream entry not handled; it will be claimed again');
@@ -126,7 +124,6 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
   }
 
   return {
-    handled: () => handled,
     async start(_filters, messageHandler) {
       handler = messageHandler;
       await ensureGroup();

@@ -2,7 +2,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connect, type IClientOptions } from 'mqtt';
 import { runDevice } from '../agent-sim/device-agent.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { decodeConfigurationPush, decodeProvisionResult, encodeBirth } from '../protocol/messages.ts';
@@ -10,31 +9,8 @@ import { verifyBodySignature } from '../protocol/signing.ts';
 import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
 import { listenForReplies, requestProvisioning } from './support/device-exchange.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { connectOutcome, eventually, subackCode } from './support/security-kit.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
-
-/** Connects once: 'connected', or how the attempt ended (TLS refusals end as an error or a closed socket). */
-function connectionOutcome(url: string, options: IClientOptions): Promise<string> {
-  return new Promise((resolve) => {
-    const client = connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5_000, ...options });
-    const finish = (outcome: string): void => {
-      client.end(true);
-      resolve(outcome);
-    };
-    client.once('connect', () => finish('connected'));
-    client.once('error', (error) => finish(`error: ${error.message}`));
-    client.once('close', () => finish('closed'));
-  });
-}
-
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('the device journey: provision broker → account broker', () => {
   let fixture: TestPlatform;
@@ -103,13 +79,7 @@ describe('the device journey: provision broker → account broker', () => {
     if (result.status !== 'online') return;
     const client = result.accountClient;
     try {
-      const codes = async (filter: string): Promise<number> => {
-        try {
-          return (await client.subscribeAsync(filter, { qos: 1 }))[0]!.qos;
-        } catch (error) {
-          return Number((error as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
-        }
-      };
+      const codes = (filter: string): Promise<number> => subackCode(client, filter);
       assert.equal(await codes('$EDC/acme/journey-acl/#'), 1);
       assert.equal(await codes('acme/journey-acl/telemetry'), 1);
       assert.equal(await codes('$EDC/acme/journey-1/#'), 128);
@@ -130,7 +100,7 @@ describe('the device journey: provision broker → account broker', () => {
       assert.equal(result.status, 'online');
       if (result.status === 'online') await result.accountClient.endAsync();
       const [cert, key] = await Promise.all([readFile(join(state.directory, 'client.pem'), 'utf8'), readFile(join(state.directory, 'client.key'), 'utf8')]);
-      const outcome = await connectionOutcome(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, {
+      const outcome = await connectOutcome(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, {
         clientId: 'foreign-1',
         cert,
         key,

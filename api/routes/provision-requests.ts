@@ -21,7 +21,7 @@ const tag = 'provision-requests';
 const base = `${apiPrefix}/provision-requests`;
 const idParam = { id: idSchema };
 /** Batches run at once; more are answered 429 so one client cannot monopolise scrypt. */
-const maxConcurrentBatches = 2;
+export const maxConcurrentBatches = 2;
 
 function epochMs(isoDateTime: string | undefined): number | undefined {
   return isoDateTime === undefined ? undefined : Date.parse(isoDateTime);

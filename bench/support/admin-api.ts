@@ -2,10 +2,11 @@
 import type { DeviceCredentials } from '../../agent-sim/credentials-source.ts';
 import { parseCredentialsCsv } from '../../agent-sim/credentials-source.ts';
 
-/** The API's largest batch. */
-export const maxBatchSize = 1000;
-/** Batches the API runs at once (more are answered 429). */
-export const maxConcurrentBatches = 2;
+// The API's largest batch, and the batches it runs at once (more are answered 429).
+import { maxConcurrentBatches } from '../../api/routes/provision-requests.ts';
+import { maxBatchSize } from '../../api/schemas/provision-requests.ts';
+
+export { maxBatchSize, maxConcurrentBatches };
 
 export class AdminApi {
   constructor(
@@ -51,10 +52,4 @@ export class AdminApi {
     await Promise.all(Array.from({ length: Math.min(maxConcurrentBatches, batches.length) }, worker));
     return answers.flat();
   }
-}
-
-/** The fleet credential CSV agent-sim reads. */
-export function credentialsCsv(credentials: readonly DeviceCredentials[]): string {
-  const lines = credentials.map((c) => [c.clientId, c.username, c.password, c.activationKey ?? ''].join(','));
-  return `clientId,username,password,activationKey\n${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { benchSettings } from './bench-settings.ts';
 
 export interface MachineInfo {
   readonly cores: number;
@@ -33,7 +34,7 @@ function cpuModel(): string {
 }
 
 /** `mosquitto -h` prints "mosquitto version 2.0.11" on its first line. */
-export function mosquittoVersion(binary = '/usr/sbin/mosquitto'): string | null {
+export function mosquittoVersion(binary = benchSettings.mosquittoBinary): string | null {
   const result = spawnSync(binary, ['-h'], { encoding: 'utf8' });
   const match = /mosquitto version (\S+)/.exec(`${result.stdout ?? ''}${result.stderr ?? ''}`);
   return match?.[1] ?? null;

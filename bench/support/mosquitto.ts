@@ -8,11 +8,12 @@
 import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { benchSettings } from './bench-settings.ts';
 import { captureOutput, spawnTracked, stopChild } from './children.ts';
-import { freePort, waitForPort } from './net-util.ts';
+import { distinctFreePorts } from '../../test/support/ports.ts';
+import { waitForPort } from './net-util.ts';
 
-export const mosquittoBinary = process.env['MOSQUITTO'] ?? '/usr/sbin/mosquitto';
-export const mosquittoPasswdBinary = process.env['MOSQUITTO_PASSWD'] ?? 'mosquitto_passwd';
+const { mosquittoBinary, mosquittoPasswdBinary } = benchSettings;
 
 export interface MosquittoProcess {
   readonly pid: number;
@@ -52,7 +53,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   const clientCaFile = path.join(options.directory, 'client-ca.pem');
   const rootCert = await readFile(path.join(options.caDir, 'root-ca.cert.pem'), 'utf8');
   await writeFile(clientCaFile, `${issuingCert.trim()}\n${rootCert.trim()}\n`);
-  const [tcpPort, tlsPort, mtlsPort] = [await freePort(), await freePort(), await freePort()];
+  const [tcpPort = 0, tlsPort = 0, mtlsPort = 0] = await distinctFreePorts(3);
   const serverKey = path.join(options.caDir, 'server.key.pem');
   const configFile = path.join(options.directory, 'mosquitto.conf');
   await writeFile(

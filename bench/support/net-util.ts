@@ -1,18 +1,6 @@
-/** Loopback port helpers. */
+/** Loopback port helpers (free ports: test/support/ports.ts). */
 import net from 'node:net';
 
-/** A port free on 127.0.0.1 right now (for programs that cannot listen on port 0 and report it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Resolves once something accepts TCP connections on the port; rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {

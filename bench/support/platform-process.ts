@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { benchSettings, childEnvironment } from './bench-settings.ts';
 import { captureOutput, spawnTracked, stopChild } from './children.ts';
 import { gcDoneMarker } from './gc-preload.ts';
 import { repoRoot } from './repo.ts';
@@ -88,8 +89,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
   if (options.gcHook) nodeArgs.push('--import', './bench/support/gc-preload.ts');
   const child = spawnTracked(process.execPath, [...nodeArgs, 'platform/main.ts'], {
     cwd: repoRoot,
-    env: {
-      ...process.env,
+    env: childEnvironment({
       PROVISIO_DATA_DIR: dataDir,
       PROVISIO_BIND_HOST: '127.0.0.1',
       PROVISIO_HTTP_PORT: '0',
@@ -99,11 +99,11 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
       PROVISIO_ADMIN_TOKEN: benchAdminToken,
       PROVISIO_LOG_LEVEL: options.logLevel ?? 'warn',
       ...options.env,
-    },
+    }),
   });
   const output = captureOutput(child);
   // For debugging a run: BENCH_PLATFORM_OUTPUT=FILE keeps everything the platform printed.
-  const keep = process.env['BENCH_PLATFORM_OUTPUT'];
+  const keep = benchSettings.platformOutputFile;
   if (keep) {
     const file = createWriteStream(keep, { flags: 'a' });
     child.stdout?.pipe(file);

@@ -8,6 +8,9 @@ import { PlatformError } from '../../errors/platform-error.ts';
  */
 let openGroup: GroupCommit | null = null;
 
+/** SQLite rolled the whole transaction back (disk full, I/O error): its writes are gone. */
+const rolledBack = (): PlatformError => new PlatformError('STORE_UNAVAILABLE', { detail: 'SQLite rolled back the transaction' });
+
 interface Waiter {
   settle(failure: unknown): void;
 }
@@ -32,8 +35,7 @@ export class GroupCommit {
   /** Called before a write statement: opens the turn's transaction unless one is open. */
   begin(): void {
     if (this.open && !this.db.inTransaction) {
-      // SQLite rolled the whole transaction back (disk full, I/O error): its writes are gone.
-      this.settle(new PlatformError('STORE_UNAVAILABLE', { detail: 'SQLite rolled back the transaction' }));
+      this.settle(rolledBack());
     }
     if (this.db.inTransaction) return;
     if (openGroup !== null && openGroup !== this) openGroup.commit();
@@ -56,7 +58,7 @@ export class GroupCommit {
     if (!this.open) return;
     let failure: unknown;
     if (!this.db.inTransaction) {
-      failure = new PlatformError('STORE_UNAVAILABLE', { detail: 'SQLite rolled back the transaction' });
+      failure = rolledBack();
     } else {
       try {
         this.db.exec('COMMIT');

@@ -35,11 +35,13 @@ function updateRequest(columns: readonly (keyof ProvisionRequestRow)[]): string 
     WHERE id = @id AND version = @expected_version`;
 }
 
+/** Written by every update. */
+const bookkeepingColumns = new Set<keyof ProvisionRequestRow>(['modified_on', 'modified_by', 'version']);
+
 /** The columns of `next` that differ from `current`, always with the bookkeeping columns. */
 function changedColumns(current: ProvisionRequestRow, next: ProvisionRequestRow): (keyof ProvisionRequestRow)[] {
-  const always = new Set<keyof ProvisionRequestRow>(['modified_on', 'modified_by', 'version']);
-  const changed = (Object.keys(next) as (keyof ProvisionRequestRow)[]).filter((column) => !always.has(column) && next[column] !== current[column]);
-  return [...changed, ...always];
+  const changed = (Object.keys(next) as (keyof ProvisionRequestRow)[]).filter((column) => !bookkeepingColumns.has(column) && next[column] !== current[column]);
+  return [...changed, ...bookkeepingColumns];
 }
 
 export class SqliteProvisionRequests {

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer, type Server } from 'node:net';
+import { distinctFreePorts } from './ports.ts';
 
 /**
  * The cluster of docker-compose.yml without Docker: the API, broker and provisioner entry points
@@ -128,26 +128,6 @@ function launch(name: string, kind: ServiceKind, env: Record<string, string>): P
   });
 }
 
-/**
- * `count` ports nobody listens on, all different: held open together, then released (ports
- * picked one after the other may repeat).
- */
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i += 1) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((server) => (server.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-  }
-}
 
 /**
  * Starts the API (it creates the CA), then the brokers and the provisioners side by side. A port

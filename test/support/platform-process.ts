@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './redis-server.ts';
+import { distinctFreePorts } from './ports.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -17,7 +17,8 @@ export interface PlatformPorts {
 }
 
 export async function freePlatformPorts(): Promise<PlatformPorts> {
-  return { mqtt: await freePort(), mqtts: await freePort(), account: await freePort(), http: await freePort() };
+  const [mqtt = 0, mqtts = 0, account = 0, http = 0] = await distinctFreePorts(4);
+  return { mqtt, mqtts, account, http };
 }
 
 export interface PlatformProcess {

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
+import { freePort } from './ports.ts';
 import { delimiter, join } from 'node:path';
 import type { TestContext } from 'node:test';
 
@@ -42,18 +43,6 @@ export function findRedisServerBinary(): string | null {
   return null;
 }
 
-/** A port nobody listens on now: bind port 0, read what the kernel chose, release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 /** Starts redis-server, or answers null when it is not installed. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer | null> {
