@@ -10,8 +10,8 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCredentialsCsv } from '../agent-sim/credentials-source.ts';
 import { runFleet } from '../agent-sim/fleet.ts';
+import { AdminApi } from '../bench/support/admin-api.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,22 +24,15 @@ const { values } = parseArgs({
   },
 });
 if (!values.token) throw new Error('--token: the admin API token is required');
-const headers = { authorization: `Bearer ${values.token}`, 'content-type': 'application/json' };
 const count = Number(values.count);
 
+// AdminApi creates the requests in batches the API accepts (at most 1,000 each) and checks each one.
+const api = new AdminApi(values.api, values.token);
 const name = `sim-${Date.now().toString(36)}`;
-const account = await fetch(`${values.api}/accounts`, { method: 'POST', headers, body: JSON.stringify({ name }) });
-if (account.status !== 201) throw new Error(`account not created: HTTP ${account.status} ${await account.text()}`);
-const accountId = ((await account.json()) as { id: string }).id;
-const requests = Array.from({ length: count }, (_, i) => ({ accountId, clientId: `${name}-${String(i).padStart(5, '0')}` }));
-const batch = await fetch(`${values.api}/provision-requests/batch`, {
-  method: 'POST',
-  headers: { ...headers, accept: 'text/csv' },
-  body: JSON.stringify({ requests }),
-});
-if (batch.status !== 201) throw new Error(`requests not created: HTTP ${batch.status} ${await batch.text()}`);
+const accountId = await api.createAccount(name);
+const credentials = await api.createRequests(accountId, Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`));
 const summary = await runFleet({
-  credentials: parseCredentialsCsv(await batch.text()),
+  credentials,
   concurrency: Number(values.concurrency),
   brokerUrl: values['broker-url'],
   trustedRootPem: await readFile(values['root-ca'], 'utf8'),
