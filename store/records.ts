@@ -5,6 +5,7 @@ import type {
   AuditEvent,
   BundleMetadata,
   Configuration,
+  DeviceFacts,
   DevicePatch,
   DeviceRecord,
   IssuedCertificate,
@@ -17,6 +18,7 @@ import type {
   PageOptions,
   ProvisionRequest,
   ProvisionRequestPatch,
+  ReportedDeviceFacts,
 } from './types.ts';
 
 /**
@@ -100,6 +102,14 @@ export function patchAccount(current: Account, patch: AccountPatch, now: number)
   };
 }
 
+/**
+ * The three device facts, each null when absent or undefined (deviceFacts({}) = none known yet);
+ * nothing else a caller spreads in.
+ */
+export function deviceFacts(reported: ReportedDeviceFacts): DeviceFacts {
+  return { model: reported.model ?? null, serial: reported.serial ?? null, firmware: reported.firmware ?? null };
+}
+
 export function buildProvisionRequest(input: NewProvisionRequest, now: number): ProvisionRequest {
   return {
     id: newRecordId(now),
@@ -119,6 +129,7 @@ export function buildProvisionRequest(input: NewProvisionRequest, now: number): 
     bundleIds: [...(input.bundleIds ?? [])],
     currentRequestId: null,
     certificateSerial: null,
+    device: deviceFacts({}),
     createdOn: now,
     createdBy: input.createdBy,
     modifiedOn: now,
@@ -145,6 +156,7 @@ export function patchProvisionRequest(current: ProvisionRequest, patch: Provisio
     bundleIds: [...keep(patch.bundleIds, current.bundleIds)],
     currentRequestId: keep(patch.currentRequestId, current.currentRequestId),
     certificateSerial: keep(patch.certificateSerial, current.certificateSerial),
+    device: patch.device === undefined ? current.device : deviceFacts(patch.device),
     modifiedOn: now,
     modifiedBy: patch.modifiedBy,
     version: current.version + 1,

@@ -41,6 +41,19 @@ export interface Account {
 /** A hashed secret: see store/secret-hash.ts. */
 export type SecretHash = string;
 
+/**
+ * What a device says about itself in its provision request (PROTOCOL.md §5: the metrics
+ * device.model, device.serial, device.firmware), recorded for the operator. null = not sent.
+ */
+export interface DeviceFacts {
+  readonly model: string | null;
+  readonly serial: string | null;
+  readonly firmware: string | null;
+}
+
+/** Device facts as a patch gives them: a fact absent or undefined was not sent (null). */
+export type ReportedDeviceFacts = { readonly [Fact in keyof DeviceFacts]?: string | null };
+
 export interface ProvisionRequest {
   readonly id: string;
   readonly accountId: string;
@@ -64,6 +77,8 @@ export interface ProvisionRequest {
   readonly currentRequestId: string | null;
   /** Serial of the certificate issued for currentRequestId, until the device completes. */
   readonly certificateSerial: string | null;
+  /** The device facts of the last provisioning attempt; all null before the first. */
+  readonly device: DeviceFacts;
   readonly createdOn: number;
   readonly createdBy: string;
   readonly modifiedOn: number;
@@ -191,11 +206,15 @@ export type NewAccount = Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'vers
 export type AccountPatch = Partial<Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'version'>>;
 export type NewProvisionRequest = Omit<
   ProvisionRequest,
-  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial'
+  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial' | 'device'
 >;
+/**
+ * `device` replaces all three facts at once (they are those of the last attempt): a fact the
+ * patch leaves out becomes null, so a provision message's `device` can be passed as it is.
+ */
 export type ProvisionRequestPatch = Partial<
-  Omit<ProvisionRequest, 'id' | 'accountId' | 'createdOn' | 'createdBy' | 'modifiedOn' | 'version'>
-> & { readonly modifiedBy: string };
+  Omit<ProvisionRequest, 'id' | 'accountId' | 'createdOn' | 'createdBy' | 'modifiedOn' | 'version' | 'device'>
+> & { readonly modifiedBy: string; readonly device?: ReportedDeviceFacts };
 export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn'>;
 export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
 export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;

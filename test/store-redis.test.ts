@@ -61,6 +61,26 @@ describe('redis store specifics', () => {
     assert.deepEqual(await raw.keys(`${keyPrefix}*`), [`${keyPrefix}settings`]);
   });
 
+  it('reads a request stored before device facts were recorded as one without facts, and can record them', async (t) => {
+    if (!requireRedisOrSkip(t, server)) return;
+    const keyPrefix = `test:${randomUUID()}:`;
+    const store = await openRedisStore({ url: server.url, keyPrefix });
+    t.after(() => store.close());
+    const account = await store.createAccount(newAccount());
+    const created = await store.createProvisionRequest(newRequest(account.id));
+    const raw = new Redis(server.url);
+    t.after(() => raw.quit());
+    const { device: _device, ...older } = created;
+    await raw.set(`${keyPrefix}request:${created.id}`, JSON.stringify(older));
+    const none = { model: null, serial: null, firmware: null };
+    assert.deepEqual(await store.getProvisionRequest(created.id), created);
+    assert.deepEqual((await store.findEnabledProvisionRequest(created.clientId))?.device, none);
+    assert.deepEqual((await store.listProvisionRequests({ accountId: account.id })).items, [created]);
+    const updated = await store.updateProvisionRequest(created.id, 1, { modifiedBy: 'provisioner', device: { model: 'm' } });
+    assert.deepEqual(await store.getProvisionRequest(created.id), updated);
+    assert.deepEqual(updated.device, { model: 'm', serial: null, firmware: null });
+  });
+
   it('still runs its scripts after Redis lost its script cache', async (t) => {
     if (!requireRedisOrSkip(t, server)) return;
     const store = await openRedisStore({ url: server.url, keyPrefix: `test:${randomUUID()}:` });

@@ -73,6 +73,25 @@ describe('sqlite store specifics', () => {
     assert.deepEqual(db.prepare("SELECT name FROM sqlite_master WHERE name = 'first_table'").all(), []);
   });
 
+  it('gives the requests of a version 3 database no device facts, then records them (migration 4)', async (t) => {
+    const file = join(withTempDir(t), 'provisio.db');
+    const db = new Database(file);
+    applyMigrations(db, migrations.slice(0, 3));
+    db.prepare("INSERT INTO accounts VALUES ('a1', 'acme', NULL, '{}', '[]', 1, 1, 1)").run();
+    db.prepare(
+      `INSERT INTO provision_requests VALUES ('r1', 'a1', 'device-1', 'device-1', 'hash', NULL, 1, 4102444800000, 3, 0, 0,
+        'ENABLED', 'CREATED', NULL, '[]', NULL, NULL, 1, 'admin', 1, 'admin', 1)`,
+    ).run();
+    db.close();
+    const store = openSqliteStore(file);
+    t.after(() => store.close());
+    const request = await store.getProvisionRequest('r1');
+    assert.deepEqual(request?.device, { model: null, serial: null, firmware: null });
+    const updated = await store.updateProvisionRequest('r1', 1, { modifiedBy: 'provisioner', device: { model: 'm', serial: 's', firmware: 'f' } });
+    assert.deepEqual(await store.getProvisionRequest('r1'), updated);
+    assert.deepEqual(updated.device, { model: 'm', serial: 's', firmware: 'f' });
+  });
+
   it('refuses a database written by a newer platform (schema version beyond its migrations)', async (t) => {
     const file = join(withTempDir(t), 'provisio.db');
     const db = new Database(file);

@@ -1,5 +1,5 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { activeListFilter, buildAuditEvent, buildProvisionRequest, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
+import { activeListFilter, buildAuditEvent, buildProvisionRequest, deviceFacts, pageWindow, patchProvisionRequest, refusal } from '../records.ts';
 import type {
   CreateProvisionRequestsOptions,
   NewProvisionRequest,
@@ -24,6 +24,15 @@ import { retry, retryWhileChanged } from './script-runner.ts';
 
 /** Items per createRequestsCommand call: big enough to save round trips, small enough not to stall Redis. */
 const createChunkSize = 100;
+
+/**
+ * A stored request (its JSON, as the scripts write it whole). Requests stored before device facts
+ * were recorded have none: all null, as for a request without an attempt.
+ */
+function requestFromJson(json: string): ProvisionRequest {
+  const request = parseRecord<ProvisionRequest>(json);
+  return { ...request, device: deviceFacts(request.device ?? {}) };
+}
 
 type CreateRequestsCall = (keyCount: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
 
@@ -110,7 +119,7 @@ export class RedisProvisionRequests {
 
   async get(id: string): Promise<ProvisionRequest | null> {
     const json = await this.context.redis.get(this.context.keys.request(id));
-    return json ? parseRecord<ProvisionRequest>(json) : null;
+    return json ? requestFromJson(json) : null;
   }
 
   async findEnabled(clientId: string): Promise<ProvisionRequest | null> {
@@ -133,7 +142,7 @@ export class RedisProvisionRequests {
         minScore: filter.startDate,
         maxScore: filter.endDate,
         load: (ids) => loadStrings(redis, ids.map((id) => keys.request(id))),
-        parse: (json) => parseRecord<ProvisionRequest>(json),
+        parse: requestFromJson,
         matches: filtered
           ? (request) =>
               (clientIds === undefined || clientIds.includes(request.clientId)) &&

@@ -153,6 +153,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX certificates_by_client ON certificates (client_id, created_on, serial);
     `,
   },
+  {
+    version: 4,
+    description: 'device facts of the last provisioning attempt',
+    sql: `
+      -- What the device said about itself (PROTOCOL.md §5); NULL = not sent, or no attempt yet.
+      -- No index: they are shown, never searched.
+      ALTER TABLE provision_requests ADD COLUMN device_model TEXT;
+      ALTER TABLE provision_requests ADD COLUMN device_serial TEXT;
+      ALTER TABLE provision_requests ADD COLUMN device_firmware TEXT;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -71,6 +71,9 @@ export interface ProvisionRequestRow {
   bundle_ids: string;
   current_request_id: string | null;
   certificate_serial: string | null;
+  device_model: string | null;
+  device_serial: string | null;
+  device_firmware: string | null;
   created_on: number;
   created_by: string;
   modified_on: number;
@@ -97,6 +100,7 @@ export function provisionRequestFromRow(row: ProvisionRequestRow): ProvisionRequ
     bundleIds: JSON.parse(row.bundle_ids) as string[],
     currentRequestId: row.current_request_id,
     certificateSerial: row.certificate_serial,
+    device: { model: row.device_model, serial: row.device_serial, firmware: row.device_firmware },
     createdOn: row.created_on,
     createdBy: row.created_by,
     modifiedOn: row.modified_on,
@@ -124,6 +128,9 @@ export function provisionRequestToRow(request: ProvisionRequest): ProvisionReque
     bundle_ids: JSON.stringify(request.bundleIds),
     current_request_id: request.currentRequestId,
     certificate_serial: request.certificateSerial,
+    device_model: request.device.model,
+    device_serial: request.device.serial,
+    device_firmware: request.device.firmware,
     created_on: request.createdOn,
     created_by: request.createdBy,
     modified_on: request.modifiedOn,

@@ -18,11 +18,13 @@ const insertRequest = `
   INSERT INTO provision_requests (
     id, account_id, client_id, username, password_hash, activation_key_hash, activates_on, expires_on,
     retry_max_attempts, retry_count, overwrite_if_duplicate, status, job_status, configuration_id, bundle_ids,
-    current_request_id, certificate_serial, created_on, created_by, modified_on, modified_by, version)
+    current_request_id, certificate_serial, device_model, device_serial, device_firmware,
+    created_on, created_by, modified_on, modified_by, version)
   VALUES (
     @id, @account_id, @client_id, @username, @password_hash, @activation_key_hash, @activates_on, @expires_on,
     @retry_max_attempts, @retry_count, @overwrite_if_duplicate, @status, @job_status, @configuration_id, @bundle_ids,
-    @current_request_id, @certificate_serial, @created_on, @created_by, @modified_on, @modified_by, @version)`;
+    @current_request_id, @certificate_serial, @device_model, @device_serial, @device_firmware,
+    @created_on, @created_by, @modified_on, @modified_by, @version)`;
 
 /**
  * Compare-and-set: the row changes only if nobody updated it since it was read. Only the columns

@@ -18,6 +18,7 @@ export function provisionRequestContract(fresh: FreshStore): void {
           jobStatus: 'CREATED',
           currentRequestId: null,
           certificateSerial: null,
+          device: { model: null, serial: null, firmware: null },
           createdOn: created.createdOn,
           modifiedOn: created.createdOn,
           modifiedBy: input.createdBy,
@@ -59,9 +60,66 @@ export function provisionRequestContract(fresh: FreshStore): void {
         overwriteIfDuplicate: false,
         bundleIds: [],
         configurationId: null,
+        device: { model: 'ReliaGATE 10-12 ünïcode', serial: 'SN-0042', firmware: '5.4.0' },
       });
       assert.deepEqual(await store.getProvisionRequest(created.id), updated);
       assert.equal(updated.expiresOn, 1_700_000_000_001);
+      assert.deepEqual(updated.device, { model: 'ReliaGATE 10-12 ünïcode', serial: 'SN-0042', firmware: '5.4.0' });
+    });
+
+    it('has no device facts before any attempt: created alone, in a batch or as a replacement', async (t) => {
+      const { store } = await fresh(t);
+      const account = await store.createAccount(newAccount());
+      const none = { model: null, serial: null, firmware: null };
+      const single = await store.createProvisionRequest(newRequest(account.id, { overwriteIfDuplicate: true }));
+      const batch = await store.createProvisionRequests([newRequest(account.id), newRequest(account.id)]);
+      const replacement = await store.replaceProvisionRequest(single.id, newRequest(account.id, { clientId: single.clientId }));
+      assert.deepEqual(single.device, none);
+      const stored = [replacement, ...batch.map((item) => (item.ok ? item.request : assert.fail(item.error.message)))];
+      for (const request of stored) {
+        assert.deepEqual(request.device, none);
+        assert.deepEqual((await store.getProvisionRequest(request.id))?.device, none);
+      }
+      const listed = await store.listProvisionRequests({ accountId: account.id });
+      assert.deepEqual(listed.items.map((request) => request.device), [none, none, none]);
+    });
+
+    it('records the device facts of the last attempt: each patch replaces all three, a fact left out becomes null', async (t) => {
+      const { store } = await fresh(t);
+      const account = await store.createAccount(newAccount());
+      const created = await store.createProvisionRequest(newRequest(account.id));
+      const first = await store.updateProvisionRequest(created.id, 1, {
+        modifiedBy: 'provisioner',
+        jobStatus: 'STARTED',
+        device: { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' },
+      });
+      assert.deepEqual(first.device, { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' });
+      assert.deepEqual(await store.getProvisionRequest(created.id), first);
+      assert.deepEqual(await store.findEnabledProvisionRequest(created.clientId), first);
+      // A provision message's facts have absent members, not null ones (protocol/messages.ts).
+      const second = await store.updateProvisionRequest(created.id, 2, { modifiedBy: 'provisioner', device: { firmware: '5.5.0' } });
+      assert.deepEqual(second.device, { model: null, serial: null, firmware: '5.5.0' });
+      assert.deepEqual(await store.getProvisionRequest(created.id), second);
+      const extra = { model: 'm', serial: 's', firmware: 'f', secret: 'dropped' } as { model: string; serial: string; firmware: string };
+      const third = await store.updateProvisionRequest(created.id, 3, { modifiedBy: 'provisioner', device: extra });
+      assert.deepEqual(third.device, { model: 'm', serial: 's', firmware: 'f' }, 'only the three facts are kept');
+      assert.deepEqual(await store.getProvisionRequest(created.id), third);
+      const cleared = await store.updateProvisionRequest(created.id, 4, { modifiedBy: 'provisioner', device: {} });
+      assert.deepEqual(cleared.device, { model: null, serial: null, firmware: null });
+      assert.deepEqual(await store.getProvisionRequest(created.id), cleared);
+    });
+
+    it('keeps the device facts through an update that does not name them', async (t) => {
+      const { store } = await fresh(t);
+      const account = await store.createAccount(newAccount());
+      const created = await store.createProvisionRequest(newRequest(account.id));
+      const facts = { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' };
+      await store.updateProvisionRequest(created.id, 1, { modifiedBy: 'provisioner', device: facts });
+      const later = await store.updateProvisionRequest(created.id, 2, { modifiedBy: 'provisioner', jobStatus: 'COMPLETED', status: 'DISABLED', device: undefined });
+      assert.deepEqual(later.device, facts);
+      assert.deepEqual(await store.getProvisionRequest(created.id), later);
+      const listed = await store.listProvisionRequests({ accountId: account.id, statuses: ['DISABLED'] });
+      assert.deepEqual(listed.items, [later]);
     });
 
     it('answers null for an unknown request id', async (t) => {

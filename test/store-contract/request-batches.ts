@@ -48,6 +48,7 @@ export function requestBatchContract(fresh: FreshStore): void {
             jobStatus: 'CREATED',
             currentRequestId: null,
             certificateSerial: null,
+            device: { model: null, serial: null, firmware: null },
             createdOn: request.createdOn,
             modifiedOn: request.createdOn,
             modifiedBy: inputs[i]!.createdBy,
