@@ -42,6 +42,7 @@ export function provisionRequestView(request: ProvisionRequest) {
     jobStatus: request.jobStatus,
     configurationId: request.configurationId,
     bundleIds: [...request.bundleIds],
+    device: { model: request.device.model, serial: request.device.serial, firmware: request.device.firmware },
     createdOn: iso(request.createdOn),
     createdBy: request.createdBy,
     modifiedOn: iso(request.modifiedOn),

@@ -175,6 +175,30 @@ describe('Admin API: provision requests', () => {
       assert.equal(notEditable.status, 400);
     });
 
+    it('Should show the device facts of the last attempt, none before one, and never take them from the operator', async () => {
+      const { body } = await create({ clientId: 'dev-facts' });
+      const none = { model: null, serial: null, firmware: null };
+      assert.deepEqual(body.device, none);
+      assert.deepEqual((await fixture.api('GET', `/api/v1/provision-requests/${body.id}`)).body.device, none);
+      // What the provisioner records when the device sends device.model, device.serial, device.firmware.
+      await fixture.store.updateProvisionRequest(body.id, body.version, {
+        modifiedBy: 'provisioner',
+        jobStatus: 'STARTED',
+        device: { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' },
+      });
+      const facts = { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' };
+      const read = await fixture.api('GET', `/api/v1/provision-requests/${body.id}`);
+      assert.equal(read.status, 200);
+      assert.deepEqual(read.body.device, facts);
+      const listed = await fixture.api('GET', '/api/v1/provision-requests?clientId=dev-facts');
+      assert.deepEqual(listed.body.items[0].device, facts);
+      const changed = await fixture.api('PATCH', `/api/v1/provision-requests/${body.id}`, { body: { version: read.body.version, retryMaxAttempts: 7 } });
+      assert.deepEqual(changed.body.device, facts, 'an operator change keeps them');
+      const forged = await fixture.api('PATCH', `/api/v1/provision-requests/${body.id}`, { body: { version: changed.body.version, device: none } });
+      assert.equal(forged.status, 400);
+      assert.deepEqual((await fixture.api('GET', `/api/v1/provision-requests/${body.id}`)).body.device, facts);
+    });
+
     it('Should disable and enable a request', async () => {
       const { body } = await create({ clientId: 'dev-toggle' });
       const disabled = await fixture.api('POST', `/api/v1/provision-requests/${body.id}/disable`);

@@ -130,6 +130,17 @@ export interface ProvisionRequestPatchBody {
   readonly status?: RequestStatus;
 }
 
+const deviceFactSchema: JsonSchema = { type: ['string', 'null'], maxLength: 128 };
+
+const deviceFactsSchema: JsonSchema = {
+  type: 'object',
+  description:
+    'What the device said about itself (the metrics device.model, device.serial, device.firmware) in its last provisioning attempt; null = not sent, or no attempt yet.',
+  additionalProperties: false,
+  required: ['model', 'serial', 'firmware'],
+  properties: { model: deviceFactSchema, serial: deviceFactSchema, firmware: deviceFactSchema },
+};
+
 const provisionRequestProperties = {
   id: idSchema,
   accountId: idSchema,
@@ -145,6 +156,7 @@ const provisionRequestProperties = {
   jobStatus: jobStatusSchema,
   configurationId: configurationIdSchema,
   bundleIds: bundleIdListSchema,
+  device: deviceFactsSchema,
   createdOn: dateTimeSchema,
   createdBy: { type: 'string' },
   modifiedOn: dateTimeSchema,
