@@ -23,6 +23,8 @@ const usage = `agent-sim: the reference device agent (docs/PROTOCOL.md)
 Settings (ESF names): --broker-url URL  --account-name NAME  --client-id ID  --username U
   --password P  --activation-key K  --mac MAC  --serial S  --timeout MS  --retry-interval MS
   --retry-max-attempts N (-1 = forever)  --root-ca FILE  --no-ca-authentication  --no-csr
+  The client id defaults to the MAC without ':', the user name to the client id (as the admin
+  API creates a request without one).
 `;
 
 const options = {

@@ -13,9 +13,11 @@ export interface AgentSettings {
   readonly 'broker-url': string;
   /** The provisioning account shared by devices being provisioned. */
   readonly 'account-name': string;
+  /** Provisioning user name; default: the client id, as the admin API creates it when the operator names none. */
   readonly username: string;
   readonly password: string;
   readonly 'activation-key'?: string;
+  /** MQTT client id; default: the MAC in upper case without ':'. */
   readonly 'client-id': string;
   /** Milliseconds to wait for a reply. */
   readonly timeout: number;
@@ -44,15 +46,19 @@ export const defaultSettings = {
   'use-csr': true,
 } as const;
 
-/** clientId defaults to the MAC without ':', the user name to MAC-serial (ESF's defaults). */
+/**
+ * The client id defaults to the MAC in upper case without ':' (ESF's default) and the user name
+ * to the client id: the user name the admin API gives a request when the operator names none
+ * (ESF's own default, MAC-serial, matches no request the API creates by default: CONNACK 4).
+ */
 export function settingsFor(
   given: Partial<AgentSettings> & { readonly mac: string; readonly serial: string; readonly password: string },
 ): AgentSettings {
-  const macDigits = given.mac.replace(/:/g, '').toUpperCase();
+  const clientId = given['client-id'] ?? given.mac.replace(/:/g, '').toUpperCase();
   return {
     ...defaultSettings,
-    'client-id': macDigits,
-    username: `${macDigits}-${given.serial}`,
     ...given,
+    'client-id': clientId,
+    username: given.username ?? clientId,
   };
 }
