@@ -30,6 +30,14 @@ const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+/** CONNACK 4 back-off (PROTOCOL.md §2): retry-interval, doubled after each refusal, up to this. */
+export const badCredentialsMaxWaitMs = 300_000;
+
+/** The wait before the next attempt after `streak` CONNACK 4 answers in a row. */
+export function badCredentialsWaitMs(retryIntervalMs: number, streak: number): number {
+  return Math.min(retryIntervalMs * 2 ** Math.max(0, streak - 1), Math.max(badCredentialsMaxWaitMs, retryIntervalMs));
+}
+
 /**
  * One device's life: provisioned already → straight to the account broker; otherwise provision
  * (retrying every retry-interval up to retry-max-attempts, -1 = forever), remember it like
@@ -45,7 +53,8 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
   if (!settings.provisioned) {
     if (!settings.enabled) return { status: 'disabled', attempts: 0 };
     const trustedRootPem = await state.trustedRoot();
-    const requestId = randomUUID();
+    let requestId = randomUUID();
+    let badCredentialsStreak = 0;
     const deviceKey = settings['use-csr'] ? makeDeviceKey() : null;
     let installedEarlier = false;
     for (;;) {
@@ -67,8 +76,14 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
       if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts) || options.signal?.aborted) {
         return { status: 'failed', reason: outcome.reason, attempts };
       }
+      // 422: the platform refuses this request.id for the key we hold; a new one is a new attempt.
+      if (outcome.newRequestId) requestId = randomUUID();
+      badCredentialsStreak = outcome.badCredentials ? badCredentialsStreak + 1 : 0;
+      const waitMs = outcome.badCredentials
+        ? badCredentialsWaitMs(settings['retry-interval'], badCredentialsStreak)
+        : (outcome.waitMs ?? settings['retry-interval']);
       options.onStep?.('retry', outcome.reason);
-      await sleep(outcome.waitMs ?? settings['retry-interval'], options.signal);
+      await sleep(waitMs, options.signal);
     }
     settings = { ...settings, provisioned: true, enabled: false };
     await state.saveSettings(settings);

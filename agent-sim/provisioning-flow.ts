@@ -5,6 +5,8 @@ import {
   encodeProvisionComplete,
   encodeProvisionRequest,
   type ProvisionResult,
+  type ReplyMessage,
+  type ReplyStatement,
 } from '../protocol/messages.ts';
 import { actionFor, ResponseCode } from '../protocol/response-codes.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
@@ -12,7 +14,7 @@ import type { DeviceState } from './device-state.ts';
 import { sha256Hex } from './hashing.ts';
 import { ReplyWaiter } from './reply-waiter.ts';
 import { trustOnlyTls } from './tls-contexts.ts';
-import { UntrustedReplyError, verifyProvisionReply } from './reply-verification.ts';
+import { UntrustedReplyError, verifyReply, type TrustOptions } from './reply-verification.ts';
 import type { AgentSettings } from './settings.ts';
 
 export type Step = 'connect' | 'request' | 'reply' | 'verify' | 'bundles' | 'complete' | 'done';
@@ -23,7 +25,17 @@ export type AttemptResult =
    * `waitMs`: how long to wait before the next attempt; `fatal`: do not try again; `installed`:
    * it failed after the reply was verified and installed (while reporting completion).
    */
-  | { readonly status: 'failed'; readonly reason: string; readonly fatal: boolean; readonly waitMs?: number; readonly installed?: boolean };
+  | {
+      readonly status: 'failed';
+      readonly reason: string;
+      readonly fatal: boolean;
+      readonly waitMs?: number;
+      readonly installed?: boolean;
+      /** The next attempt must use a new request.id (response.code 422, PROTOCOL.md §6). */
+      readonly newRequestId?: boolean;
+      /** CONNACK 4: the caller backs off, doubling the wait (PROTOCOL.md §2). */
+      readonly badCredentials?: boolean;
+    };
 
 export interface AttemptContext {
   readonly settings: AgentSettings;
@@ -40,15 +52,18 @@ export function makeDeviceKey(): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 }
 
-function connackReason(error: unknown): { reason: string; fatal: boolean } {
+/** A CONNACK 5 (expired, or locked out) is retried no sooner than the default lock-out (PROTOCOL.md §2). */
+export const notAuthorizedWaitMs = 300_000;
+
+function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs?: number; badCredentials?: boolean } {
   const code = (error as { code?: unknown }).code;
   switch (code) {
     case 2:
       return { reason: 'CONNACK 2: client identifier rejected', fatal: true };
     case 4:
-      return { reason: 'CONNACK 4: bad user name or password', fatal: false };
+      return { reason: 'CONNACK 4: bad user name or password', fatal: false, badCredentials: true };
     case 5:
-      return { reason: 'CONNACK 5: not authorized', fatal: false };
+      return { reason: 'CONNACK 5: not authorized (request expired, or locked out)', fatal: false, waitMs: notAuthorizedWaitMs };
     case 3:
       return { reason: 'CONNACK 3: server unavailable', fatal: false };
     default:
@@ -67,17 +82,52 @@ async function downloadBundles(context: AttemptContext, result: ProvisionResult)
   }
 }
 
+type Verified = { readonly reply: ReplyMessage; readonly document: ProvisionResult | ReplyStatement };
+
+/**
+ * Publishes and waits for the verified reply: a reply that does not verify is ignored and the
+ * wait goes on (PROTOCOL.md §6), so a forged one cannot end the exchange. Null on timeout or loss
+ * of the connection; `ignored` then says what was thrown away.
+ */
 async function exchange(
   client: MqttClient,
   waiter: ReplyWaiter,
-  topic: string,
-  payload: Buffer,
-  requestId: string,
+  message: { readonly topic: string; readonly payload: Buffer; readonly requestId: string; readonly kind: 'provision' | 'complete' },
+  trust: TrustOptions & { readonly devicePublicKey?: KeyObject },
   timeoutMs: number,
-) {
-  const reply = Promise.race([waiter.wait(requestId, timeoutMs), untilClosed(client)]);
-  await whileConnected(client, client.publishAsync(topic, payload, { qos: 1 }));
-  return reply;
+  onIgnored: (reason: string) => void,
+): Promise<Verified | null> {
+  let document: ProvisionResult | ReplyStatement | undefined;
+  const accept = (reply: ReplyMessage): boolean => {
+    try {
+      document = verifyReply(reply, trust, message.kind);
+      return true;
+    } catch (error) {
+      onIgnored(error instanceof UntrustedReplyError ? error.message : `unreadable reply: ${(error as Error).message}`);
+      return false;
+    }
+  };
+  const reply = Promise.race([waiter.wait(message.requestId, timeoutMs, accept), untilClosed(client)]);
+  await whileConnected(client, client.publishAsync(message.topic, message.payload, { qos: 1 }));
+  const received = await reply;
+  return received && document ? { reply: received, document } : null;
+}
+
+/** A refusal, as the device acts on it (the table of PROTOCOL.md §6). */
+function refusal(reply: ReplyMessage, what: string, installed: boolean): AttemptResult {
+  const reason = `${what}: response.code ${reply.responseCode} ${reply.message ?? ''}`.trim();
+  const waitMs = reply.retryAfterSeconds !== undefined ? reply.retryAfterSeconds * 1000 : undefined;
+  const withWait = waitMs !== undefined ? { waitMs } : {};
+  const withInstalled = installed ? { installed } : {};
+  switch (actionFor(reply.responseCode)) {
+    case 'give-up':
+      return { status: 'failed', reason, fatal: true };
+    case 'new-attempt':
+      return { status: 'failed', reason, fatal: false, newRequestId: true, ...withInstalled };
+    default:
+      // retry, retry-after, repeat-provision: the next attempt sends the same request.id again.
+      return { status: 'failed', reason, fatal: false, ...withWait, ...withInstalled };
+  }
 }
 
 /** The provision brokers to try, in order: `broker-url` may list several, comma-separated. */
@@ -181,45 +231,53 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
     return { status: 'failed', ...connackReason(error) };
   }
   const waiter = new ReplyWaiter(client);
+  const ignored: string[] = [];
+  const onIgnored = (reason: string): void => {
+    ignored.push(reason);
+    context.onStep?.('verify', `reply ignored: ${reason}`);
+  };
+  const noReply = (what: string): string => {
+    const base = client.connected ? `timeout waiting for the ${what}` : `connection lost waiting for the ${what}`;
+    return ignored.length > 0 ? `${base} (ignored ${ignored.length} reply that did not verify: ${ignored[ignored.length - 1]})` : base;
+  };
+  const trust = {
+    trustedRootPem: context.trustedRootPem,
+    caAuthentication: settings['ca-authentication'],
+    clientId,
+  };
   let installed = false;
   try {
     await whileConnected(client, client.subscribeAsync(replyFilter(account, clientId), { qos: 1 }));
     const csr = context.deviceKey ? createCertificateSigningRequest(clientId, context.deviceKey) : undefined;
     context.onStep?.('request', context.requestId);
-    const reply = await exchange(
+    const answer = await exchange(
       client,
       waiter,
-      provisionRequestTopic(account, clientId),
-      encodeProvisionRequest({
+      {
+        topic: provisionRequestTopic(account, clientId),
+        payload: encodeProvisionRequest({
+          requestId: context.requestId,
+          requesterClientId: clientId,
+          ...(settings['activation-key'] ? { activationKey: settings['activation-key'] } : {}),
+          ...(csr ? { csr } : {}),
+          device: {
+            serial: settings.serial,
+            ...(settings.model ? { model: settings.model } : {}),
+            ...(settings.firmware ? { firmware: settings.firmware } : {}),
+          },
+        }),
         requestId: context.requestId,
-        requesterClientId: clientId,
-        ...(settings['activation-key'] ? { activationKey: settings['activation-key'] } : {}),
-        ...(csr ? { csr } : {}),
-        device: {
-          serial: settings.serial,
-          ...(settings.model ? { model: settings.model } : {}),
-          ...(settings.firmware ? { firmware: settings.firmware } : {}),
-        },
-      }),
-      context.requestId,
+        kind: 'provision',
+      },
+      { ...trust, requestId: context.requestId, ...(context.deviceKey ? { devicePublicKey: context.deviceKey } : {}) },
       settings.timeout,
+      onIgnored,
     );
-    if (!reply) return { status: 'failed', reason: client.connected ? 'timeout waiting for the reply' : 'connection lost waiting for the reply', fatal: false };
-    context.onStep?.('reply', String(reply.responseCode));
-    if (reply.responseCode !== ResponseCode.ok) {
-      const action = actionFor(reply.responseCode);
-      const reason = `response.code ${reply.responseCode}: ${reply.message ?? ''}`.trim();
-      if (action === 'give-up') return { status: 'failed', reason, fatal: true };
-      const waitMs = reply.retryAfterSeconds !== undefined ? reply.retryAfterSeconds * 1000 : undefined;
-      return { status: 'failed', reason, fatal: false, ...(waitMs !== undefined ? { waitMs } : {}) };
-    }
+    if (!answer) return { status: 'failed', reason: noReply('reply'), fatal: false };
+    context.onStep?.('reply', String(answer.reply.responseCode));
+    if (answer.reply.responseCode !== ResponseCode.ok) return refusal(answer.reply, 'provisioning refused', false);
     context.onStep?.('verify');
-    const result = verifyProvisionReply(reply, {
-      trustedRootPem: context.trustedRootPem,
-      caAuthentication: settings['ca-authentication'],
-      clientId,
-      ...(context.deviceKey ? { devicePublicKey: context.deviceKey } : {}),
-    });
+    const result = answer.document as ProvisionResult;
     context.onStep?.('bundles', String(result.bundles.length));
     await downloadBundles(context, result);
     const keyPem = context.deviceKey
@@ -233,33 +291,30 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
     const completion = await exchange(
       client,
       waiter,
-      provisionCompleteTopic(account, clientId),
-      encodeProvisionComplete({
+      {
+        topic: provisionCompleteTopic(account, clientId),
+        payload: encodeProvisionComplete({
+          requestId: completionId,
+          requesterClientId: clientId,
+          provisionRequestId: context.requestId,
+          configurationHash: result.configuration.sha256,
+          bundlesInstalled: result.bundles.map((bundle) => `${bundle.name}@${bundle.version}`),
+        }),
         requestId: completionId,
-        requesterClientId: clientId,
-        provisionRequestId: context.requestId,
-        configurationHash: result.configuration.sha256,
-        bundlesInstalled: result.bundles.map((bundle) => `${bundle.name}@${bundle.version}`),
-      }),
-      completionId,
+        kind: 'complete',
+      },
+      { ...trust, requestId: completionId },
       settings.timeout,
+      onIgnored,
     );
-    if (!completion) {
-      const reason = client.connected ? 'timeout waiting for the completion reply' : 'connection lost waiting for the completion reply';
-      return { status: 'failed', reason, fatal: false, installed };
-    }
-    if (completion.responseCode !== ResponseCode.ok) {
-      const reason = `completion refused: ${completion.responseCode} ${completion.message ?? ''}`.trim();
-      // 429, 500, 503: the platform could not record it now; the next attempt repeats the same
-      // request.id (same certificate) and reports again.
-      if (actionFor(completion.responseCode) === 'give-up') return { status: 'failed', reason, fatal: true };
-      const waitMs = completion.retryAfterSeconds !== undefined ? completion.retryAfterSeconds * 1000 : undefined;
-      return { status: 'failed', reason, fatal: false, installed, ...(waitMs !== undefined ? { waitMs } : {}) };
-    }
+    if (!completion) return { status: 'failed', reason: noReply('completion reply'), fatal: false, installed };
+    // 412: the platform holds another configuration; 429, 500, 503: it could not record the report
+    // now. Either way the next attempt repeats the same request.id (same certificate, current
+    // configuration) and reports again.
+    if (completion.reply.responseCode !== ResponseCode.ok) return refusal(completion.reply, 'completion refused', installed);
     context.onStep?.('done');
     return { status: 'provisioned', result };
   } catch (error) {
-    if (error instanceof UntrustedReplyError) return { status: 'failed', reason: `reply refused: ${error.message}`, fatal: true };
     return { status: 'failed', reason: (error as Error).message, fatal: false, ...(installed ? { installed } : {}) };
   } finally {
     await closeClient(client);

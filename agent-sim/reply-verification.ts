@@ -1,6 +1,13 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { decodeProvisionResult, type ProvisionResult, type ReplyMessage } from '../protocol/messages.ts';
-import { verifyBodySignature } from '../protocol/signing.ts';
+import {
+  decodeProvisionResult,
+  decodeReplyStatement,
+  type ProvisionResult,
+  type ReplyMessage,
+  type ReplyStatement,
+  type SignedDocument,
+} from '../protocol/messages.ts';
+import { isMessageSigningCertificate, verifyBodySignature } from '../protocol/signing.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 
@@ -10,6 +17,64 @@ export class UntrustedReplyError extends Error {
 
 /** One per process: the devices of a fleet share what they all receive (root, issuing CA, signer). */
 const chains = new ChainVerifier();
+
+export interface TrustOptions {
+  readonly trustedRootPem: string;
+  /** Check the signer's chain up to the root held by the device (default on; off, a signature proves nothing). */
+  readonly caAuthentication: boolean;
+  /** The device's own clientId, and the request.id it sent: a body naming others is refused. */
+  readonly clientId: string;
+  readonly requestId: string;
+  /** The time to check validity at; see trustedNow. */
+  readonly now?: Date;
+}
+
+/**
+ * "Now" for certificate validity (PROTOCOL.md §7): a device whose clock is not set yet (earlier
+ * than the root it holds was made) uses the root's notBefore instead of skipping the check.
+ */
+export function trustedNow(trustedRootPem: string, clock: number = Date.now()): Date {
+  const rootNotBefore = new Date(chains.certificate(trustedRootPem).validFrom).getTime();
+  return new Date(Math.max(clock, rootNotBefore));
+}
+
+/**
+ * The checks of PROTOCOL.md §7 common to every signed body, in its order: chain of the signer to
+ * the held root (ca-authentication), the signer's purpose, the signature over the exact bytes,
+ * then the exchange the body names. Returns the document, trusted from then on.
+ */
+function verifySignedBody<T extends SignedDocument>(reply: ReplyMessage, options: TrustOptions, decode: (body: Buffer) => T): T {
+  if (!reply.body || !reply.signature || !reply.signatureAlgorithm) throw new UntrustedReplyError('reply is not signed');
+  let untrusted: T;
+  try {
+    untrusted = decode(reply.body);
+  } catch (error) {
+    throw new UntrustedReplyError(`reply body is not readable: ${(error as Error).message}`);
+  }
+  const { signing, chain } = untrusted.certificates;
+  if (options.caAuthentication) {
+    const signerCheck = chains.check(signing, chain, options.trustedRootPem, options.now ?? trustedNow(options.trustedRootPem));
+    if (!signerCheck.ok) throw new UntrustedReplyError(`signing certificate not trusted: ${signerCheck.reason}`);
+  }
+  let signer: X509Certificate;
+  try {
+    signer = chains.certificate(signing);
+  } catch {
+    throw new UntrustedReplyError('signing certificate cannot be parsed');
+  }
+  if (!isMessageSigningCertificate(signer)) {
+    throw new UntrustedReplyError('signing certificate is not the platform message signer (no message-signing purpose)');
+  }
+  // The signing certificate is parsed once per fleet (chains), not once per device.
+  if (!verifyBodySignature(reply.body, reply.signature, reply.signatureAlgorithm, signer)) {
+    throw new UntrustedReplyError('signature does not verify with the signing certificate');
+  }
+  if (untrusted.clientId !== options.clientId) throw new UntrustedReplyError('reply is for another clientId');
+  if (untrusted.requestId !== options.requestId || reply.requestId !== options.requestId) {
+    throw new UntrustedReplyError('reply answers another request.id');
+  }
+  return untrusted;
+}
 
 function spki(key: KeyObject | string): Buffer {
   // createPublicKey refuses a KeyObject that is already public.
@@ -25,46 +90,43 @@ function certifiesDeviceKey(certificate: X509Certificate, result: ProvisionResul
   return expected !== null && certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(expected);
 }
 
-/**
- * The order of docs/PROTOCOL.md §7: chain to the root the device already holds (with
- * ca-authentication), then the signature over the exact body bytes, then the content.
- */
+/** A 200 to a provision request: §7's checks, then the client certificate and the configuration. */
 export function verifyProvisionReply(
   reply: ReplyMessage,
-  options: { trustedRootPem: string; caAuthentication: boolean; clientId: string; /** The device's key (private or public) when it sent a CSR. */ devicePublicKey?: KeyObject },
+  options: TrustOptions & { /** The device's key (private or public) when it sent a CSR. */ readonly devicePublicKey?: KeyObject },
 ): ProvisionResult {
-  if (!reply.body || !reply.signature || !reply.signatureAlgorithm) throw new UntrustedReplyError('reply is not signed');
-  let untrusted: ProvisionResult;
+  const result = verifySignedBody(reply, options, decodeProvisionResult);
+  let clientCertificate: X509Certificate;
   try {
-    untrusted = decodeProvisionResult(reply.body);
-  } catch (error) {
-    throw new UntrustedReplyError(`reply body is not a provision result: ${(error as Error).message}`);
-  }
-  const { signing, chain, client } = untrusted.certificates;
-  // Parsed once for the chain check and the key check; a PEM that cannot be parsed is reported by either.
-  let clientCertificate: X509Certificate | undefined;
-  try {
-    clientCertificate = new X509Certificate(client);
+    clientCertificate = new X509Certificate(result.certificates.client);
   } catch {
-    clientCertificate = undefined;
+    throw new UntrustedReplyError('client certificate cannot be parsed');
   }
   if (options.caAuthentication) {
-    const signerCheck = chains.check(signing, chain, options.trustedRootPem);
-    if (!signerCheck.ok) throw new UntrustedReplyError(`signing certificate not trusted: ${signerCheck.reason}`);
-    const clientCheck = chains.check(clientCertificate ?? client, chain, options.trustedRootPem);
+    const clientCheck = chains.check(clientCertificate, result.certificates.chain, options.trustedRootPem, options.now ?? trustedNow(options.trustedRootPem));
     if (!clientCheck.ok) throw new UntrustedReplyError(`client certificate not trusted: ${clientCheck.reason}`);
   }
-  // The signing certificate is parsed once per fleet (chains), not once per device.
-  if (!verifyBodySignature(reply.body, reply.signature, reply.signatureAlgorithm, chains.certificate(signing))) {
-    throw new UntrustedReplyError('signature does not verify with the signing certificate');
-  }
-  const result = untrusted;
-  if (result.clientId !== options.clientId) throw new UntrustedReplyError('reply is for another clientId');
   if (configurationHash(result.configuration.content) !== result.configuration.sha256) {
     throw new UntrustedReplyError('configuration does not match its sha256');
   }
-  if (!certifiesDeviceKey(clientCertificate ?? new X509Certificate(client), result, options.devicePublicKey)) {
+  if (!certifiesDeviceKey(clientCertificate, result, options.devicePublicKey)) {
     throw new UntrustedReplyError('client certificate is not for the device key');
   }
   return result;
+}
+
+/** Any other reply (an error, the answer to a completion report): §7's checks, and the code it states. */
+export function verifyReplyStatement(reply: ReplyMessage, options: TrustOptions): ReplyStatement {
+  const statement = verifySignedBody(reply, options, decodeReplyStatement);
+  if (statement.responseCode !== reply.responseCode) throw new UntrustedReplyError('response.code is not the signed one');
+  return statement;
+}
+
+/** Either kind, by its response.code: throws UntrustedReplyError when it cannot be trusted. */
+export function verifyReply(
+  reply: ReplyMessage,
+  options: TrustOptions & { readonly devicePublicKey?: KeyObject },
+  kind: 'provision' | 'complete',
+): ProvisionResult | ReplyStatement {
+  return kind === 'provision' && reply.responseCode === 200 ? verifyProvisionReply(reply, options) : verifyReplyStatement(reply, options);
 }

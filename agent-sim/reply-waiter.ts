@@ -1,9 +1,16 @@
 import type { MqttClient } from 'mqtt';
 import { decodeReply, type ReplyMessage } from '../protocol/messages.ts';
 
-/** Matches replies on REPLY/+ to the request.id the agent is waiting for; others are ignored. */
+/** Says whether a reply is the one awaited; a refused one is ignored and the wait goes on. */
+export type ReplyFilter = (reply: ReplyMessage) => boolean;
+
+/**
+ * Matches replies on REPLY/+ to the request.id the agent is waiting for; others are ignored, and
+ * so is a reply the filter refuses (one that does not verify: PROTOCOL.md §6), so that a forged
+ * answer arriving first does not hide the genuine one.
+ */
 export class ReplyWaiter {
-  private readonly waiting = new Map<string, (reply: ReplyMessage) => void>();
+  private readonly waiting = new Map<string, { accept: ReplyFilter; resolve: (reply: ReplyMessage) => void }>();
 
   constructor(client: MqttClient) {
     client.on('message', (_topic, payload) => {
@@ -13,24 +20,27 @@ export class ReplyWaiter {
       } catch {
         return; // not a reply we can read: ignore, as the protocol says
       }
-      const resolve = this.waiting.get(reply.requestId);
-      if (resolve) {
+      const waiter = this.waiting.get(reply.requestId);
+      if (waiter && waiter.accept(reply)) {
         this.waiting.delete(reply.requestId);
-        resolve(reply);
+        waiter.resolve(reply);
       }
     });
   }
 
   /** Resolves with the reply, or null after timeoutMs. */
-  wait(requestId: string, timeoutMs: number): Promise<ReplyMessage | null> {
+  wait(requestId: string, timeoutMs: number, accept: ReplyFilter = () => true): Promise<ReplyMessage | null> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.waiting.delete(requestId);
         resolve(null);
       }, timeoutMs);
-      this.waiting.set(requestId, (reply) => {
-        clearTimeout(timer);
-        resolve(reply);
+      this.waiting.set(requestId, {
+        accept,
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
       });
     });
   }

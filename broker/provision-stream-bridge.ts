@@ -21,6 +21,11 @@ function isProvisioningRequest(topic: string, provisioningAccount: string): bool
   return action === 'EXEC/provision' || action === 'EXEC/complete';
 }
 
+/** A TLS connection (a TLSSocket says `encrypted`): the provisioner sends generated keys over TLS only. */
+function isEncrypted(client: Client): boolean {
+  return (client.conn as { encrypted?: boolean }).encrypted === true;
+}
+
 /**
  * Cluster mode: appends each provision or completion message a device published on THIS broker
  * to the provision stream. Only messages with a client of this broker: one arriving from another
@@ -35,7 +40,7 @@ export function bridgeProvisionMessagesToStream(aedes: Aedes, options: Provision
     if (!client || !isProvisioningRequest(packet.topic, options.provisioningAccount)) return;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     options.redis
-      .xadd(key, 'MAXLEN', '~', String(options.maxLength), '*', ...encodeStreamFields({ topic: packet.topic, payload }))
+      .xadd(key, 'MAXLEN', '~', String(options.maxLength), '*', ...encodeStreamFields({ topic: packet.topic, payload, secure: isEncrypted(client) }))
       .catch((error: unknown) =>
         options.log.warn({ err: error, clientId: client.id, topic: packet.topic }, 'provision message not queued; the device will send it again'),
       );

@@ -24,8 +24,47 @@ export function set(items: readonly Asn1[]): Asn1 {
   return asn1.create(UNIVERSAL, asn1.Type.SET, true, [...items]);
 }
 
+/**
+ * OBJECT IDENTIFIER contents (X.690 8.19): arcs in base 128, the first two joined as 40·X + Y.
+ * Written with BigInt because node-forge's encoder stops at 32-bit arcs, and UUID OIDs under
+ * 2.25 (our message-signing purpose) have a 128-bit one.
+ */
+export function encodeOid(dotted: string): Buffer {
+  const arcs = dotted.split('.').map((arc) => BigInt(arc));
+  const [first, second, ...rest] = arcs;
+  if (first === undefined || second === undefined || first > 2n || (first < 2n && second > 39n)) throw new Error(`not an OID: ${dotted}`);
+  const bytes: number[] = [];
+  for (const arc of [first * 40n + second, ...rest]) {
+    const groups: number[] = [Number(arc & 0x7fn)];
+    for (let value = arc >> 7n; value > 0n; value >>= 7n) groups.unshift(Number(value & 0x7fn) | 0x80);
+    bytes.push(...groups);
+  }
+  return Buffer.from(bytes);
+}
+
+/** The dotted form of OBJECT IDENTIFIER contents; undefined when they are malformed. */
+export function decodeOid(contents: Buffer): string | undefined {
+  const arcs: bigint[] = [];
+  let value = 0n;
+  for (let i = 0; i < contents.length; i += 1) {
+    const byte = contents[i]!;
+    if (value === 0n && byte === 0x80) return undefined; // a leading 0x80 is not minimal (X.690 8.19.2)
+    value = (value << 7n) | BigInt(byte & 0x7f);
+    if ((byte & 0x80) === 0) {
+      arcs.push(value);
+      value = 0n;
+    } else if (i === contents.length - 1) {
+      return undefined; // the last arc never ended
+    }
+  }
+  const [joined, ...rest] = arcs;
+  if (joined === undefined) return undefined;
+  const first = joined < 80n ? joined / 40n : 2n;
+  return [first, joined - first * 40n, ...rest].join('.');
+}
+
 export function oid(dotted: string): Asn1 {
-  return asn1.create(UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(dotted).getBytes());
+  return asn1.create(UNIVERSAL, asn1.Type.OID, false, encodeOid(dotted).toString('binary'));
 }
 
 export function nullValue(): Asn1 {
@@ -124,7 +163,7 @@ export function contentBytes(node: Asn1): Buffer {
 
 export function oidOf(node: Asn1 | undefined): string | undefined {
   if (!isUniversal(node, asn1.Type.OID) || typeof node.value !== 'string') return undefined;
-  return asn1.derToOid(node.value);
+  return decodeOid(Buffer.from(node.value, 'binary'));
 }
 
 /** BIT STRING content without its unused-bits octet; only whole-byte strings are accepted. */

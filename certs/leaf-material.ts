@@ -16,7 +16,7 @@ import {
   writeCredentialFiles,
 } from './ca-files.ts';
 import { buildCertificate, clockSkewMs, dayMs, randomSerial, wholeSeconds, type Issuer } from './certificate-builder.ts';
-import type { CertificateFields } from './certificate-reader.ts';
+import { extendedKeyUsagesOf, type CertificateFields } from './certificate-reader.ts';
 import { toDer, type Asn1 } from './der.ts';
 import { subjectAltNameValue } from './extensions.ts';
 import { generateCaKeyPair, keysMatch, privateKeyToPem, spkiDerOf, type KeyAlgorithm } from './key-pairs.ts';
@@ -148,6 +148,9 @@ export async function loadOrIssueLeaves(
       subject: { organization: platformOrganization, commonName: signingCommonName },
       lifetimeDays: lifetimeDays.signing,
       extensions: () => signingExtensions(),
+      // Signing certificates of earlier versions lack the purpose agents now check.
+      outdated: (fields) =>
+        extendedKeyUsagesOf(fields).includes(Oid.messageSigning) ? undefined : 'it lacks the message-signing purpose',
     },
     context,
   );

@@ -1,4 +1,6 @@
 /** Object identifiers used by the certificate authority. */
+import { messageSigningPurposeOid } from '../protocol/signing.ts';
+
 export const Oid = {
   commonName: '2.5.4.3',
   organizationName: '2.5.4.10',
@@ -13,6 +15,8 @@ export const Oid = {
 
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',
+  /** Our own: the message-signing certificate and nothing else (docs/PROTOCOL.md §7). */
+  messageSigning: messageSigningPurposeOid,
 
   ecdsaWithSha256: '1.2.840.10045.4.3.2',
   ecdsaWithSha384: '1.2.840.10045.4.3.3',

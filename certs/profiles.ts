@@ -56,9 +56,12 @@ export function serverExtensions(key: KeyObject, names: readonly string[]): Asn1
   ];
 }
 
-/** The message-signing ("device management") certificate only signs. */
+/**
+ * The message-signing ("device management") certificate only signs, and carries the purpose
+ * that agents check (PROTOCOL.md §7): no other certificate of the platform has it.
+ */
 export function signingExtensions(): Asn1[] {
-  return [basicConstraints({ ca: false }), keyUsage(['digitalSignature'])];
+  return [basicConstraints({ ca: false }), keyUsage(['digitalSignature']), extendedKeyUsage([Oid.messageSigning])];
 }
 
 const deviceExtensionsByKeyType = new Map<string, readonly Asn1[]>();

@@ -14,11 +14,13 @@ export function provisionStreamKey(redisKeyPrefix: string): string {
 export interface StreamMessage {
   readonly topic: string;
   readonly payload: Buffer;
+  /** The device's connection was TLS (field `secure`: '1'); entries without it count as not. */
+  readonly secure: boolean;
 }
 
 /** XADD field list. */
 export function encodeStreamFields(message: StreamMessage): (string | Buffer)[] {
-  return ['topic', message.topic, 'payload', message.payload];
+  return ['topic', message.topic, 'payload', message.payload, 'secure', message.secure ? '1' : '0'];
 }
 
 /** From XREADGROUP / XAUTOCLAIM field lists (read as buffers); null for an entry that is not ours. */
@@ -26,10 +28,12 @@ export function decodeStreamFields(fields: readonly Buffer[] | null | undefined)
   if (!fields) return null;
   let topic: string | undefined;
   let payload: Buffer | undefined;
+  let secure = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const name = fields[i]?.toString('utf8');
     if (name === 'topic') topic = fields[i + 1]?.toString('utf8');
     else if (name === 'payload') payload = fields[i + 1];
+    else if (name === 'secure') secure = fields[i + 1]?.toString('utf8') === '1';
   }
-  return topic !== undefined && payload !== undefined ? { topic, payload } : null;
+  return topic !== undefined && payload !== undefined ? { topic, payload, secure } : null;
 }

@@ -89,6 +89,21 @@ export const errorCatalogue = {
     httpStatus: 409,
     replyCode: 409,
   },
+  KEY_GENERATION_NEEDS_TLS: {
+    message: 'The platform sends a generated private key over TLS only: send a CSR, or connect over TLS',
+    httpStatus: 400,
+    replyCode: 426,
+  },
+  ATTEMPT_KEY_CHANGED: {
+    message: 'This request.id was answered for another key: start a new attempt with a new request.id',
+    httpStatus: 409,
+    replyCode: 422,
+  },
+  CONFIGURATION_HASH_MISMATCH: {
+    message: 'The reported configuration hash is not the one the platform holds for this device',
+    httpStatus: 409,
+    replyCode: 412,
+  },
   OVERLOADED: { message: 'Busy; retry after the given delay', httpStatus: 429, replyCode: 429 },
   CSR_INVALID: { message: 'The certificate signing request is not valid', httpStatus: 400, replyCode: 400 },
   CSR_SUBJECT_MISMATCH: {

@@ -10,6 +10,7 @@ import { openCertificateAuthority, certificateAuthorityOptions, type Certificate
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import { aedesTransport } from '../provisioner/aedes-transport.ts';
+import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
 import { openStore } from '../store/open-store.ts';
@@ -83,7 +84,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       downloadTokens,
     });
     const startWorker = (): Promise<Provisioner> =>
-      startProvisioner(deps, aedesTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
+      // The 'publish' event names the client, so the provisioner knows whether it came over TLS.
+      startProvisioner(deps, localPublishTransport(provisionBroker.aedes), { maxInFlight: config.provisionerMaxInFlight });
     let provisioner: Provisioner | null = await startWorker();
     const provisionerControl = {
       async stop() {

@@ -49,6 +49,7 @@ export async function provisionerDependencies(
       bundleDownloadUrl(httpBaseUrl, bundle.id, downloadTokens.create({ bundleId: bundle.id, clientId, ttlSeconds: config.bundleTokenTtlSeconds })),
     deviceKeySecret,
     maxMessageBytes: config.maxMessageBytes,
+    allowKeyGenerationOverPlainMqtt: config.allowKeyGenerationOverPlainMqtt,
     log,
   };
 }

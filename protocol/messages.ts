@@ -1,6 +1,6 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ResponseCode } from './response-codes.ts';
-import { birthSchema, provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema } from './schemas.ts';
+import { birthSchema, provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema, replyStatementSchema } from './schemas.ts';
 
 /** Thrown by decoders: the message is not what the protocol allows. */
 export class ProtocolError extends Error {
@@ -46,8 +46,24 @@ export interface ReplyMessage {
 
 export type SignatureAlgorithm = 'SHA256withECDSA' | 'SHA256withRSA';
 
-export interface ProvisionResult {
+/** The signer's certificates, carried by every signed body. */
+export interface SignerCertificates {
+  readonly signing: string;
+  /** Issuing CA, then root. */
+  readonly chain: readonly string[];
+}
+
+/** Every signed body names the exchange it answers: the device and the request.id. */
+export interface SignedDocument {
   readonly clientId: string;
+  readonly requestId: string;
+  readonly certificates: SignerCertificates;
+}
+
+export interface ProvisionResult extends SignedDocument {
+  readonly clientId: string;
+  /** The request.id this result answers. */
+  readonly requestId: string;
   readonly account: string;
   readonly issuedOn: number;
   readonly certificates: {
@@ -78,6 +94,7 @@ const validators = {
   complete: ajv.compile(provisionCompleteSchema),
   reply: ajv.compile(replySchema),
   result: ajv.compile(provisionResultSchema),
+  statement: ajv.compile(replyStatementSchema),
   birth: ajv.compile(birthSchema),
 };
 
@@ -202,6 +219,25 @@ export function decodeProvisionResult(body: Buffer): ProvisionResult {
 
 export function encodeProvisionResult(result: ProvisionResult): Buffer {
   return Buffer.from(JSON.stringify(result));
+}
+
+/**
+ * The signed body of every reply that is not a provision result (errors, the answer to a
+ * completion report): the same code and message as the metrics, bound to the exchange.
+ */
+export interface ReplyStatement extends SignedDocument {
+  readonly responseCode: number;
+  readonly message?: string;
+  readonly retryAfterSeconds?: number;
+}
+
+export function encodeReplyStatement(statement: ReplyStatement): Buffer {
+  return Buffer.from(JSON.stringify(statement));
+}
+
+/** Parses the signed body of a reply other than a provision result. Verify the signature over `body` first. */
+export function decodeReplyStatement(body: Buffer): ReplyStatement {
+  return check<ReplyStatement>(validators.statement, parseJson(body, 'reply statement', 1024 * 1024), 'reply statement');
 }
 
 export interface BirthMessage {

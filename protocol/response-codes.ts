@@ -10,14 +10,25 @@ export const ResponseCode = {
   notFound: 404,
   wrongState: 409,
   expired: 410,
+  configurationMismatch: 412,
   tooLarge: 413,
+  keyChanged: 422,
+  keyGenerationNeedsTls: 426,
   overloaded: 429,
   internalError: 500,
   unavailable: 503,
 } as const;
 export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode];
 
-export type DeviceAction = 'install' | 'retry' | 'retry-after' | 'give-up';
+/**
+ * - install: go on; retry: the same message after `retry-interval`; retry-after: the same message
+ *   after `retry.after.seconds`;
+ * - repeat-provision: send the provision request again with the SAME request.id (same certificate,
+ *   current configuration), apply what comes back, report again;
+ * - new-attempt: a provision request with a NEW request.id;
+ * - give-up: stop and tell the operator.
+ */
+export type DeviceAction = 'install' | 'retry' | 'retry-after' | 'repeat-provision' | 'new-attempt' | 'give-up';
 
 export function actionFor(code: number): DeviceAction {
   switch (code) {
@@ -25,6 +36,10 @@ export function actionFor(code: number): DeviceAction {
       return 'install';
     case ResponseCode.overloaded:
       return 'retry-after';
+    case ResponseCode.configurationMismatch:
+      return 'repeat-provision';
+    case ResponseCode.keyChanged:
+      return 'new-attempt';
     case ResponseCode.notActiveYet:
     case ResponseCode.internalError:
     case ResponseCode.unavailable:

@@ -57,13 +57,14 @@ export const provisionCompleteSchema = {
 export const replySchema = {
   $id: 'provisio:reply',
   type: 'object',
-  additionalProperties: false,
+  additionalProperties: true,
   required: ['sentOn', 'metrics'],
   properties: {
     sentOn: { type: 'integer', minimum: 0 },
     metrics: {
       type: 'object',
-      additionalProperties: false,
+      // Agents MUST ignore metrics they do not know (PROTOCOL.md §4): the platform may add some.
+      additionalProperties: true,
       required: ['request.id', 'response.code'],
       properties: {
         'request.id': requestId,
@@ -79,19 +80,34 @@ export const replySchema = {
   },
 } as const;
 
-/** The signed document inside a successful provisioning reply. */
+/** What every signed body names and carries: the exchange it answers and the signer's certificates. */
+const signerCertificates = {
+  type: 'object',
+  additionalProperties: true,
+  required: ['chain', 'signing'],
+  properties: {
+    chain: { type: 'array', minItems: 1, maxItems: 4, items: pem },
+    signing: pem,
+  },
+} as const;
+
+/**
+ * The signed document inside a successful provisioning reply. Signed bodies are read leniently:
+ * an agent MUST ignore fields it does not know (PROTOCOL.md §7), so the platform may add some.
+ */
 export const provisionResultSchema = {
   $id: 'provisio:provision-result',
   type: 'object',
-  additionalProperties: false,
-  required: ['clientId', 'account', 'issuedOn', 'certificates', 'configuration', 'bundles', 'next'],
+  additionalProperties: true,
+  required: ['clientId', 'requestId', 'account', 'issuedOn', 'certificates', 'configuration', 'bundles', 'next'],
   properties: {
     clientId,
+    requestId,
     account: { type: 'string', minLength: 1, maxLength: 64 },
     issuedOn: { type: 'integer', minimum: 0 },
     certificates: {
       type: 'object',
-      additionalProperties: false,
+      additionalProperties: true,
       required: ['client', 'chain', 'signing'],
       properties: {
         client: pem,
@@ -102,7 +118,7 @@ export const provisionResultSchema = {
     },
     configuration: {
       type: 'object',
-      additionalProperties: false,
+      additionalProperties: true,
       required: ['content', 'sha256'],
       properties: {
         content: { type: 'string', maxLength: 262144 },
@@ -114,7 +130,7 @@ export const provisionResultSchema = {
       maxItems: 9,
       items: {
         type: 'object',
-        additionalProperties: false,
+        additionalProperties: true,
         required: ['name', 'version', 'size', 'sha256', 'url'],
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 128 },
@@ -127,7 +143,7 @@ export const provisionResultSchema = {
     },
     next: {
       type: 'object',
-      additionalProperties: false,
+      additionalProperties: true,
       required: ['brokerUrl', 'clientId', 'account', 'auth'],
       properties: {
         brokerUrl: { type: 'string', minLength: 1, maxLength: 2048 },
@@ -136,6 +152,25 @@ export const provisionResultSchema = {
         auth: { type: 'string', enum: ['client-certificate'] },
       },
     },
+  },
+} as const;
+
+/**
+ * The signed body of every reply that is not a provision result: errors, and the answer to a
+ * completion report. It names the exchange, so that it cannot be replayed to another one.
+ */
+export const replyStatementSchema = {
+  $id: 'provisio:reply-statement',
+  type: 'object',
+  additionalProperties: true,
+  required: ['clientId', 'requestId', 'responseCode', 'certificates'],
+  properties: {
+    clientId,
+    requestId,
+    responseCode: { type: 'integer', minimum: 100, maximum: 599 },
+    message: { type: 'string', maxLength: 1024 },
+    retryAfterSeconds: { type: 'integer', minimum: 0 },
+    certificates: signerCertificates,
   },
 } as const;
 

@@ -28,3 +28,22 @@ export function verifyBodySignature(
     return false;
   }
 }
+
+/**
+ * The extended key usage that marks the platform's message-signing certificate, and no other
+ * certificate it issues (devices get clientAuth, brokers serverAuth). An OID under 2.25 (a UUID,
+ * ITU-T X.667), so it needs no registration. PROTOCOL.md §7: an agent MUST refuse a body whose
+ * signing certificate lacks it, or a device's own certificate could sign replies.
+ */
+export const messageSigningPurposeOid = '2.25.128152562290709719911594466647323674875';
+
+/** Extended key usages of a certificate: `extKeyUsage` on newer Node, `keyUsage` on Node 20. */
+export function extendedKeyUsagesOf(certificate: X509Certificate): readonly string[] {
+  const withNewName = certificate as X509Certificate & { readonly extKeyUsage?: string[] };
+  return withNewName.extKeyUsage ?? certificate.keyUsage ?? [];
+}
+
+/** Is this the platform's message signer: an end-entity certificate with the signing purpose? */
+export function isMessageSigningCertificate(certificate: X509Certificate): boolean {
+  return !certificate.ca && extendedKeyUsagesOf(certificate).includes(messageSigningPurposeOid);
+}

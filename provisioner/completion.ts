@@ -51,7 +51,18 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
     if (!account) throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'account no longer exists' });
     const expected = await configurationForRequest(deps.store, request, account, deps.accountBrokerUrl);
     const base = { actor, accountId: account.id, clientId, provisionRequestId: request.id };
-    const hashMatches = expected.sha256 === message.configurationHash;
+    if (expected.sha256 !== message.configurationHash) {
+      // The OpenWiFi rule: a device whose hash differs gets its configuration again. The request
+      // stays open; the device repeats its provision request.id (same certificate, current
+      // configuration), applies it and reports again (PROTOCOL.md §9).
+      await audit(deps.store, deps.log, {
+        ...base,
+        type: 'provision.conf_mismatch',
+        outcome: 'failure',
+        detail: { reportedHash: message.configurationHash, expectedHash: expected.sha256 },
+      });
+      throw new PlatformError('CONFIGURATION_HASH_MISMATCH', { detail: `expected ${expected.sha256}` });
+    }
     try {
       await deps.store.updateProvisionRequest(request.id, request.version, {
         jobStatus: 'COMPLETED',
@@ -65,7 +76,7 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
     await audit(deps.store, deps.log, {
       ...base,
       type: 'provision.conf_updated',
-      outcome: hashMatches ? 'success' : 'failure',
+      outcome: 'success',
       detail: { reportedHash: message.configurationHash, expectedHash: expected.sha256 },
     });
     await audit(deps.store, deps.log, {

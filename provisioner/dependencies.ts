@@ -21,6 +21,8 @@ export interface ProvisionerDependencies {
   /** Secret from which keys of devices without a CSR are derived (device-key-derivation.ts). */
   readonly deviceKeySecret: Buffer;
   readonly maxMessageBytes: number;
+  /** Send generated private keys over plain TCP too (PROVISIO_ALLOW_KEY_GENERATION_OVER_PLAIN_MQTT). */
+  readonly allowKeyGenerationOverPlainMqtt: boolean;
   readonly log: Logger;
   readonly now?: () => number;
 }

@@ -1,6 +1,6 @@
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import { publishQos1 } from './aedes-transport.ts';
-import type { MessageHandler, ProvisioningTransport } from './transport.ts';
+import type { MessageHandler, MessageOrigin, ProvisioningTransport } from './transport.ts';
 
 /** MQTT topic filter match ('+' one level, '#' the rest). */
 function matches(filter: string, topic: string): boolean {
@@ -15,6 +15,14 @@ function matches(filter: string, topic: string): boolean {
   return filterLevels.length === topicLevels.length;
 }
 
+const overTls: MessageOrigin = Object.freeze({ secure: true });
+const overPlainTcp: MessageOrigin = Object.freeze({ secure: false });
+
+/** Whether the client's connection is TLS (a TLSSocket says `encrypted`). */
+export function originOf(client: Client): MessageOrigin {
+  return (client.conn as { encrypted?: boolean }).encrypted === true ? overTls : overPlainTcp;
+}
+
 /**
  * In-process transport that hears only what clients of THIS broker publish. In cluster mode every
  * broker process shares one topic space, so a subscription would hear every broker's messages
@@ -27,7 +35,7 @@ export function localPublishTransport(broker: Aedes): ProvisioningTransport {
     async start(filters, handler: MessageHandler) {
       listener = (packet, client) => {
         if (!client || !filters.some((filter) => matches(filter, packet.topic))) return;
-        void handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+        void handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload), originOf(client));
       };
       broker.on('publish', listener);
     },

@@ -24,7 +24,8 @@ export function mqttTransport(options: MqttTransportOptions): ProvisioningTransp
         ...(options.ca ? { ca: options.ca } : {}),
       };
       client = await connectAsync(options.url, clientOptions);
-      client.on('message', (topic, payload) => handler(topic, payload));
+      // A subscriber does not learn how the publisher connected: origin unknown (not secure).
+      client.on('message', (topic, payload) => handler(topic, payload, {}));
       // clean sessions: after a reconnect the subscriptions must be made again.
       client.on('connect', () => {
         client?.subscribe([...filters], { qos: 1 });

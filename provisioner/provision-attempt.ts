@@ -9,6 +9,7 @@ import { audit } from './audit.ts';
 import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { deriveDeviceKey } from './device-key-derivation.ts';
+import type { MessageOrigin } from './transport.ts';
 
 /** What the provisioner does with one provision message: a result to sign, or nothing to say. */
 export type AttemptOutcome = { kind: 'result'; result: ProvisionResult } | { kind: 'silent'; reason: string };
@@ -71,10 +72,13 @@ async function checkActivationKey(deps: ProvisionerDependencies, request: Provis
 async function claimAttempt(
   deps: ProvisionerDependencies,
   request: ProvisionRequest,
-  requestId: string,
+  message: ProvisionRequestMessage,
 ): Promise<ProvisionRequest> {
+  const requestId = message.requestId;
   if (request.retryCount >= request.retryMaxAttempts) throw new PlatformError('RETRIES_EXHAUSTED');
   const claimed = await deps.store.updateProvisionRequest(request.id, request.version, {
+    // The device facts of this attempt, shown to the operator (PROTOCOL.md §5).
+    device: message.device,
     currentRequestId: requestId,
     certificateSerial: null,
     retryCount: request.retryCount + 1,
@@ -126,6 +130,7 @@ async function buildResult(
   deps: ProvisionerDependencies,
   request: ProvisionRequest,
   account: Account,
+  requestId: string,
   certificate: IssuedCertificate,
   keyPem: string | undefined,
 ): Promise<ProvisionResult> {
@@ -145,6 +150,7 @@ async function buildResult(
   }
   return {
     clientId: request.clientId,
+    requestId,
     account: account.name,
     issuedOn: certificate.createdOn,
     certificates: {
@@ -159,21 +165,41 @@ async function buildResult(
   };
 }
 
-/** Repeats the answer to an attempt already answered: same certificate, same key. */
+/**
+ * The key a repeated message asks for must be the key the certificate of its request.id holds:
+ * the same CSR's key, or (no CSR) the key the platform generated. Otherwise the device would get
+ * a certificate that does not match the key it holds (issue 11): ATTEMPT_KEY_CHANGED.
+ * Returns the generated key's PEM when there is one to send again.
+ */
+function keyOfRepeat(deps: ProvisionerDependencies, request: ProvisionRequest, message: ProvisionRequestMessage, certificate: IssuedCertificate): string | undefined {
+  const certificateSpki = new X509Certificate(certificate.pem).publicKey.export({ type: 'spki', format: 'der' });
+  const csr = checkCsr(message.csr, request.clientId);
+  if (csr) {
+    if (csr.subjectPublicKeyInfo.equals(certificateSpki)) return undefined;
+    throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'the CSR is for another key than the certificate issued to this request.id' });
+  }
+  // A certificate for a generated key holds exactly the derived public key; one from a CSR does not.
+  const derivedKey = deriveDeviceKey(deps.deviceKeySecret, request.id, message.requestId);
+  if (createPublicKey(derivedKey).export({ type: 'spki', format: 'der' }).equals(certificateSpki)) {
+    return derivedKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  }
+  throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'this request.id was answered to a CSR: send the same CSR again' });
+}
+
+/**
+ * Repeats the answer to an attempt already answered: same certificate, same key, the current
+ * configuration and fresh bundle links (the first ones may have expired).
+ */
 async function repeatResult(
   deps: ProvisionerDependencies,
   request: ProvisionRequest,
   account: Account,
-  requestId: string,
+  message: ProvisionRequestMessage,
   certificate: IssuedCertificate,
 ): Promise<AttemptOutcome> {
-  // A certificate for a derived key holds exactly the derived public key; one from a CSR does not.
-  const derivedKey = deriveDeviceKey(deps.deviceKeySecret, request.id, requestId);
-  const derivedSpki = createPublicKey(derivedKey).export({ type: 'spki', format: 'der' });
-  const certificateSpki = new X509Certificate(certificate.pem).publicKey.export({ type: 'spki', format: 'der' });
-  const keyPem = derivedSpki.equals(certificateSpki) ? derivedKey.export({ type: 'pkcs8', format: 'pem' }).toString() : undefined;
-  await audit(deps.store, deps.log, { ...baseAudit(request), type: 'provision.repeated', outcome: 'success', detail: { requestId } });
-  return { kind: 'result', result: await buildResult(deps, request, account, certificate, keyPem) };
+  const keyPem = keyOfRepeat(deps, request, message, certificate);
+  await audit(deps.store, deps.log, { ...baseAudit(request), type: 'provision.repeated', outcome: 'success', detail: { requestId: message.requestId } });
+  return { kind: 'result', result: await buildResult(deps, request, account, message.requestId, certificate, keyPem) };
 }
 
 /**
@@ -198,10 +224,15 @@ export async function handleProvisionAttempt(
   deps: ProvisionerDependencies,
   clientId: string,
   message: ProvisionRequestMessage,
+  origin: MessageOrigin,
 ): Promise<AttemptOutcome> {
   const now = (deps.now ?? Date.now)();
   if (message.requesterClientId !== clientId) {
     throw new PlatformError('VALIDATION_FAILED', { detail: 'requester.client.id is not the topic clientId' });
+  }
+  // A generated private key crosses the network in the reply: never in clear unless the operator allows it.
+  if (message.csr === undefined && origin.secure !== true && !deps.allowKeyGenerationOverPlainMqtt) {
+    throw new PlatformError('KEY_GENERATION_NEEDS_TLS', { detail: 'this connection is not encrypted' });
   }
   for (let round = 0; round < 5; round += 1) {
     const request = await loadRequest(deps, clientId);
@@ -212,7 +243,7 @@ export async function handleProvisionAttempt(
     await checkActivationKey(deps, request, message);
     if (request.currentRequestId === message.requestId) {
       const certificate = request.certificateSerial ? await deps.store.getCertificate(request.certificateSerial) : null;
-      if (certificate) return repeatResult(deps, request, account, message.requestId, certificate);
+      if (certificate) return repeatResult(deps, request, account, message, certificate);
       // Another worker is issuing for this very message (a duplicate delivery): it will answer.
       if (now - request.modifiedOn < abandonedClaimMs) return { kind: 'silent', reason: 'attempt in progress elsewhere' };
     }
@@ -220,7 +251,7 @@ export async function handleProvisionAttempt(
     const csr = checkCsr(message.csr, clientId);
     let claimed: ProvisionRequest;
     try {
-      claimed = await claimAttempt(deps, request, message.requestId);
+      claimed = await claimAttempt(deps, request, message);
     } catch (error) {
       if (isPlatformError(error) && error.code === 'VERSION_CONFLICT') continue; // someone else moved it: look again
       if (isPlatformError(error) && error.code === 'RETRIES_EXHAUSTED') {
@@ -252,7 +283,7 @@ export async function handleProvisionAttempt(
       outcome: 'success',
       detail: { serial: certificate.serial, fromCsr: Boolean(message.csr) },
     });
-    return { kind: 'result', result: await buildResult(deps, claimed, account, certificate, keyPem) };
+    return { kind: 'result', result: await buildResult(deps, claimed, account, message.requestId, certificate, keyPem) };
   }
   throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1, detail: 'request contended' });
 }

@@ -4,8 +4,8 @@ import { parseDeviceTopic, platformRequestFilters, provisioningApp, replyTopic }
 import { handleCompletion } from './completion.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { handleProvisionAttempt } from './provision-attempt.ts';
-import { errorReply, plainReply, successReply } from './reply-builder.ts';
-import type { ProvisioningTransport } from './transport.ts';
+import { completionReply, errorReply, successReply } from './reply-builder.ts';
+import type { MessageOrigin, ProvisioningTransport } from './transport.ts';
 
 export interface ProvisionerOptions {
   /** Messages handled at once; beyond it devices are told 429 with a retry delay. */
@@ -18,13 +18,21 @@ export interface Provisioner {
   close(): Promise<void>;
 }
 
-/** request.id from a message that failed validation, when it is usable in a reply topic. */
+/** `"request.id": "…"` with an id usable in a reply topic, anywhere in the text. */
+const requestIdPair = /"request\.id"\s*:\s*"([A-Za-z0-9._-]{1,64})"/;
+
+/**
+ * request.id of a message that failed validation (PROTOCOL.md §5): read from the parsed JSON
+ * when it parses, otherwise from the first `"request.id":"…"` pair in the text, so that a
+ * truncated message is still answered 400.
+ */
 function salvageRequestId(payload: Buffer): string | null {
+  const text = payload.toString('utf8');
   try {
-    const value = (JSON.parse(payload.toString('utf8')) as { metrics?: Record<string, unknown> }).metrics?.['request.id'];
+    const value = (JSON.parse(text) as { metrics?: Record<string, unknown> } | null)?.metrics?.['request.id'];
     return typeof value === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(value) ? value : null;
   } catch {
-    return null;
+    return requestIdPair.exec(text)?.[1] ?? null;
   }
 }
 
@@ -54,7 +62,7 @@ export async function startProvisioner(
     }
   }
 
-  async function handle(topic: string, payload: Buffer): Promise<void> {
+  async function handle(topic: string, payload: Buffer, origin: MessageOrigin): Promise<void> {
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.account !== deps.provisioningAccount || parsed.rest[0] !== provisioningApp) return;
     const clientId = parsed.clientId;
@@ -65,32 +73,32 @@ export async function startProvisioner(
       if (action === 'EXEC/provision') {
         const message = decodeProvisionRequest(payload, deps.maxMessageBytes);
         requestId = message.requestId;
-        const outcome = await handleProvisionAttempt(deps, clientId, message);
+        const outcome = await handleProvisionAttempt(deps, clientId, message, origin);
         if (outcome.kind === 'silent') {
           log.debug({ clientId, requestId, reason: outcome.reason }, 'no reply');
           return;
         }
-        await reply(clientId, requestId, successReply(deps, requestId, outcome.result));
+        await reply(clientId, requestId, successReply(deps, outcome.result));
         log.info({ clientId, requestId }, 'provisioning reply sent');
       } else if (action === 'EXEC/complete') {
         const message = decodeProvisionComplete(payload, deps.maxMessageBytes);
         requestId = message.requestId;
         await handleCompletion(deps, clientId, message);
-        await reply(clientId, requestId, plainReply(requestId, 200));
+        await reply(clientId, requestId, completionReply(deps, clientId, requestId));
         log.info({ clientId, requestId }, 'provisioning completed');
       }
     } catch (error) {
       // Only a message that could not be decoded (or was not decoded: overload) is parsed again for its id.
       requestId ??= salvageRequestId(payload);
       const platformError = error instanceof ProtocolError ? protocolToPlatformError(error) : toPlatformError(error, log, 'provisioning failed');
-      log.info({ clientId, requestId, code: platformError.code }, 'provisioning request refused');
-      if (requestId) await reply(clientId, requestId, errorReply(requestId, platformError));
+      log.info({ clientId, requestId, code: platformError.code, detail: platformError.detail }, 'provisioning request refused');
+      if (requestId) await reply(clientId, requestId, errorReply(deps, clientId, requestId, platformError));
     }
   }
 
-  await transport.start(platformRequestFilters(deps.provisioningAccount), (topic, payload) => {
+  await transport.start(platformRequestFilters(deps.provisioningAccount), (topic, payload, origin) => {
     if (closing) return;
-    const work = handle(topic, payload).finally(() => pending.delete(work));
+    const work = handle(topic, payload, origin).finally(() => pending.delete(work));
     pending.add(work);
     return work; // transports that acknowledge (the Redis stream) wait for it
   });

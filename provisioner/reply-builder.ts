@@ -1,19 +1,47 @@
-import type { ProvisionResult } from '../protocol/messages.ts';
-import { encodeProvisionResult, encodeReply } from '../protocol/messages.ts';
+import type { ProvisionResult, ReplyStatement } from '../protocol/messages.ts';
+import { encodeProvisionResult, encodeReply, encodeReplyStatement } from '../protocol/messages.ts';
 import { signBody } from '../protocol/signing.ts';
 import type { PlatformError } from '../errors/platform-error.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 
-/** A 200 reply: the result document, its exact bytes signed with the message-signing key. */
-export function successReply(deps: ProvisionerDependencies, requestId: string, result: ProvisionResult): Buffer {
-  const body = encodeProvisionResult(result);
-  const { signature, algorithm } = signBody(body, deps.signing.key);
-  return encodeReply({ requestId, responseCode: 200, signature, signatureAlgorithm: algorithm, body });
+/** The part of the dependencies a reply needs: the signer and its chain. */
+export type ReplySigner = Pick<ProvisionerDependencies, 'signing' | 'chainPems'>;
+
+/**
+ * Every reply carries a signed body naming the device and the request.id it answers
+ * (PROTOCOL.md §6, §7), so that on plain TCP neither a forged answer nor a genuine answer to
+ * another exchange can be passed off to a device.
+ */
+function signedReply(signer: ReplySigner, statement: Omit<ReplyStatement, 'certificates'>, body: Buffer): Buffer {
+  const { signature, algorithm } = signBody(body, signer.signing.key);
+  return encodeReply({
+    requestId: statement.requestId,
+    responseCode: statement.responseCode,
+    ...(statement.message !== undefined ? { message: statement.message } : {}),
+    ...(statement.retryAfterSeconds !== undefined ? { retryAfterSeconds: statement.retryAfterSeconds } : {}),
+    signature,
+    signatureAlgorithm: algorithm,
+    body,
+  });
 }
 
-/** An error reply: code and a message safe for the device; no stack, no internals. */
-export function errorReply(requestId: string, error: PlatformError): Buffer {
-  return encodeReply({
+function statementReply(signer: ReplySigner, statement: Omit<ReplyStatement, 'certificates'>): Buffer {
+  const body = encodeReplyStatement({
+    ...statement,
+    certificates: { signing: signer.signing.certPem, chain: signer.chainPems },
+  });
+  return signedReply(signer, statement, body);
+}
+
+/** A 200 reply to a provision request: the result document, its exact bytes signed. */
+export function successReply(signer: ReplySigner, result: ProvisionResult): Buffer {
+  return signedReply(signer, { clientId: result.clientId, requestId: result.requestId, responseCode: 200 }, encodeProvisionResult(result));
+}
+
+/** An error reply: code and a message safe for the device (no stack, no internals), signed. */
+export function errorReply(signer: ReplySigner, clientId: string, requestId: string, error: PlatformError): Buffer {
+  return statementReply(signer, {
+    clientId,
     requestId,
     responseCode: error.replyCode,
     message: error.detail ? `${error.code}: ${error.detail}` : error.code,
@@ -21,6 +49,7 @@ export function errorReply(requestId: string, error: PlatformError): Buffer {
   });
 }
 
-export function plainReply(requestId: string, responseCode: number, message?: string): Buffer {
-  return encodeReply({ requestId, responseCode, ...(message ? { message } : {}) });
+/** The 200 to a completion report, signed like every reply. */
+export function completionReply(signer: ReplySigner, clientId: string, requestId: string): Buffer {
+  return statementReply(signer, { clientId, requestId, responseCode: 200 });
 }

@@ -53,7 +53,7 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
     const id = idBuffer.toString('utf8');
     const message = decodeStreamFields(fields);
     try {
-      if (message && handler) await handler(message.topic, message.payload);
+      if (message && handler) await handler(message.topic, message.payload, { secure: message.secure });
       await redis.xack(key, provisionStreamGroup, id);
     } catch (error) {
       // Not acknowledged: it stays pending and is claimed again after claimIdleMs.

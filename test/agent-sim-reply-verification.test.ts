@@ -2,12 +2,21 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { makeDeviceKey } from '../agent-sim/provisioning-flow.ts';
-import { UntrustedReplyError, verifyProvisionReply } from '../agent-sim/reply-verification.ts';
+import { trustedNow, UntrustedReplyError, verifyProvisionReply, verifyReplyStatement } from '../agent-sim/reply-verification.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
-import { decodeReply, encodeProvisionResult, encodeReply, type ProvisionResult, type ReplyMessage } from '../protocol/messages.ts';
-import { signBody } from '../protocol/signing.ts';
+import {
+  decodeReply,
+  encodeProvisionResult,
+  encodeReply,
+  encodeReplyStatement,
+  type ProvisionResult,
+  type ReplyMessage,
+  type ReplyStatement,
+} from '../protocol/messages.ts';
+import { isMessageSigningCertificate, signBody } from '../protocol/signing.ts';
+import { X509Certificate } from 'node:crypto';
 import { openTestCa, removeTemporaryDirectories, temporaryDirectory } from './support/ca-test-kit.ts';
 
 const clientId = 'verify-device';
@@ -18,6 +27,7 @@ function resultFrom(ca: CertificateAuthority, clientCertificate: string, clientK
   const content = JSON.stringify({ telemetry: { intervalSeconds: 60 } });
   return {
     clientId,
+    requestId: 'request-1',
     account,
     issuedOn: Date.now(),
     certificates: {
@@ -33,11 +43,23 @@ function resultFrom(ca: CertificateAuthority, clientCertificate: string, clientK
 }
 
 /** The reply as it arrives: body signed with `signer`'s key, encoded and decoded like on the wire. */
-function signedReply(result: ProvisionResult, signer: CertificateAuthority, tamper?: (body: Buffer) => void): ReplyMessage {
+function signedReply(
+  result: ProvisionResult,
+  signer: CertificateAuthority | { readonly keyPem: string },
+  tamper?: (body: Buffer) => void,
+): ReplyMessage {
   const body = encodeProvisionResult(result);
-  const { signature, algorithm } = signBody(body, createPrivateKey(signer.signingCredentials.keyPem));
+  const keyPem = 'keyPem' in signer ? signer.keyPem : signer.signingCredentials.keyPem;
+  const { signature, algorithm } = signBody(body, createPrivateKey(keyPem));
   tamper?.(body);
   return decodeReply(encodeReply({ requestId: 'request-1', responseCode: 200, body, signature, signatureAlgorithm: algorithm }));
+}
+
+/** An error reply as the platform signs it (PROTOCOL.md §6). */
+function signedStatement(ca: CertificateAuthority, statement: Omit<ReplyStatement, 'certificates'>, metricsCode = statement.responseCode): ReplyMessage {
+  const body = encodeReplyStatement({ ...statement, certificates: { signing: ca.signingCredentials.certPem, chain: [ca.issuingCertificatePem, ca.rootCertificatePem] } });
+  const { signature, algorithm } = signBody(body, createPrivateKey(ca.signingCredentials.keyPem));
+  return decodeReply(encodeReply({ requestId: statement.requestId, responseCode: metricsCode, body, signature, signatureAlgorithm: algorithm }));
 }
 
 function refusedWith(pattern: RegExp): (error: unknown) => boolean {
@@ -62,8 +84,57 @@ describe('agent-sim verifies a provisioning reply (PROTOCOL.md §7)', () => {
   });
   after(removeTemporaryDirectories);
 
-  const verify = (reply: ReplyMessage, root: string, key?: KeyObject): ProvisionResult =>
-    verifyProvisionReply(reply, { trustedRootPem: root, caAuthentication: true, clientId, ...(key ? { devicePublicKey: key } : {}) });
+  const verify = (reply: ReplyMessage, root: string, key?: KeyObject, requestId = 'request-1'): ProvisionResult =>
+    verifyProvisionReply(reply, { trustedRootPem: root, caAuthentication: true, clientId, requestId, ...(key ? { devicePublicKey: key } : {}) });
+
+  it('Should refuse a body signed with another device’s own certificate and key, though it chains to the same root', async () => {
+    // The attack of issue 11: a device certificate is CA:false with digitalSignature from the same issuing CA.
+    const otherDevice = await platform.issueWithGeneratedKey({ clientId: 'other-device', account });
+    const forgedResult = resultFrom(platform, deviceCertificate);
+    const forged = signedReply(
+      { ...forgedResult, certificates: { ...forgedResult.certificates, signing: otherDevice.certPem } },
+      { keyPem: otherDevice.keyPem },
+    );
+    assert.throws(() => verify(forged, platform.rootCertificatePem, deviceKey), refusedWith(/not the platform message signer/));
+    assert.equal(isMessageSigningCertificate(new X509Certificate(otherDevice.certPem)), false);
+    assert.equal(isMessageSigningCertificate(new X509Certificate(platform.signingCredentials.certPem)), true);
+  });
+
+  it('Should refuse a genuine reply to another request.id or another device (no replay)', () => {
+    const reply = signedReply(resultFrom(platform, deviceCertificate), platform);
+    assert.throws(() => verify(reply, platform.rootCertificatePem, deviceKey, 'request-2'), refusedWith(/another request.id/));
+    assert.throws(
+      () => verifyProvisionReply(reply, { trustedRootPem: platform.rootCertificatePem, caAuthentication: true, clientId: 'someone-else', requestId: 'request-1' }),
+      refusedWith(/another clientId/),
+    );
+  });
+
+  it('Should trust a signed error statement, and refuse one whose code was changed or that is unsigned', () => {
+    const options = { trustedRootPem: platform.rootCertificatePem, caAuthentication: true, clientId, requestId: 'request-9' };
+    const genuine = signedStatement(platform, { clientId, requestId: 'request-9', responseCode: 409, message: 'REQUEST_WRONG_STATE' });
+    assert.equal(verifyReplyStatement(genuine, options).responseCode, 409);
+    const recoded = signedStatement(platform, { clientId, requestId: 'request-9', responseCode: 409 }, 401);
+    assert.throws(() => verifyReplyStatement(recoded, options), refusedWith(/not the signed one/));
+    const unsigned = decodeReply(encodeReply({ requestId: 'request-9', responseCode: 401, message: 'ACTIVATION_KEY_INVALID' }));
+    assert.throws(() => verifyReplyStatement(unsigned, options), refusedWith(/not signed/));
+    const forStranger = signedStatement(stranger, { clientId, requestId: 'request-9', responseCode: 404 });
+    assert.throws(() => verifyReplyStatement(forStranger, options), refusedWith(/signing certificate not trusted/));
+  });
+
+  it('Should check validity at the root’s notBefore when the device clock is not set (1970)', () => {
+    const reply = signedReply(resultFrom(platform, deviceCertificate), platform);
+    const unsetClock = trustedNow(platform.rootCertificatePem, 0);
+    assert.equal(unsetClock.getTime(), new Date(new X509Certificate(platform.rootCertificatePem).validFrom).getTime());
+    const result = verifyProvisionReply(reply, {
+      trustedRootPem: platform.rootCertificatePem,
+      caAuthentication: true,
+      clientId,
+      requestId: 'request-1',
+      devicePublicKey: deviceKey,
+      now: unsetClock,
+    });
+    assert.equal(result.clientId, clientId);
+  });
 
   it('Should accept a genuine reply for the device key, private or public, again and again', () => {
     const reply = signedReply(resultFrom(platform, deviceCertificate), platform);

@@ -20,6 +20,7 @@ async function provisionResult(ca: CertificateAuthority, clientId: string): Prom
     keyPem: key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     result: {
       clientId,
+      requestId: 'request-1',
       account: 'acme',
       issuedOn: Date.now(),
       certificates: { client: issued.certPem, chain: [ca.issuingCertificatePem, ca.rootCertificatePem], signing: ca.signingCredentials.certPem },

@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { decodeProvisionResult, decodeReply, encodeProvisionComplete, encodeProvisionRequest, type ReplyMessage } from '../protocol/messages.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
+import { verifyReplyStatement } from '../agent-sim/reply-verification.ts';
 import { createCsr, tamperCsrSignature } from './support/csr.ts';
 import { createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
 import { publishOutcome, randomBytesFrom, seededRandom } from './support/security-kit.ts';
@@ -75,10 +76,14 @@ describe('fuzzing the provisioning messages', () => {
 
   const metrics = (extra: Record<string, unknown>) => JSON.stringify({ sentOn: Date.now(), metrics: { 'requester.client.id': 'fp-dev', ...extra } });
   const key = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  /** The CSR of the answered attempt: a repeat must send the same key. */
+  const goodCsr = createCsr({ commonName: 'fp-dev', privateKey: key() }).csrPem;
   const provision = (requestId: string, extra: { csr?: string; activationKey?: string } = {}) =>
     encodeProvisionRequest({ requestId, requesterClientId: 'fp-dev', activationKey: device.activationKey!, device: {}, ...extra });
-  const completion = (requestId: string, provisionRequestId: string, requesterClientId = 'fp-dev') =>
-    encodeProvisionComplete({ requestId, requesterClientId, provisionRequestId, configurationHash: 'a'.repeat(64), bundlesInstalled: [] });
+  /** The configuration hash of the answered attempt, once there is one. */
+  let answeredHash = 'a'.repeat(64);
+  const completion = (requestId: string, provisionRequestId: string, requesterClientId = 'fp-dev', configurationHash = answeredHash) =>
+    encodeProvisionComplete({ requestId, requesterClientId, provisionRequestId, configurationHash, bundlesInstalled: [] });
 
   interface BadMessage {
     readonly name: string;
@@ -88,12 +93,21 @@ describe('fuzzing the provisioning messages', () => {
     readonly expect: number | 'none' | 'closed';
     /** The error code the reply names. */
     readonly code?: string;
+    /** The request.id the reply comes on, when the payload is not JSON. */
+    readonly requestId?: string;
   }
   const provisionTopic = provisionRequestTopic(pa, 'fp-dev');
   const completeTopic = provisionCompleteTopic(pa, 'fp-dev');
   const random = seededRandom(0xf0_0d);
   const cases: BadMessage[] = [
     { name: 'invalid JSON', payload: () => '{"sentOn": 1, "metrics": {', expect: 'none' },
+    {
+      name: 'truncated JSON whose request.id is readable (PROTOCOL.md §5)',
+      payload: () => '{"sentOn": 1, "metrics": {"request.id": "c-truncated", "requester.client.id": "fp-d',
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+      requestId: 'c-truncated',
+    },
     { name: 'empty payload', payload: () => '', expect: 'none' },
     { name: 'random bytes', payload: () => randomBytesFrom(random, 300), expect: 'none' },
     { name: 'a JSON array', payload: () => '[]', expect: 'none' },
@@ -154,12 +168,14 @@ describe('fuzzing the provisioning messages', () => {
             await replyTo(`marker-${marker}`);
             assert.deepEqual(replies.map((reply) => reply.requestId), [`marker-${marker}`], 'no reply to the unreadable message');
           } else {
-            const requestId = (JSON.parse(payload.toString()) as { metrics: { 'request.id': string } }).metrics['request.id'];
+            const requestId =
+              badMessage.requestId ?? (JSON.parse(payload.toString()) as { metrics: { 'request.id': string } }).metrics['request.id'];
             const reply = await replyTo(requestId);
             assert.equal(reply.responseCode, badMessage.expect, reply.message);
             if (badMessage.code) assert.match(reply.message ?? '', new RegExp(`^${badMessage.code}`));
-            assert.equal(reply.body, undefined, 'error replies carry no body');
-            assert.equal(reply.signature, undefined, 'error replies are not signed');
+            // Error replies are signed statements naming the device and the request.id (PROTOCOL.md §6).
+            const statement = verifyReplyStatement(reply, { trustedRootPem: fixture.rootPem, caAuthentication: true, clientId: 'fp-dev', requestId });
+            assert.equal(statement.message, reply.message);
           }
         }
       } finally {
@@ -175,12 +191,15 @@ describe('fuzzing the provisioning messages', () => {
     it('a good request gets 200 (the reference point)', async () => {
       const { client, replyTo } = await session(device);
       try {
-        await client.publishAsync(provisionTopic, provision('good-1', { csr: createCsr({ commonName: 'fp-dev', privateKey: key() }).csrPem }), { qos: 1 });
+        await client.publishAsync(provisionTopic, provision('good-1', { csr: goodCsr }), { qos: 1 });
         const reply = await replyTo('good-1');
         assert.equal(reply.responseCode, 200, reply.message);
         answeredSerial = (await snapshot(device)).certificateSerial!;
         assert.ok(answeredSerial);
-        assert.ok(decodeProvisionResult(reply.body!).certificates.client);
+        const result = decodeProvisionResult(reply.body!);
+        assert.ok(result.certificates.client);
+        assert.equal(result.requestId, 'good-1');
+        answeredHash = result.configuration.sha256;
       } finally {
         await client.endAsync(true);
       }
@@ -190,10 +209,41 @@ describe('fuzzing the provisioning messages', () => {
       const before = await snapshot(device);
       const { client, replyTo } = await session(device);
       try {
-        await client.publishAsync(provisionTopic, provision('good-1', { csr: createCsr({ commonName: 'fp-dev', privateKey: key() }).csrPem }), { qos: 1 });
+        await client.publishAsync(provisionTopic, provision('good-1', { csr: goodCsr }), { qos: 1 });
         const reply = await replyTo('good-1');
         assert.equal(reply.responseCode, 200);
         assert.match(decodeProvisionResult(reply.body!).certificates.client, /BEGIN CERTIFICATE/);
+      } finally {
+        await client.endAsync(true);
+      }
+      assert.deepEqual(await snapshot(device), before);
+    });
+
+    it('the same request.id with a CSR for another key gets 422 ATTEMPT_KEY_CHANGED and changes nothing', async () => {
+      const before = await snapshot(device);
+      const { client, replyTo } = await session(device);
+      try {
+        await client.publishAsync(provisionTopic, provision('good-1', { csr: createCsr({ commonName: 'fp-dev', privateKey: key() }).csrPem }), { qos: 1 });
+        const changedKey = await replyTo('good-1');
+        assert.equal(changedKey.responseCode, 422, changedKey.message);
+        assert.match(changedKey.message ?? '', /^ATTEMPT_KEY_CHANGED/);
+        await client.publishAsync(provisionTopic, provision('good-1'), { qos: 1 });
+        const noCsr = await replyTo('good-1');
+        assert.equal(noCsr.responseCode, 422, 'without a CSR after one: the generated key is not the certified one');
+      } finally {
+        await client.endAsync(true);
+      }
+      assert.deepEqual(await snapshot(device), before);
+    });
+
+    it('a completion report with another configuration hash gets 412 and leaves the request open', async () => {
+      const before = await snapshot(device);
+      const { client, replyTo } = await session(device);
+      try {
+        await client.publishAsync(completeTopic, completion('complete-bad-hash', 'good-1', 'fp-dev', 'b'.repeat(64)), { qos: 1 });
+        const reply = await replyTo('complete-bad-hash');
+        assert.equal(reply.responseCode, 412, reply.message);
+        assert.match(reply.message ?? '', /^CONFIGURATION_HASH_MISMATCH/);
       } finally {
         await client.endAsync(true);
       }

@@ -1,3 +1,4 @@
+import { verifyReplyStatement } from '../agent-sim/reply-verification.ts';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
@@ -68,8 +69,10 @@ describe('provisioning over MQTT/TLS', () => {
       await requestProvisioning(client, request.clientId, 'r-1', { activationKey: 'A'.repeat(32) });
       const reply = await replyTo('r-1');
       assert.equal(reply.responseCode, 401);
-      assert.equal(reply.body, undefined);
       assert.match(reply.message ?? '', /ACTIVATION_KEY_INVALID/);
+      // Signed like every reply, so an injected 401 on plain TCP cannot make a device give up (PROTOCOL.md §6).
+      const statement = verifyReplyStatement(reply, { trustedRootPem: fixture.rootPem, caAuthentication: true, clientId: request.clientId, requestId: 'r-1' });
+      assert.equal(statement.responseCode, 401);
       const stored = await fixture.platform.store.getProvisionRequest(request.id);
       assert.equal(stored?.retryCount, 1);
     } finally {
