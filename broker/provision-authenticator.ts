@@ -2,8 +2,8 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
 import { verifySecret, hashSecret } from '../store/secret-hash.ts';
-import type { ProvisionRequest, ProvisionStore } from '../store/types.ts';
-import { BruteForceGuard } from './brute-force-guard.ts';
+import type { ProvisionStore } from '../store/types.ts';
+import type { BruteForceGuard, ConnectSource } from './brute-force-guard.ts';
 import { deviceNamespacesOnProvisionBroker, type BrokerPrincipal } from './topic-acl.ts';
 
 export interface ConnectAttempt {
@@ -34,14 +34,19 @@ const sha256 = (value: string | Buffer): Buffer => createHash('sha256').update(v
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The provision broker's CONNECT rule. Accepted: internal workers with their own credentials,
- * and devices for which an ENABLED request matches clientId, username and password exactly and
- * is usable now. Refused, with one rule that does not reveal whether a clientId exists:
+ * The provision broker's CONNECT rule. Accepted: internal workers with their own credentials, and
+ * devices for which an ENABLED request matches clientId, username and password exactly and has not
+ * expired. A request not active yet, or out of attempts but still ENABLED, is accepted too: the
+ * provisioner answers its provision message (403 REQUEST_NOT_ACTIVE with retry.after.seconds;
+ * the last attempt's certificate again, or 409 RETRIES_EXHAUSTED). Refused, with one rule that does
+ * not reveal whether a clientId exists:
  * - CONNACK 2 for a clientId that could escape its namespace;
- * - CONNACK 5 while the clientId or address is locked out, or when the credentials are right but
- *   the request is not active yet, expired or out of attempts (only a holder of the password learns that);
- * - CONNACK 4 for everything else (unknown clientId, wrong user name or password, used-up request),
- *   after a password verification of the same cost either way.
+ * - CONNACK 5 while the (clientId, address) pair or the address is locked out (CONNECT_LOCKED_OUT),
+ *   or when the credentials are right but the request has expired (only a holder of the password learns that);
+ * - CONNACK 4 for everything else: no ENABLED request (unknown clientId, disabled, completed or
+ *   failed request), wrong user name or password, after a password verification of the same cost either way.
+ * Only CONNACK 4 refusals count as failures (broker/brute-force-guard.ts) and are held back; an
+ * accepted CONNECT is never delayed, and clears its pair's and clientId's counts.
  */
 export function createProvisionAuthenticator(options: ProvisionAuthenticatorOptions) {
   const now = options.now ?? Date.now;
@@ -51,11 +56,14 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
   // a generated password does (operator-chosen passwords cost a KDF more: docs/SECURITY.md).
   const decoyHash = hashSecret('decoy-password-never-matches', 'generated');
 
-  async function refuse(attempt: ConnectAttempt, code: 'CONNECT_BAD_CREDENTIALS' | 'CONNECT_NOT_AUTHORIZED', reason: string): Promise<never> {
-    const keys = [`client:${attempt.clientId}`, `address:${attempt.remoteAddress}`];
-    const { delayMs, lockedOut } = options.guard.recordFailure(keys);
-    const error = new PlatformError(code, { detail: reason });
-    options.onRefused?.(attempt, error, lockedOut ? `${reason}; now locked out` : reason);
+  const sourceOf = (attempt: ConnectAttempt): ConnectSource => ({ clientId: attempt.clientId, address: attempt.remoteAddress });
+
+  /** CONNACK 4: counted by the guard, and held back as long as it says. */
+  async function refuseCredentials(attempt: ConnectAttempt, reason: string): Promise<never> {
+    const { delayMs, lockedOut } = options.guard.recordFailure(sourceOf(attempt));
+    const error = new PlatformError('CONNECT_BAD_CREDENTIALS', { detail: reason });
+    const locks = lockedOut.map((kind) => (kind === 'pair' ? 'clientId from this address' : 'address'));
+    options.onRefused?.(attempt, error, locks.length > 0 ? `${reason}; now locked out: ${locks.join(', ')}` : reason);
     if (delayMs > 0) await sleep(delayMs);
     throw error;
   }
@@ -67,21 +75,13 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
     return timingSafeEqual(sha256(attempt.password), internalPassword);
   }
 
-  function usableNow(request: ProvisionRequest): string | null {
-    const time = now();
-    if (request.activatesOn > time) return 'request not active yet';
-    if (request.expiresOn <= time) return 'request expired';
-    if (request.retryCount >= request.retryMaxAttempts) return 'request out of attempts';
-    return null;
-  }
-
   return async function authenticate(attempt: ConnectAttempt): Promise<AuthenticatedClient> {
     if (!isAcceptableClientId(attempt.clientId)) {
       const error = new PlatformError('CONNECT_CLIENT_ID_INVALID');
       options.onRefused?.(attempt, error, 'clientId not acceptable');
       throw error;
     }
-    const lockedFor = options.guard.lockedForSeconds([`client:${attempt.clientId}`, `address:${attempt.remoteAddress}`]);
+    const lockedFor = options.guard.lockedForSeconds(sourceOf(attempt));
     if (lockedFor > 0) {
       const error = new PlatformError('CONNECT_LOCKED_OUT', { retryAfterSeconds: lockedFor });
       options.onRefused?.(attempt, error, `locked out for ${lockedFor} s`);
@@ -89,17 +89,21 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
     }
     if (isInternal(attempt)) return { kind: 'internal' };
     if (attempt.username === undefined || attempt.password === undefined) {
-      return refuse(attempt, 'CONNECT_BAD_CREDENTIALS', 'no user name or password');
+      return refuseCredentials(attempt, 'no user name or password');
     }
     const request = await options.store.findEnabledProvisionRequest(attempt.clientId);
     const password = attempt.password.toString('utf8');
     const passwordMatches = await verifySecret(password, request?.passwordHash ?? (await decoyHash));
     if (!request || !passwordMatches || request.username !== attempt.username) {
-      return refuse(attempt, 'CONNECT_BAD_CREDENTIALS', request ? 'wrong user name or password' : 'no enabled request');
+      return refuseCredentials(attempt, request ? 'wrong user name or password' : 'no enabled request');
     }
-    const unusable = usableNow(request);
-    if (unusable) return refuse(attempt, 'CONNECT_NOT_AUTHORIZED', unusable);
-    options.guard.recordSuccess(`client:${attempt.clientId}`);
+    // The password is right: not a guess, so neither counted nor delayed.
+    if (request.expiresOn <= now()) {
+      const error = new PlatformError('CONNECT_NOT_AUTHORIZED', { detail: 'request expired' });
+      options.onRefused?.(attempt, error, 'request expired');
+      throw error;
+    }
+    options.guard.recordSuccess(sourceOf(attempt));
     return {
       kind: 'device',
       account: options.provisioningAccount,

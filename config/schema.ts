@@ -118,6 +118,12 @@ export const configSchema = {
       default: true,
       description: 'Whether the plain-TCP provision listener runs (false = TLS-only mode).',
     },
+    allowKeyGenerationOverPlainMqtt: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Whether the platform may send a generated private key to a device that asked without a CSR over plain TCP (port 1883), where anyone on the path reads it. false: such a request is answered 426 KEY_GENERATION_NEEDS_TLS; the device must send a CSR or use TLS.',
+    },
     provisionMqttsPort: {
       type: 'integer',
       minimum: 0,
@@ -199,20 +205,28 @@ export const configSchema = {
       type: 'integer',
       minimum: 1,
       default: 10,
-      description: 'Failed CONNECTs per clientId or per source address before lock-out.',
+      description:
+        'Failed CONNECTs of one clientId from one source address before that pair is locked out; the count loses one failure every 15 min / this limit.',
+    },
+    authAddressFailureLimit: {
+      type: 'integer',
+      minimum: 1,
+      default: 100,
+      description:
+        'Failed CONNECTs from one source address, whatever the clientIds, before the address is locked out (many devices may share a NAT); loses one every 15 min / this limit.',
     },
     authLockoutSeconds: {
       type: 'integer',
       minimum: 1,
       default: 300,
-      description: 'How long a locked-out clientId or address is refused.',
+      description: 'How long a locked-out (clientId, address) pair or address is refused.',
     },
     authFailureDelayMs: {
       type: 'integer',
       minimum: 0,
       maximum: 10000,
       default: 200,
-      description: 'Delay added to each refused CONNECT, growing with the failure count (slows brute force).',
+      description: "Delay added to each CONNACK 4, times the clientId's failures from any address (at most 5 s); an accepted CONNECT is never delayed.",
     },
     provisionerMaxInFlight: {
       type: 'integer',
@@ -267,6 +281,7 @@ export interface PlatformConfig {
   readonly publicHostnames: readonly string[];
   readonly provisionMqttPort: number;
   readonly provisionMqttEnabled: boolean;
+  readonly allowKeyGenerationOverPlainMqtt: boolean;
   readonly provisionMqttsPort: number;
   readonly accountMqttsPort: number;
   readonly httpPort: number;
@@ -281,6 +296,7 @@ export interface PlatformConfig {
   readonly deviceCertValidityDays: number;
   readonly requestDefaultValidityDays: number;
   readonly authFailureLimit: number;
+  readonly authAddressFailureLimit: number;
   readonly authLockoutSeconds: number;
   readonly authFailureDelayMs: number;
   readonly provisionerMaxInFlight: number;

@@ -1,41 +1,131 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BruteForceGuard } from '../broker/brute-force-guard.ts';
+import { BruteForceGuard, type BruteForceGuardOptions } from '../broker/brute-force-guard.ts';
+
+const device = { clientId: 'a', address: '10.0.0.1' };
+const attacker = { clientId: 'a', address: '10.0.0.66' };
 
 describe('brute-force guard', () => {
-  function guardAt(time: { now: number }) {
-    return new BruteForceGuard({ failureLimit: 3, lockoutMs: 60_000, baseDelayMs: 100, now: () => time.now });
+  function guardAt(time: { now: number }, options: Partial<BruteForceGuardOptions> = {}) {
+    return new BruteForceGuard({ failureLimit: 3, addressFailureLimit: 30, lockoutMs: 60_000, baseDelayMs: 100, now: () => time.now, ...options });
   }
 
-  it('slows each refusal down a little more', () => {
-    const guard = guardAt({ now: 0 });
-    assert.equal(guard.recordFailure(['client:a']).delayMs, 100);
-    assert.equal(guard.recordFailure(['client:a']).delayMs, 200);
+  /** The platform's defaults: PROVISIO_AUTH_FAILURE_LIMIT 10, _ADDRESS_FAILURE_LIMIT 100, _LOCKOUT_SECONDS 300, _FAILURE_DELAY_MS 200. */
+  function defaultGuard(time: { now: number }) {
+    return new BruteForceGuard({ failureLimit: 10, addressFailureLimit: 100, lockoutMs: 300_000, baseDelayMs: 200, now: () => time.now });
+  }
+
+  it('slows each refusal down with the failures of the clientId from any address, up to 5 s', () => {
+    const guard = guardAt({ now: 0 }, { failureLimit: 1000, addressFailureLimit: 1000, baseDelayMs: 1000 });
+    assert.equal(guard.recordFailure(device).delayMs, 1000);
+    assert.equal(guard.recordFailure(attacker).delayMs, 2000);
+    assert.equal(guard.recordFailure({ clientId: 'a', address: '10.0.0.67' }).delayMs, 3000);
+    assert.equal(guard.recordFailure({ clientId: 'b', address: '10.0.0.66' }).delayMs, 1000);
+    for (let i = 0; i < 5; i += 1) guard.recordFailure(attacker);
+    assert.equal(guard.recordFailure(attacker).delayMs, 5000);
   });
 
-  it('locks a clientId out at the limit, until the lock-out ends', () => {
+  it('locks a (clientId, address) pair out at the limit, until the lock-out ends', () => {
     const time = { now: 0 };
     const guard = guardAt(time);
-    guard.recordFailure(['client:a']);
-    guard.recordFailure(['client:a']);
-    assert.equal(guard.recordFailure(['client:a']).lockedOut, true);
-    assert.equal(guard.lockedForSeconds(['client:a']), 60);
-    assert.equal(guard.lockedForSeconds(['client:b']), 0);
+    assert.deepEqual(guard.recordFailure(attacker).lockedOut, []);
+    assert.deepEqual(guard.recordFailure(attacker).lockedOut, []);
+    assert.deepEqual(guard.recordFailure(attacker).lockedOut, ['pair']);
+    assert.equal(guard.lockedForSeconds(attacker), 60);
     time.now = 60_001;
-    assert.equal(guard.lockedForSeconds(['client:a']), 0);
+    assert.equal(guard.lockedForSeconds(attacker), 0);
   });
 
-  it('gives a source address ten times the limit, since devices share NATs', () => {
+  it('Should not lock the real device out when someone elsewhere fails with its clientId', () => {
     const guard = guardAt({ now: 0 });
-    for (let i = 0; i < 29; i += 1) assert.equal(guard.recordFailure([`address:10.0.0.1`]).lockedOut, false);
-    assert.equal(guard.recordFailure(['address:10.0.0.1']).lockedOut, true);
+    for (let i = 0; i < 10; i += 1) guard.recordFailure(attacker);
+    assert.ok(guard.lockedForSeconds(attacker) > 0);
+    assert.equal(guard.lockedForSeconds(device), 0);
+    assert.equal(guard.lockedForSeconds({ clientId: 'b', address: attacker.address }), 0, 'other clientIds from that address');
   });
 
-  it('forgets a clientId\'s failures after a success, but not an address\'s', () => {
+  it('locks a source address out after its own limit of failures, whatever the clientIds', () => {
     const guard = guardAt({ now: 0 });
-    guard.recordFailure(['client:a', 'address:x']);
-    guard.recordFailure(['client:a', 'address:x']);
-    guard.recordSuccess('client:a');
-    assert.equal(guard.recordFailure(['client:a']).delayMs, 100);
+    for (let i = 0; i < 29; i += 1) assert.deepEqual(guard.recordFailure({ clientId: `scan-${i}`, address: '10.0.0.9' }).lockedOut, []);
+    assert.deepEqual(guard.recordFailure({ clientId: 'scan-29', address: '10.0.0.9' }).lockedOut, ['address']);
+    assert.equal(guard.lockedForSeconds({ clientId: 'never-tried', address: '10.0.0.9' }), 60);
+    assert.equal(guard.lockedForSeconds({ clientId: 'scan-0', address: '10.0.0.10' }), 0);
+  });
+
+  it('defaults the address limit to ten times the pair limit when none is given', () => {
+    const guard = new BruteForceGuard({ failureLimit: 2, lockoutMs: 60_000, baseDelayMs: 0, now: () => 0 });
+    for (let i = 0; i < 19; i += 1) guard.recordFailure({ clientId: `scan-${i}`, address: 'x' });
+    assert.equal(guard.lockedForSeconds({ clientId: 'other', address: 'x' }), 0);
+    guard.recordFailure({ clientId: 'scan-19', address: 'x' });
+    assert.ok(guard.lockedForSeconds({ clientId: 'other', address: 'x' }) > 0);
+  });
+
+  it("forgets the pair's and the clientId's failures after a success, but not the address's", () => {
+    const guard = guardAt({ now: 0 }, { addressFailureLimit: 5 });
+    guard.recordFailure(device);
+    guard.recordFailure(device);
+    guard.recordFailure(attacker);
+    guard.recordSuccess(device);
+    assert.equal(guard.recordFailure(device).delayMs, 100, 'clientId delay count cleared');
+    guard.recordFailure(device);
+    assert.equal(guard.lockedForSeconds(device), 0, 'pair count was cleared: 2 of 3');
+    assert.deepEqual(guard.recordFailure({ clientId: 'other', address: device.address }).lockedOut, ['address'], 'the address kept its 4');
+  });
+
+  it('leaks one failure every window / limit', () => {
+    const time = { now: 0 };
+    const guard = guardAt(time, { windowMs: 300_000 }); // limit 3: one failure leaks every 100 s
+    guard.recordFailure(attacker);
+    guard.recordFailure(attacker);
+    time.now = 99_999;
+    assert.deepEqual(guard.recordFailure(attacker).lockedOut, ['pair'], 'nothing leaked yet');
+    time.now += 60_000; // lock-out over; the full bucket leaked one failure
+    assert.equal(guard.lockedForSeconds(attacker), 0);
+    assert.deepEqual(guard.recordFailure(attacker).lockedOut, ['pair'], 'a lock-out does not empty the bucket: one more try, not three');
+
+    const other = { clientId: 'b', address: '10.0.0.2' };
+    time.now = 1_000_000;
+    guard.recordFailure(other);
+    guard.recordFailure(other);
+    time.now += 200_000; // both leaked
+    guard.recordFailure(other);
+    guard.recordFailure(other);
+    assert.equal(guard.lockedForSeconds(other), 0);
+  });
+
+  it('never locks out a device retrying CONNACK 4 with the documented back-off (10 s doubling to 300 s), over 2 hours', () => {
+    const time = { now: 0 };
+    const guard = defaultGuard(time);
+    let waitMs = 10_000;
+    let failures = 0;
+    while (time.now <= 2 * 3_600_000) {
+      assert.equal(guard.lockedForSeconds(device), 0, `locked out after ${failures} failures, at ${time.now / 1000} s`);
+      assert.deepEqual(guard.recordFailure(device).lockedOut, [], `at ${time.now / 1000} s`);
+      failures += 1;
+      time.now += waitMs;
+      waitMs = Math.min(waitMs * 2, 300_000);
+    }
+    assert.ok(failures > 25, `${failures} failures simulated`);
+  });
+
+  it('locks out a client retrying every second at its 10th failure', () => {
+    const time = { now: 0 };
+    const guard = defaultGuard(time);
+    for (let i = 1; i <= 9; i += 1) {
+      assert.deepEqual(guard.recordFailure(device).lockedOut, [], `failure ${i}`);
+      time.now += 1_000;
+      assert.equal(guard.lockedForSeconds(device), 0);
+    }
+    assert.deepEqual(guard.recordFailure(device).lockedOut, ['pair']);
+    assert.equal(guard.lockedForSeconds(device), 300);
+  });
+
+  it('forgets buckets that have leaked empty once it holds many', () => {
+    const time = { now: 0 };
+    const guard = guardAt(time, { failureLimit: 1000, addressFailureLimit: 100_000 });
+    for (let i = 0; i < 10_001; i += 1) guard.recordFailure({ clientId: `c-${i}`, address: 'x' });
+    time.now = 24 * 3_600_000;
+    guard.recordFailure({ clientId: 'last', address: 'y' });
+    assert.ok(guard.size <= 4, `${guard.size} buckets held`);
   });
 });
