@@ -8,7 +8,8 @@ import {
   type ReplyMessage,
   type ReplyStatement,
 } from '../protocol/messages.ts';
-import { actionFor, ResponseCode } from '../protocol/response-codes.ts';
+import { actionFor, actionForConnack } from '../protocol/device-outcomes.ts';
+import { ResponseCode } from '../protocol/response-codes.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
 import { sha256Hex } from './hashing.ts';
@@ -52,22 +53,30 @@ export function makeDeviceKey(): KeyObject {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 }
 
+const connackMeanings: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized (request expired, or locked out)',
+};
+
 /** A CONNACK 5 (expired, or locked out) is retried no sooner than the default lock-out (PROTOCOL.md §2). */
 export const notAuthorizedWaitMs = 300_000;
 
 function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs?: number; badCredentials?: boolean } {
   const code = (error as { code?: unknown }).code;
-  switch (code) {
-    case 2:
-      return { reason: 'CONNACK 2: client identifier rejected', fatal: true };
-    case 4:
-      return { reason: 'CONNACK 4: bad user name or password', fatal: false, badCredentials: true };
-    case 5:
-      return { reason: 'CONNACK 5: not authorized (request expired, or locked out)', fatal: false, waitMs: notAuthorizedWaitMs };
-    case 3:
-      return { reason: 'CONNACK 3: server unavailable', fatal: false };
+  if (typeof code !== 'number') return { reason: `cannot connect: ${(error as Error).message}`, fatal: false };
+  const reason = `CONNACK ${code}: ${connackMeanings[code] ?? 'refused'}`;
+  switch (actionForConnack(code)) {
+    case 'back-off':
+      return { reason, fatal: false, badCredentials: true };
+    case 'wait-lockout':
+      return { reason, fatal: false, waitMs: notAuthorizedWaitMs };
+    case 'retry':
+      return { reason, fatal: false };
     default:
-      return { reason: `cannot connect: ${(error as Error).message}`, fatal: false };
+      return { reason, fatal: true };
   }
 }
 

@@ -14,7 +14,7 @@ export interface BruteForceGuardOptions {
   /** Failures of one clientId from one source address that lock that pair out (PROVISIO_AUTH_FAILURE_LIMIT). */
   readonly failureLimit: number;
   /** Failures from one source address that lock the address out (PROVISIO_AUTH_ADDRESS_FAILURE_LIMIT); absent: 10 × failureLimit. */
-  readonly addressFailureLimit?: number;
+  readonly addressFailureLimit: number;
   readonly lockoutMs: number;
   /** A refusal is held back this × the clientId's failures, at most 5 s. */
   readonly baseDelayMs: number;
@@ -122,7 +122,7 @@ export class BruteForceGuard {
     this.now = options.now ?? Date.now;
     const windowMs = options.windowMs ?? 15 * 60_000;
     this.pairs = new LeakyCounters(options.failureLimit, windowMs, options.lockoutMs);
-    this.addresses = new LeakyCounters(options.addressFailureLimit ?? options.failureLimit * 10, windowMs, options.lockoutMs);
+    this.addresses = new LeakyCounters(options.addressFailureLimit, windowMs, options.lockoutMs);
     // Counted up to where the delay stops growing.
     const delayCeiling = Math.max(options.failureLimit, Math.ceil(maxDelayMs / Math.max(options.baseDelayMs, 1)));
     this.clientIds = new LeakyCounters(options.failureLimit, windowMs, null, delayCeiling);

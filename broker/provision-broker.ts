@@ -18,6 +18,7 @@ export interface ProvisionBrokerOptions {
     | 'provisionMqttsPort'
     | 'provisioningAccount'
     | 'authFailureLimit'
+    | 'authAddressFailureLimit'
     | 'authLockoutSeconds'
     | 'authFailureDelayMs'
     | 'maxMessageBytes'
@@ -53,6 +54,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
   });
   const guard = new BruteForceGuard({
     failureLimit: config.authFailureLimit,
+    addressFailureLimit: config.authAddressFailureLimit,
     lockoutMs: config.authLockoutSeconds * 1000,
     baseDelayMs: config.authFailureDelayMs,
   });

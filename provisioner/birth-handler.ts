@@ -11,7 +11,7 @@ import type { ProvisioningTransport } from './transport.ts';
 
 export const birthFilter = '$EDC/+/+/MQTT/BIRTH';
 
-type BirthDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'accountBrokerUrl' | 'log'>;
+type BirthDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'chainPems' | 'accountBrokerUrl' | 'log'>;
 
 /** The configuration the platform holds for a device: from its completed provision request. */
 async function heldConfiguration(deps: BirthDependencies, account: Account, clientId: string) {
@@ -59,11 +59,21 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
     if (device.expectedConfigurationHash !== held.sha256) {
       await deps.store.upsertDevice(account.id, clientId, { expectedConfigurationHash: held.sha256 });
     }
-    const body = Buffer.from(JSON.stringify({ content: held.content, sha256: held.sha256 }));
+    // Signed and bound to the device like a provisioning reply (PROTOCOL.md §10).
+    const requestId = randomUUID();
+    const body = Buffer.from(
+      JSON.stringify({
+        clientId,
+        requestId,
+        content: held.content,
+        sha256: held.sha256,
+        certificates: { signing: deps.signing.certPem, chain: deps.chainPems },
+      }),
+    );
     const { signature, algorithm } = signBody(body, deps.signing.key);
     await transport.publish(
       configurationPushTopic(accountName, clientId),
-      encodeConfigurationPush({ requestId: randomUUID(), signature, signatureAlgorithm: algorithm, body }),
+      encodeConfigurationPush({ requestId, signature, signatureAlgorithm: algorithm, body }),
     );
     log.info({ clientId, account: accountName }, 'configuration hash differs: configuration sent again');
     await audit(deps.store, log, {

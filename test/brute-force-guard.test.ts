@@ -52,14 +52,6 @@ describe('brute-force guard', () => {
     assert.equal(guard.lockedForSeconds({ clientId: 'scan-0', address: '10.0.0.10' }), 0);
   });
 
-  it('defaults the address limit to ten times the pair limit when none is given', () => {
-    const guard = new BruteForceGuard({ failureLimit: 2, lockoutMs: 60_000, baseDelayMs: 0, now: () => 0 });
-    for (let i = 0; i < 19; i += 1) guard.recordFailure({ clientId: `scan-${i}`, address: 'x' });
-    assert.equal(guard.lockedForSeconds({ clientId: 'other', address: 'x' }), 0);
-    guard.recordFailure({ clientId: 'scan-19', address: 'x' });
-    assert.ok(guard.lockedForSeconds({ clientId: 'other', address: 'x' }) > 0);
-  });
-
   it("forgets the pair's and the clientId's failures after a success, but not the address's", () => {
     const guard = guardAt({ now: 0 }, { addressFailureLimit: 5 });
     guard.recordFailure(device);

@@ -127,8 +127,11 @@ describe('the device journey: provision broker → account broker', () => {
       const push = decodeConfigurationPush(await pushed);
       const signing = await readFile(join(state.directory, 'signing.pem'), 'utf8');
       assert.ok(verifyBodySignature(push.body, push.signature, push.signatureAlgorithm, signing));
-      const document = JSON.parse(push.body.toString('utf8')) as { content: string; sha256: string };
+      const document = JSON.parse(push.body.toString('utf8')) as { clientId: string; requestId: string; content: string; sha256: string };
       assert.equal(document.sha256, configurationHash(await readFile(join(state.directory, 'configuration.json'), 'utf8')));
+      // Bound to the device and the message, like a provisioning reply (PROTOCOL.md §10).
+      assert.equal(document.clientId, 'journey-conf');
+      assert.equal(document.requestId, push.requestId);
     } finally {
       await client.endAsync();
     }

@@ -58,6 +58,7 @@ export function platformEnv(options: Pick<StartOptions, 'dataDir' | 'ports' | 'a
     PROVISIO_LOG_LEVEL: 'warn',
     PROVISIO_AUTH_FAILURE_DELAY_MS: '0',
     PROVISIO_AUTH_FAILURE_LIMIT: '1000',
+    PROVISIO_AUTH_ADDRESS_FAILURE_LIMIT: '100000',
     ...options.env,
   };
 }
