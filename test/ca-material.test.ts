@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { caFileNames, certificateAuthorityOptions, type OperatorCaFiles } from '../certs/certificate-authority.ts';
 import { loadConfig } from '../config/config.ts';
 import { PlatformError } from '../errors/platform-error.ts';
+import { isMessageSigningCertificate } from '../protocol/signing.ts';
 import { createCsr } from './support/csr.ts';
 import { openTestCa, openssl, opensslSkip, removeTemporaryDirectories, silentLog, temporaryDirectory, writePems } from './support/ca-test-kit.ts';
 
@@ -180,6 +181,37 @@ describe('CA material on disk', () => {
     assert.equal(server.checkHost('a.example.test'), undefined);
     assert.equal(server.checkIP('192.0.2.7'), '192.0.2.7');
     assert.equal(server.checkHost('localhost'), 'localhost');
+  });
+
+  test('Should reissue a signing certificate of an earlier version, which lacks the message-signing purpose', { skip: opensslSkip }, async () => {
+    const dataDir = await temporaryDirectory();
+    const first = await openTestCa(dataDir);
+    assert.ok(isMessageSigningCertificate(new X509Certificate(first.signingCredentials.certPem)));
+    // The signing profile of revision 1: CA:false, digitalSignature, no extended key usage.
+    const caDir = path.join(dataDir, 'ca');
+    const work = await temporaryDirectory();
+    const file = (name: string) => path.join(work, name);
+    await writeFile(file('ext.cnf'), '[v1]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+    for (const args of [
+      ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('old.key')],
+      ['pkcs8', '-topk8', '-nocrypt', '-in', file('old.key'), '-out', file('old.pk8')],
+      ['req', '-new', '-key', file('old.pk8'), '-subj', '/O=provisio/CN=provisio message signing', '-out', file('old.csr')],
+      ['x509', '-req', '-in', file('old.csr'), '-CA', path.join(caDir, caFileNames.issuingCert), '-CAkey', path.join(caDir, caFileNames.issuingKey),
+        '-set_serial', '4242', '-days', '300', '-extfile', file('ext.cnf'), '-extensions', 'v1', '-out', file('old.pem')],
+    ]) {
+      const result = openssl(args);
+      assert.equal(result.status, 0, result.stderr);
+    }
+    const oldPem = await readFile(file('old.pem'), 'utf8');
+    assert.equal(isMessageSigningCertificate(new X509Certificate(oldPem)), false);
+    await writeFile(path.join(caDir, caFileNames.signingCert), oldPem);
+    await writeFile(path.join(caDir, caFileNames.signingKey), await readFile(file('old.pk8'), 'utf8'));
+    const reopened = await openTestCa(dataDir);
+    assert.notEqual(reopened.signingCredentials.certPem, oldPem, 'the old signing certificate was replaced');
+    assert.ok(isMessageSigningCertificate(new X509Certificate(reopened.signingCredentials.certPem)));
+    assert.equal(reopened.rootCertificatePem, first.rootCertificatePem, 'the CA itself is kept');
+    const again = await openTestCa(dataDir);
+    assert.equal(again.signingCredentials.certPem, reopened.signingCredentials.certPem, 'and then kept');
   });
 
   test('Should take the CA options from the platform configuration', () => {
