@@ -66,6 +66,8 @@ export function installBrokerHooks(broker: Aedes, options: BrokerHookOptions): P
       (error: unknown) => {
         const returnCode = isPlatformError(error) ? error.connackCode : 3;
         if (!isPlatformError(error)) options.log.error({ err: error, clientId: attempt.clientId }, 'authentication failed unexpectedly');
+        // A refusal the device cannot help (CONNACK 3) is the operator's business: say which.
+        else if (returnCode === 3) options.log.warn({ clientId: attempt.clientId, code: error.code }, 'CONNECT refused: platform unavailable');
         const refusal = Object.assign(new Error(isPlatformError(error) ? error.code : 'INTERNAL'), { returnCode }) as AuthenticateError;
         done(refusal, false);
       },

@@ -36,6 +36,7 @@ export interface DeviceOutcome {
 /** CONNACK return codes of the provision broker (MQTT 3.1.1). */
 export const connackOutcomes: readonly DeviceOutcome[] = [
   { code: 0, errorCodes: [], action: 'install' },
+  { code: 1, errorCodes: [], action: 'give-up' },
   { code: 2, errorCodes: ['CONNECT_CLIENT_ID_INVALID'], action: 'give-up' },
   { code: 3, errorCodes: ['STORE_UNAVAILABLE', 'INTERNAL'], action: 'retry' },
   { code: 4, errorCodes: ['CONNECT_BAD_CREDENTIALS'], action: 'back-off' },

@@ -69,7 +69,8 @@ export async function startProvisioner(
     const action = parsed.rest.slice(1).join('/');
     let requestId: string | null = null;
     try {
-      if (pending.size > maxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
+      // `pending` holds the others in flight (this one is added once handle() returns its promise).
+      if (pending.size >= maxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
       if (action === 'EXEC/provision') {
         const message = decodeProvisionRequest(payload, deps.maxMessageBytes);
         requestId = message.requestId;
