@@ -58,7 +58,9 @@ async function runSplitFleet(
       brokerUrl,
       trustedRootPem,
       stateRoot: join(stateRoot, String(index)),
-      settings: deviceSettings,
+      // The second half lets the platform make its key: the provision stream must carry that the
+      // device came over TLS, or it would be refused 426 (PROTOCOL.md §5).
+      settings: index === 0 ? deviceSettings : { ...deviceSettings, 'use-csr': false },
       onProgress: (provisioned) => {
         done[index] = provisioned;
         onProgress(done[0]! + done[1]!);
