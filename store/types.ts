@@ -196,6 +196,24 @@ export interface AuditFilter extends PageOptions {
   readonly endDate?: number;
 }
 
+/** Which audit events have expired, for ProvisionStore.deleteExpiredAudit (store/audit-retention.ts). */
+export interface AuditExpiry {
+  /** Events whose time is before this (epoch ms) have expired. Absent: none expires by age. */
+  readonly before?: number;
+  /**
+   * Only the newest this many events are kept: an event whose id is at least this far below the
+   * newest id has expired (ids are dense, the log losing only its oldest end). Absent: no bound.
+   */
+  readonly keepNewest?: number;
+  /** At most this many events are deleted by one call, clamped to 1..1000: a bounded batch. */
+  readonly limit: number;
+  /**
+   * Given the batch, oldest first, before it is deleted (to archive it). If it rejects, nothing
+   * is deleted and the call rejects with its error.
+   */
+  readonly beforeDelete?: (events: readonly AuditEvent[]) => Promise<void>;
+}
+
 export interface CertificateFilter extends PageOptions {
   readonly accountId?: string;
   readonly clientId?: string;
@@ -304,6 +322,14 @@ export interface ProvisionStore {
 
   appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
   listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>>;
+  /**
+   * Deletes expired events from the oldest end of the audit log: in id order, up to the first
+   * event that has not expired, at most `expiry.limit`. So the log only ever loses its oldest
+   * events and what is kept is an unbroken run of ids, however clocks or explicit times disagree
+   * with id order. Answers how many this call deleted; calls from several processes at once are
+   * safe (each event is deleted once, though each may see it in beforeDelete).
+   */
+  deleteExpiredAudit(expiry: AuditExpiry): Promise<number>;
 
   /** Small key/value settings of the platform (e.g. the admin token hash). */
   getSetting(key: string): Promise<string | null>;

@@ -2,6 +2,7 @@ import { describe } from 'node:test';
 import { accountContract } from './store-contract/accounts.ts';
 import { attachmentContract } from './store-contract/attachments.ts';
 import { auditAndSettingsContract } from './store-contract/audit-and-settings.ts';
+import { auditRetentionContract } from './store-contract/audit-retention.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
@@ -30,6 +31,7 @@ export function storeContract(name: string, open: OpenStore): void {
     certificateContract(fresh);
     deviceContract(fresh);
     auditAndSettingsContract(fresh);
+    auditRetentionContract(fresh);
     durabilityContract(fresh);
   });
 }

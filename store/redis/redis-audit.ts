@@ -15,6 +15,36 @@ export class RedisAudit {
     return { id: String(values[0]), ...event };
   }
 
+  /** The oldest `limit` events (by rank in the id index) and the newest id. */
+  async oldest(limit: number): Promise<{ events: AuditEvent[]; newestId: number | null }> {
+    const { redis, keys } = this.context;
+    const [ids, newest] = await Promise.all([redis.zrange(keys.auditIds(), 0, limit - 1), redis.zrange(keys.auditIds(), -1, -1)]);
+    const records = ids.length === 0 ? [] : await redis.hmget(keys.auditEvents(), ...ids);
+    const events: AuditEvent[] = [];
+    ids.forEach((id, index) => {
+      const json = records[index];
+      // An id whose event is gone is being deleted by another process: deleteThrough removes it too.
+      if (json) events.push({ id, ...parseRecord<Omit<AuditEvent, 'id'>>(json) });
+    });
+    return { events, newestId: newest[0] === undefined ? null : Number(newest[0]) };
+  }
+
+  /**
+   * Deletes the events read by oldest (and any id left in the index up to lastId) in one
+   * transaction of two commands, each O(batch); answers how many events this call deleted.
+   */
+  async deleteThrough(lastId: string, events: readonly AuditEvent[]): Promise<number> {
+    const { redis, keys } = this.context;
+    const results = await redis
+      .multi()
+      .hdel(keys.auditEvents(), ...events.map((event) => event.id))
+      .zremrangebyscore(keys.auditIds(), '-inf', lastId)
+      .exec();
+    const [deleted] = results ?? [];
+    if (!deleted || deleted[0]) throw deleted?.[0] ?? new Error('the audit deletion was discarded');
+    return Number(deleted[1]);
+  }
+
   list(filter: AuditFilter = {}): Promise<Page<AuditEvent>> {
     const { redis, keys } = this.context;
     const { accountId, clientId, provisionRequestId, type, startDate, endDate } = filter;

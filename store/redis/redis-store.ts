@@ -3,6 +3,7 @@ import type {
   Account,
   AccountPatch,
   AuditEvent,
+  AuditExpiry,
   AuditFilter,
   BundleMetadata,
   CertificateFilter,
@@ -26,6 +27,7 @@ import type {
   ProvisionRequestPatch,
   ProvisionStore,
 } from '../types.ts';
+import { deleteExpiredAuditEvents } from '../audit-expiry.ts';
 import { deviceScripts } from './device-scripts.ts';
 import { recordScripts, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
@@ -185,6 +187,15 @@ export class RedisStore implements ProvisionStore {
   }
   listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>> {
     return this.run(() => this.audit.list(filter));
+  }
+  deleteExpiredAudit(expiry: AuditExpiry): Promise<number> {
+    return deleteExpiredAuditEvents(
+      {
+        oldest: (limit) => this.run(() => this.audit.oldest(limit)),
+        deleteThrough: (lastId, events) => this.run(() => this.audit.deleteThrough(lastId, events)),
+      },
+      expiry,
+    );
   }
 
   getSetting(key: string): Promise<string | null> {

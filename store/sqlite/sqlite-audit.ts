@@ -17,6 +17,19 @@ export class SqliteAudit {
     return { id: String(lastInsertRowid), ...event };
   }
 
+  /** The oldest `limit` events and the newest id, from one snapshot; both read along the primary key. */
+  oldest(limit: number): { events: AuditEvent[]; newestId: number | null } {
+    return this.sql.read(() => ({
+      events: this.sql.all<AuditEventRow>('SELECT * FROM audit_events ORDER BY id LIMIT ?', limit).map(auditEventFromRow),
+      newestId: this.sql.get<{ newest: number | null }>('SELECT max(id) AS newest FROM audit_events')?.newest ?? null,
+    }));
+  }
+
+  /** Deletes the events with ids up to lastId (a range of the primary key); answers how many. */
+  deleteThrough(lastId: string): number {
+    return this.sql.run('DELETE FROM audit_events WHERE id <= ?', Number(lastId)).changes;
+  }
+
   list(filter: AuditFilter = {}): Page<AuditEvent> {
     const conditions = new Conditions()
       .equal('account_id', filter.accountId)

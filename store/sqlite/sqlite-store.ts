@@ -3,6 +3,7 @@ import type {
   Account,
   AccountPatch,
   AuditEvent,
+  AuditExpiry,
   AuditFilter,
   BundleMetadata,
   CertificateFilter,
@@ -26,6 +27,7 @@ import type {
   ProvisionRequestPatch,
   ProvisionStore,
 } from '../types.ts';
+import { deleteExpiredAuditEvents } from '../audit-expiry.ts';
 import { openDatabase, type SqliteOpenOptions } from './open-database.ts';
 import { SqliteAccounts } from './sqlite-accounts.ts';
 import { SqliteAttachments } from './sqlite-attachments.ts';
@@ -169,6 +171,15 @@ export class SqliteStore implements ProvisionStore {
   }
   listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>> {
     return this.run(() => this.audit.list(filter));
+  }
+  deleteExpiredAudit(expiry: AuditExpiry): Promise<number> {
+    return deleteExpiredAuditEvents(
+      {
+        oldest: (limit) => this.run(() => this.audit.oldest(limit)),
+        deleteThrough: (lastId) => this.run(() => this.audit.deleteThrough(lastId)),
+      },
+      expiry,
+    );
   }
 
   getSetting(key: string): Promise<string | null> {
