@@ -3,7 +3,8 @@ import { fromPem } from '../certs/pem.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
 import type { ProvisionStore } from '../store/types.ts';
-import { deviceNamespacesOnAccountBroker, type BrokerPrincipal } from './topic-acl.ts';
+import type { SessionPrincipal } from './session-terminator.ts';
+import { deviceNamespacesOnAccountBroker } from './topic-acl.ts';
 
 export interface AccountConnectAttempt {
   readonly clientId: string;
@@ -16,12 +17,15 @@ export interface AccountConnectAttempt {
  * issued and recorded, not revoked, and recorded for the MQTT clientId (the CA wrote it with
  * CN = clientId). The account is the one it is recorded for, under the account's current name.
  *
+ * The principal records the account id and the certificate serial, so that revoking the
+ * certificate or deleting the account ends this session (broker/session-terminator.ts).
+ *
  * The peer certificate is taken as the X509Certificate TLS already holds: getPeerCertificate()
  * builds an object with fingerprints and names, and parsing it again cost as much as the rest
  * of this check (docs/BENCHMARKS.md, profile).
  */
 export function createAccountAuthenticator(store: ProvisionStore) {
-  return async function authenticate(attempt: AccountConnectAttempt): Promise<BrokerPrincipal> {
+  return async function authenticate(attempt: AccountConnectAttempt): Promise<SessionPrincipal> {
     if (!isAcceptableClientId(attempt.clientId)) throw new PlatformError('CONNECT_CLIENT_ID_INVALID');
     const socket = attempt.socket;
     if (!socket || !socket.authorized) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'no verified client certificate' });
@@ -43,6 +47,9 @@ export function createAccountAuthenticator(store: ProvisionStore) {
       account: account.name,
       clientId: attempt.clientId,
       namespaces: deviceNamespacesOnAccountBroker(account.name, attempt.clientId),
+      // What a revocation or an account deletion names (broker/session-terminator.ts).
+      accountId: account.id,
+      certificateSerial: record.serial,
     };
   };
 }

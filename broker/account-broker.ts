@@ -9,6 +9,7 @@ import { createAccountAuthenticator } from './account-authenticator.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
+import { SessionTerminator } from './session-terminator.ts';
 
 export interface AccountBrokerOptions {
   readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes'>;
@@ -28,6 +29,8 @@ export interface AccountBrokerOptions {
 export interface AccountBroker {
   readonly aedes: Aedes;
   readonly mqttsPort: number;
+  /** Ends live sessions whose certificate was revoked or whose account was deleted. */
+  readonly sessions: SessionTerminator;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
       }
     },
   });
+  const sessions = new SessionTerminator({ broker: 'account', aedes, principals, store: options.store, log });
   aedes.on('clientDisconnect', (client) => {
     const principal = principals.get(client);
     if (principal?.kind === 'device') options.onDeviceDisconnected?.(principal.account, principal.clientId);
@@ -91,6 +95,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
   return {
     aedes,
     mqttsPort: tlsListener.port,
+    sessions,
     close: async () => {
       await tlsListener.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

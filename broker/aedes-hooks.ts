@@ -12,20 +12,27 @@ export interface ConnectingClient {
   readonly client: Client;
 }
 
-export interface BrokerHookOptions {
-  readonly authenticate: (attempt: ConnectingClient) => Promise<BrokerPrincipal>;
+export interface BrokerHookOptions<P extends BrokerPrincipal = BrokerPrincipal> {
+  readonly authenticate: (attempt: ConnectingClient) => Promise<P>;
   readonly maxMessageBytes: number;
   readonly log: Logger;
 }
 
 /** What each connected client was authenticated as; hooks only ask it questions. */
-export class PrincipalRegistry {
-  private readonly principals = new WeakMap<Client, BrokerPrincipal>();
-  set(client: Client, principal: BrokerPrincipal): void {
-    this.principals.set(client, principal);
+export class PrincipalRegistry<P extends BrokerPrincipal = BrokerPrincipal> {
+  private readonly principals = new WeakMap<Client, { readonly principal: P; readonly checkedAt: number }>();
+  set(client: Client, principal: P, checkedAt: number): void {
+    this.principals.set(client, { principal, checkedAt });
   }
-  get(client: Client | null): BrokerPrincipal | undefined {
-    return client ? this.principals.get(client) : undefined;
+  get(client: Client | null): P | undefined {
+    return client ? this.principals.get(client)?.principal : undefined;
+  }
+  /**
+   * When its credentials were checked (performance.now() as authentication began): a revocation
+   * received after that moment may have come too late for the check (broker/session-terminator.ts).
+   */
+  checkedAt(client: Client): number | undefined {
+    return this.principals.get(client)?.checkedAt;
   }
 }
 
@@ -37,8 +44,8 @@ function remoteAddressOf(client: Client): string {
 /**
  * Replaces every aedes hook: aedes lets everyone in and everything through by default.
  */
-export function installBrokerHooks(broker: Aedes, options: BrokerHookOptions): PrincipalRegistry {
-  const registry = new PrincipalRegistry();
+export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, options: BrokerHookOptions<P>): PrincipalRegistry<P> {
+  const registry = new PrincipalRegistry<P>();
   // aedes replaces an empty clientId with a random one before authenticate runs; keep the one sent.
   const sentClientIds = new WeakMap<Client, string>();
 
@@ -49,6 +56,7 @@ export function installBrokerHooks(broker: Aedes, options: BrokerHookOptions): P
   };
 
   broker.authenticate = (client, username, password, done) => {
+    const checkedAt = performance.now();
     const clientId = sentClientIds.get(client) ?? '';
     sentClientIds.delete(client); // read once: not kept for the life of the connection
     const attempt: ConnectingClient = {
@@ -60,7 +68,7 @@ export function installBrokerHooks(broker: Aedes, options: BrokerHookOptions): P
     };
     options.authenticate(attempt).then(
       (principal) => {
-        registry.set(client, principal);
+        registry.set(client, principal, checkedAt);
         done(null, true);
       },
       (error: unknown) => {

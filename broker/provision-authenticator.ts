@@ -28,7 +28,8 @@ export interface ProvisionAuthenticatorOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-export type AuthenticatedClient = BrokerPrincipal & { readonly provisionRequestId?: string };
+/** provisionRequestId and accountId: what disabling or deleting the request, or deleting its account, names (broker/session-terminator.ts). */
+export type AuthenticatedClient = BrokerPrincipal & { readonly provisionRequestId?: string; readonly accountId?: string };
 
 const sha256 = (value: string | Buffer): Buffer => createHash('sha256').update(value).digest();
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,6 +111,7 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
       clientId: attempt.clientId,
       namespaces: deviceNamespacesOnProvisionBroker(options.provisioningAccount, attempt.clientId),
       provisionRequestId: request.id,
+      accountId: request.accountId,
     };
   };
 }

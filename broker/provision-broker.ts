@@ -8,6 +8,7 @@ import { BruteForceGuard } from './brute-force-guard.ts';
 import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
+import { SessionTerminator } from './session-terminator.ts';
 
 export interface ProvisionBrokerOptions {
   readonly config: Pick<
@@ -39,6 +40,8 @@ export interface ProvisionBroker {
   readonly mqttPort: number | null;
   readonly mqttsPort: number;
   readonly guard: BruteForceGuard;
+  /** Ends live sessions whose provision request was disabled or deleted, or whose account was deleted. */
+  readonly sessions: SessionTerminator;
   close(): Promise<void>;
 }
 
@@ -81,7 +84,8 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
         .catch((auditError: unknown) => brokerLog.warn({ err: auditError }, 'audit event not written'));
     },
   });
-  installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, log: brokerLog });
+  const principals = installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, log: brokerLog });
+  const sessions = new SessionTerminator({ broker: 'provision', aedes, principals, store, log: brokerLog });
   aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
 
   const listeners: MqttListener[] = [];
@@ -110,6 +114,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
       mqttPort,
       mqttsPort: tlsListener.port,
       guard,
+      sessions,
       close: async () => {
         await Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
