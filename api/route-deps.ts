@@ -1,3 +1,4 @@
+import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NewAuditEvent, ProvisionStore } from '../store/types.ts';
@@ -16,11 +17,18 @@ export interface ApiDeps {
   readonly bundleStorage: BundleStorage;
   readonly downloadTokens: BundleDownloadTokens;
   readonly adminTokens: ApiTokenAuthenticator;
+  /**
+   * Ends the live sessions of a revoked certificate, a disabled or deleted request, a deleted
+   * account: in place (all-in-one) or through the session-end stream (cluster). Absent: an API
+   * with no broker to tell (tests of the API alone).
+   */
+  readonly sessions?: SessionEnder;
 }
 
 /** What route modules use: the deps plus services built from them. */
 export interface RouteDeps extends ApiDeps {
   readonly requests: ProvisionRequestService;
+  readonly sessions: SessionEnder;
   readonly audit: (event: Omit<NewAuditEvent, 'outcome'> & { outcome?: 'success' | 'failure' }) => Promise<void>;
 }
 
@@ -28,6 +36,7 @@ export function createRouteDeps(deps: ApiDeps, requests: ProvisionRequestService
   return {
     ...deps,
     requests,
+    sessions: deps.sessions ?? { endSessions: async () => undefined },
     audit: async (event) => {
       await deps.store.appendAudit({ outcome: 'success', ...event });
     },

@@ -67,6 +67,13 @@ export const configSchema = {
       default: 30000,
       description: 'Cluster mode: a provision message a worker took but did not acknowledge for this long is taken over by another worker (XAUTOCLAIM).',
     },
+    sessionEndStreamMaxLength: {
+      type: 'integer',
+      minimum: 1000,
+      default: 10000,
+      description:
+        'Cluster mode: approximate bound (XADD MAXLEN ~) of the Redis stream of session-end notices (revoked certificates, disabled or deleted requests, deleted accounts) read by every broker process; a broker that finds notices it had not read trimmed ends all its device sessions.',
+    },
     provisionerConcurrency: {
       type: 'integer',
       minimum: 1,
@@ -273,6 +280,7 @@ export interface PlatformConfig {
   readonly brokerCleanSessionsInRedis: boolean;
   readonly provisionStreamMaxLength: number;
   readonly provisionStreamClaimIdleMs: number;
+  readonly sessionEndStreamMaxLength: number;
   readonly provisionerConcurrency: number;
   readonly healthPort: number;
   readonly accountBrokerUrl?: string;

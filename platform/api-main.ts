@@ -9,6 +9,7 @@ import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer } from '../api/http-server.ts';
+import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { crlSource } from './crl-source.ts';
@@ -32,6 +33,8 @@ await runService('api', async (config, log) => {
       downloadTokens: await BundleDownloadTokens.open(store),
       adminTokens: new ApiTokenAuthenticator(store, config),
       crl: crlSource(ca, store),
+      // Every broker process reads the session-end stream and ends the sessions a notice names.
+      sessions: sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength }),
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());

@@ -8,6 +8,8 @@ import { startAccountBroker } from '../broker/account-broker.ts';
 import { bridgeProvisionMessagesToStream } from '../broker/provision-stream-bridge.ts';
 import { startProvisionBroker } from '../broker/provision-broker.ts';
 import { brokerBackends } from '../broker/shared-state.ts';
+import { localSessionEnder } from '../broker/session-terminator.ts';
+import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { openStore } from '../store/open-store.ts';
@@ -25,6 +27,10 @@ await runService('broker', async (config, log) => {
     const ca = await openSharedCertificateAuthority(config, log);
     const redis = serviceRedis(config, log);
     shutdown.add(async () => void redis.disconnect());
+    // Where this process starts reading session-end notices: taken before its listeners accept anyone.
+    const noticeRedis = serviceRedis(config, log);
+    shutdown.add(async () => void noticeRedis.disconnect());
+    const noticesFrom = await currentSessionEndPosition(noticeRedis, config.redisKeyPrefix);
     const id = nodeId('broker');
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
     const provisionBroker = await startProvisionBroker({
@@ -55,7 +61,21 @@ await runService('broker', async (config, log) => {
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
     shutdown.add(() => accountBroker.close());
-    const deps = await provisionerDependencies(config, store, ca, log);
+    const local = localSessionEnder([provisionBroker.sessions, accountBroker.sessions]);
+    const notices = followSessionEnds({
+      redis: noticeRedis,
+      redisKeyPrefix: config.redisKeyPrefix,
+      from: noticesFrom,
+      apply: (notice) => local.endSessions(notice),
+      onGap: async () => {
+        await Promise.all([provisionBroker.sessions.endAll(), accountBroker.sessions.endAll()]);
+      },
+      log: log.child({ component: 'session-end-stream' }),
+    });
+    shutdown.add(() => notices.close());
+    // The birth handler revokes nothing today; should it, the notice must reach every broker.
+    const sessions = sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength });
+    const deps = await provisionerDependencies(config, store, ca, log, { sessions });
     const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
     return {

@@ -6,6 +6,8 @@ import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer, type RunningHttpServer } from '../api/http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
+import { localSessionEnder } from '../broker/session-terminator.ts';
+import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import { openCertificateAuthority, certificateAuthorityOptions, type CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,6 +30,8 @@ export interface RunningPlatform {
   readonly ca: CertificateAuthority;
   readonly provisionBroker: ProvisionBroker;
   readonly accountBroker: AccountBroker;
+  /** What the API and the provisioner call to end live sessions (both brokers, in place). */
+  readonly sessions: SessionEnder;
   readonly http: RunningHttpServer;
   /** The admin token when this start generated it (shown once), else null. */
   readonly generatedAdminToken: string | null;
@@ -63,6 +67,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
     shutdown.add(() => accountBroker.close());
+    // Revocations end live sessions on both brokers before the API or the provisioner goes on.
+    const sessions = localSessionEnder([provisionBroker.sessions, accountBroker.sessions]);
 
     const downloadTokens = await BundleDownloadTokens.open(store);
     const app = createApiApp({
@@ -73,6 +79,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       downloadTokens,
       adminTokens: new ApiTokenAuthenticator(store, config),
       crl: crlSource(ca, store),
+      sessions,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
@@ -82,6 +89,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       accountBrokerUrl: accountBrokerUrlOf(config, accountBroker.mqttsPort),
       httpBaseUrl: publicHttpUrlOf(config, http.port),
       downloadTokens,
+      sessions,
     });
     const startWorker = (): Promise<Provisioner> =>
       // The 'publish' event names the client, so the provisioner knows whether it came over TLS.
@@ -116,6 +124,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       ca,
       provisionBroker,
       accountBroker,
+      sessions,
       http,
       generatedAdminToken,
       provisioner: provisionerControl,

@@ -1,6 +1,7 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
+import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
@@ -32,8 +33,8 @@ export async function provisionerDependencies(
   store: ProvisionStore,
   ca: CertificateAuthority,
   log: Logger,
-  /** The all-in-one process knows its listeners' real ports and already holds the token keys. */
-  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens } = {},
+  /** The all-in-one process knows its listeners' real ports and already holds the token keys. How sessions are ended differs per process. */
+  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens; readonly sessions: SessionEnder },
 ): Promise<ProvisionerDependencies> {
   const downloadTokens = known.downloadTokens ?? (await BundleDownloadTokens.open(store));
   const deviceKeySecret = Buffer.from(await store.setSettingIfAbsent(deviceKeySecretSetting, randomBytes(32).toString('base64url')), 'base64url');
@@ -50,6 +51,7 @@ export async function provisionerDependencies(
     deviceKeySecret,
     maxMessageBytes: config.maxMessageBytes,
     allowKeyGenerationOverPlainMqtt: config.allowKeyGenerationOverPlainMqtt,
+    sessions: known.sessions,
     log,
   };
 }

@@ -5,6 +5,7 @@
  * Run as many as needed: no listener but /healthz and /readyz.
  */
 import { startReplyNode } from '../cluster/reply-node.ts';
+import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { startProvisioner } from '../provisioner/provisioner.ts';
 import { streamTransport } from '../provisioner/stream-transport.ts';
 import { openStore } from '../store/open-store.ts';
@@ -24,7 +25,11 @@ await runService('provisioner', async (config, log) => {
     shutdown.add(() => replies.close());
     const streamRedis = serviceRedis(config, log);
     shutdown.add(async () => void streamRedis.disconnect());
-    const deps = await provisionerDependencies(config, store, ca, log);
+    // Not the stream's connection: XREADGROUP … BLOCK would hold a notice back.
+    const noticeRedis = serviceRedis(config, log);
+    shutdown.add(async () => void noticeRedis.disconnect());
+    const sessions = sessionEndPublisher({ redis: noticeRedis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength });
+    const deps = await provisionerDependencies(config, store, ca, log, { sessions });
     const transport = streamTransport({
       redis: streamRedis,
       redisKeyPrefix: config.redisKeyPrefix,

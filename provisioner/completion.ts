@@ -21,6 +21,8 @@ async function revokeSuperseded(deps: ProvisionerDependencies, request: Provisio
   for (const certificate of valid.items) {
     if (certificate.serial === request.certificateSerial) continue;
     await deps.store.revokeCertificate(certificate.serial, 'superseded: device provisioned again');
+    // The old identity may still be online on the account broker (the device was reset, or cloned).
+    await deps.sessions.endSessions({ kind: 'certificate', clientId: certificate.clientId, serial: certificate.serial, cause: 'superseded' });
     await audit(deps.store, deps.log, {
       actor,
       accountId: certificate.accountId,

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
@@ -23,6 +24,8 @@ export interface ProvisionerDependencies {
   readonly maxMessageBytes: number;
   /** Send generated private keys over plain TCP too (PROVISIO_ALLOW_KEY_GENERATION_OVER_PLAIN_MQTT). */
   readonly allowKeyGenerationOverPlainMqtt: boolean;
+  /** Ends the live session of a certificate the provisioner revokes (a superseded identity). */
+  readonly sessions: SessionEnder;
   readonly log: Logger;
   readonly now?: () => number;
 }

@@ -87,6 +87,8 @@ async function claimAttempt(
   });
   if (request.certificateSerial) {
     await deps.store.revokeCertificate(request.certificateSerial, 'superseded: the device started a new attempt');
+    // Never reported complete, yet it opens the account broker until now.
+    await deps.sessions.endSessions({ kind: 'certificate', clientId: request.clientId, serial: request.certificateSerial, cause: 'superseded' });
     await audit(deps.store, deps.log, {
       ...baseAudit(request),
       type: 'certificate.revoked',
@@ -268,6 +270,7 @@ export async function handleProvisionAttempt(
       });
     } catch (error) {
       // The request changed under us (disabled by an admin, or a newer attempt): this certificate is an orphan.
+      // No session to end: this certificate was issued in this call and never left it.
       await deps.store.revokeCertificate(certificate.serial, 'provisioning attempt abandoned');
       if (isPlatformError(error) && error.code === 'VERSION_CONFLICT') {
         throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'the request changed during provisioning; retry' });

@@ -107,7 +107,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'delete',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'deleteAccount',
-      summary: 'Delete an account (admin); refused while provision requests refer to it',
+      summary: 'Delete an account (admin); refused while provision requests refer to it; ends its devices\' live sessions',
       tag,
       auth: 'bearer',
       params: idParam,
@@ -120,6 +120,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
         await store.deleteAccount(id);
         deps.adminTokens.clearCache();
+        await deps.sessions.endSessions({ kind: 'account', accountId: id, cause: 'deleted' });
         await audit('account.deleted', principal.actor, id, { name: account.name });
         return { status: 204 };
       },

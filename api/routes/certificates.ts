@@ -52,7 +52,7 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'post',
       path: `${base}/{serial}/revoke`,
       operationId: 'revokeCertificate',
-      summary: 'Revoke a certificate (idempotent: a second revocation keeps the first time and reason)',
+      summary: 'Revoke a certificate (idempotent: a second revocation keeps the first time and reason); ends the live session that uses it',
       tag,
       auth: 'bearer',
       params: serialParam,
@@ -73,6 +73,9 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
             detail: { serial, reason },
           });
         }
+        // Before answering (one process: the session is closed by then). Sent again on a repeat,
+        // so that retrying a revocation whose notice failed (Redis away) still ends the session.
+        await deps.sessions.endSessions({ kind: 'certificate', clientId: revoked.clientId, serial, cause: 'revoked' });
         return { status: 200, body: certificateView(revoked) };
       },
     },

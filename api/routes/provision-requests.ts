@@ -58,6 +58,15 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
     return visibleOrNotFound(principal, await store.getProvisionRequest(id), 'provision request');
   }
 
+  /**
+   * The provision-broker session opened with this request's credentials ends before the answer.
+   * Here and not in the store: the provisioner disables a request on completion right before it
+   * answers the device on that very session.
+   */
+  async function endProvisioningSession(request: ProvisionRequest, cause: 'disabled' | 'deleted'): Promise<void> {
+    await deps.sessions.endSessions({ kind: 'provision-request', clientId: request.clientId, provisionRequestId: request.id, cause });
+  }
+
   function statusRoute(action: 'enable' | 'disable', status: RequestStatus): ApiRoute {
     return {
       method: 'post',
@@ -71,7 +80,9 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       problems: [409],
       handler: async ({ principal, params }) => {
         await visibleRequest(principal, params['id']!);
-        return { status: 200, body: provisionRequestView(await requests.setStatus(params['id']!, status, principal.actor)) };
+        const changed = await requests.setStatus(params['id']!, status, principal.actor);
+        if (status === 'DISABLED') await endProvisioningSession(changed, 'disabled');
+        return { status: 200, body: provisionRequestView(changed) };
       },
     };
   }
@@ -196,6 +207,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
           },
           principal.actor,
         );
+        if (changes.status === 'DISABLED') await endProvisioningSession(updated, 'disabled');
         return { status: 200, body: provisionRequestView(updated) };
       },
     },
@@ -211,8 +223,9 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       params: idParam,
       responses: { 204: { description: 'Deleted.' } },
       handler: async ({ principal, params }) => {
-        await visibleRequest(principal, params['id']!);
-        await requests.delete(params['id']!, principal.actor);
+        const request = await visibleRequest(principal, params['id']!);
+        await requests.delete(request.id, principal.actor);
+        await endProvisioningSession(request, 'deleted');
         return { status: 204 };
       },
     },
