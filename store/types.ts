@@ -238,6 +238,14 @@ export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
 export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time'> & { readonly time?: number };
 
+/** Which accounts have a claim on a clientId (findClientIdHolders); account ids sorted, without repeats. */
+export interface ClientIdHolders {
+  /** Accounts with a provision request for the clientId, in any status. */
+  readonly requestAccountIds: readonly string[];
+  /** Accounts with a VALID certificate for the clientId. */
+  readonly validCertificateAccountIds: readonly string[];
+}
+
 /** One item of createProvisionRequests: created, or refused as createProvisionRequest would refuse it. */
 export type ProvisionRequestCreation =
   | { readonly ok: true; readonly request: ProvisionRequest }
@@ -281,6 +289,11 @@ export interface ProvisionStore {
   /** The one ENABLED request for this clientId, if any: what the provision broker checks. */
   findEnabledProvisionRequest(clientId: string): Promise<ProvisionRequest | null>;
   listProvisionRequests(filter?: ProvisionRequestFilter): Promise<Page<ProvisionRequest>>;
+  /**
+   * For each of the clientIds, across all accounts: the accounts with a provision request for it
+   * and those with a VALID certificate for it. A clientId with neither is absent from the map.
+   */
+  findClientIdHolders(clientIds: readonly string[]): Promise<ReadonlyMap<string, ClientIdHolders>>;
   /**
    * Compare-and-set on `version`: VERSION_CONFLICT if the stored version differs, so of two
    * concurrent updaters exactly one wins. Enabling a request whose clientId is ENABLED elsewhere

@@ -4,6 +4,7 @@ import { attachmentContract } from './store-contract/attachments.ts';
 import { auditAndSettingsContract } from './store-contract/audit-and-settings.ts';
 import { auditRetentionContract } from './store-contract/audit-retention.ts';
 import { certificateContract } from './store-contract/certificates.ts';
+import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
@@ -29,6 +30,7 @@ export function storeContract(name: string, open: OpenStore): void {
     requestListingContract(open);
     attachmentContract(fresh);
     certificateContract(fresh);
+    clientIdHolderContract(fresh);
     deviceContract(fresh);
     auditAndSettingsContract(fresh);
     auditRetentionContract(fresh);

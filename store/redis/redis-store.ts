@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type {
   Account,
   AccountPatch,
+  ClientIdHolders,
   AuditEvent,
   AuditExpiry,
   AuditFilter,
@@ -33,6 +34,7 @@ import { recordScripts, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
 import { RedisAudit } from './redis-audit.ts';
+import { findClientIdHolders } from './redis-client-id-holders.ts';
 import { RedisCertificates } from './redis-certificates.ts';
 import { RedisDevices } from './redis-devices.ts';
 import { connectRedis, storeErrorFromRedis, type RedisConnectionOptions } from './redis-connection.ts';
@@ -116,6 +118,9 @@ export class RedisStore implements ProvisionStore {
   }
   listProvisionRequests(filter?: ProvisionRequestFilter): Promise<Page<ProvisionRequest>> {
     return this.run(() => this.requests.list(filter));
+  }
+  findClientIdHolders(clientIds: readonly string[]): Promise<ReadonlyMap<string, ClientIdHolders>> {
+    return this.run(() => findClientIdHolders(this.context, clientIds));
   }
   updateProvisionRequest(id: string, expectedVersion: number, patch: ProvisionRequestPatch): Promise<ProvisionRequest> {
     return this.run(() => this.requests.update(id, expectedVersion, patch));

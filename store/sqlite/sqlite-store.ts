@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type {
   Account,
   AccountPatch,
+  ClientIdHolders,
   AuditEvent,
   AuditExpiry,
   AuditFilter,
@@ -32,6 +33,7 @@ import { openDatabase, type SqliteOpenOptions } from './open-database.ts';
 import { SqliteAccounts } from './sqlite-accounts.ts';
 import { SqliteAttachments } from './sqlite-attachments.ts';
 import { SqliteAudit } from './sqlite-audit.ts';
+import { findClientIdHolders } from './sqlite-client-id-holders.ts';
 import { SqliteCertificates } from './sqlite-certificates.ts';
 import { SqliteDevices } from './sqlite-devices.ts';
 import { storeErrorFromSqlite } from './sqlite-errors.ts';
@@ -100,6 +102,9 @@ export class SqliteStore implements ProvisionStore {
   }
   listProvisionRequests(filter?: ProvisionRequestFilter): Promise<Page<ProvisionRequest>> {
     return this.run(() => this.requests.list(filter));
+  }
+  findClientIdHolders(clientIds: readonly string[]): Promise<ReadonlyMap<string, ClientIdHolders>> {
+    return this.run(() => findClientIdHolders(this.sql, clientIds));
   }
   updateProvisionRequest(id: string, expectedVersion: number, patch: ProvisionRequestPatch): Promise<ProvisionRequest> {
     return this.run(() => this.requests.update(id, expectedVersion, patch));
