@@ -265,6 +265,35 @@ export const configSchema = {
       default: 1048576,
       description: 'Largest JSON body the admin API accepts.',
     },
+    auditRetentionDays: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 36500,
+      default: 90,
+      description:
+        'Audit events older than this many days are deleted in the background (0 = kept for ever). Archive them first with PROVISIO_AUDIT_ARCHIVE_DIR; sizes per device and day: docs/OPERATIONS.md.',
+    },
+    auditMaxEvents: {
+      type: 'integer',
+      minimum: 0,
+      default: 0,
+      description:
+        'At most this many audit events are kept, the oldest deleted first, whatever their age (0 = no bound); a deletion before the retention age is logged as a warning.',
+    },
+    auditRetentionIntervalSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 86400,
+      default: 3600,
+      description:
+        'How often audit retention runs (the first run comes at most 5 s after start). It runs in the all-in-one process and in the API process of a cluster, in batches of 500 events.',
+    },
+    auditArchiveDir: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'Directory where audit retention appends each batch of events before deleting it: one NDJSON file per UTC day of the events (audit-YYYY-MM-DD.ndjson, mode 0600), flushed to disk first; a batch that cannot be archived is not deleted. Unset: events are deleted without an archive.',
+    },
   },
   required: [],
 } as const;
@@ -312,6 +341,10 @@ export interface PlatformConfig {
   readonly bundleMaxBytes: number;
   readonly bundleTokenTtlSeconds: number;
   readonly httpBodyLimitBytes: number;
+  readonly auditRetentionDays: number;
+  readonly auditMaxEvents: number;
+  readonly auditRetentionIntervalSeconds: number;
+  readonly auditArchiveDir?: string;
 }
 
 export type ConfigKey = keyof typeof configSchema.properties;

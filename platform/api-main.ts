@@ -12,6 +12,7 @@ import { startHttpServer } from '../api/http-server.ts';
 import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { startAuditRetention } from './audit-retention-job.ts';
 import { crlSource } from './crl-source.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
@@ -21,6 +22,8 @@ await runService('api', async (config, log) => {
   try {
     const store = await openStore(config);
     shutdown.add(() => store.close());
+    const auditRetention = startAuditRetention(config, store, log);
+    shutdown.add(() => auditRetention.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const generatedAdminToken = await initAdminToken(store, config, log);
     const redis = serviceRedis(config, log);

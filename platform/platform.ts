@@ -19,6 +19,7 @@ import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../store/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
+import { startAuditRetention } from './audit-retention-job.ts';
 import { crlSource } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
@@ -52,6 +53,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     prepareDataDir(config.dataDir); // the CA and bundles live there whatever the store
     const store = await openStore(config);
     shutdown.add(() => store.close());
+    const auditRetention = startAuditRetention(config, store, log);
+    shutdown.add(() => auditRetention.close());
     const ca = await openCertificateAuthority(certificateAuthorityOptions(config, log.child({ component: 'ca' })));
     const generatedAdminToken = await initAdminToken(store, config, log);
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
