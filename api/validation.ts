@@ -1,16 +1,23 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsPlugin from 'ajv-formats';
+import { isAcceptableClientId } from '../protocol/topics.ts';
 import { ApiValidationError, type FieldError } from './problem.ts';
-import type { JsonSchema } from './schemas/common.ts';
+import { clientIdFormat, type JsonSchema } from './schemas/common.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = (addFormatsPlugin as unknown as { default: typeof addFormatsPlugin }).default ?? addFormatsPlugin;
 
 export type Location = 'body' | 'query' | 'path' | 'header';
 
+/** The standard formats and ours; for any ajv that checks our schemas (the published ones too). */
+export function addPlatformFormats(ajv: Ajv2020): void {
+  (addFormats as unknown as (ajv: Ajv2020) => void)(ajv);
+  ajv.addFormat(clientIdFormat, { type: 'string', validate: isAcceptableClientId });
+}
+
 function createAjv(coerceTypes: boolean): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, useDefaults: true, coerceTypes, verbose: true });
-  (addFormats as unknown as (ajv: Ajv2020) => void)(ajv);
+  addPlatformFormats(ajv);
   return ajv;
 }
 
@@ -23,9 +30,10 @@ function toFieldError(error: ErrorObject, location: Location): FieldError {
   if (error.keyword === 'required') {
     return { path: `${path}/${String(params['missingProperty'])}`, message: 'is required' };
   }
-  // A pattern is unreadable in a message; the schema's description says it in words.
+  // A pattern or a format of ours is unreadable in a message; the schema's description says it in words.
   const description = (error.parentSchema as JsonSchema | undefined)?.['description'];
-  if (error.keyword === 'pattern' && typeof description === 'string') {
+  const ours = error.keyword === 'pattern' || (error.keyword === 'format' && params['format'] === clientIdFormat);
+  if (ours && typeof description === 'string') {
     return { path, message: `is not valid: ${description}` };
   }
   return { path, message: error.message ?? 'is not valid' };

@@ -71,16 +71,31 @@ export function parseDeviceTopic(topic: string): ParsedDeviceTopic | null {
   return { account, clientId, rest };
 }
 
+/** The most a clientId may take in UTF-8: MQTT measures strings in bytes (128 ASCII characters, 32 emoji). */
+export const maxClientIdBytes = 128;
+
 /**
- * A clientId that could widen or escape its topic namespace is refused at CONNECT:
- * topic separators and wildcards, a leading '$', control characters, NUL [MQTT-1.5.3-2],
- * and anything over 128 characters.
+ * Characters no clientId may hold: topic separators and wildcards ('/', '+', '#'), control
+ * characters (Cc, NUL included [MQTT-1.5.3-2]), format characters (Cf: bidirectional overrides,
+ * zero-width spaces and joiners, the BOM), anything else that renders as nothing
+ * (Default_Ignorable_Code_Point: soft hyphen, variation selectors, fillers), whitespace other than
+ * the plain space (U+0020), noncharacters (MQTT 3.1.1 §1.5.3: not to be sent), U+FFFD (what
+ * bytes that are not UTF-8 decode to) and lone surrogates (not encodable in UTF-8 [MQTT-1.5.3-1]).
+ */
+const refusedCharacter = /[/+#\p{Cc}\p{Cf}\p{Cs}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}\uFFFD]|(?! )\p{White_Space}/u;
+
+/**
+ * The one rule for a clientId, applied at CONNECT by both brokers (CONNACK 2) and by the admin API
+ * (400): 1 to 128 bytes of UTF-8, none of the characters above, no leading '$' (reserved for
+ * system topics [MQTT-4.7.2-1]), and in Unicode normalization form C, so that two clientIds that
+ * look the same (a precomposed 'é' and 'e' + U+0301) cannot both exist. A clientId is a topic
+ * level of $EDC/{account}/{clientId}/: nothing acceptable can widen or escape that namespace.
  */
 export function isAcceptableClientId(clientId: string): boolean {
-  if (clientId.length === 0 || clientId.length > 128) return false;
-  if (clientId.startsWith('$')) return false;
-  // eslint-disable-next-line no-control-regex
-  return !/[/+#\u0000-\u001f\u007f-\u009f]/.test(clientId);
+  if (clientId.length === 0 || clientId.startsWith('$')) return false;
+  if (refusedCharacter.test(clientId)) return false;
+  if (Buffer.byteLength(clientId, 'utf8') > maxClientIdBytes) return false;
+  return clientId.normalize('NFC') === clientId;
 }
 
 /** True when a topic name contains a wildcard; such publishes are always refused [MQTT-3.3.2-2]. */

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsPlugin from 'ajv-formats';
 import { apiRoutes } from '../api/app.ts';
+import { addPlatformFormats } from '../api/validation.ts';
 import { componentSchemas } from '../api/schemas/index.ts';
 import { errorCodes } from '../errors/catalogue.ts';
 import { startApiFixture, type ApiFixture } from './support/api-fixture.ts';
@@ -29,8 +29,7 @@ describe('Admin API: OpenAPI document', () => {
   /** Checks an answer against the schema the document publishes for it. */
   function conforms(schemaName: string, value: unknown): void {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
-    const addFormats = (addFormatsPlugin as unknown as { default?: (ajv: Ajv2020) => void }).default ?? (addFormatsPlugin as unknown as (ajv: Ajv2020) => void);
-    addFormats(ajv);
+    addPlatformFormats(ajv);
     ajv.addSchema({ $id: 'https://provisio.dev/openapi.json', components: document.components });
     const validate = ajv.compile({ $ref: `https://provisio.dev/openapi.json#/components/schemas/${schemaName}` });
     assert.ok(validate(value), `${schemaName}: ${ajv.errorsText(validate.errors)}`);

@@ -74,9 +74,9 @@ describe('access matrix: who may connect to which broker', () => {
     });
   }
 
-  // clientIds (protocol/topics.ts isAcceptableClientId): 1 to 128 UTF-16 code units, no '/', '+', '#',
-  // no control characters (C0, DEL, C1), no leading '$'. Anything else, unicode included, is acceptable
-  // and then judged by its credentials (CONNACK 4 when none match).
+  // clientIds (protocol/topics.ts isAcceptableClientId; every case in test/client-id-rule.test.ts): 1 to
+  // 128 bytes of UTF-8 in NFC, no '/', '+', '#', control or invisible characters, no leading '$'. Anything
+  // else, unicode included, is acceptable and then judged by its credentials (CONNACK 4 when none match).
   const clientIds: { clientId: string; connack: number }[] = [
     { clientId: '', connack: 2 },
     { clientId: 'x'.repeat(129), connack: 2 },

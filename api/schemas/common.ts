@@ -15,15 +15,22 @@ export const dateTimeSchema: JsonSchema = {
   description: 'RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.',
 };
 
-/** MQTT client identifier as a device presents it in CONNECT. */
+/** Name of the JSON Schema format checked by protocol/topics.ts isAcceptableClientId (api/validation.ts). */
+export const clientIdFormat = 'mqtt-client-id';
+
+/**
+ * MQTT client identifier as a device presents it in CONNECT. The format is the brokers' own rule,
+ * so the API accepts exactly the clientIds the brokers accept; maxLength only bounds the input.
+ */
 export const clientIdSchema: JsonSchema = {
   type: 'string',
   minLength: 1,
   maxLength: 128,
-  // No MQTT wildcards or topic separators (the clientId is a topic level), no control
-  // characters, and no leading '$' (reserved for system topics).
-  pattern: '^[^$/+#\\u0000-\\u001F\\u007F-\\u009F][^/+#\\u0000-\\u001F\\u007F-\\u009F]*$',
-  description: "1-128 characters; no '/', '+', '#' or control characters; must not start with '$'.",
+  format: clientIdFormat,
+  description:
+    "1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as " +
+    'U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with ' +
+    "'$'. The brokers apply the same rule at CONNECT (CONNACK 2).",
 };
 
 export const accountNameSchema: JsonSchema = {
