@@ -348,6 +348,8 @@ export interface ProvisionStore {
   getSetting(key: string): Promise<string | null>;
   /** Sets only if absent; returns the value now stored. */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
+  /** Removes a setting (absent: nothing to do); its value does not stay behind in the backend's files. */
+  deleteSetting(key: string): Promise<void>;
 
   close(): Promise<void>;
 }

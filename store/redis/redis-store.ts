@@ -213,6 +213,11 @@ export class RedisStore implements ProvisionStore {
     });
   }
 
+  /** HDEL: later RDB snapshots do not hold it; an append-only file does until Redis rewrites it (BGREWRITEAOF). */
+  async deleteSetting(key: string): Promise<void> {
+    await this.run(() => this.redis.hdel(this.context.keys.settings(), key));
+  }
+
   /** QUIT lets pending replies arrive; a Redis that is gone gets one second, then the socket is dropped. Idempotent. */
   async close(): Promise<void> {
     if (this.redis.status === 'end') return;

@@ -199,6 +199,28 @@ export class SqliteStore implements ProvisionStore {
     );
   }
 
+  /**
+   * secure_delete overwrites the row's bytes in its page, and the checkpoint puts that page into
+   * the database file and empties the WAL now, rather than at the next automatic checkpoint.
+   */
+  async deleteSetting(key: string): Promise<void> {
+    await this.run(() =>
+      this.sql.write(() => {
+        const previous = this.db.pragma('secure_delete', { simple: true });
+        this.db.pragma('secure_delete = ON');
+        try {
+          this.sql.run('DELETE FROM settings WHERE key = ?', key);
+        } finally {
+          this.db.pragma(`secure_delete = ${Number(previous)}`);
+        }
+      }),
+    );
+    await this.run(() => {
+      this.sql.group.commit(); // a checkpoint runs outside a transaction
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    });
+  }
+
   /** Folds the WAL back into the database file, so the file alone is a complete copy. Idempotent. */
   async close(): Promise<void> {
     if (!this.db.open) return;

@@ -88,6 +88,17 @@ export function auditAndSettingsContract(fresh: FreshStore): void {
       assert.equal(await store.setSettingIfAbsent('other', ''), '', 'an empty string is a value');
     });
 
+    it('deletes a setting, and deleting an absent one is no error', async (t) => {
+      const { store } = await fresh(t);
+      await store.setSettingIfAbsent('device-key-secret', 'old');
+      await store.setSettingIfAbsent('kept', 'value');
+      await store.deleteSetting('device-key-secret');
+      await store.deleteSetting('never-set');
+      assert.equal(await store.getSetting('device-key-secret'), null);
+      assert.equal(await store.getSetting('kept'), 'value');
+      assert.equal(await store.setSettingIfAbsent('device-key-secret', 'new'), 'new');
+    });
+
     it('answers every concurrent setSettingIfAbsent with the one value that was stored', async (t) => {
       const { store, openAnother } = await fresh(t);
       const other = await openAnother();
