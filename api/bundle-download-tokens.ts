@@ -1,9 +1,14 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { PlatformError } from '../errors/platform-error.ts';
-import type { ProvisionStore } from '../store/types.ts';
 
-/** Store setting holding the HMAC key, shared by every process on the same store. */
-export const bundleTokenSecretSetting = 'bundle-token-secret';
+/**
+ * The HMAC keys: the current one signs, earlier ones (kept for a while after a rotation) still
+ * verify. They come from the platform secrets file (platform/platform-secrets.ts), never the store.
+ */
+export interface BundleTokenKeys {
+  readonly current: Buffer;
+  readonly previous?: readonly Buffer[];
+}
 
 export interface BundleTokenClaims {
   readonly clientId: string;
@@ -17,18 +22,15 @@ export interface BundleTokenClaims {
  */
 export class BundleDownloadTokens {
   private readonly secret: Buffer;
+  private readonly verifyingSecrets: readonly Buffer[];
   private readonly now: () => number;
 
-  constructor(secret: Buffer, now: () => number = Date.now) {
-    if (secret.length < 32) throw new Error('the bundle token secret needs at least 32 bytes');
-    this.secret = secret;
+  constructor(keys: Buffer | BundleTokenKeys, now: () => number = Date.now) {
+    const { current, previous = [] } = Buffer.isBuffer(keys) ? { current: keys } : keys;
+    if ([current, ...previous].some((secret) => secret.length < 32)) throw new Error('a bundle token secret needs at least 32 bytes');
+    this.secret = current;
+    this.verifyingSecrets = [current, ...previous];
     this.now = now;
-  }
-
-  /** Loads the shared secret from the store, creating it on first use. */
-  static async open(store: ProvisionStore, now?: () => number): Promise<BundleDownloadTokens> {
-    const stored = await store.setSettingIfAbsent(bundleTokenSecretSetting, randomBytes(32).toString('base64url'));
-    return new BundleDownloadTokens(Buffer.from(stored, 'base64url'), now);
   }
 
   create(input: { bundleId: string; clientId: string; ttlSeconds: number }): string {
@@ -44,14 +46,17 @@ export class BundleDownloadTokens {
     const expiresAtSeconds = Number(match[1]);
     const clientId = Buffer.from(match[2]!, 'base64url').toString('utf8');
     const given = Buffer.from(match[3]!, 'base64url');
-    const expected = this.mac(bundleId, clientId, expiresAtSeconds);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new PlatformError('BUNDLE_TOKEN_INVALID');
+    const genuine = this.verifyingSecrets.some((secret) => {
+      const expected = this.mac(bundleId, clientId, expiresAtSeconds, secret);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+    if (!genuine) throw new PlatformError('BUNDLE_TOKEN_INVALID');
     if (expiresAtSeconds * 1000 <= this.now()) throw new PlatformError('BUNDLE_TOKEN_INVALID', { detail: 'the token has expired' });
     return { clientId, expiresAt: expiresAtSeconds * 1000 };
   }
 
-  private mac(bundleId: string, clientId: string, expiresAtSeconds: number): Buffer {
-    return createHmac('sha256', this.secret)
+  private mac(bundleId: string, clientId: string, expiresAtSeconds: number, secret = this.secret): Buffer {
+    return createHmac('sha256', secret)
       .update(`provisio-bundle-download\n${bundleId}\n${clientId}\n${expiresAtSeconds}`)
       .digest();
   }

@@ -1,17 +1,30 @@
 /**
  * The CA's files under {dataDir}/ca/: reading them (a defect names the file), and writing them
- * atomically with private keys readable by the owner only.
+ * atomically with private keys readable by the owner only, encrypted when there is a passphrase.
  */
 import { createPrivateKey, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { envNameOf } from '../config/schema.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { readCertificate, type CertificateFields } from './certificate-reader.ts';
+import { privateKeyToPem } from './key-pairs.ts';
 import { fromPem } from './pem.ts';
 
+/** Sub-directories of {dataDir}/ca. */
+export const caSubdirectories = {
+  /** What the running platform never reads: the root key written at first start. Move it off the machine. */
+  offline: 'offline',
+  /** Certificates of earlier issuing CAs, trusted for the device certificates they issued. */
+  retired: 'retired',
+} as const;
+
+/** Names relative to {dataDir}/ca. */
 export const caFileNames = {
   rootCert: 'root-ca.cert.pem',
-  rootKey: 'root-ca.key.pem',
+  rootKey: `${caSubdirectories.offline}/root-ca.key.pem`,
+  /** Where versions before issue 12 kept the root key, beside the issuing key. */
+  legacyRootKey: 'root-ca.key.pem',
   issuingCert: 'issuing-ca.cert.pem',
   issuingKey: 'issuing-ca.key.pem',
   serverCert: 'server.cert.pem',
@@ -33,9 +46,8 @@ function unusable(directory: string, error: unknown): PlatformError {
   });
 }
 
-/** Creates {dataDir}/ca with mode 0700 (and tightens it when it exists). */
-export async function ensureCaDirectory(dataDir: string): Promise<string> {
-  const directory = path.resolve(dataDir, caDirectoryName);
+/** Creates a directory with mode 0700 (and tightens it when it exists). */
+export async function ensurePrivateDirectory(directory: string): Promise<string> {
   try {
     await mkdir(directory, { recursive: true, mode: 0o700 });
     await chmod(directory, 0o700);
@@ -43,6 +55,20 @@ export async function ensureCaDirectory(dataDir: string): Promise<string> {
     throw unusable(directory, error);
   }
   return directory;
+}
+
+/** Creates {dataDir}/ca with mode 0700 (and tightens it when it exists). */
+export async function ensureCaDirectory(dataDir: string): Promise<string> {
+  return ensurePrivateDirectory(path.resolve(dataDir, caDirectoryName));
+}
+
+/** Renames a file (same file system), naming the directory when it cannot. */
+export async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (error) {
+    throw unusable(path.dirname(to), error);
+  }
 }
 
 /** The file's text, or undefined when it does not exist. */
@@ -81,16 +107,42 @@ export function readCertificateFields(certificate: X509Certificate, file: string
   }
 }
 
-/** An unencrypted PEM private key (PKCS#8, or the traditional PKCS#1 / SEC1 forms). */
-export function parsePrivateKeyPem(pem: string, file: string): KeyObject {
-  if (/ENCRYPTED/.test(pem)) {
-    throw new PlatformError('CA_MATERIAL_INVALID', { detail: `${file} is encrypted; an unencrypted PKCS#8 key is needed` });
+/** Where the operator gives the passphrase, for messages (never the passphrase itself). */
+export const passphraseSettings = `${envNameOf('caKeyPassphrase')} or ${envNameOf('caKeyPassphraseFile')}`;
+
+/** Whether a PEM private key is encrypted (PKCS#8 "ENCRYPTED PRIVATE KEY", or a traditional one with Proc-Type ENCRYPTED). */
+export function isEncryptedKeyPem(pem: string): boolean {
+  return /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,\s*ENCRYPTED/.test(pem);
+}
+
+/**
+ * A PEM private key (PKCS#8, or the traditional PKCS#1 / SEC1 forms), decrypted with the
+ * passphrase when it is encrypted. A missing or wrong passphrase is CA_MATERIAL_INVALID naming
+ * the file; the passphrase is never part of a message.
+ */
+export function parsePrivateKeyPem(pem: string, file: string, passphrase?: string): KeyObject {
+  const encrypted = isEncryptedKeyPem(pem);
+  if (encrypted && passphrase === undefined) {
+    throw new PlatformError('CA_MATERIAL_INVALID', { detail: `${file} is encrypted and no passphrase was given (${passphraseSettings})` });
   }
   try {
-    return createPrivateKey({ key: pem, format: 'pem' });
+    return createPrivateKey(encrypted ? { key: pem, format: 'pem', passphrase: passphrase as string } : { key: pem, format: 'pem' });
   } catch (error) {
-    throw new PlatformError('CA_MATERIAL_INVALID', { detail: `${file} does not hold a readable PEM private key`, cause: error });
+    const detail = encrypted
+      ? `${file} cannot be decrypted with the passphrase given (${passphraseSettings}): wrong passphrase`
+      : `${file} does not hold a readable PEM private key`;
+    // The cause is left out on purpose: nothing about a decryption attempt goes further than this.
+    throw new PlatformError('CA_MATERIAL_INVALID', { detail, ...(encrypted ? {} : { cause: error }) });
   }
+}
+
+/**
+ * A private key as it is written to disk: encrypted PKCS#8 (PBES2, AES-256-CBC) when there is a
+ * passphrase, plain PKCS#8 otherwise (then the file mode 0600 is its only protection).
+ */
+export function privateKeyFilePem(key: KeyObject, passphrase: string | undefined): string {
+  if (passphrase === undefined) return privateKeyToPem(key);
+  return key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }).toString();
 }
 
 async function writeAtomically(file: string, content: string, mode: number): Promise<void> {
@@ -105,9 +157,19 @@ async function writeAtomically(file: string, content: string, mode: number): Pro
   }
 }
 
+/** Writes a private key file (mode 0600) atomically; `pem` is what privateKeyFilePem gives. */
+export async function writeKeyFile(file: string, pem: string): Promise<void> {
+  await writeAtomically(file, pem, 0o600);
+}
+
+/** Writes a certificate file (mode 0644) atomically. */
+export async function writeCertificateFile(file: string, pem: string): Promise<void> {
+  await writeAtomically(file, pem, 0o644);
+}
+
 /**
  * Writes a key (mode 0600) then its certificate (0644). A crash between the two leaves a key
- * without a certificate, which the loader treats as "not created yet".
+ * without a certificate (or not matching it), which the loaders treat as "not issued yet".
  */
 export async function writeCredentialFiles(
   directory: string,

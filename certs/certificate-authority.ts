@@ -2,8 +2,8 @@
  * The platform's certificate authority, the one entry point of certs/: opens (creates or loads)
  * the CA material, then issues device certificates, signs CRLs and checks device certificates.
  *
- *   root CA (10 y, self-signed or the operator's)
- *     └─ issuing CA (5 y, pathLen 0)
+ *   root CA (10 y, self-signed or the operator's; the platform reads its certificate, never its key)
+ *     └─ issuing CA (5 y, pathLen 0; rolled over by `npm run ca -- issue-intermediate`)
  *          ├─ server certificate of the brokers (serverAuth, SANs)
  *          ├─ message-signing certificate ("device management")
  *          └─ device client certificates (clientAuth, CN = clientId, O = account)
@@ -12,6 +12,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
+import { readKeyPassphrase } from './key-passphrase.ts';
 import type { ParsedCsr } from './csr.ts';
 import { CrlSigner, type CrlOptions, type RevokedCertificate } from './crl.ts';
 import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
@@ -40,6 +41,8 @@ export interface CertificateAuthorityOptions {
   readonly deviceValidityDays: number;
   /** Use the operator's CA instead of generating one. */
   readonly operatorCa?: OperatorCaFiles;
+  /** Encrypts the private keys written under {dataDir}/ca, and decrypts those read. Unset: written unencrypted (mode 0600). */
+  readonly keyPassphrase?: string;
   readonly log: Logger;
 }
 
@@ -48,6 +51,11 @@ export interface CertificateAuthority {
   readonly issuingCertificatePem: string;
   /** Issuing CA then root: what a TLS server sends after its own certificate. */
   readonly chainPem: string;
+  /**
+   * What device certificates must chain to on the account broker: the issuing CA, earlier issuing
+   * CAs still valid after a rollover (their devices keep working), and the root.
+   */
+  readonly clientCaPems: readonly string[];
   /** For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA. */
   readonly serverCredentials: TlsCredentials;
   /** Signs messages to devices; certPem is the signing certificate alone. */
@@ -94,6 +102,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     rootCertificatePem,
     issuingCertificatePem,
     chainPem: issuingCertificatePem + rootCertificatePem,
+    clientCaPems: Object.freeze([issuingCertificatePem, ...material.retiredIssuing.map((certificate) => certificate.toString()), rootCertificatePem]),
     serverCredentials: Object.freeze({
       certPem: material.server.certPem + issuingCertificatePem,
       keyPem: material.server.keyPem,
@@ -109,9 +118,10 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   });
 }
 
-/** The CA options a platform configuration asks for. */
+/** The CA options a platform configuration asks for (the passphrase file is read here). */
 export function certificateAuthorityOptions(config: PlatformConfig, log: Logger): CertificateAuthorityOptions {
   const { caRootCertFile, caIssuingCertFile, caIssuingKeyFile } = config;
+  const keyPassphrase = readKeyPassphrase(config);
   return {
     dataDir: config.dataDir,
     keyAlgorithm: config.certKeyAlgorithm,
@@ -120,6 +130,7 @@ export function certificateAuthorityOptions(config: PlatformConfig, log: Logger)
     ...(caRootCertFile && caIssuingCertFile && caIssuingKeyFile
       ? { operatorCa: { rootCertFile: caRootCertFile, issuingCertFile: caIssuingCertFile, issuingKeyFile: caIssuingKeyFile } }
       : {}),
+    ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
     log,
   };
 }

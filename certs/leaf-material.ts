@@ -9,11 +9,14 @@ import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import {
   caFileNames,
+  isEncryptedKeyPem,
   parseCertificatePem,
   parsePrivateKeyPem,
+  privateKeyFilePem,
   readCertificateFields,
   readOptionalFile,
   writeCredentialFiles,
+  writeKeyFile,
 } from './ca-files.ts';
 import { buildCertificate, clockSkewMs, dayMs, randomSerial, wholeSeconds, type Issuer } from './certificate-builder.ts';
 import { extendedKeyUsagesOf, type CertificateFields } from './certificate-reader.ts';
@@ -32,7 +35,7 @@ import {
   signingExtensions,
 } from './profiles.ts';
 
-/** A certificate with its private key, parsed and as PEM. */
+/** A certificate with its private key, parsed and as PEM (keyPem unencrypted: in memory only, for TLS and signing). */
 export interface Credential {
   readonly certificate: X509Certificate;
   readonly fields: CertificateFields;
@@ -55,6 +58,8 @@ interface LeafContext {
   readonly directory: string;
   readonly keyAlgorithm: KeyAlgorithm;
   readonly issuing: { readonly certificate: X509Certificate; readonly fields: CertificateFields; readonly issuer: Issuer };
+  /** Keys are written encrypted with it, and read with it. */
+  readonly passphrase?: string;
   readonly log: Logger;
 }
 
@@ -68,7 +73,7 @@ function reissueReason(credential: Credential, profile: LeafProfile, context: Le
   return profile.outdated?.(fields);
 }
 
-async function issueLeaf(profile: LeafProfile, context: LeafContext): Promise<{ certPem: string; keyPem: string }> {
+async function issueLeaf(profile: LeafProfile, context: LeafContext): Promise<{ certPem: string; privateKey: KeyObject }> {
   const keys = await generateCaKeyPair(context.keyAlgorithm);
   const now = wholeSeconds(Date.now());
   const built = buildCertificate(
@@ -82,17 +87,17 @@ async function issueLeaf(profile: LeafProfile, context: LeafContext): Promise<{ 
     },
     context.issuing.issuer,
   );
-  return { certPem: built.pem, keyPem: privateKeyToPem(keys.privateKey) };
+  return { certPem: built.pem, privateKey: keys.privateKey };
 }
 
-function readCredential(pems: { certPem: string; keyPem: string }, certFile: string, keyFile: string): Credential {
-  const certificate = parseCertificatePem(pems.certPem, certFile);
+function readCredential(certPem: string, privateKey: KeyObject, certFile: string): Credential {
+  const certificate = parseCertificatePem(certPem, certFile);
   return {
     certificate,
     fields: readCertificateFields(certificate, certFile),
     certPem: certificate.toString(),
-    privateKey: parsePrivateKeyPem(pems.keyPem, keyFile),
-    keyPem: pems.keyPem,
+    privateKey,
+    keyPem: privateKeyToPem(privateKey),
   };
 }
 
@@ -100,20 +105,24 @@ async function loadOrIssueLeaf(profile: LeafProfile, context: LeafContext): Prom
   const certFile = path.join(context.directory, profile.names.cert);
   const keyFile = path.join(context.directory, profile.names.key);
   const certPem = await readOptionalFile(certFile);
-  const keyPem = await readOptionalFile(keyFile);
+  const keyText = await readOptionalFile(keyFile);
   let reason = 'it does not exist yet';
-  if (certPem !== undefined && keyPem !== undefined) {
-    const existing = readCredential({ certPem, keyPem }, certFile, keyFile);
+  if (certPem !== undefined && keyText !== undefined) {
+    const existing = readCredential(certPem, parsePrivateKeyPem(keyText, keyFile, context.passphrase), certFile);
     const outdated = reissueReason(existing, profile, context);
     if (outdated === undefined) {
+      if (context.passphrase !== undefined && !isEncryptedKeyPem(keyText)) {
+        await writeKeyFile(keyFile, privateKeyFilePem(existing.privateKey, context.passphrase));
+        context.log.info({ file: keyFile }, `encrypted the ${profile.role} key with the passphrase`);
+      }
       context.log.info({ file: certFile, fingerprint: existing.certificate.fingerprint256 }, `loaded ${profile.role} certificate`);
       return existing;
     }
     reason = outdated;
   }
-  const pems = await issueLeaf(profile, context);
-  await writeCredentialFiles(context.directory, profile.names, pems);
-  const issued = readCredential(pems, certFile, keyFile);
+  const fresh = await issueLeaf(profile, context);
+  await writeCredentialFiles(context.directory, profile.names, { certPem: fresh.certPem, keyPem: privateKeyFilePem(fresh.privateKey, context.passphrase) });
+  const issued = readCredential(fresh.certPem, fresh.privateKey, certFile);
   context.log.info({ file: certFile, fingerprint: issued.certificate.fingerprint256, reason }, `issued ${profile.role} certificate`);
   return issued;
 }

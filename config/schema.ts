@@ -186,7 +186,24 @@ export const configSchema = {
     },
     caIssuingKeyFile: {
       type: 'string',
-      description: 'Private key (PEM, unencrypted PKCS#8) of the operator-supplied issuing CA.',
+      description: 'Private key (PEM, PKCS#8, unencrypted or encrypted with the CA key passphrase) of the operator-supplied issuing CA.',
+    },
+    caKeyPassphrase: {
+      type: 'string',
+      minLength: 16,
+      description:
+        'Encrypts the private keys the platform writes (issuing CA, server, signing, and the root key of the first start: encrypted PKCS#8, AES-256-CBC) and the secrets file (scrypt, AES-256-GCM); without it they cannot be read, and start-up stops with CA_MATERIAL_INVALID. Unset: they are written unencrypted, readable by the platform user only (mode 0600). Prefer the _FILE variant.',
+    },
+    caKeyPassphraseFile: {
+      type: 'string',
+      minLength: 1,
+      description: 'File whose first line is the CA key passphrase, instead of PROVISIO_CA_KEY_PASSPHRASE (keeps it out of the environment). Set one of the two at most.',
+    },
+    secretsFile: {
+      type: 'string',
+      minLength: 1,
+      description:
+        'File holding the secrets that derive the keys of devices without a CSR and sign bundle download links (never in the store). Unset: {dataDir}/secrets/platform-secrets.json, created at first start (mode 0600, directory 0700). Every process of a cluster reads the same file. Rotation: docs/OPERATIONS.md.',
     },
     certKeyAlgorithm: {
       type: 'string',
@@ -329,6 +346,9 @@ export interface PlatformConfig {
   readonly caRootCertFile?: string;
   readonly caIssuingCertFile?: string;
   readonly caIssuingKeyFile?: string;
+  readonly caKeyPassphrase?: string;
+  readonly caKeyPassphraseFile?: string;
+  readonly secretsFile?: string;
   readonly certKeyAlgorithm: 'ec' | 'rsa';
   readonly deviceCertValidityDays: number;
   readonly requestDefaultValidityDays: number;

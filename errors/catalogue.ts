@@ -35,6 +35,7 @@ export const errorCatalogue = {
   CONFIG_INVALID: { message: 'The configuration is invalid', httpStatus: 500 },
   DATA_DIR_UNUSABLE: { message: 'The data directory cannot be written', httpStatus: 500 },
   CA_MATERIAL_INVALID: { message: 'The certificate authority files are invalid', httpStatus: 500 },
+  SECRETS_INVALID: { message: 'The platform secrets file is invalid', httpStatus: 500 },
   STORE_UNAVAILABLE: {
     message: 'The provision store is unavailable',
     httpStatus: 503,
@@ -72,6 +73,8 @@ export const errorCatalogue = {
     connackCode: ConnackCode.notAuthorized,
   },
   TOPIC_NOT_AUTHORIZED: { message: 'Not authorized for this topic', httpStatus: 403 },
+  RETAIN_NOT_ALLOWED: { message: 'This broker keeps no retained messages', httpStatus: 403 },
+  RETAINED_LIMIT_REACHED: { message: "The device's retained messages are at their limit", httpStatus: 403 },
   ACTIVATION_KEY_INVALID: { message: 'The activation key is wrong', httpStatus: 401, replyCode: 401 },
   REQUEST_WRONG_STATE: {
     message: 'The provision request is not in a state that allows this',

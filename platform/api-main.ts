@@ -14,6 +14,7 @@ import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
 import { crlSource } from './crl-source.ts';
+import { openPlatformSecrets } from './platform-secrets.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 
@@ -33,7 +34,7 @@ await runService('api', async (config, log) => {
       config,
       log,
       bundleStorage: await BundleStorage.open(config.dataDir),
-      downloadTokens: await BundleDownloadTokens.open(store),
+      downloadTokens: new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken),
       adminTokens: new ApiTokenAuthenticator(store, config),
       crl: crlSource(ca, store),
       // Every broker process reads the session-end stream and ends the sessions a notice names.

@@ -54,7 +54,7 @@ await runService('broker', async (config, log) => {
       config,
       store,
       serverCredentials: ca.serverCredentials,
-      clientCaPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
+      clientCaPems: ca.clientCaPems,
       log,
       backends: brokerBackends(config, 'account', log),
       brokerId: `account-${id}`,

@@ -22,6 +22,7 @@ import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
 import { crlSource } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
+import { openPlatformSecrets } from './platform-secrets.ts';
 import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
@@ -65,7 +66,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       config,
       store,
       serverCredentials: ca.serverCredentials,
-      clientCaPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
+      clientCaPems: ca.clientCaPems,
       log,
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
@@ -73,7 +74,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     // Revocations end live sessions on both brokers before the API or the provisioner goes on.
     const sessions = localSessionEnder([provisionBroker.sessions, accountBroker.sessions]);
 
-    const downloadTokens = await BundleDownloadTokens.open(store);
+    const secrets = await openPlatformSecrets(config, store, log);
+    const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
     const app = createApiApp({
       store,
       config,
@@ -93,6 +95,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       httpBaseUrl: publicHttpUrlOf(config, http.port),
       downloadTokens,
       sessions,
+      secrets,
     });
     const startWorker = (): Promise<Provisioner> =>
       // The 'publish' event names the client, so the provisioner knows whether it came over TLS.

@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey } from 'node:crypto';
 import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
@@ -7,8 +7,7 @@ import type { Logger } from '../log/logger.ts';
 import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
-
-const deviceKeySecretSetting = 'device-key-secret';
+import { openPlatformSecrets, type PlatformSecrets } from './platform-secrets.ts';
 
 /**
  * Where devices are sent after provisioning: PROVISIO_ACCOUNT_BROKER_URL, else this host's account
@@ -25,8 +24,8 @@ export function publicHttpUrlOf(config: PlatformConfig, port = config.httpPort):
 
 /**
  * What a provisioner (or a birth handler) of a separate process needs. The signing key, device
- * key secret and bundle token key come from the shared data directory and store, so every worker
- * signs and derives exactly as the others do.
+ * key secret and bundle token key come from the shared data directory (CA files, secrets file),
+ * so every worker signs and derives exactly as the others do.
  */
 export async function provisionerDependencies(
   config: PlatformConfig,
@@ -34,10 +33,10 @@ export async function provisionerDependencies(
   ca: CertificateAuthority,
   log: Logger,
   /** The all-in-one process knows its listeners' real ports and already holds the token keys. How sessions are ended differs per process. */
-  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens; readonly sessions: SessionEnder },
+  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens; readonly sessions: SessionEnder; readonly secrets?: PlatformSecrets },
 ): Promise<ProvisionerDependencies> {
-  const downloadTokens = known.downloadTokens ?? (await BundleDownloadTokens.open(store));
-  const deviceKeySecret = Buffer.from(await store.setSettingIfAbsent(deviceKeySecretSetting, randomBytes(32).toString('base64url')), 'base64url');
+  const secrets = known.secrets ?? (await openPlatformSecrets(config, store, log));
+  const downloadTokens = known.downloadTokens ?? new BundleDownloadTokens(secrets.bundleToken);
   const httpBaseUrl = known.httpBaseUrl ?? publicHttpUrlOf(config);
   return {
     store,
@@ -48,7 +47,8 @@ export async function provisionerDependencies(
     accountBrokerUrl: known.accountBrokerUrl ?? accountBrokerUrlOf(config),
     bundleDownloadUrl: async (bundle, clientId) =>
       bundleDownloadUrl(httpBaseUrl, bundle.id, downloadTokens.create({ bundleId: bundle.id, clientId, ttlSeconds: config.bundleTokenTtlSeconds })),
-    deviceKeySecret,
+    deviceKeySecret: secrets.deviceKey.current,
+    previousDeviceKeySecrets: secrets.deviceKey.previous,
     maxMessageBytes: config.maxMessageBytes,
     allowKeyGenerationOverPlainMqtt: config.allowKeyGenerationOverPlainMqtt,
     sessions: known.sessions,

@@ -21,6 +21,8 @@ export interface ProvisionerDependencies {
   readonly bundleDownloadUrl: (bundle: BundleMetadata, clientId: string) => Promise<string>;
   /** Secret from which keys of devices without a CSR are derived (device-key-derivation.ts). */
   readonly deviceKeySecret: Buffer;
+  /** Earlier device-key secrets kept after a rotation: repeats of attempts answered before it still get their key. */
+  readonly previousDeviceKeySecrets?: readonly Buffer[];
   readonly maxMessageBytes: number;
   /** Send generated private keys over plain TCP too (PROVISIO_ALLOW_KEY_GENERATION_OVER_PLAIN_MQTT). */
   readonly allowKeyGenerationOverPlainMqtt: boolean;

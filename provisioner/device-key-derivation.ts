@@ -1,4 +1,4 @@
-import { createECDH, createHmac, createPrivateKey, type KeyObject } from 'node:crypto';
+import { createECDH, createHmac, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 
 // Order of the P-256 group: a derived scalar must be in [1, n-1].
 const p256Order = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -7,6 +7,7 @@ const p256Order = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9
  * EC P-256 keys for devices that cannot make their own, derived from a platform secret and the
  * provisioning attempt (HMAC-SHA256). A device that lost the reply and asks again with the same
  * request.id gets the same key and the same certificate, and no private key is ever stored.
+ * The secret lives in the platform secrets file, never in the store (platform/platform-secrets.ts).
  */
 export function deriveDeviceKey(secret: Buffer, provisionRequestId: string, requestId: string): KeyObject {
   for (let counter = 0; ; counter += 1) {
@@ -27,4 +28,22 @@ export function deriveDeviceKey(secret: Buffer, provisionRequestId: string, requ
       format: 'jwk',
     });
   }
+}
+
+/**
+ * The key an earlier answer to this attempt certified: derived with the current secret or, after
+ * a rotation, with an earlier one (newest first), whichever gives the certificate's public key.
+ * Undefined when none does (the certificate was issued for a CSR's key).
+ */
+export function deriveIssuedDeviceKey(
+  secrets: readonly Buffer[],
+  provisionRequestId: string,
+  requestId: string,
+  certificateSpki: Buffer,
+): KeyObject | undefined {
+  for (const secret of secrets) {
+    const key = deriveDeviceKey(secret, provisionRequestId, requestId);
+    if (createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(certificateSpki)) return key;
+  }
+  return undefined;
 }

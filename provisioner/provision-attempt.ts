@@ -8,7 +8,7 @@ import type { Account, IssuedCertificate, ProvisionRequest } from '../store/type
 import { audit } from './audit.ts';
 import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
-import { deriveDeviceKey } from './device-key-derivation.ts';
+import { deriveDeviceKey, deriveIssuedDeviceKey } from './device-key-derivation.ts';
 import type { MessageOrigin } from './transport.ts';
 
 /** What the provisioner does with one provision message: a result to sign, or nothing to say. */
@@ -180,11 +180,9 @@ function keyOfRepeat(deps: ProvisionerDependencies, request: ProvisionRequest, m
     if (csr.subjectPublicKeyInfo.equals(certificateSpki)) return undefined;
     throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'the CSR is for another key than the certificate issued to this request.id' });
   }
-  // A certificate for a generated key holds exactly the derived public key; one from a CSR does not.
-  const derivedKey = deriveDeviceKey(deps.deviceKeySecret, request.id, message.requestId);
-  if (createPublicKey(derivedKey).export({ type: 'spki', format: 'der' }).equals(certificateSpki)) {
-    return derivedKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  }
+  // A certificate for a generated key holds exactly the derived public key (with the secret of its time); one from a CSR does not.
+  const derivedKey = deriveIssuedDeviceKey([deps.deviceKeySecret, ...(deps.previousDeviceKeySecrets ?? [])], request.id, message.requestId, certificateSpki);
+  if (derivedKey) return derivedKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'this request.id was answered to a CSR: send the same CSR again' });
 }
 

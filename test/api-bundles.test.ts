@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
+import { openPlatformSecrets } from '../platform/platform-secrets.ts';
 import { startApiFixture, type ApiFixture } from './support/api-fixture.ts';
 
 const maxBytes = 64 * 1024;
@@ -133,7 +134,7 @@ describe('Admin API: bundles', () => {
       const valid = fixture.downloadTokens.create({ bundleId: bundle.id, clientId: 'dev-2', ttlSeconds: 60 });
       const [expiry, , mac] = valid.split('.');
       const forged = `${expiry}.${Buffer.from('dev-3').toString('base64url')}.${mac}`;
-      const pastTokens = await BundleDownloadTokens.open(fixture.store, () => Date.now() - 3_600_000);
+      const pastTokens = new BundleDownloadTokens((await openPlatformSecrets(fixture.config, fixture.store, fixture.log)).bundleToken, () => Date.now() - 3_600_000);
       const expired = pastTokens.create({ bundleId: bundle.id, clientId: 'dev-2', ttlSeconds: 60 });
       const otherBundle = fixture.downloadTokens.create({ bundleId: other.id, clientId: 'dev-2', ttlSeconds: 60 });
       for (const token of [forged, expired, otherBundle, 'garbage', '']) {
@@ -145,9 +146,9 @@ describe('Admin API: bundles', () => {
       assert.equal((await fetch(`${fixture.baseUrl}/api/v1/bundles/${bundle.id}/download`)).status, 400);
     });
 
-    it('Should share the token secret through the store, so every process accepts the tokens', async () => {
+    it('Should share the token secret through the secrets file, so every process accepts the tokens', async () => {
       const bundle = await uploaded(randomBytes(100), 'org.example.shared', '1');
-      const elsewhere = await BundleDownloadTokens.open(fixture.store);
+      const elsewhere = new BundleDownloadTokens((await openPlatformSecrets(fixture.config, fixture.store, fixture.log)).bundleToken);
       const token = elsewhere.create({ bundleId: bundle.id, clientId: 'dev-4', ttlSeconds: 60 });
       assert.equal((await fetch(bundleDownloadUrl(fixture.baseUrl, bundle.id, token))).status, 200);
       assert.deepEqual(fixture.downloadTokens.verify(token, bundle.id).clientId, 'dev-4');

@@ -140,19 +140,36 @@ describe('CA material on disk', () => {
     await assert.rejects(openTestCa(dataDir), failsWith('CA_MATERIAL_INVALID', new RegExp(caFileNames.issuingCert)));
   });
 
-  test('Should not open - root certificate without its key', async () => {
+  test('Should open without the root key, which the running platform never needs', async () => {
+    const dataDir = await temporaryDirectory();
+    const first = await openTestCa(dataDir);
+    await rm(path.join(dataDir, 'ca', caFileNames.rootKey));
+    const again = await openTestCa(dataDir);
+    assert.equal(again.rootCertificatePem, first.rootCertificatePem);
+    assert.equal(again.issuingCertificatePem, first.issuingCertificatePem);
+  });
+
+  test('Should not open - issuing CA missing, naming the command that makes one', async () => {
     const dataDir = await temporaryDirectory();
     await openTestCa(dataDir);
-    await rm(path.join(dataDir, 'ca', caFileNames.rootKey));
-    await assert.rejects(openTestCa(dataDir), failsWith('CA_MATERIAL_INVALID', new RegExp(`${caFileNames.rootKey} is missing`)));
+    await rm(path.join(dataDir, 'ca', caFileNames.issuingKey));
+    await assert.rejects(openTestCa(dataDir), failsWith('CA_MATERIAL_INVALID', /issuing-ca\.key\.pem is missing.*npm run ca -- issue-intermediate/));
   });
 
   test('Should create the CA when only a key of an interrupted creation is left', async () => {
     const dataDir = await temporaryDirectory();
-    await mkdir(path.join(dataDir, 'ca'), { recursive: true });
+    await mkdir(path.join(dataDir, 'ca', 'offline'), { recursive: true });
     await writeFile(path.join(dataDir, 'ca', caFileNames.rootKey), 'half-written');
+    await writeFile(path.join(dataDir, 'ca', caFileNames.issuingKey), 'half-written');
     const ca = await openTestCa(dataDir);
     assert.ok(new X509Certificate(ca.rootCertificatePem).ca);
+  });
+
+  test('Should not create a new CA over an issuing CA whose root certificate is gone', async () => {
+    const dataDir = await temporaryDirectory();
+    await openTestCa(dataDir);
+    await rm(path.join(dataDir, 'ca', caFileNames.rootCert));
+    await assert.rejects(openTestCa(dataDir), failsWith('CA_MATERIAL_INVALID', /root-ca\.cert\.pem is missing but an issuing CA exists/));
   });
 
   test('Should not open - data directory is not a directory', async () => {

@@ -60,7 +60,7 @@ describe('secrets never appear in the logs', () => {
     await fetch(`${fixture.apiUrl}/accounts`, { headers: { authorization: `Bearer ${token.body.token}x` } });
 
     // The platform's own private keys.
-    for (const file of ['root-ca.key.pem', 'issuing-ca.key.pem', 'server.key.pem', 'signing.key.pem']) {
+    for (const file of ['offline/root-ca.key.pem', 'issuing-ca.key.pem', 'server.key.pem', 'signing.key.pem']) {
       const pem = await readFile(join(fixture.config.dataDir, 'ca', file), 'utf8');
       pemBodyLines(pem).forEach((line, index) => secrets.set(`${file} line ${index}`, line));
     }

@@ -10,6 +10,7 @@ import { BundleStorage } from '../../api/bundle-storage.ts';
 import { startHttpServer } from '../../api/http-server.ts';
 import { loadConfig, type PlatformConfig } from '../../config/config.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
+import { openPlatformSecrets } from '../../platform/platform-secrets.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { ProvisionStore } from '../../store/types.ts';
 
@@ -63,7 +64,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const generated = await initAdminToken(store, config, log);
   const adminToken = config.adminToken ?? generated;
   if (!adminToken) throw new Error('the fixture store already had an admin token; pass config.adminToken');
-  const downloadTokens = await BundleDownloadTokens.open(store);
+  const downloadTokens = new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken);
   const bundleStorage = await BundleStorage.open(config.dataDir);
   const authenticator = new ApiTokenAuthenticator(store, config);
   const app = createApiApp({
