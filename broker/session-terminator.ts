@@ -21,8 +21,8 @@ type Target = SessionEndNotice | { readonly kind: 'all'; readonly cause: 'notice
 
 /**
  * How long a notice is kept to catch a CONNECT whose credentials were checked just before the
- * revocation but which registered after the notice arrived (authentication is asynchronous;
- * aedes' connectTimeout is 10 s).
+ * revocation but which registered after the notice arrived: authentication and restoring the
+ * session take milliseconds, seconds while Redis is slow.
  */
 const lateConnectWindowMs = 30_000;
 
@@ -38,6 +38,31 @@ function matches(principal: SessionPrincipal | undefined, target: Target): boole
     case 'all':
       return true;
   }
+}
+
+/** One key per thing a notice can name, so that a registering client is checked in O(1). */
+function keyOf(target: Target): string {
+  switch (target.kind) {
+    case 'certificate':
+      return `certificate ${target.clientId} ${target.serial}`;
+    case 'provision-request':
+      return `request ${target.clientId} ${target.provisionRequestId}`;
+    case 'account':
+      return `account ${target.accountId}`;
+    case 'all':
+      return 'all';
+  }
+}
+
+/** The keys of the notices that would name this principal. */
+function keysNaming(principal: SessionPrincipal | undefined): string[] {
+  if (principal?.kind !== 'device') return [];
+  return [
+    'all',
+    ...(principal.certificateSerial ? [`certificate ${principal.clientId} ${principal.certificateSerial}`] : []),
+    ...(principal.provisionRequestId ? [`request ${principal.clientId} ${principal.provisionRequestId}`] : []),
+    ...(principal.accountId ? [`account ${principal.accountId}`] : []),
+  ];
 }
 
 export interface SessionTerminatorOptions {
@@ -57,7 +82,8 @@ export interface SessionTerminatorOptions {
  */
 export class SessionTerminator {
   readonly #options: SessionTerminatorOptions;
-  readonly #recent: { readonly target: Target; readonly receivedAt: number }[] = [];
+  /** Notices of the last lateConnectWindowMs by key, oldest first (a repeat moves to the end). */
+  readonly #recent = new Map<string, { readonly target: Target; readonly receivedAt: number }>();
 
   constructor(options: SessionTerminatorOptions) {
     this.#options = options;
@@ -77,7 +103,9 @@ export class SessionTerminator {
   async #endMatching(target: Target): Promise<number> {
     const now = performance.now();
     this.#forgetOld(now);
-    this.#recent.push({ target, receivedAt: now });
+    const key = keyOf(target);
+    this.#recent.delete(key);
+    this.#recent.set(key, { target, receivedAt: now });
     const clients = (this.#options.aedes as unknown as { clients: Record<string, Client> }).clients;
     // A clientId names one connection per broker: look only there when the notice names one.
     const candidates = 'clientId' in target ? [clients[target.clientId]] : Object.values(clients);
@@ -89,18 +117,23 @@ export class SessionTerminator {
   }
 
   #checkLateConnect(client: Client): void {
-    if (this.#recent.length === 0) return;
+    if (this.#recent.size === 0) return;
     this.#forgetOld(performance.now());
     const principal = this.#options.principals.get(client);
     const checkedAt = this.#options.principals.checkedAt(client);
     if (checkedAt === undefined) return;
-    const target = this.#recent.find((recent) => recent.receivedAt >= checkedAt && matches(principal, recent.target))?.target;
+    const late = keysNaming(principal)
+      .map((key) => this.#recent.get(key))
+      .find((recent) => recent !== undefined && recent.receivedAt >= checkedAt);
     // After the CONNECT sequence has run its course: closing inside aedes' 'client' event would cut it short.
-    if (target) setImmediate(() => void this.#close(client, target));
+    if (late) setImmediate(() => void this.#close(client, late.target));
   }
 
   #forgetOld(now: number): void {
-    while (this.#recent.length > 0 && now - this.#recent[0]!.receivedAt > lateConnectWindowMs) this.#recent.shift();
+    for (const [key, recent] of this.#recent) {
+      if (now - recent.receivedAt <= lateConnectWindowMs) return;
+      this.#recent.delete(key);
+    }
   }
 
   async #close(client: Client, target: Target): Promise<void> {
