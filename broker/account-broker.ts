@@ -8,11 +8,12 @@ import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { createAccountAuthenticator } from './account-authenticator.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { releaseNumberCache } from './connection-footprint.ts';
+import { retainedBoundsOf, type RetainedLimitSettingKey } from './retained-limits.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { SessionTerminator } from './session-terminator.ts';
 
 export interface AccountBrokerOptions {
-  readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes'>;
+  readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes' | 'mqttConnectionsPerAddress' | 'mqttConnectTimeoutMs' | RetainedLimitSettingKey>;
   readonly store: ProvisionStore;
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
   /** Issuing CA and root: client certificates must chain to them. */
@@ -44,12 +45,13 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
   releaseNumberCache();
   const aedes = await Aedes.createBroker({
     id: options.brokerId ?? `account-${process.pid}`,
-    connectTimeout: 10_000,
+    connectTimeout: options.config.mqttConnectTimeoutMs,
     ...(options.backends ? { persistence: options.backends.persistence, mq: options.backends.mq } : {}),
   });
   const authenticateCertificate = createAccountAuthenticator(options.store);
   const principals = installBrokerHooks(aedes, {
     maxMessageBytes: options.config.maxMessageBytes,
+    retained: retainedBoundsOf(options.config),
     log,
     authenticate: async (attempt) => {
       try {
@@ -82,6 +84,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
       },
       // Issue 7: close connections announcing packets aedes would otherwise buffer whole (listeners.ts).
       maxPacketBytes: packetLimitFor(options.config.maxMessageBytes),
+      limits: { perAddress: options.config.mqttConnectionsPerAddress, connectTimeoutMs: options.config.mqttConnectTimeoutMs, log }, // issue 12 §3
       onOversizedPacket: (announcedBytes, address) => log.warn({ address, announcedBytes }, 'connection closed: MQTT packet over the size limit'),
       onTlsClientError: (error, address) =>
         log.warn({ address, reason: error.message }, 'TLS handshake refused (client certificate missing, foreign, expired or invalid)'),

@@ -2,6 +2,7 @@ import type { Aedes, AuthenticateError, Client } from 'aedes';
 import type { Logger } from '../log/logger.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { forgetConnectPacket } from './connection-footprint.ts';
+import { RetainedLedger, type RetainedPolicy, type RetainedSource } from './retained-limits.ts';
 import { mayPublish, maySubscribe, type BrokerPrincipal } from './topic-acl.ts';
 
 export interface ConnectingClient {
@@ -15,6 +16,8 @@ export interface ConnectingClient {
 export interface BrokerHookOptions<P extends BrokerPrincipal = BrokerPrincipal> {
   readonly authenticate: (attempt: ConnectingClient) => Promise<P>;
   readonly maxMessageBytes: number;
+  /** 'refuse': every retained PUBLISH closes the connection; bounds: per device and in total (retained-limits.ts). */
+  readonly retained: RetainedPolicy;
   readonly log: Logger;
 }
 
@@ -36,6 +39,11 @@ export class PrincipalRegistry<P extends BrokerPrincipal = BrokerPrincipal> {
   }
 }
 
+/** A device's key in the retained ledger. */
+function retainingKey(principal: { readonly account: string; readonly clientId: string }): string {
+  return `${principal.account}/${principal.clientId}`;
+}
+
 function remoteAddressOf(client: Client): string {
   const socket = client.conn as { remoteAddress?: string };
   return socket.remoteAddress ?? 'unknown';
@@ -46,6 +54,8 @@ function remoteAddressOf(client: Client): string {
  */
 export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, options: BrokerHookOptions<P>): PrincipalRegistry<P> {
   const registry = new PrincipalRegistry<P>();
+  const retainedLedger =
+    options.retained === 'refuse' ? null : new RetainedLedger(options.retained, () => (broker as unknown as { persistence: RetainedSource }).persistence);
   // aedes replaces an empty clientId with a random one before authenticate runs; keep the one sent.
   const sentClientIds = new WeakMap<Client, string>();
 
@@ -95,8 +105,49 @@ export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, opt
       callback(new Error('PAYLOAD_TOO_LARGE'));
       return;
     }
+    if (packet.retain) {
+      authorizeRetained(client, principal, packet.topic, packet.payload?.length ?? 0, callback);
+      return;
+    }
     callback(null);
   };
+
+  /**
+   * Issue 12 §3: retained messages cost memory for as long as they are kept. Refused outright where
+   * nothing reads them; within a device's bounds elsewhere. A will is checked here too (aedes asks
+   * authorizePublish before publishing it): a refused will is dropped, the connection is gone anyway.
+   */
+  function authorizeRetained(client: Client | null, principal: BrokerPrincipal, topic: string, payloadBytes: number, callback: (error?: Error | null) => void): void {
+    if (!retainedLedger) {
+      options.log.info({ clientId: client?.id, topic }, 'publish refused: this broker keeps no retained messages');
+      callback(new Error('RETAIN_NOT_ALLOWED'));
+      return;
+    }
+    if (principal.kind !== 'device') {
+      callback(null);
+      return;
+    }
+    retainedLedger.admit({ key: retainingKey(principal), namespaces: principal.namespaces }, topic, payloadBytes).then(
+      (refusal) => {
+        if (refusal) {
+          options.log.info({ clientId: client?.id, topic, size: payloadBytes, limit: refusal }, 'publish refused: retained messages over their limit');
+          callback(new Error('RETAINED_LIMIT_REACHED'));
+        } else {
+          callback(null);
+        }
+      },
+      (error: unknown) => {
+        options.log.warn({ err: error, clientId: client?.id }, 'publish refused: retained messages could not be counted');
+        callback(new Error('INTERNAL'));
+      },
+    );
+  }
+  if (retainedLedger) {
+    broker.on('clientDisconnect', (client) => {
+      const principal = registry.get(client);
+      if (principal?.kind === 'device') retainedLedger.disconnected(retainingKey(principal));
+    });
+  }
 
   // A refused subscription is granted 0x80 (failure) in the SUBACK; the connection stays up.
   broker.authorizeSubscribe = (client, subscription, callback) => {

@@ -1,8 +1,11 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions, type TLSSocket } from 'node:tls';
 import type { Aedes } from 'aedes';
+import { BurstLog } from './burst-log.ts';
+import { ConnectDeadlines } from './connect-deadline.ts';
+import { AddressConnectionCounts, addressKeyOf, type ConnectionLimits } from './connection-limits.ts';
 import { slimParser } from './connection-footprint.ts';
-import { defaultHandshakeTimeoutMs, handOverOnFirstBytes } from './tls-first-bytes.ts';
+import { handOverOnFirstBytes } from './tls-first-bytes.ts';
 
 export interface MqttListener {
   readonly port: number;
@@ -26,6 +29,8 @@ export interface ListenOptions {
   readonly maxPacketBytes?: number;
   /** Told of each connection closed for announcing an oversized packet. */
   readonly onOversizedPacket?: (announcedBytes: number, remoteAddress: string | undefined) => void;
+  /** Connections per source address and the time to CONNECT (issue 12 §3); no listener goes without. */
+  readonly limits: ConnectionLimits;
 }
 
 /**
@@ -100,28 +105,58 @@ function listen(server: Server, host: string, port: number): Promise<number> {
 /**
  * An MQTT listener feeding aedes. noDelay on every socket: Nagle's algorithm would hold each small
  * reply back by about 40 ms.
+ *
+ * Before aedes sees a connection: one source address holds at most `limits.perAddress` open
+ * connections here (the next is destroyed at once), and every connection must have its CONNECT
+ * answered within `limits.connectTimeoutMs` of its TCP accept, TLS handshake included
+ * (connect-deadline.ts). Both are logged once per burst and address, not per socket.
  */
 export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise<MqttListener> {
   const maxPacketBytes = options.maxPacketBytes ?? packetLimitFor(64 * 1024);
-  const sockets = new Set<Socket>();
+  const { limits } = options;
+  const transport = options.tls ? 'tls' : 'tcp';
+  const perAddress = new AddressConnectionCounts(limits.perAddress);
+  const refusals = new BurstLog(limits.log, 'connection refused: too many open connections from this address');
+  const expiries = new BurstLog(limits.log, 'connection closed: no CONNECT answered in time');
+  const deadlines = new ConnectDeadlines(limits.connectTimeoutMs, (socket) => {
+    const address = addressKeyOf(socket.remoteAddress);
+    expiries.note(address, { address, transport, port: socket.localPort, timeoutMs: limits.connectTimeoutMs });
+  });
+  /** Each open socket and the address it is counted against. */
+  const sockets = new Map<Socket, string>();
   // One listener shared by every socket rather than a closure (and a once() wrapper) per socket.
   function untrack(this: Socket): void {
+    const address = sockets.get(this);
+    if (address === undefined) return;
     sockets.delete(this);
+    perAddress.closed(address);
+    deadlines.closed(this);
   }
-  const track = (socket: Socket): void => {
-    sockets.add(socket);
+  /** Counts the socket against its address, or destroys it at once when the address holds its limit. */
+  const admit = (socket: Socket): boolean => {
+    const address = addressKeyOf(socket.remoteAddress);
+    if (!perAddress.tryOpen(address)) {
+      refusals.note(address, { address, transport, port: socket.localPort, limit: limits.perAddress });
+      socket.destroy();
+      return false;
+    }
+    sockets.set(socket, address);
     socket.on('close', untrack);
+    return true;
   };
   let server: Server;
   if (options.tls) {
     // Not listening itself: the TCP listener below hands it each connection (tls-first-bytes.ts).
-    const tlsServer = createTlsServer({ minVersion: 'TLSv1.2', ...options.tls }, (socket) => {
+    // Node's own handshake timer never fires first: the connection's deadline started earlier.
+    const tlsServer = createTlsServer({ minVersion: 'TLSv1.2', handshakeTimeout: limits.connectTimeoutMs, ...options.tls }, (socket) => {
       socket.setNoDelay(true);
       if (options.acceptTlsSocket && !options.acceptTlsSocket(socket)) {
         socket.destroy();
         return;
       }
-      slimParser(broker.handle(socket));
+      const client = broker.handle(socket);
+      deadlines.attach(socket, client);
+      slimParser(client);
       guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
     // Failed handshakes (plain MQTT on the TLS port, scanners) are routine: drop them quietly.
@@ -129,26 +164,32 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
       options.onTlsClientError?.(error, socket.remoteAddress);
       socket.destroy();
     });
-    const firstBytesTimeoutMs = options.tls.handshakeTimeout ?? defaultHandshakeTimeoutMs;
     server = createTcpServer({ noDelay: true }, (socket) => {
-      track(socket);
-      handOverOnFirstBytes(tlsServer, socket, firstBytesTimeoutMs);
+      if (!admit(socket)) return;
+      deadlines.start(socket, true);
+      handOverOnFirstBytes(tlsServer, socket);
     });
   } else {
     server = createTcpServer({ noDelay: true }, (socket) => {
-      track(socket);
-      slimParser(broker.handle(socket));
+      if (!admit(socket)) return;
+      deadlines.start(socket, false);
+      const client = broker.handle(socket);
+      deadlines.attach(socket, client);
+      slimParser(client);
       guardPacketSize(socket, maxPacketBytes, options.onOversizedPacket); // after handle: see guardPacketSize
     });
   }
   const port = await listen(server, options.host, options.port);
   return {
     port,
-    transport: options.tls ? 'tls' : 'tcp',
+    transport,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
+        deadlines.close();
+        refusals.close();
+        expiries.close();
+        for (const socket of sockets.keys()) socket.destroy();
       }),
   };
 }

@@ -23,6 +23,7 @@ export interface ProvisionBrokerOptions {
     | 'authLockoutSeconds'
     | 'authFailureDelayMs'
     | 'maxMessageBytes'
+    | 'mqttConnectionsPerAddress' | 'mqttConnectTimeoutMs'
   >;
   readonly store: ProvisionStore;
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
@@ -52,7 +53,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
   releaseNumberCache();
   const aedes = await Aedes.createBroker({
     id: options.brokerId ?? `provision-${process.pid}`,
-    connectTimeout: 10_000,
+    connectTimeout: config.mqttConnectTimeoutMs,
     ...(options.backends ? { persistence: options.backends.persistence, mq: options.backends.mq } : {}),
   });
   const guard = new BruteForceGuard({
@@ -84,7 +85,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
         .catch((auditError: unknown) => brokerLog.warn({ err: auditError }, 'audit event not written'));
     },
   });
-  const principals = installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, log: brokerLog });
+  const principals = installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, retained: 'refuse', log: brokerLog });
   const sessions = new SessionTerminator({ broker: 'provision', aedes, principals, store, log: brokerLog });
   aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
 
@@ -94,6 +95,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     maxPacketBytes: packetLimitFor(config.maxMessageBytes),
     onOversizedPacket: (announcedBytes: number, address: string | undefined) =>
       brokerLog.warn({ address, announcedBytes }, 'connection closed: MQTT packet over the size limit'),
+    limits: { perAddress: config.mqttConnectionsPerAddress, connectTimeoutMs: config.mqttConnectTimeoutMs, log: brokerLog }, // issue 12 §3
   };
   try {
     const tlsListener = await listenMqtt(aedes, {

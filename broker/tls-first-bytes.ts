@@ -1,9 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 
-/** Node's default for tls.Server's handshakeTimeout. */
-export const defaultHandshakeTimeoutMs = 120_000;
-
 /**
  * Hands a plain TCP connection to a (not listening) TLS server once the client's first bytes, its
  * ClientHello, sit in the socket's read buffer; emitting 'connection' is how a socket is handed to
@@ -15,15 +12,11 @@ export const defaultHandshakeTimeoutMs = 120_000;
  * grows it for a client that sends more than that at once. About 5 KB less RSS per idle TLS
  * connection (npm run bench:idle); nothing else about TLS changes.
  *
- * A client that sends nothing is closed after `timeoutMs`, as tls.Server's handshake timeout would
- * close it; that timeout then starts afresh for the handshake itself.
+ * A client that sends nothing is not waited for here: the connection's deadline, which runs from
+ * its TCP accept to its CONNECT answered, destroys it (connect-deadline.ts, issue 12 §3).
  */
-export function handOverOnFirstBytes(tlsServer: TlsServer, socket: Socket, timeoutMs: number): void {
-  // A timer of its own rather than socket.setTimeout, which would leave its timer object on the socket.
-  const timer = setTimeout(() => socket.destroy(), timeoutMs);
-  timer.unref();
+export function handOverOnFirstBytes(tlsServer: TlsServer, socket: Socket): void {
   const stopWaiting = (): void => {
-    clearTimeout(timer);
     socket.off('error', onError);
     socket.off('close', stopWaiting);
   };

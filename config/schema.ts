@@ -258,6 +258,66 @@ export const configSchema = {
       default: 512,
       description: 'Provisioning messages a provisioner handles at once; beyond it devices are answered 429 with retry.after.seconds.',
     },
+    provisionMessageBurst: {
+      type: 'integer',
+      minimum: 1,
+      default: 10,
+      description:
+        'Provisioning messages (provision requests and completion reports) one clientId may send at once; beyond it and PROVISIO_PROVISION_MESSAGES_PER_MINUTE the device is answered 429 with retry.after.seconds, and its messages before that delay get no reply. Counted per provisioner process.',
+    },
+    provisionMessagesPerMinute: {
+      type: 'integer',
+      minimum: 1,
+      default: 10,
+      description: 'Rate at which a clientId regains provisioning messages after its burst (PROVISIO_PROVISION_MESSAGE_BURST).',
+    },
+    birthIntervalSeconds: {
+      type: 'integer',
+      minimum: 1,
+      default: 10,
+      description:
+        'Account broker: a device\'s birth messages are handled (recorded, audited, answered with a configuration push) two at once, then one per this many seconds; the latest of those in between is handled when its turn comes, the others are dropped. Counted per broker process.',
+    },
+    configurationResendIntervalSeconds: {
+      type: 'integer',
+      minimum: 1,
+      default: 60,
+      description: 'Account broker: at most one configuration push per device per this many seconds while the hash its births report differs from the one the platform holds.',
+    },
+    retainedMessagesPerDevice: {
+      type: 'integer',
+      minimum: 0,
+      default: 10,
+      description:
+        'Account broker: retained messages one device may hold (0: none). A retained PUBLISH beyond it closes the connection; an empty retained PUBLISH (a deletion) is always accepted. The provision broker refuses every retained PUBLISH.',
+    },
+    retainedBytesPerDevice: {
+      type: 'integer',
+      minimum: 1,
+      default: 65536,
+      description: 'Account broker: bytes (topic plus payload) of all the retained messages of one device; a retained PUBLISH that would exceed it closes the connection.',
+    },
+    retainedBytesTotal: {
+      type: 'integer',
+      minimum: 1,
+      default: 67108864,
+      description:
+        'Account broker: bytes (topic plus payload) of the retained messages of all devices, counted per broker process; a retained PUBLISH that would exceed it closes the connection.',
+    },
+    mqttConnectionsPerAddress: {
+      type: 'integer',
+      minimum: 1,
+      default: 100,
+      description:
+        'Open connections one source address (an IPv6 /64) may hold on each MQTT listener; the next one is closed at once. Raise it for sites behind one NAT and for load tests from one host.',
+    },
+    mqttConnectTimeoutMs: {
+      type: 'integer',
+      minimum: 100,
+      maximum: 600000,
+      default: 10000,
+      description: 'Time from the TCP connection to its CONNECT being answered, TLS handshake included, on every MQTT listener; a connection that takes longer is closed.',
+    },
     maxMessageBytes: {
       type: 'integer',
       minimum: 1024,
@@ -357,6 +417,15 @@ export interface PlatformConfig {
   readonly authLockoutSeconds: number;
   readonly authFailureDelayMs: number;
   readonly provisionerMaxInFlight: number;
+  readonly provisionMessageBurst: number;
+  readonly provisionMessagesPerMinute: number;
+  readonly birthIntervalSeconds: number;
+  readonly configurationResendIntervalSeconds: number;
+  readonly retainedMessagesPerDevice: number;
+  readonly retainedBytesPerDevice: number;
+  readonly retainedBytesTotal: number;
+  readonly mqttConnectionsPerAddress: number;
+  readonly mqttConnectTimeoutMs: number;
   readonly maxMessageBytes: number;
   readonly bundleMaxBytes: number;
   readonly bundleTokenTtlSeconds: number;

@@ -98,6 +98,8 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
       PROVISIO_ACCOUNT_MQTTS_PORT: '0',
       PROVISIO_ADMIN_TOKEN: benchAdminToken,
       PROVISIO_LOG_LEVEL: options.logLevel ?? 'warn',
+      // Every benchmark client connects from 127.0.0.1, thousands at once: lift the per-address bound (issue 12 §3) knowingly.
+      PROVISIO_MQTT_CONNECTIONS_PER_ADDRESS: '1000000',
       ...options.env,
     }),
   });
