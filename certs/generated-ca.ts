@@ -97,7 +97,8 @@ async function takeLegacyRootKeyOffline(directory: string, log: Logger): Promise
   log.warn({ file: offline }, 'moved the root CA key out of the CA directory: the platform never reads it; move it off this machine (docs/OPERATIONS.md)');
 }
 
-async function loadRoot(directory: string): Promise<GeneratedCa['root']> {
+/** The root certificate, checked (a self-signed CA in its validity); the key is not read. */
+export async function loadRootCertificate(directory: string): Promise<GeneratedCa['root']> {
   const certFile = caPath(directory, caFileNames.rootCert);
   const certPem = await readOptionalFile(certFile);
   if (certPem === undefined) throw invalidCa(`${certFile} does not exist`);
@@ -163,7 +164,7 @@ export async function loadOrCreateGeneratedCa(options: GeneratedCaOptions): Prom
       'created the root and issuing CA; the root CA key is only needed to roll the issuing CA over and the platform never reads it: move it off this machine (docs/OPERATIONS.md)',
     );
   }
-  const root = await loadRoot(directory);
+  const root = await loadRootCertificate(directory);
   const issuing = await loadIssuing(directory, root, passphrase, log);
   const retiredIssuing = await loadRetiredIssuing(directory, root, log);
   const rootKeyFile = caPath(directory, caFileNames.rootKey);

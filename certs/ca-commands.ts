@@ -1,0 +1,129 @@
+/**
+ * The explicit CA operations behind `npm run ca` (platform/ca-command.ts), on the generated CA
+ * under {dataDir}/ca: create one, roll the issuing CA over with the root key the operator
+ * brings back, and describe what is there. The running platform does none of these.
+ */
+import { X509Certificate } from 'node:crypto';
+import { access, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { invalidCa } from './ca-checks.ts';
+import { createIssuingCa } from './ca-creation.ts';
+import {
+  caFileNames,
+  caSubdirectories,
+  ensureCaDirectory,
+  ensurePrivateDirectory,
+  isEncryptedKeyPem,
+  parseCertificatePem,
+  parsePrivateKeyPem,
+  privateKeyFilePem,
+  readOptionalFile,
+  writeCertificateFile,
+  writeKeyFile,
+} from './ca-files.ts';
+import { caPath, loadRootCertificate, writeNewGeneratedCa } from './generated-ca.ts';
+import { keysMatch, type KeyAlgorithm } from './key-pairs.ts';
+
+export interface CaCommandOptions {
+  readonly dataDir: string;
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** Encrypts the keys written; decrypts the root key brought back. */
+  readonly passphrase?: string;
+  /** create: where the root key goes (default ca/offline/); issue-intermediate: where it is read from. */
+  readonly rootKeyFile?: string;
+  readonly log: Logger;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A root and an issuing CA on a data directory that has none. */
+export async function createCa(options: CaCommandOptions): Promise<{ rootKeyFile: string; root: X509Certificate; issuing: X509Certificate }> {
+  const directory = await ensureCaDirectory(options.dataDir);
+  const rootCertFile = caPath(directory, caFileNames.rootCert);
+  if (await exists(rootCertFile)) throw invalidCa(`${rootCertFile} exists: this data directory already has a CA`);
+  if (options.rootKeyFile !== undefined && (await exists(options.rootKeyFile))) throw invalidCa(`${options.rootKeyFile} exists: it is not overwritten`);
+  return writeNewGeneratedCa({
+    directory,
+    keyAlgorithm: options.keyAlgorithm,
+    ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
+    ...(options.rootKeyFile !== undefined ? { rootKeyFile: options.rootKeyFile } : {}),
+    log: options.log,
+  });
+}
+
+/**
+ * Rolls the issuing CA over: a new issuing CA signed by the root key, which replaces the current
+ * one (its key is overwritten); the current certificate goes to ca/retired/, where the platform
+ * keeps trusting it for the device certificates it issued until it expires.
+ */
+export async function issueIntermediate(options: CaCommandOptions): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string } }> {
+  const directory = await ensureCaDirectory(options.dataDir);
+  const root = await loadRootCertificate(directory);
+  const rootKeyFile = options.rootKeyFile ?? caPath(directory, caFileNames.rootKey);
+  const rootKeyText = await readOptionalFile(rootKeyFile);
+  if (rootKeyText === undefined) throw invalidCa(`${rootKeyFile} does not exist: bring the root key back and name it with --root-key <file>`);
+  const rootKey = parsePrivateKeyPem(rootKeyText, rootKeyFile, options.passphrase);
+  if (!keysMatch(rootKey, root.certificate.publicKey)) throw invalidCa(`${rootKeyFile} is not the key of ${caPath(directory, caFileNames.rootCert)}`);
+  const issuing = await createIssuingCa(options.keyAlgorithm, { fields: root.fields, privateKey: rootKey });
+
+  let retired: { certificate: X509Certificate; file: string } | undefined;
+  const currentFile = caPath(directory, caFileNames.issuingCert);
+  const currentPem = await readOptionalFile(currentFile);
+  if (currentPem !== undefined) {
+    const certificate = parseCertificatePem(currentPem, currentFile);
+    const retiredDirectory = await ensurePrivateDirectory(caPath(directory, caSubdirectories.retired));
+    const file = path.join(retiredDirectory, `issuing-ca.${certificate.serialNumber.toLowerCase()}.cert.pem`);
+    await writeCertificateFile(file, certificate.toString());
+    retired = { certificate, file };
+  }
+  // Key first: a crash before the certificate leaves a pair that does not match, which start-up
+  // refuses by name and running this command again repairs.
+  await writeKeyFile(caPath(directory, caFileNames.issuingKey), privateKeyFilePem(issuing.privateKey, options.passphrase));
+  await writeCertificateFile(currentFile, issuing.certPem);
+  options.log.info({ issuing: issuing.certificate.fingerprint256, retired: retired?.certificate.fingerprint256 }, 'issuing CA rolled over');
+  return { issuing: issuing.certificate, ...(retired ? { retired } : {}) };
+}
+
+export interface CaDescription {
+  readonly root: X509Certificate;
+  readonly issuing: X509Certificate | null;
+  readonly issuingKeyEncrypted: boolean | null;
+  readonly retired: readonly X509Certificate[];
+  /** Root keys still in the data directory (they belong offline). */
+  readonly rootKeysOnDisk: readonly { readonly file: string; readonly encrypted: boolean }[];
+}
+
+/** What the data directory holds, for `npm run ca -- status`. */
+export async function describeCa(dataDir: string): Promise<CaDescription> {
+  const directory = path.resolve(dataDir, 'ca');
+  const rootText = await readOptionalFile(caPath(directory, caFileNames.rootCert));
+  if (rootText === undefined) throw invalidCa(`${caPath(directory, caFileNames.rootCert)} does not exist: no CA yet (npm run ca -- create, or start the platform)`);
+  const root = parseCertificatePem(rootText, caPath(directory, caFileNames.rootCert));
+  const issuingText = await readOptionalFile(caPath(directory, caFileNames.issuingCert));
+  const issuingKeyText = await readOptionalFile(caPath(directory, caFileNames.issuingKey));
+  const retiredDirectory = caPath(directory, caSubdirectories.retired);
+  const retiredNames = (await readdir(retiredDirectory).catch(() => [] as string[])).filter((name) => name.endsWith('.cert.pem')).sort();
+  const retired: X509Certificate[] = [];
+  for (const name of retiredNames) {
+    const text = await readOptionalFile(path.join(retiredDirectory, name));
+    if (text !== undefined) retired.push(parseCertificatePem(text, path.join(retiredDirectory, name)));
+  }
+  const rootKeysOnDisk: { file: string; encrypted: boolean }[] = [];
+  for (const name of [caFileNames.rootKey, caFileNames.legacyRootKey]) {
+    const text = await readOptionalFile(caPath(directory, name));
+    if (text !== undefined) rootKeysOnDisk.push({ file: caPath(directory, name), encrypted: isEncryptedKeyPem(text) });
+  }
+  return {
+    root,
+    issuing: issuingText === undefined ? null : parseCertificatePem(issuingText, caPath(directory, caFileNames.issuingCert)),
+    issuingKeyEncrypted: issuingKeyText === undefined ? null : isEncryptedKeyPem(issuingKeyText),
+    retired,
+    rootKeysOnDisk,
+  };
+}

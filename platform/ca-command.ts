@@ -1,0 +1,104 @@
+/**
+ * `npm run ca -- <command>`: the explicit CA operations (docs/OPERATIONS.md). Reads the same
+ * configuration as the platform (PROVISIO_DATA_DIR, PROVISIO_CERT_KEY_ALGORITHM, the CA key
+ * passphrase) and holds {dataDir}/ca.lock, so a process starting meanwhile waits.
+ *
+ *   status                                  what the data directory holds
+ *   create [--root-key-out <file>]          a root and an issuing CA on a data directory without one
+ *   issue-intermediate [--root-key <file>]  roll the issuing CA over, signed by the root key brought back
+ */
+import { X509Certificate } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCa, describeCa, issueIntermediate, type CaCommandOptions } from '../certs/ca-commands.ts';
+import { readKeyPassphrase } from '../certs/key-passphrase.ts';
+import { loadConfig, type PlatformConfig } from '../config/config.ts';
+import { envNameOf } from '../config/schema.ts';
+import { isPlatformError } from '../errors/platform-error.ts';
+import { createLogger } from '../log/logger.ts';
+import { prepareDataDir } from './data-dir.ts';
+import { withFileLock } from './file-lock.ts';
+
+const usage = `usage: npm run ca -- status
+       npm run ca -- create [--root-key-out <file>]
+       npm run ca -- issue-intermediate [--root-key <file>]
+(docs/OPERATIONS.md)
+`;
+
+function describeCertificate(label: string, certificate: X509Certificate): string {
+  return `  ${label.padEnd(12)} ${certificate.subject.replace(/\n/g, ', ')}  until ${new Date(certificate.validTo).toISOString().slice(0, 10)}\n  ${''.padEnd(12)} sha256 ${certificate.fingerprint256}\n`;
+}
+
+async function run(command: string, options: { 'root-key'?: string; 'root-key-out'?: string }, config: PlatformConfig): Promise<string> {
+  if (config.caRootCertFile !== undefined) {
+    throw new Error(`the CA is the operator's own (${envNameOf('caRootCertFile')}): roll it over with your own tools and point the ${envNameOf('caIssuingCertFile')}/${envNameOf('caIssuingKeyFile')} settings at the new files`);
+  }
+  const log = createLogger('warn', process.stderr);
+  const passphrase = readKeyPassphrase(config);
+  const common: CaCommandOptions = {
+    dataDir: config.dataDir,
+    keyAlgorithm: config.certKeyAlgorithm,
+    ...(passphrase !== undefined ? { passphrase } : {}),
+    log,
+  };
+  if (command === 'status') {
+    const ca = await describeCa(config.dataDir);
+    let text = `CA in ${path.resolve(config.dataDir, 'ca')}\n${describeCertificate('root CA', ca.root)}`;
+    text += ca.issuing ? describeCertificate('issuing CA', ca.issuing) : '  issuing CA   missing: npm run ca -- issue-intermediate\n';
+    if (ca.issuingKeyEncrypted !== null) text += `  issuing key  ${ca.issuingKeyEncrypted ? 'encrypted' : 'NOT encrypted (no passphrase)'}\n`;
+    for (const retired of ca.retired) text += describeCertificate('retired', retired);
+    for (const key of ca.rootKeysOnDisk) text += `  root key     ${key.file} (${key.encrypted ? 'encrypted' : 'NOT encrypted'}): move it off this machine\n`;
+    if (ca.rootKeysOnDisk.length === 0) text += '  root key     not in the data directory (offline)\n';
+    return text;
+  }
+  prepareDataDir(config.dataDir);
+  return withFileLock(path.join(config.dataDir, 'ca.lock'), log, async () => {
+    if (command === 'create') {
+      const made = await createCa({ ...common, ...(options['root-key-out'] ? { rootKeyFile: path.resolve(options['root-key-out']) } : {}) });
+      return (
+        `created a CA in ${path.resolve(config.dataDir, 'ca')}\n${describeCertificate('root CA', made.root)}${describeCertificate('issuing CA', made.issuing)}` +
+        `  root key     ${made.rootKeyFile}${passphrase === undefined ? ' (NOT encrypted: no passphrase)' : ' (encrypted)'}\n\n` +
+        'Move the root key off this machine now: the platform never reads it; `npm run ca -- issue-intermediate --root-key <file>` needs it.\n'
+      );
+    }
+    const rolled = await issueIntermediate({ ...common, ...(options['root-key'] ? { rootKeyFile: path.resolve(options['root-key']) } : {}) });
+    return (
+      `new issuing CA\n${describeCertificate('issuing CA', rolled.issuing)}` +
+      (rolled.retired
+        ? `previous issuing CA kept in ${rolled.retired.file}: its device certificates stay accepted until ${new Date(rolled.retired.certificate.validTo).toISOString().slice(0, 10)}\n`
+        : '') +
+      '\nRestart every platform process: each loads the new issuing CA at start and reissues its server and message-signing certificates under it.\n' +
+      'Then take the root key offline again.\n'
+    );
+  });
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ allowPositionals: true, options: { 'root-key': { type: 'string' }, 'root-key-out': { type: 'string' } } });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${usage}`);
+    process.exit(64); // EX_USAGE
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (command === undefined || rest.length > 0 || !['status', 'create', 'issue-intermediate'].includes(command)) {
+    process.stderr.write(usage);
+    process.exit(64);
+  }
+  let config: PlatformConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`provisio ca: ${(error as Error).message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  try {
+    process.stdout.write(await run(command, parsed.values, config));
+  } catch (error) {
+    process.stderr.write(`provisio ca: ${isPlatformError(error) ? `${error.code}: ${error.message}` : (error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+await main();
