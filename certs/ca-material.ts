@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { issuerFor } from './ca-checks.ts';
 import { ensureCaDirectory } from './ca-files.ts';
 import type { Issuer } from './certificate-builder.ts';
-import { loadOrCreateGeneratedCa, type LoadedCa } from './generated-ca.ts';
+import { loadOrCreateGeneratedCa, loadRetiredIssuing, type LoadedCa } from './generated-ca.ts';
 import type { KeyAlgorithm } from './key-pairs.ts';
 import { loadOrIssueLeaves, type Credential } from './leaf-material.ts';
 import { loadOperatorCa, type OperatorCaFiles } from './operator-ca.ts';
@@ -50,6 +50,7 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
     const operator = await loadOperatorCa(options.operatorCa, passphrase, log);
     root = { certificate: operator.root, certPem: operator.rootPem };
     issuing = operator.issuing;
+    retiredIssuing = await loadRetiredIssuing(directory, root, log);
   } else {
     const generated = await loadOrCreateGeneratedCa({ directory, keyAlgorithm: options.keyAlgorithm, ...(passphrase !== undefined ? { passphrase } : {}), log });
     root = { certificate: generated.root.certificate, certPem: generated.root.certPem };

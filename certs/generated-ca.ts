@@ -127,8 +127,11 @@ async function loadIssuing(directory: string, root: GeneratedCa['root'], passphr
   return { certificate, fields, certPem: certificate.toString(), privateKey, keyPem: privateKeyToPem(privateKey) };
 }
 
-/** The certificates in ca/retired/ that the root signed and that have not expired. */
-async function loadRetiredIssuing(directory: string, root: GeneratedCa['root'], log: Logger): Promise<X509Certificate[]> {
+/**
+ * The certificates in ca/retired/ that the root signed and that have not expired: issuing CAs of
+ * before a rollover (generated, or the operator's copied there), whose device certificates stay accepted.
+ */
+export async function loadRetiredIssuing(directory: string, root: { readonly certificate: X509Certificate }, log: Logger): Promise<X509Certificate[]> {
   const retiredDirectory = caPath(directory, caSubdirectories.retired);
   const names = await readdir(retiredDirectory).catch(() => [] as string[]);
   const retired: X509Certificate[] = [];
@@ -137,7 +140,7 @@ async function loadRetiredIssuing(directory: string, root: GeneratedCa['root'], 
     try {
       const certificate = parseCertificatePem((await readOptionalFile(file)) ?? '', file);
       const fields = readCertificateFields(certificate, file);
-      checkCaCertificate({ certificate, fields, certFile: file, issuer: root.certificate, issuerFile: caFileNames.rootCert });
+      checkCaCertificate({ certificate, fields, certFile: file, issuer: root.certificate, issuerFile: 'the root CA' });
       retired.push(certificate);
     } catch (error) {
       log.info({ file, reason: (error as Error).message }, 'retired issuing CA not trusted any more (expired, or not signed by the root)');

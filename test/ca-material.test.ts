@@ -3,6 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { createCa, issueIntermediate } from '../certs/ca-commands.ts';
 import { caFileNames, certificateAuthorityOptions, type OperatorCaFiles } from '../certs/certificate-authority.ts';
 import { loadConfig } from '../config/config.ts';
 import { PlatformError } from '../errors/platform-error.ts';
@@ -229,6 +230,31 @@ describe('CA material on disk', () => {
     assert.equal(reopened.rootCertificatePem, first.rootCertificatePem, 'the CA itself is kept');
     const again = await openTestCa(dataDir);
     assert.equal(again.signingCredentials.certPem, reopened.signingCredentials.certPem, 'and then kept');
+  });
+
+  test('Should trust an earlier issuing CA in ca/retired/ for its devices, when the root signed it', async () => {
+    const operatorDir = await temporaryDirectory();
+    await createCa({ dataDir: operatorDir, keyAlgorithm: 'ec', log: silentLog });
+    const operatorCa = {
+      rootCertFile: path.join(operatorDir, 'ca', caFileNames.rootCert),
+      issuingCertFile: path.join(operatorDir, 'ca', caFileNames.issuingCert),
+      issuingKeyFile: path.join(operatorDir, 'ca', caFileNames.issuingKey),
+    };
+    const dataDir = await temporaryDirectory();
+    const before = await openTestCa(dataDir, { operatorCa });
+    const issuedBefore = await before.issueWithGeneratedKey(device);
+    // The operator rolls the issuing CA over with their tools and copies the old certificate to ca/retired/.
+    await issueIntermediate({ dataDir: operatorDir, keyAlgorithm: 'ec', log: silentLog });
+    await mkdir(path.join(dataDir, 'ca', 'retired'), { recursive: true });
+    await writeFile(path.join(dataDir, 'ca', 'retired', 'old-issuing.cert.pem'), before.issuingCertificatePem);
+    // A CA certificate of another root put there is not trusted.
+    const foreign = await temporaryDirectory();
+    await createCa({ dataDir: foreign, keyAlgorithm: 'ec', log: silentLog });
+    await writeFile(path.join(dataDir, 'ca', 'retired', 'foreign.cert.pem'), await readFile(path.join(foreign, 'ca', caFileNames.issuingCert)));
+    const after = await openTestCa(dataDir, { operatorCa });
+    assert.notEqual(after.issuingCertificatePem, before.issuingCertificatePem);
+    assert.deepEqual(after.clientCaPems, [after.issuingCertificatePem, before.issuingCertificatePem, after.rootCertificatePem]);
+    assert.ok(new X509Certificate(issuedBefore.certPem).checkIssued(new X509Certificate(after.clientCaPems[1] as string)));
   });
 
   test('Should take the CA options from the platform configuration', () => {
