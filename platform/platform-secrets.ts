@@ -142,3 +142,18 @@ export async function openPlatformSecrets(config: PlatformConfig, store: Provisi
   const ready = document as SecretsDocument;
   return { file, deviceKey: keysOf(ready.deviceKey), bundleToken: keysOf(ready.bundleToken) };
 }
+
+/**
+ * Rewrites the secrets file sealed with the passphrase configured now (none: unsealed), reading
+ * it with the one it was sealed with: changing or removing the passphrase (docs/OPERATIONS.md).
+ */
+export async function resealSecretsFile(config: PlatformConfig, oldPassphrase: string | undefined, log: Logger): Promise<{ file: string; sealed: boolean }> {
+  const file = secretsFileOf(config);
+  const passphrase = readKeyPassphrase(config);
+  await withFileLock(`${file}.lock`, log, async () => {
+    const loaded = await readSecretsFile(file, oldPassphrase);
+    if (!loaded) throw new PlatformError('SECRETS_INVALID', { detail: `${file} does not exist` });
+    await writeSecretsFile(file, loaded.document, passphrase);
+  });
+  return { file, sealed: passphrase !== undefined };
+}

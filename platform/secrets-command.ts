@@ -7,20 +7,24 @@
  *   status                                               the values, and attempts that still need a previous device key
  *   rotate <device-key|bundle-token>                     a new current value; the old one kept as previous
  *   drop-previous <device-key|bundle-token> [--force]    forget the previous values
+ *   reseal [--old-passphrase-file <file>]                 seal with the passphrase configured now, after a change
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig, type PlatformConfig } from '../config/config.ts';
+import { readKeyPassphrase } from '../certs/key-passphrase.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger } from '../log/logger.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { resealSecretsFile } from './platform-secrets.ts';
 import { attemptsNeedingPreviousDeviceKeys, dropPreviousPlatformSecrets, loadSecretsForCommand, rotatePlatformSecret } from './secret-rotation.ts';
 import type { SecretName, SecretsDocument } from './secrets-file.ts';
 
 const usage = `usage: npm run secrets -- status
        npm run secrets -- rotate <device-key|bundle-token>
        npm run secrets -- drop-previous <device-key|bundle-token> [--force]
+       npm run secrets -- reseal [--old-passphrase-file <file>]
 (docs/OPERATIONS.md)
 `;
 
@@ -45,8 +49,13 @@ async function describe(file: string, document: SecretsDocument, sealed: boolean
   return text;
 }
 
-async function run(command: string, argument: string | undefined, force: boolean, config: PlatformConfig): Promise<string> {
+async function run(command: string, argument: string | undefined, options: { force: boolean; oldPassphraseFile?: string }, config: PlatformConfig): Promise<string> {
   const log = createLogger('warn', process.stderr);
+  if (command === 'reseal') {
+    const oldPassphrase = options.oldPassphraseFile === undefined ? undefined : readKeyPassphrase({ caKeyPassphraseFile: options.oldPassphraseFile });
+    const { file, sealed } = await resealSecretsFile(config, oldPassphrase, log);
+    return `${file}: ${sealed ? 'sealed with the passphrase configured now' : 'written unencrypted (no passphrase configured)'}. Restart every platform process with that passphrase.\n`;
+  }
   const store = await openStore(config);
   try {
     if (command === 'status') {
@@ -65,7 +74,7 @@ async function run(command: string, argument: string | undefined, force: boolean
           : `Drop the previous value once the links handed out before have expired (PROVISIO_BUNDLE_TOKEN_TTL_SECONDS: ${config.bundleTokenTtlSeconds} s).\n`)
       );
     }
-    const outcome = await dropPreviousPlatformSecrets(config, store, log, name, force);
+    const outcome = await dropPreviousPlatformSecrets(config, store, log, name, options.force);
     if (outcome.dropped === 0 && outcome.needing.length > 0) {
       const listed = outcome.needing
         .slice(0, 20)
@@ -84,13 +93,14 @@ async function run(command: string, argument: string | undefined, force: boolean
 async function main(): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ allowPositionals: true, options: { force: { type: 'boolean', default: false } } });
+    parsed = parseArgs({ allowPositionals: true, options: { force: { type: 'boolean', default: false }, 'old-passphrase-file': { type: 'string' } } });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${usage}`);
     process.exit(64); // EX_USAGE
   }
   const [command, argument, ...rest] = parsed.positionals;
-  const valid = (command === 'status' && argument === undefined) || ((command === 'rotate' || command === 'drop-previous') && argument !== undefined);
+  const valid =
+    ((command === 'status' || command === 'reseal') && argument === undefined) || ((command === 'rotate' || command === 'drop-previous') && argument !== undefined);
   if (!valid || rest.length > 0) {
     process.stderr.write(usage);
     process.exit(64);
@@ -103,7 +113,8 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   try {
-    process.stdout.write(await run(command as string, argument, parsed.values.force === true, config));
+    const oldPassphraseFile = parsed.values['old-passphrase-file'];
+    process.stdout.write(await run(command as string, argument, { force: parsed.values.force === true, ...(oldPassphraseFile !== undefined ? { oldPassphraseFile } : {}) }, config));
   } catch (error) {
     process.stderr.write(`provisio secrets: ${isPlatformError(error) ? `${error.code}: ${error.message}` : (error as Error).message}\n`);
     process.exit(1);

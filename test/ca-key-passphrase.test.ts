@@ -15,6 +15,7 @@ import { startPlatform } from '../platform/platform.ts';
 import { secretsFileOf } from '../platform/platform-secrets.ts';
 import { readSecretsFile } from '../platform/secrets-file.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { runPlatformCommand } from './support/platform-command.ts';
 import { foundIn } from './support/secret-search.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
 import { openTestCa, silentLog } from './support/ca-test-kit.ts';
@@ -142,6 +143,37 @@ describe('CA key passphrase', () => {
     assert.equal(after?.sealed, true);
     assert.ok(after?.document.deviceKey.current.equals(before!.document.deviceKey.current), 'same device-key secret');
     assert.ok(after?.document.bundleToken.current.equals(before!.document.bundleToken.current), 'same bundle-token secret');
+  });
+
+  it('Should change the passphrase as docs/OPERATIONS.md says: keys decrypted, secrets resealed, the next start encrypts with the new one', { timeout: 60_000 }, async () => {
+    const dataDir = await temporaryDirectory();
+    const first = await startTestPlatform({ dataDir, caKeyPassphrase: passphrase });
+    await first.close();
+    const before = await readSecretsFile(secretsFileOf(first.config), passphrase);
+    const newPassphrase = 'a new passphrase, just as random 77';
+    // What `openssl pkcs8 -in … -passin …` does for each key.
+    for (const name of [caFileNames.issuingKey, caFileNames.serverKey, caFileNames.signingKey]) {
+      const file = join(dataDir, 'ca', name);
+      const key = createPrivateKey({ key: await readFile(file, 'utf8'), format: 'pem', passphrase });
+      await writeFile(file, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    }
+    const oldPassphraseFile = join(await temporaryDirectory(), 'old');
+    await writeFile(oldPassphraseFile, `${passphrase}\n`);
+    const resealed = await runPlatformCommand('secrets', ['reseal', '--old-passphrase-file', oldPassphraseFile], { PROVISIO_DATA_DIR: dataDir, PROVISIO_CA_KEY_PASSPHRASE: newPassphrase });
+    assert.equal(resealed.status, 0, resealed.stderr);
+    const after = await readSecretsFile(secretsFileOf(first.config), newPassphrase);
+    assert.ok(after?.sealed && after.document.deviceKey.current.equals(before!.document.deviceKey.current), 'same secrets, sealed with the new passphrase');
+    await assert.rejects(readSecretsFile(secretsFileOf(first.config), passphrase), /wrong passphrase/);
+
+    const again = await startTestPlatform({ dataDir, caKeyPassphrase: newPassphrase });
+    try {
+      await provisionOne(again, 'new-passphrase-1');
+    } finally {
+      await again.close();
+    }
+    const issuingKey = await readFile(join(dataDir, 'ca', caFileNames.issuingKey), 'utf8');
+    assert.match(issuingKey, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+    assert.equal(createPrivateKey({ key: issuingKey, format: 'pem', passphrase: newPassphrase }).type, 'private');
   });
 
   it('Should open an operator CA whose issuing key is encrypted with the passphrase', async () => {
