@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runDevice } from '../agent-sim/device-agent.ts';
+import { secretsFileOf } from '../platform/platform-secrets.ts';
+import { readSecretsFile } from '../platform/secrets-file.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, testAdminToken, type TestPlatform } from './support/platform-fixture.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
 
@@ -63,6 +65,12 @@ describe('secrets never appear in the logs', () => {
     for (const file of ['offline/root-ca.key.pem', 'issuing-ca.key.pem', 'server.key.pem', 'signing.key.pem']) {
       const pem = await readFile(join(fixture.config.dataDir, 'ca', file), 'utf8');
       pemBodyLines(pem).forEach((line, index) => secrets.set(`${file} line ${index}`, line));
+    }
+    // The secrets that derive device keys and sign download links (the secrets file).
+    const platformSecrets = await readSecretsFile(secretsFileOf(fixture.config), undefined);
+    for (const [name, ring] of Object.entries(platformSecrets?.document ?? {})) {
+      secrets.set(`${name} secret`, ring.current.toString('base64url'));
+      secrets.set(`${name} secret (hex)`, ring.current.toString('hex'));
     }
   });
   after(() => fixture.close());
