@@ -11,6 +11,7 @@ import type {
   ProvisionStore,
   RequestStatus,
 } from '../store/types.ts';
+import { checkMayEnable, clientIdInUse, refusedClaims, type Claimant } from './client-id-ownership.ts';
 import { ApiValidationError, invalid, type FieldError } from './problem.ts';
 import { ReferenceChecker } from './reference-checker.ts';
 
@@ -49,7 +50,11 @@ export interface CreatedProvisionRequest {
 export interface CreateOptions {
   /** createdBy/modifiedBy and the audit actor: 'admin' or an API token id. */
   readonly actor: string;
-  /** overwriteIfDuplicate may disable an ENABLED request of another account (admin only). */
+  /**
+   * The admin's: may claim a clientId another account holds, with overwriteIfDuplicate (moving a
+   * device; an ENABLED request of the other account is disabled). Without it, a clientId held by
+   * another account is refused, and every DUPLICATE gets the one answer of clientIdInUse().
+   */
   readonly mayOverwriteOtherAccounts?: boolean;
 }
 
@@ -75,13 +80,24 @@ export interface ProvisionRequestChanges {
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
+
+function claimant(options: CreateOptions): Claimant {
+  return { actor: options.actor, admin: options.mayOverwriteOtherAccounts === true };
+}
+
+/** What the caller is told of a failed creation: an account token gets one answer for every DUPLICATE. */
+function answerFor(error: unknown, options: CreateOptions): unknown {
+  if (options.mayOverwriteOtherAccounts || !(error instanceof PlatformError) || error.code !== 'DUPLICATE') return error;
+  return clientIdInUse();
+}
+
 /** Items of a batch prepared at once: enough to keep libuv's scrypt threads busy with chosen passwords. */
 const batchConcurrency = 256;
 
 /**
  * Creates and changes provision requests: defaults, generated secrets (stored only as
  * hashes), reference checks, overwriteIfDuplicate and an audit event for every change.
- * Authorization is the caller's business, except `mayOverwriteOtherAccounts`.
+ * Authorization is the caller's business, except who may claim a clientId (api/client-id-ownership.ts).
  */
 export class ProvisionRequestService {
   private readonly store: ProvisionStore;
@@ -97,8 +113,14 @@ export class ProvisionRequestService {
   }
 
   async create(input: ProvisionRequestInput, options: CreateOptions): Promise<CreatedProvisionRequest> {
+    const refusal = (await refusedClaims(this.store, [input], claimant(options))).get(0);
+    if (refusal) throw refusal;
     const prepared = await this.prepare(input, options, new ReferenceChecker(this.store), 'body');
-    return this.storeOne(prepared, options, false);
+    try {
+      return await this.storeOne(prepared, options, false);
+    } catch (error) {
+      throw answerFor(error, options);
+    }
   }
 
   /**
@@ -117,6 +139,7 @@ export class ProvisionRequestService {
     });
     if (duplicates.length > 0) throw new ApiValidationError(duplicates);
 
+    const refusals = await refusedClaims(this.store, inputs, claimant(options));
     const references = new ReferenceChecker(this.store);
     const results: BatchItemResult[] = new Array(inputs.length);
     const plain: { readonly index: number; readonly prepared: PreparedRequest }[] = [];
@@ -125,12 +148,17 @@ export class ProvisionRequestService {
       await Promise.all(
         chunk.map(async (input, offset) => {
           const index = start + offset;
+          const refusal = refusals.get(index);
+          if (refusal) {
+            results[index] = this.failedItem(index, input.clientId, refusal);
+            return;
+          }
           try {
             const prepared = await this.prepare(input, options, references, `body/requests/${index}`);
             if (!prepared.record.overwriteIfDuplicate) plain.push({ index, prepared });
             else results[index] = { ok: true, index, created: await this.storeOne(prepared, options, true) };
           } catch (error) {
-            results[index] = this.failedItem(index, input.clientId, error);
+            results[index] = this.failedItem(index, input.clientId, answerFor(error, options));
           }
         }),
       );
@@ -140,7 +168,7 @@ export class ProvisionRequestService {
       const { index, prepared } = plain[i]!;
       results[index] = creation.ok
         ? { ok: true, index, created: { request: creation.request, credentials: prepared.credentials } }
-        : this.failedItem(index, prepared.record.clientId, creation.error);
+        : this.failedItem(index, prepared.record.clientId, answerFor(creation.error, options));
     }
     return results;
   }
@@ -151,6 +179,7 @@ export class ProvisionRequestService {
     const activatesOn = changes.activatesOn ?? current.activatesOn;
     const expiresOn = changes.expiresOn ?? current.expiresOn;
     if (expiresOn <= activatesOn) throw invalid('body/expiresOn', 'must be after activatesOn');
+    if (changes.status === 'ENABLED' && current.status !== 'ENABLED') await checkMayEnable(this.store, current);
     await new ReferenceChecker(this.store).check('body', {
       accountId: current.accountId,
       accountMustExist: false,
@@ -174,6 +203,7 @@ export class ProvisionRequestService {
       const current = await this.store.getProvisionRequest(id);
       if (!current) throw new PlatformError('NOT_FOUND', { detail: 'no such provision request' });
       if (current.status === status) return current;
+      if (status === 'ENABLED') await checkMayEnable(this.store, current);
       try {
         const updated = await this.store.updateProvisionRequest(id, current.version, { status, modifiedBy: actor });
         await this.audit(status === 'ENABLED' ? 'request.enabled' : 'request.disabled', actor, updated, {});
