@@ -125,14 +125,12 @@ export async function openPlatformSecrets(config: PlatformConfig, store: Provisi
   const file = secretsFileOf(config);
   const passphrase = readKeyPassphrase(config);
   const legacy = await readLegacySecrets(store);
-  let loaded = await readSecretsFile(file, passphrase);
+  const loaded = await readSecretsFile(file, passphrase);
   let document = loaded?.document;
   if (needsUpdate(loaded, legacy, passphrase)) {
     await prepareDirectory(config, file);
-    const created = loaded === undefined;
     document = await updateSecretsFile(file, passphrase, log, (current) => withLegacySecrets(current, legacy, file, log));
-    loaded = { document, sealed: passphrase !== undefined };
-    if (created) log.info({ file, sealed: loaded.sealed }, 'secrets file ready');
+    if (loaded === undefined) log.info({ file, sealed: passphrase !== undefined }, 'secrets file ready');
   }
   for (const name of secretNames) {
     if (legacy[name] === undefined) continue;
