@@ -1,35 +1,60 @@
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { encodeBirth } from '../protocol/messages.ts';
 import { birthTopic } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
+import { answerWithin, connectWithin, dropConnection } from './mqtt-waits.ts';
 import type { AgentSettings } from './settings.ts';
+
+/** The error, its message saying it came from the account broker; a CONNACK code is kept in `code`. */
+function fromAccountBroker(error: unknown): Error {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const code = (error as { code?: unknown }).code;
+  return Object.assign(new Error(`account broker: ${cause.message}`, { cause }), code !== undefined ? { code } : {});
+}
 
 /**
  * Connects to the account broker with the certificate received (mutual TLS) and publishes the
  * birth message with the applied configuration hash. The caller owns the returned client.
+ * CONNACK and the birth's PUBACK are each awaited for `timeout` at most, and not past the loss of
+ * the connection or `signal`; the error then says which, and the connection is dropped.
  */
-export async function connectToAccountBroker(state: DeviceState, settings: AgentSettings): Promise<MqttClient> {
+export async function connectToAccountBroker(state: DeviceState, settings: AgentSettings, signal?: AbortSignal): Promise<MqttClient> {
   const [credentials, trustedRootPem] = await Promise.all([state.accountCredentials(), state.trustedRoot()]);
   const { next } = credentials;
-  const client = await connectAsync(next.brokerUrl, {
-    clientId: next.clientId,
-    clean: true,
-    reconnectPeriod: 0,
-    connectTimeout: settings.timeout,
-    protocolVersion: 4,
-    key: credentials.keyPem,
-    cert: credentials.certPem,
-    ca: trustedRootPem,
-  }, false); // a connection closed before CONNACK rejects instead of waiting for ever
-  await client.publishAsync(
-    birthTopic(next.account, next.clientId),
-    encodeBirth({
-      configurationHash: credentials.configurationHash,
-      serial: settings.serial,
-      ...(settings.model ? { model: settings.model } : {}),
-      ...(settings.firmware ? { firmware: settings.firmware } : {}),
-    }),
-    { qos: 1 },
-  );
-  return client;
+  const client = await connectWithin(
+    next.brokerUrl,
+    {
+      clientId: next.clientId,
+      clean: true,
+      protocolVersion: 4,
+      key: credentials.keyPem,
+      cert: credentials.certPem,
+      ca: trustedRootPem,
+    },
+    settings.timeout,
+    signal,
+  ).catch((error: unknown) => {
+    throw fromAccountBroker(error);
+  });
+  const onAbort = (): void => dropConnection(client);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const birth = client.publishAsync(
+      birthTopic(next.account, next.clientId),
+      encodeBirth({
+        configurationHash: credentials.configurationHash,
+        serial: settings.serial,
+        ...(settings.model ? { model: settings.model } : {}),
+        ...(settings.firmware ? { firmware: settings.firmware } : {}),
+      }),
+      { qos: 1 },
+    );
+    await answerWithin(client, birth, 'PUBACK of the birth message', settings.timeout);
+    return client;
+  } catch (error) {
+    dropConnection(client);
+    throw fromAccountBroker(error);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
 }

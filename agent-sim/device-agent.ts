@@ -7,11 +7,14 @@ import { makeDeviceKey, provisionAttempt, worthAnotherBroker, type Step } from '
 export type DeviceRunResult =
   | { readonly status: 'online'; readonly accountClient: MqttClient; readonly attempts: number; readonly provisionedNow: boolean }
   | { readonly status: 'failed'; readonly reason: string; readonly attempts: number }
-  | { readonly status: 'disabled'; readonly attempts: 0 };
+  | { readonly status: 'disabled'; readonly attempts: 0 }
+  /** The signal was aborted (SIGINT, SIGTERM): the run ended where it was, its connection dropped. */
+  | { readonly status: 'stopped'; readonly attempts: number };
 
 export interface RunDeviceOptions {
   readonly factoryReset?: boolean;
   readonly onStep?: (step: Step | 'retry' | 'account', detail?: string) => void;
+  /** Stops the run: the wait in progress ends at once and the result is `stopped`. */
   readonly signal?: AbortSignal;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -41,7 +44,10 @@ export function badCredentialsWaitMs(retryIntervalMs: number, streak: number): n
 /**
  * One device's life: provisioned already → straight to the account broker; otherwise provision
  * (retrying every retry-interval up to retry-max-attempts, -1 = forever), remember it like
- * ESF does (provisioned=true, enabled=false), then go to the account broker.
+ * ESF does (provisioned=true, enabled=false), then go to the account broker. Every wait of an
+ * attempt ends within `timeout` (CONNACK, SUBACK, PUBACK, reply, each bundle download), so the
+ * run ends within its retry budget; it throws when the account broker cannot be reached or does
+ * not acknowledge the birth within retry-max-attempts.
  */
 export async function runDevice(state: DeviceState, options: RunDeviceOptions = {}): Promise<DeviceRunResult> {
   const sleep = options.sleep ?? defaultSleep;
@@ -58,6 +64,7 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
     const deviceKey = settings['use-csr'] ? makeDeviceKey() : null;
     let installedEarlier = false;
     for (;;) {
+      if (options.signal?.aborted) return { status: 'stopped', attempts };
       attempts += 1;
       const outcome = await provisionAttempt({
         settings,
@@ -66,14 +73,16 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
         requestId,
         deviceKey,
         ...(options.onStep ? { onStep: options.onStep } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       });
       if (outcome.status === 'provisioned') break;
       // The answer to the completion report was lost and now the credentials are refused: the
       // report was recorded (PROTOCOL.md §11). The account broker decides whether the certificate is good.
       if (installedEarlier && outcome.reason.startsWith('CONNACK 4')) break;
       installedEarlier ||= outcome.installed === true;
+      if (options.signal?.aborted) return { status: 'stopped', attempts };
       const maxAttempts = settings['retry-max-attempts'];
-      if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts) || options.signal?.aborted) {
+      if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts)) {
         return { status: 'failed', reason: outcome.reason, attempts };
       }
       // 422: the platform refuses this request.id for the key we hold; a new one is a new attempt.
@@ -92,14 +101,16 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
   options.onStep?.('account');
   // The account broker may be briefly unavailable (CONNACK 3, refused connection): retry like provisioning.
   for (let accountAttempt = 1; ; accountAttempt += 1) {
+    if (options.signal?.aborted) return { status: 'stopped', attempts };
     try {
-      const accountClient = await connectToAccountBroker(state, settings);
+      const accountClient = await connectToAccountBroker(state, settings, options.signal);
       return { status: 'online', accountClient, attempts, provisionedNow };
     } catch (error) {
+      if (options.signal?.aborted) return { status: 'stopped', attempts };
       const retryable = worthAnotherBroker(error);
       const maxAttempts = settings['retry-max-attempts'];
-      if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts) || options.signal?.aborted) throw error;
-      options.onStep?.('retry', `account broker: ${(error as Error).message}`);
+      if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts)) throw error;
+      options.onStep?.('retry', (error as Error).message);
       await sleep(settings['retry-interval'], options.signal);
     }
   }

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { connectAsync, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
 import {
   encodeProvisionComplete,
@@ -13,6 +13,7 @@ import { ResponseCode } from '../protocol/response-codes.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
 import { sha256Hex } from './hashing.ts';
+import { answerWithin, closeWithin, connectWithin, dropConnection, StoppedError } from './mqtt-waits.ts';
 import { ReplyWaiter } from './reply-waiter.ts';
 import { trustOnlyTls } from './tls-contexts.ts';
 import { UntrustedReplyError, verifyReply, type TrustOptions } from './reply-verification.ts';
@@ -46,6 +47,8 @@ export interface AttemptContext {
   readonly requestId: string;
   readonly deviceKey: KeyObject | null;
   readonly onStep?: (step: Step, detail?: string) => void;
+  /** Stops the attempt: its connection is dropped and its downloads aborted. */
+  readonly signal?: AbortSignal;
 }
 
 /** The device's own key and CSR, made once per provisioning. */
@@ -80,11 +83,25 @@ function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs
   }
 }
 
+/** One bundle's bytes, the whole download (answer and body) within `timeout`. */
+async function download(context: AttemptContext, name: string, url: string): Promise<Buffer> {
+  const timeoutMs = context.settings.timeout;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = context.signal ? AbortSignal.any([timeout, context.signal]) : timeout;
+  try {
+    const response = await fetch(url, { signal });
+    if (!response.ok) throw new Error(`bundle ${name}: HTTP ${response.status}`);
+    return Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    if (context.signal?.aborted) throw new StoppedError();
+    if (timeout.aborted) throw new Error(`bundle ${name}: timeout waiting for the download (${timeoutMs} ms)`);
+    throw error;
+  }
+}
+
 async function downloadBundles(context: AttemptContext, result: ProvisionResult): Promise<void> {
   for (const bundle of result.bundles) {
-    const response = await fetch(bundle.url);
-    if (!response.ok) throw new Error(`bundle ${bundle.name}: HTTP ${response.status}`);
-    const content = Buffer.from(await response.arrayBuffer());
+    const content = await download(context, bundle.name, bundle.url);
     if (content.length !== bundle.size) throw new Error(`bundle ${bundle.name}: size ${content.length}, expected ${bundle.size}`);
     if (sha256Hex(content) !== bundle.sha256) throw new Error(`bundle ${bundle.name}: sha256 does not match the signed reply`);
     await context.state.saveBundle(bundle.name, bundle.version, content);
@@ -94,9 +111,10 @@ async function downloadBundles(context: AttemptContext, result: ProvisionResult)
 type Verified = { readonly reply: ReplyMessage; readonly document: ProvisionResult | ReplyStatement };
 
 /**
- * Publishes and waits for the verified reply: a reply that does not verify is ignored and the
- * wait goes on (PROTOCOL.md §6), so a forged one cannot end the exchange. Null on timeout or loss
- * of the connection; `ignored` then says what was thrown away.
+ * Publishes (its PUBACK awaited for timeoutMs at most) and waits for the verified reply: a reply
+ * that does not verify is ignored and the wait goes on until timeoutMs (PROTOCOL.md §6), so a
+ * forged one cannot end the exchange. Null on timeout or loss of the connection; `onIgnored` has
+ * then heard what was thrown away.
  */
 async function exchange(
   client: MqttClient,
@@ -117,7 +135,13 @@ async function exchange(
     }
   };
   const reply = Promise.race([waiter.wait(message.requestId, timeoutMs, accept), untilClosed(client)]);
-  await whileConnected(client, client.publishAsync(message.topic, message.payload, { qos: 1 }));
+  const what = message.kind === 'provision' ? 'PUBACK of the provision request' : 'PUBACK of the completion report';
+  try {
+    await answerWithin(client, client.publishAsync(message.topic, message.payload, { qos: 1 }), what, timeoutMs);
+  } catch (error) {
+    waiter.cancel(message.requestId);
+    throw error;
+  }
   const received = await reply;
   return received && document ? { reply: received, document } : null;
 }
@@ -166,23 +190,25 @@ async function connectToSomeBroker(context: AttemptContext): Promise<MqttClient>
     const url = urls[(first + i) % urls.length]!;
     context.onStep?.('connect', url);
     try {
-      const client = await connectAsync(url, {
-        clientId: settings['client-id'],
-        username: settings.username,
-        password: settings.password,
-        clean: true,
-        reconnectPeriod: 0,
-        connectTimeout: settings.timeout,
-        protocolVersion: 4,
-        // mqtt.js hands its options to tls.connect: the verification is that of `ca: trustedRootPem`.
-        ...trustOnlyTls(context.trustedRootPem),
-        // allowRetries false: a connection closed before CONNACK rejects instead of waiting for ever.
-      }, false);
+      const client = await connectWithin(
+        url,
+        {
+          clientId: settings['client-id'],
+          username: settings.username,
+          password: settings.password,
+          clean: true,
+          protocolVersion: 4,
+          // mqtt.js hands its options to tls.connect: the verification is that of `ca: trustedRootPem`.
+          ...trustOnlyTls(context.trustedRootPem),
+        },
+        settings.timeout,
+        context.signal,
+      );
       lastReachable.set(settings['client-id'], url);
       return client;
     } catch (error) {
       lastError = error;
-      if (!worthAnotherBroker(error)) break;
+      if (error instanceof StoppedError || !worthAnotherBroker(error)) break;
     }
   }
   throw lastError;
@@ -197,35 +223,10 @@ function untilClosed(client: MqttClient): Promise<null> {
   return new Promise((resolve) => client.once('close', () => resolve(null)));
 }
 
-/**
- * The operation, or an error once the connection is gone: mqtt.js keeps an unacknowledged QoS 1
- * PUBLISH or SUBSCRIBE for a reconnection that, with reconnectPeriod 0, never comes.
- */
-async function whileConnected<T>(client: MqttClient, operation: Promise<T>): Promise<T> {
-  const result = await Promise.race([operation.then((value) => ({ value })), untilClosed(client)]);
-  if (result === null) throw new Error('connection lost');
-  return result.value;
-}
-
-/**
- * Ends the connection. A plain end() waits for unacknowledged QoS 1 messages, which never come
- * once the broker is gone: force it then, or after two seconds.
- */
-async function closeClient(client: MqttClient): Promise<void> {
-  if (client.connected) {
-    const ended = client.endAsync().then(
-      () => true,
-      () => true,
-    );
-    let timer: NodeJS.Timeout | undefined;
-    const gaveUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), 2000);
-    });
-    const endedInTime = await Promise.race([ended, gaveUp]);
-    clearTimeout(timer);
-    if (endedInTime) return;
-  }
-  await client.endAsync(true).catch(() => undefined);
+/** Subscribes to the replies, the SUBACK awaited for `timeout` at most; a refused subscription fails the attempt. */
+async function subscribeToReplies(client: MqttClient, filter: string, timeoutMs: number): Promise<void> {
+  const granted = await answerWithin(client, client.subscribeAsync(filter, { qos: 1 }), 'SUBACK', timeoutMs);
+  if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filter} refused`);
 }
 
 /** One attempt: connect, ask, verify, install, report. The caller decides about retries. */
@@ -239,6 +240,9 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
   } catch (error) {
     return { status: 'failed', ...connackReason(error) };
   }
+  // Stopping ends every wait below at once: they all end when the connection does.
+  const onAbort = (): void => dropConnection(client);
+  context.signal?.addEventListener('abort', onAbort, { once: true });
   const waiter = new ReplyWaiter(client);
   const ignored: string[] = [];
   const onIgnored = (reason: string): void => {
@@ -256,7 +260,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
   };
   let installed = false;
   try {
-    await whileConnected(client, client.subscribeAsync(replyFilter(account, clientId), { qos: 1 }));
+    await subscribeToReplies(client, replyFilter(account, clientId), settings.timeout);
     const csr = context.deviceKey ? createCertificateSigningRequest(clientId, context.deviceKey) : undefined;
     context.onStep?.('request', context.requestId);
     const answer = await exchange(
@@ -326,6 +330,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
   } catch (error) {
     return { status: 'failed', reason: (error as Error).message, fatal: false, ...(installed ? { installed } : {}) };
   } finally {
-    await closeClient(client);
+    context.signal?.removeEventListener('abort', onAbort);
+    await closeWithin(client, settings.timeout);
   }
 }

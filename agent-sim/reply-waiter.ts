@@ -10,7 +10,7 @@ export type ReplyFilter = (reply: ReplyMessage) => boolean;
  * answer arriving first does not hide the genuine one.
  */
 export class ReplyWaiter {
-  private readonly waiting = new Map<string, { accept: ReplyFilter; resolve: (reply: ReplyMessage) => void }>();
+  private readonly waiting = new Map<string, { accept: ReplyFilter; resolve: (reply: ReplyMessage | null) => void }>();
 
   constructor(client: MqttClient) {
     client.on('message', (_topic, payload) => {
@@ -28,7 +28,10 @@ export class ReplyWaiter {
     });
   }
 
-  /** Resolves with the reply, or null after timeoutMs. */
+  /**
+   * Resolves with the reply, or null after timeoutMs (or on cancel). A reply the filter refuses does
+   * not end the wait: only the timeout does.
+   */
   wait(requestId: string, timeoutMs: number, accept: ReplyFilter = () => true): Promise<ReplyMessage | null> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -43,5 +46,12 @@ export class ReplyWaiter {
         },
       });
     });
+  }
+
+  /** Ends the wait for requestId now, with null: the request never reached the broker. */
+  cancel(requestId: string): void {
+    const waiter = this.waiting.get(requestId);
+    this.waiting.delete(requestId);
+    waiter?.resolve(null);
   }
 }
