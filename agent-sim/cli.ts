@@ -1,14 +1,46 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCredentialsFile } from './credentials-source.ts';
 import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
-import { runFleet } from './fleet.ts';
+import { runFleet, type FleetSummary } from './fleet.ts';
+import { closeWithin } from './mqtt-waits.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { settingsFor, type AgentSettings } from './settings.ts';
+
+/** What agent-sim's exit code says (listed in --help). */
+export const exitCodes = {
+  /** Every device is online on its account broker. */
+  online: 0,
+  /** At least one device is not online: the summary says why. */
+  failed: 1,
+  /** A bad command line or setting. */
+  usage: 2,
+  /** Could not start: a file could not be read or a directory made. */
+  cannotStart: 3,
+  /** A bug of agent-sim: an unexpected error, or it stopped with its work unfinished. */
+  internal: 4,
+  /** Stopped by SIGINT (130) or SIGTERM (143) after its summary: 128 + the signal's number. */
+  stoppedBase: 128,
+} as const;
+
+/** A bad command line or setting: exit code 2. */
+class UsageError extends Error {}
+
+/** Something to read or write before any device runs failed: exit code 3. */
+class CannotStartError extends Error {}
+
+/** The operation, its failure a reason not to start. */
+async function toStart<T>(operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    throw new CannotStartError((error as Error).message, { cause: error });
+  }
+}
 
 const usage = `agent-sim: the reference device agent (docs/PROTOCOL.md)
 
@@ -25,6 +57,17 @@ Settings (ESF names): --broker-url URL  --account-name NAME  --client-id ID  --u
   --retry-max-attempts N (-1 = forever)  --root-ca FILE  --no-ca-authentication  --no-csr
   The client id defaults to the MAC without ':', the user name to the client id (as the admin
   API creates a request without one).
+  Every wait (CONNACK, SUBACK, PUBACK, reply, bundle download, closing) lasts --timeout at most,
+  and ends in a retry every --retry-interval or, after --retry-max-attempts, in a failure.
+  SIGINT or SIGTERM stops the devices where they are; the fleet then prints its summary.
+
+Exit codes:
+  0    every device online
+  1    a device did not come online (the fleet's summary counts the reasons)
+  2    bad command line or setting
+  3    could not start (a file could not be read, a directory not made)
+  4    internal error of agent-sim
+  130  stopped by SIGINT, 143 by SIGTERM (after the summary)
 `;
 
 const options = {
@@ -54,11 +97,15 @@ const options = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
 
-function integer(value: string | undefined, name: string): number | undefined {
+function integer(value: string | undefined, name: string, min: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new Error(`--${name} takes a whole number, not ${value}`);
-  return Number(value);
+  if (!/^-?\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number, not ${value}`);
+  const parsed = Number(value);
+  if (parsed < min && !(name === 'retry-max-attempts' && parsed === -1)) throw new UsageError(`--${name} must be at least ${min}, not ${value}`);
+  return parsed;
 }
+
+const minimum = { timeout: 1, 'retry-interval': 0, 'retry-max-attempts': 1 } as const;
 
 function settingOverrides(values: Values): Partial<AgentSettings> {
   const overrides: Record<string, unknown> = {};
@@ -66,7 +113,7 @@ function settingOverrides(values: Values): Partial<AgentSettings> {
     if (values[key] !== undefined) overrides[key] = values[key];
   }
   for (const key of ['timeout', 'retry-interval', 'retry-max-attempts'] as const) {
-    const parsed = integer(values[key], key);
+    const parsed = integer(values[key], key, minimum[key]);
     if (parsed !== undefined) overrides[key] = parsed;
   }
   if (values['no-ca-authentication']) overrides['ca-authentication'] = false;
@@ -74,85 +121,139 @@ function settingOverrides(values: Values): Partial<AgentSettings> {
   return overrides as Partial<AgentSettings>;
 }
 
-async function device(values: Values): Promise<number> {
+async function device(values: Values, signal: AbortSignal): Promise<number> {
   const stateDir = values['state-dir'];
-  if (!stateDir) throw new Error('--state-dir is required');
+  if (!stateDir) throw new UsageError('--state-dir is required');
   const state = new DeviceState(stateDir);
   if (!existsSync(join(stateDir, 'settings.json')) || values.password !== undefined) {
-    if (!values['root-ca'] || values.password === undefined) throw new Error('a new device needs --root-ca and --password');
+    if (!values['root-ca'] || values.password === undefined) throw new UsageError('a new device needs --root-ca and --password');
     const settings = settingsFor({
       mac: values.mac ?? values['client-id'] ?? '',
       serial: values.serial ?? '0',
       password: values.password,
       ...settingOverrides(values),
     });
-    await state.initialise(settings, await readFile(values['root-ca'], 'utf8'));
+    await toStart(state.initialise(settings, await readFile(values['root-ca'], 'utf8')));
   }
+  const settings = await toStart(state.settings());
   const say = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
-  const result = await runDevice(state, {
-    factoryReset: values['factory-reset'],
-    onStep: (step, detail) => say(`  ${step}${detail ? `: ${detail}` : ''}`),
-  });
+  let result: Awaited<ReturnType<typeof runDevice>>;
+  try {
+    result = await runDevice(state, {
+      factoryReset: values['factory-reset'],
+      signal,
+      onStep: (step, detail) => say(`  ${step}${detail ? `: ${detail}` : ''}`),
+    });
+  } catch (error) {
+    // The account broker could not be reached, refused the certificate or left the birth unacknowledged.
+    result = { status: 'failed', reason: (error as Error).message, attempts: 0 };
+  }
   if (result.status === 'online') {
-    await result.accountClient.endAsync();
+    await closeWithin(result.accountClient, settings.timeout);
     const credentials = await state.accountCredentials();
     const summary = { status: 'online', provisionedNow: result.provisionedNow, attempts: result.attempts, ...credentials.next };
     say(`device ${credentials.next.clientId} is online on ${credentials.next.brokerUrl} (account ${credentials.next.account})`);
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return 0;
+    return exitCodes.online;
   }
-  const reason = result.status === 'failed' ? result.reason : 'provisioning is disabled (enabled=false)';
-  say(`device not provisioned: ${reason}`);
+  const reason =
+    result.status === 'failed' ? result.reason : result.status === 'stopped' ? `stopped (${String(signal.reason)})` : 'provisioning is disabled (enabled=false)';
+  say(`device not online: ${reason}`);
   if (values.json) process.stdout.write(`${JSON.stringify({ status: result.status, reason, attempts: result.attempts })}\n`);
-  return 1;
+  return exitCodes.failed;
 }
 
-async function fleet(values: Values): Promise<number> {
-  if (!values.credentials || !values['root-ca']) throw new Error('fleet needs --credentials and --root-ca');
-  const credentials = await readCredentialsFile(values.credentials);
-  const count = integer(values.count, 'count') ?? credentials.length;
-  if (count > credentials.length) throw new Error(`--count ${count}: the credentials file has only ${credentials.length} devices`);
+function printFleetSummary(summary: FleetSummary, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const { latencyMs: l } = summary;
+  process.stdout.write(
+    [
+      `provisioned ${summary.provisioned} of ${summary.requested}, failed ${summary.failed}${summary.stopped > 0 ? `, stopped ${summary.stopped}` : ''}`,
+      ...Object.entries(summary.failuresByReason).map(([reason, n]) => `  ${n} × ${reason}`),
+      `${summary.devicesPerSecond.toFixed(1)} devices/s over ${(summary.durationMs / 1000).toFixed(1)} s`,
+      `latency to birth: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms`,
+    ].join('\n') + '\n',
+  );
+}
+
+async function fleet(values: Values, signal: AbortSignal): Promise<number> {
+  if (!values.credentials || !values['root-ca']) throw new UsageError('fleet needs --credentials and --root-ca');
+  const settings = settingOverrides(values);
+  const concurrency = integer(values.concurrency, 'concurrency', 1) ?? 50;
+  const credentials = await toStart(readCredentialsFile(values.credentials));
+  const count = integer(values.count, 'count', 0) ?? credentials.length;
+  if (count > credentials.length) throw new UsageError(`--count ${count}: the credentials file has only ${credentials.length} devices`);
+  const trustedRootPem = await toStart(readFile(values['root-ca'], 'utf8'));
+  const stateRoot = values['state-root'] ?? (await toStart(mkdtemp(join(tmpdir(), 'agent-sim-fleet-'))));
   const progress = new ProgressBar(process.stderr, count);
   const startedAt = Date.now();
   const summary = await runFleet({
     credentials,
     count,
-    concurrency: integer(values.concurrency, 'concurrency') ?? 50,
+    concurrency,
     brokerUrl: values['broker-url'] ?? 'mqtts://localhost:8883',
-    trustedRootPem: await readFile(values['root-ca'], 'utf8'),
-    stateRoot: values['state-root'] ?? (await mkdtemp(join(tmpdir(), 'agent-sim-fleet-'))),
-    settings: settingOverrides(values),
+    trustedRootPem,
+    stateRoot,
+    settings,
+    signal,
     onProgress: (done, failed) => progress.update(done, failed, startedAt),
   });
   progress.update(summary.provisioned, summary.failed, startedAt, true);
   progress.finish();
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
-  } else {
-    const { latencyMs: l } = summary;
-    process.stdout.write(
-      [
-        `provisioned ${summary.provisioned} of ${summary.requested}, failed ${summary.failed}`,
-        ...Object.entries(summary.failuresByReason).map(([reason, n]) => `  ${n} × ${reason}`),
-        `${summary.devicesPerSecond.toFixed(1)} devices/s over ${(summary.durationMs / 1000).toFixed(1)} s`,
-        `latency to birth: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms`,
-      ].join('\n') + '\n',
-    );
-  }
-  return summary.failed === 0 ? 0 : 1;
+  printFleetSummary(summary, values.json);
+  return summary.provisioned === summary.requested ? exitCodes.online : exitCodes.failed;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  const command = positionals[0];
-  if (values.help || !command) {
-    process.stdout.write(usage);
-    return values.help ? 0 : 2;
+/**
+ * SIGINT and SIGTERM abort `signal`: the devices stop where they are and the command ends as
+ * usual (the fleet prints its summary); a second signal ends the process at once.
+ */
+async function stoppable(run: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => {
+    if (stop.signal.aborted) process.exit(exitCodes.stoppedBase + constants.signals[name]);
+    process.stderr.write(`agent-sim: ${name}: stopping (again to stop at once)\n`);
+    stop.abort(name);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const code = await run(stop.signal);
+    return stop.signal.aborted ? exitCodes.stoppedBase + constants.signals[stop.signal.reason as NodeJS.Signals] : code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  if (command === 'device') return device(values);
-  if (command === 'fleet') return fleet(values);
-  process.stderr.write(`unknown command ${command}\n${usage}`);
-  return 2;
+}
+
+/** Runs a command and returns its exit code (exitCodes); what went wrong is on standard error. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const command = positionals[0];
+    if (values.help || !command) {
+      process.stdout.write(usage);
+      return values.help ? exitCodes.online : exitCodes.usage;
+    }
+    if (command === 'device') return await stoppable((signal) => device(values, signal));
+    if (command === 'fleet') return await stoppable((signal) => fleet(values, signal));
+    throw new UsageError(`unknown command ${command}\n${usage}`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError || (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`agent-sim: ${message}\n`);
+      return exitCodes.usage;
+    }
+    if (error instanceof CannotStartError) {
+      process.stderr.write(`agent-sim: could not start: ${message}\n`);
+      return exitCodes.cannotStart;
+    }
+    process.stderr.write(`agent-sim: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    return exitCodes.internal;
+  }
 }
