@@ -19,7 +19,10 @@ export interface AgentSettings {
   readonly 'activation-key'?: string;
   /** MQTT client id; default: the MAC in upper case without ':'. */
   readonly 'client-id': string;
-  /** Milliseconds to wait for a reply. */
+  /**
+   * Milliseconds to wait for a reply, and the bound of every other wait: CONNACK (TLS handshake
+   * included), SUBACK, PUBACK, each bundle download, closing a connection.
+   */
   readonly timeout: number;
   /** Milliseconds between attempts. */
   readonly 'retry-interval': number;
