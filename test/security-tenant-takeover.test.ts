@@ -56,7 +56,7 @@ describe('another account cannot take over a provisioned device (the probe of is
     assert.equal(online.status, 'online', online.status === 'failed' ? online.reason : '');
     if (online.status !== 'online') return;
     session = online.accountClient;
-    for (const event of ['close', 'offline', 'disconnect', 'error']) session.on(event, () => sessionEvents.push(event));
+    for (const event of ['close', 'offline', 'disconnect', 'error'] as const) session.on(event, () => sessionEvents.push(event));
 
     globexDevice = await provisionDevice(fixture, 'globex-device-1', { account: 'globex' });
     globexId = globexDevice.request.accountId;

@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { startApiFixture, type ApiFixture, type ApiResponse } from './support/api-fixture.ts';
+
+/**
+ * The admin API's access matrix (issue 12 §1): every route of the OpenAPI document × every kind of
+ * token (the admin's, one of the owning account, one of the other account, none) × both orders of
+ * a pair of accounts. Each row makes a fresh record of the owning account where the call changes
+ * it, expects one status per kind of caller, and checks that a refused call changed nothing.
+ * An account token's refusals are the documented ones: 403 for admin-only routes and for naming
+ * another account in a create or a list, 404 for another account's record (as for one that does
+ * not exist). test/security-client-id-ownership.test.ts covers claims on clientIds.
+ */
+type Caller = 'admin' | 'own' | 'other' | 'none';
+type AccountKey = 'acme' | 'globex';
+
+interface World {
+  readonly fixture: ApiFixture;
+  readonly accounts: Record<AccountKey, string>;
+  readonly tokens: Record<AccountKey, string>;
+}
+
+/** One call prepared against records of the owning account. */
+interface Target {
+  call(token: string | null): Promise<ApiResponse>;
+  /** What the call could change, read with the admin token; compared before and after a refused call. */
+  read?(): Promise<unknown>;
+}
+
+interface Row {
+  readonly operationId: string;
+  readonly expected: Record<Caller, number>;
+  target(world: World, owner: AccountKey): Promise<Target>;
+}
+
+const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const scoped = (ok: number, other: number): Record<Caller, number> => ({ admin: ok, own: ok, other, none: 401 });
+const adminOnly = (ok: number): Record<Caller, number> => ({ admin: ok, own: 403, other: 403, none: 401 });
+const open = (ok: number): Record<Caller, number> => ({ admin: ok, own: ok, other: ok, none: ok });
+
+function unique(kind: string): string {
+  return `${kind}-${randomUUID().slice(0, 8)}`;
+}
+
+async function admin(world: World, method: string, path: string, body?: unknown): Promise<any> {
+  const answer = await world.fixture.api(method, path, body === undefined ? {} : { body });
+  assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+const api = (world: World, method: string, path: string, body?: unknown) => (token: string | null) =>
+  world.fixture.api(method, path, { token, ...(body === undefined ? {} : { body }) });
+
+async function newRequest(world: World, owner: AccountKey, extra: Record<string, unknown> = {}): Promise<{ id: string; version: number }> {
+  return admin(world, 'POST', '/api/v1/provision-requests', { accountId: world.accounts[owner], clientId: unique('dev'), ...extra });
+}
+
+async function newCertificate(world: World, owner: AccountKey): Promise<string> {
+  const serial = randomUUID().replace(/-/g, '');
+  const now = Date.now();
+  await world.fixture.store.recordCertificate({ serial, accountId: world.accounts[owner], clientId: unique('dev'), provisionRequestId: null, pem, notBefore: now, notAfter: now + 86_400_000 });
+  return serial;
+}
+
+async function newBundle(world: World, owner: AccountKey): Promise<string> {
+  const response = await fetch(`${world.fixture.baseUrl}/api/v1/bundles?accountId=${world.accounts[owner]}&name=${unique('app')}&version=1`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${world.fixture.adminToken}`, 'content-type': 'application/octet-stream' },
+    body: randomBytes(64),
+  });
+  assert.equal(response.status, 201);
+  return ((await response.json()) as { id: string }).id;
+}
+
+const newConfiguration = async (world: World, owner: AccountKey): Promise<string> =>
+  (await admin(world, 'POST', '/api/v1/configurations', { accountId: world.accounts[owner], name: unique('conf'), content: { a: 1 } })).id;
+
+const readRequest = (world: World, id: string) => () => world.fixture.store.getProvisionRequest(id);
+
+const rows: readonly Row[] = [
+  // accounts and tokens: the admin's
+  { operationId: 'createAccount', expected: adminOnly(201), target: async (world) => ({ call: api(world, 'POST', '/api/v1/accounts', { name: unique('acct') }) }) },
+  { operationId: 'listAccounts', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/accounts') }) },
+  {
+    operationId: 'getAccount',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/accounts/${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'updateAccount',
+    expected: adminOnly(200),
+    target: async (world, owner) => {
+      const path = `/api/v1/accounts/${world.accounts[owner]}`;
+      const { version } = await admin(world, 'GET', path);
+      return { call: api(world, 'PATCH', path, { version, brokerUrl: null }), read: () => world.fixture.store.getAccount(world.accounts[owner]) };
+    },
+  },
+  {
+    // The owner keeps a request, so even the admin is refused (409): the row is about who gets that far.
+    operationId: 'deleteAccount',
+    expected: adminOnly(409),
+    target: async (world, owner) => ({
+      call: api(world, 'DELETE', `/api/v1/accounts/${world.accounts[owner]}`),
+      read: () => world.fixture.store.getAccount(world.accounts[owner]),
+    }),
+  },
+  {
+    operationId: 'createApiToken',
+    expected: adminOnly(201),
+    target: async (world, owner) => ({ call: api(world, 'POST', '/api/v1/api-tokens', { accountId: world.accounts[owner] }) }),
+  },
+  {
+    operationId: 'listAuditEvents',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/audit-events?accountId=${world.accounts[owner]}`) }),
+  },
+
+  // bundles
+  {
+    operationId: 'uploadBundle',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: async (token) => {
+        const response = await fetch(`${world.fixture.baseUrl}/api/v1/bundles?accountId=${world.accounts[owner]}&name=${unique('up')}&version=1`, {
+          method: 'POST',
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/octet-stream' },
+          body: randomBytes(32),
+        });
+        return { status: response.status, headers: response.headers, body: await response.json() };
+      },
+      read: async () => (await world.fixture.store.listBundles(world.accounts[owner], { limit: 1000 })).total,
+    }),
+  },
+  {
+    operationId: 'listBundles',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/bundles?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getBundle',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/bundles/${await newBundle(world, owner)}`) }),
+  },
+  {
+    operationId: 'getBundleContent',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/bundles/${await newBundle(world, owner)}/content`) }),
+  },
+  {
+    // A device's signed link, not a bearer token, opens it: the same for every caller.
+    operationId: 'downloadBundle',
+    expected: open(200),
+    target: async (world, owner) => {
+      const id = await newBundle(world, owner);
+      const token = world.fixture.downloadTokens.create({ bundleId: id, clientId: 'dev', ttlSeconds: 60 });
+      return { call: api(world, 'GET', `/api/v1/bundles/${id}/download?token=${encodeURIComponent(token)}`) };
+    },
+  },
+  {
+    operationId: 'deleteBundle',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const id = await newBundle(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/bundles/${id}`), read: () => world.fixture.store.getBundle(id) };
+    },
+  },
+
+  // certificates
+  {
+    operationId: 'listCertificates',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/certificates?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getCertificate',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/certificates/${await newCertificate(world, owner)}`) }),
+  },
+  {
+    operationId: 'revokeCertificate',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const serial = await newCertificate(world, owner);
+      return { call: api(world, 'POST', `/api/v1/certificates/${serial}/revoke`, { reason: 'keyCompromise' }), read: () => world.fixture.store.getCertificate(serial) };
+    },
+  },
+  { operationId: 'getCrl', expected: scoped(200, 200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/crl') }) },
+
+  // configurations
+  {
+    operationId: 'createConfiguration',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/configurations', { accountId: world.accounts[owner], name: unique('c'), content: {} }),
+      read: async () => (await world.fixture.store.listConfigurations(world.accounts[owner], { limit: 1000 })).total,
+    }),
+  },
+  {
+    operationId: 'listConfigurations',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/configurations?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getConfiguration',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/configurations/${await newConfiguration(world, owner)}`) }),
+  },
+  {
+    operationId: 'deleteConfiguration',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const id = await newConfiguration(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/configurations/${id}`), read: () => world.fixture.store.getConfiguration(id) };
+    },
+  },
+
+  // meta
+  { operationId: 'getHealth', expected: open(200), target: async (world) => ({ call: api(world, 'GET', '/healthz') }) },
+  { operationId: 'getReadiness', expected: open(200), target: async (world) => ({ call: api(world, 'GET', '/readyz') }) },
+  { operationId: 'getOpenApi', expected: open(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/openapi.json') }) },
+
+  // provision requests
+  {
+    operationId: 'createProvisionRequest',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/provision-requests', { accountId: world.accounts[owner], clientId: unique('new') }),
+      read: async () => (await world.fixture.store.listProvisionRequests({ accountId: world.accounts[owner] })).total,
+    }),
+  },
+  {
+    operationId: 'createProvisionRequestBatch',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/provision-requests/batch', { requests: [{ accountId: world.accounts[owner], clientId: unique('batch') }] }),
+      read: async () => (await world.fixture.store.listProvisionRequests({ accountId: world.accounts[owner] })).total,
+    }),
+  },
+  {
+    operationId: 'listProvisionRequests',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/provision-requests?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getProvisionRequest',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/provision-requests/${(await newRequest(world, owner)).id}`) }),
+  },
+  {
+    operationId: 'updateProvisionRequest',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const { id, version } = await newRequest(world, owner);
+      return { call: api(world, 'PATCH', `/api/v1/provision-requests/${id}`, { version, retryMaxAttempts: 9 }), read: readRequest(world, id) };
+    },
+  },
+  {
+    operationId: 'enableProvisionRequest',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const { id } = await newRequest(world, owner, { status: 'DISABLED' });
+      return { call: api(world, 'POST', `/api/v1/provision-requests/${id}/enable`), read: readRequest(world, id) };
+    },
+  },
+  {
+    operationId: 'disableProvisionRequest',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const { id } = await newRequest(world, owner);
+      return { call: api(world, 'POST', `/api/v1/provision-requests/${id}/disable`), read: readRequest(world, id) };
+    },
+  },
+  {
+    operationId: 'deleteProvisionRequest',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const { id } = await newRequest(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/provision-requests/${id}`), read: readRequest(world, id) };
+    },
+  },
+];
+
+describe('Admin API access matrix: every route × every kind of token × both orders of a pair of accounts', () => {
+  let world: World;
+
+  before(async () => {
+    const fixture = await startApiFixture({ crl: async () => '-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n' });
+    const account = async (name: string): Promise<string> => (await fixture.api('POST', '/api/v1/accounts', { body: { name } })).body.id;
+    const accounts = { acme: await account('acme'), globex: await account('globex') };
+    const token = async (accountId: string): Promise<string> => (await fixture.api('POST', '/api/v1/api-tokens', { body: { accountId } })).body.token;
+    world = { fixture, accounts, tokens: { acme: await token(accounts.acme), globex: await token(accounts.globex) } };
+    // Every account keeps a request, so that it cannot be deleted under the other rows.
+    for (const owner of ['acme', 'globex'] as const) await newRequest(world, owner);
+  });
+  after(() => world?.fixture.close());
+
+  it('Should have a row for every operation of the OpenAPI document', async () => {
+    const document = (await world.fixture.api('GET', '/api/v1/openapi.json', { token: null })).body as { paths: Record<string, Record<string, { operationId: string }>> };
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((operation) => operation.operationId));
+    assert.deepEqual(rows.map((row) => row.operationId).sort(), [...operations].sort());
+  });
+
+  for (const row of rows) {
+    for (const owner of ['acme', 'globex'] as const) {
+      const other: AccountKey = owner === 'acme' ? 'globex' : 'acme';
+      for (const caller of ['admin', 'own', 'other', 'none'] as const) {
+        it(`${row.operationId} on ${owner}'s records, ${caller === 'own' ? `${owner}'s token` : caller === 'other' ? `${other}'s token` : caller === 'admin' ? 'the admin token' : 'no token'} → ${row.expected[caller]}`, async () => {
+          const token = { admin: world.fixture.adminToken, own: world.tokens[owner], other: world.tokens[other], none: null }[caller];
+          const target = await row.target(world, owner);
+          const before = await target.read?.();
+          const answer = await target.call(token);
+          assert.equal(answer.status, row.expected[caller], JSON.stringify(answer.body).slice(0, 300));
+          if (answer.status >= 400 && target.read) assert.deepEqual(await target.read(), before, 'a refused call changes nothing');
+        });
+      }
+    }
+  }
+
+  it("Should show an account token only its own records in lists that name no account, and none of the other's ids", async () => {
+    for (const owner of ['acme', 'globex'] as const) {
+      const other: AccountKey = owner === 'acme' ? 'globex' : 'acme';
+      await newCertificate(world, other);
+      for (const path of ['/api/v1/provision-requests?limit=1000', '/api/v1/certificates?limit=1000', '/api/v1/audit-events?limit=1000', '/api/v1/bundles?limit=1000', '/api/v1/configurations?limit=1000']) {
+        const answer = await world.fixture.api('GET', path, { token: world.tokens[owner] });
+        assert.equal(answer.status, 200, path);
+        assert.ok(answer.body.total > 0 || path.includes('bundles') || path.includes('configurations'), `${path}: own records listed`);
+        assert.ok(answer.body.items.every((item: { accountId: string }) => item.accountId === world.accounts[owner]), path);
+        assert.doesNotMatch(JSON.stringify(answer.body), new RegExp(world.accounts[other]), path);
+      }
+    }
+  });
+});
