@@ -20,6 +20,15 @@ import { credentialsCsv } from './credentials-csv.ts';
 const tag = 'provision-requests';
 const base = `${apiPrefix}/provision-requests`;
 const idParam = { id: idSchema };
+/** Who may claim a clientId (docs/SECURITY.md, "Who owns a clientId"), as the OpenAPI document says it. */
+const createDescription =
+  'A clientId belongs to the account that holds it: the accounts with a VALID certificate for it, or else those with a ' +
+  'provision request for it (any status). A token of an account may create a request only for a clientId no other ' +
+  'account holds. For one held elsewhere it gets exactly what it gets for a clientId its own account already has: ' +
+  '409 DUPLICATE "the clientId is already in use", whatever holds it, so nothing tells it which account or how. ' +
+  'Moving a device to another account takes the admin token and `overwriteIfDuplicate: true` (without it the admin ' +
+  'gets 409 naming the holder); an account releases a clientId by deleting its requests and revoking its certificates.';
+
 /** Batches run at once; more are answered 429 so one client cannot monopolise scrypt. */
 export const maxConcurrentBatches = 2;
 
@@ -93,6 +102,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       path: base,
       operationId: 'createProvisionRequest',
       summary: 'Create a provision request; the credentials are in this response only',
+      description: createDescription,
       tag,
       auth: 'bearer',
       body: { kind: 'json', schema: 'NewProvisionRequest' },
@@ -113,7 +123,8 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       description:
         'Each item succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). ' +
         'With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests ' +
-        'and the header X-Failed-Count. A clientId named twice makes the whole batch invalid.',
+        'and the header X-Failed-Count. A clientId named twice makes the whole batch invalid. Each item follows the rules ' +
+        'of a single creation, who may claim a clientId included: a refused item is in `failed` with the same problem.',
       tag,
       auth: 'bearer',
       body: { kind: 'json', schema: 'ProvisionRequestBatch' },

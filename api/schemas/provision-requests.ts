@@ -64,7 +64,9 @@ export const newProvisionRequestSchema: JsonSchema = {
       type: 'boolean',
       default: false,
       description:
-        "Replace this account's request for the clientId (and, for the admin, disable an ENABLED one of another account) instead of answering 409 DUPLICATE.",
+        "Replace this account's request for the clientId instead of answering 409 DUPLICATE. It never claims a clientId another " +
+        'account holds, except with the admin token: then it moves the clientId to this account (an ENABLED request of the ' +
+        "other account is disabled, and the device's old certificate is revoked when it completes here).",
     },
     configurationId: { ...configurationIdSchema, default: null },
     bundleIds: { ...bundleIdListSchema, default: [], description: "Bundles to install; empty = the account's default bundles." },
@@ -115,7 +117,7 @@ export const provisionRequestPatchSchema: JsonSchema = {
     password: passwordSchema,
     configurationId: configurationIdSchema,
     bundleIds: bundleIdListSchema,
-    status: statusSchema,
+    status: { ...statusSchema, description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' },
   },
 };
 
