@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PlatformError } from '../errors/platform-error.ts';
+import { describeErrno, errnoOf } from '../errors/file-system-cause.ts';
+import { PlatformError, storageUnavailable } from '../errors/platform-error.ts';
 
 export interface StoredContent {
   /** Lower-case hex sha256 of the content: also its file name. */
@@ -18,11 +19,16 @@ export interface PutOptions {
 }
 
 const sha256Pattern = /^[0-9a-f]{64}$/;
+const directoryMode = 0o700;
+/** Bundle files: read and written by the platform's user only. */
+const fileMode = 0o600;
 
 /**
  * Bundle content, stored content-addressed under {dataDir}/bundles/{sha256}. Content is written
  * to a temporary file and renamed into place, so a reader never sees a partial file and two
- * uploads of the same content end as one file.
+ * uploads of the same content end as one file. The directory is 0700, every file 0600. A full
+ * disk, a quota or a read-only file system is STORE_UNAVAILABLE naming the cause (503, as the
+ * store answers), and the partial file is removed.
  */
 export class BundleStorage {
   readonly directory: string;
@@ -33,7 +39,12 @@ export class BundleStorage {
 
   static async open(dataDir: string): Promise<BundleStorage> {
     const storage = new BundleStorage(dataDir);
-    await mkdir(storage.directory, { recursive: true });
+    try {
+      await mkdir(storage.directory, { recursive: true, mode: directoryMode });
+    } catch (error) {
+      const code = errnoOf(error);
+      throw new PlatformError('DATA_DIR_UNUSABLE', { detail: `cannot create ${storage.directory}: ${code ? describeErrno(code) : 'error'}`, cause: error });
+    }
     return storage;
   }
 
@@ -52,10 +63,10 @@ export class BundleStorage {
   }
 
   async put(source: Readable | Buffer, options: PutOptions): Promise<StoredContent> {
-    await mkdir(this.directory, { recursive: true });
     const temporary = join(this.directory, `.upload-${randomUUID()}`);
     let written: StoredContent;
     try {
+      await mkdir(this.directory, { recursive: true, mode: directoryMode });
       written = Buffer.isBuffer(source)
         ? await writeBuffer(source, temporary, options.maxBytes)
         : await writeStream(source, temporary, options.maxBytes);
@@ -65,7 +76,7 @@ export class BundleStorage {
       await rename(temporary, this.pathOf(written.sha256));
     } catch (error) {
       await rm(temporary, { force: true });
-      throw error;
+      throw storageUnavailable(error, 'cannot store the bundle') ?? error;
     }
     return written;
   }
@@ -81,7 +92,7 @@ function tooLarge(maxBytes: number): PlatformError {
 
 async function writeBuffer(content: Buffer, path: string, maxBytes: number): Promise<StoredContent> {
   if (content.length > maxBytes) throw tooLarge(maxBytes);
-  const file = createWriteStream(path, { flags: 'wx' });
+  const file = createWriteStream(path, { flags: 'wx', mode: fileMode });
   await new Promise<void>((resolvePromise, reject) => {
     file.on('error', reject);
     file.end(content, () => resolvePromise());
@@ -91,14 +102,17 @@ async function writeBuffer(content: Buffer, path: string, maxBytes: number): Pro
 
 /**
  * Copies `source` to `path`, hashing and counting. Over `maxBytes` it stops reading without
- * destroying the source, so an HTTP request can still be answered 413.
+ * destroying the source, so an HTTP request can still be answered 413. When the file cannot be
+ * written (a full disk), the rest of the upload (at most `maxBytes` in all) is read and dropped
+ * before rejecting: a client still sending a body nobody reads sees a reset, not the answer.
  */
 function writeStream(source: Readable, path: string, maxBytes: number): Promise<StoredContent> {
   return new Promise((resolvePromise, reject) => {
     const hash = createHash('sha256');
-    const file = createWriteStream(path, { flags: 'wx' });
+    const file = createWriteStream(path, { flags: 'wx', mode: fileMode });
     let size = 0;
     let settled = false;
+    let fileError: unknown;
     const fail = (error: unknown): void => {
       if (settled) return;
       settled = true;
@@ -114,6 +128,7 @@ function writeStream(source: Readable, path: string, maxBytes: number): Promise<
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > maxBytes) return fail(tooLarge(maxBytes));
+      if (fileError !== undefined) return;
       hash.update(chunk);
       if (!file.write(chunk)) {
         source.pause();
@@ -126,12 +141,18 @@ function writeStream(source: Readable, path: string, maxBytes: number): Promise<
       if (!source.readableEnded) fail(new PlatformError('VALIDATION_FAILED', { detail: 'the upload was interrupted' }));
     });
     source.once('end', () => {
+      if (fileError !== undefined) return fail(fileError);
       file.end(() => {
         if (settled) return;
         settled = true;
         resolvePromise({ sha256: hash.digest('hex'), size });
       });
     });
-    file.once('error', fail);
+    file.once('error', (error) => {
+      if (settled) return;
+      if (source.readableEnded) return fail(error);
+      fileError = error;
+      source.resume();
+    });
   });
 }

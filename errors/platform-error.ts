@@ -1,4 +1,5 @@
 import { errorCatalogue, type ErrorCode, type ErrorDefinition } from './catalogue.ts';
+import { describeErrno, errnoOf, storageFailureCodes } from './file-system-cause.ts';
 
 export interface PlatformErrorOptions {
   /** Safe, user-facing detail (never a secret, never a stack). */
@@ -49,11 +50,23 @@ export interface ErrorLogger {
 }
 
 /**
- * Maps anything thrown to a PlatformError. Unknown errors are logged with their stack here,
- * once, and become a plain INTERNAL error that carries no details to the outside.
+ * The one mapping of a storage failure (a full disk, a quota, a read-only or failing file
+ * system: errors/file-system-cause.ts) to STORE_UNAVAILABLE, its detail naming the cause and
+ * never a path: `{doing}: ENOSPC (no space left on the device)`. Undefined for other errors.
+ */
+export function storageUnavailable(error: unknown, doing = 'the server could not write to its storage'): PlatformError | undefined {
+  const code = errnoOf(error);
+  if (code === undefined || !storageFailureCodes.has(code)) return undefined;
+  return new PlatformError('STORE_UNAVAILABLE', { detail: `${doing}: ${describeErrno(code)}`, cause: error });
+}
+
+/**
+ * Maps anything thrown to a PlatformError. A storage failure becomes STORE_UNAVAILABLE naming
+ * its cause (storageUnavailable). Those and unknown errors are logged with their stack here,
+ * once; an unknown error becomes a plain INTERNAL error that carries no details to the outside.
  */
 export function toPlatformError(error: unknown, log: ErrorLogger, context = 'unexpected error'): PlatformError {
   if (isPlatformError(error)) return error;
   log.error({ err: error }, context);
-  return new PlatformError('INTERNAL');
+  return storageUnavailable(error) ?? new PlatformError('INTERNAL');
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PlatformConfig } from '../config/schema.ts';
+import { describeErrno, errnoOf } from '../errors/file-system-cause.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { openRedisStore } from './redis/redis-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
@@ -22,9 +23,10 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
     return openRedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, ...options });
   }
   try {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new PlatformError('DATA_DIR_UNUSABLE', { detail: `cannot create ${config.dataDir}`, cause: error });
+    const code = errnoOf(error);
+    throw new PlatformError('DATA_DIR_UNUSABLE', { detail: `cannot create ${config.dataDir}${code ? `: ${describeErrno(code)}` : ''}`, cause: error });
   }
   return openSqliteStore(join(config.dataDir, sqliteFileName), { synchronous: config.sqliteSynchronous ?? 'normal' });
 }

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { PlatformError } from '../../errors/platform-error.ts';
+import { databaseFailureCause, prepareDatabaseFile } from './database-file.ts';
 import { applyMigrations } from './migrations.ts';
 
 export interface SqliteOpenOptions {
@@ -14,15 +15,17 @@ export interface SqliteOpenOptions {
 }
 
 /**
- * Opens (creating if needed) and migrates a database file; ':memory:' gives a private
- * in-memory database for tests. WAL lets readers run beside the one writer.
+ * Opens (creating if needed, mode 0600) and migrates a database file; ':memory:' gives a private
+ * in-memory database for tests. WAL lets readers run beside the one writer. A failure names its
+ * cause (ENOSPC, EROFS, EACCES, or SQLite's code).
  */
 export function openDatabase(file: string, options: SqliteOpenOptions = {}): Database.Database {
   let db: Database.Database;
   try {
+    if (file !== ':memory:') prepareDatabaseFile(file);
     db = new Database(file);
   } catch (error) {
-    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot open the SQLite database ${file}`, cause: error });
+    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot open the SQLite database ${file}: ${databaseFailureCause(error, file)}`, cause: error });
   }
   try {
     db.pragma('journal_mode = WAL');
@@ -34,6 +37,6 @@ export function openDatabase(file: string, options: SqliteOpenOptions = {}): Dat
   } catch (error) {
     db.close();
     if (error instanceof PlatformError) throw error;
-    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot prepare the SQLite database ${file}`, cause: error });
+    throw new PlatformError('STORE_UNAVAILABLE', { detail: `cannot prepare the SQLite database ${file}: ${databaseFailureCause(error, file)}`, cause: error });
   }
 }

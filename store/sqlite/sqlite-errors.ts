@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { describeErrno, errnoOfSqliteCode } from '../../errors/file-system-cause.ts';
 import { PlatformError } from '../../errors/platform-error.ts';
 import { refusal } from '../records.ts';
 
@@ -30,7 +31,8 @@ export function storeErrorFromSqlite(error: unknown): unknown {
       return new PlatformError('NOT_FOUND', { detail: refusal.accountNotFound, cause: error });
     }
     if (unavailableCodes.test(error.code)) {
-      return new PlatformError('STORE_UNAVAILABLE', { detail: `SQLite: ${error.code}`, cause: error });
+      const errno = errnoOfSqliteCode(error.code);
+      return new PlatformError('STORE_UNAVAILABLE', { detail: `SQLite: ${error.code}${errno ? `, ${describeErrno(errno)}` : ''}`, cause: error });
     }
     return error;
   }
