@@ -162,7 +162,7 @@ export const configSchema = {
       type: 'string',
       minLength: 24,
       description:
-        'Admin API bearer token. When unset, one is generated at first start, printed once and stored hashed.',
+        'Admin API bearer token. When unset, one is generated at first start, written once to {dataDir}/admin-token (mode 0600; only the path is printed) and stored hashed.',
     },
     internalUsername: {
       type: 'string',

@@ -12,6 +12,7 @@ import { startHttpServer } from '../api/http-server.ts';
 import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
 import { crlSource } from './crl-source.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
@@ -42,10 +43,8 @@ await runService('api', async (config, log) => {
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
-    if (generatedAdminToken) {
-      // Shown once, on stdout and not in the log: only its hash is stored.
-      process.stdout.write(`\n  admin API token (shown once, keep it): ${generatedAdminToken}\n\n`);
-    }
+    // Into a 0600 file whose path alone is printed, never beside the log (platform/admin-token-file.ts).
+    if (generatedAdminToken) process.stdout.write(adminTokenNotice(writeAdminTokenFile(config.dataDir, generatedAdminToken)));
     return { endpoints: { http: http.port }, checks: [redisCheck(redis)], close: shutdown.run };
   } catch (error) {
     await shutdown.run();

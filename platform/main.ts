@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger } from '../log/logger.ts';
+import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startPlatform } from './platform.ts';
 
 /** `npm start`: the all-in-one platform on embedded defaults. */
@@ -14,8 +15,10 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   let platform;
+  let adminTokenFile: string | null = null;
   try {
     platform = await startPlatform(config, log);
+    if (platform.generatedAdminToken) adminTokenFile = writeAdminTokenFile(config.dataDir, platform.generatedAdminToken);
   } catch (error) {
     if (isPlatformError(error)) process.stderr.write(`provisio: ${error.message}\n`);
     else log.fatal({ err: error }, 'start-up failed');
@@ -23,10 +26,8 @@ async function main(): Promise<void> {
   }
   const lines = Object.entries(platform.endpoints).map(([name, where]) => `  ${name.padEnd(28)} ${where}`);
   process.stdout.write(`provisio is running (store: ${config.storeBackend}, data: ${config.dataDir})\n${lines.join('\n')}\n`);
-  if (platform.generatedAdminToken) {
-    // Shown once, on purpose on stdout and not in the log: only its hash is stored.
-    process.stdout.write(`\n  admin API token (shown once, keep it): ${platform.generatedAdminToken}\n\n`);
-  }
+  // The token itself never goes to stdout, where the JSON log goes: only the file's path does.
+  if (adminTokenFile) process.stdout.write(adminTokenNotice(adminTokenFile));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
