@@ -78,15 +78,16 @@ return {'OK'}
 `,
 );
 
-/** KEYS: certificate, certificates, accountCertificates. ARGV: serial, json, createdOn */
+/** KEYS: certificate, certificates, accountCertificates, clientCertificates. ARGV: serial, json, createdOn */
 export const recordCertificateScript = defineScript(
   'record_certificate',
-  3,
+  4,
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'DUPLICATE', 'serialTaken'} end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
 return {'OK'}
 `,
 );

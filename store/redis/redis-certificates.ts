@@ -14,7 +14,7 @@ export class RedisCertificates {
     const certificate = buildCertificate(input, Date.now());
     await scripts.run(
       recordCertificateScript,
-      [keys.certificate(certificate.serial), keys.certificates(), keys.accountCertificates(certificate.accountId)],
+      [keys.certificate(certificate.serial), keys.certificates(), keys.accountCertificates(certificate.accountId), keys.clientCertificates(certificate.clientId)],
       [certificate.serial, JSON.stringify(certificate), certificate.createdOn],
     );
     return certificate;

@@ -36,6 +36,14 @@ export class RedisKeys {
     return `${this.prefix}enabled-request:${clientId}`;
   }
 
+  /**
+   * clientId -> the accounts that ever had a request for it: a set that only grows. Whether one
+   * still has is requestOfClient; findClientIdHolders reads both.
+   */
+  clientAccounts(clientId: string): string {
+    return `${this.prefix}client-accounts:${clientId}`;
+  }
+
   configuration(id: string): string {
     return `${this.prefix}configuration:${id}`;
   }
@@ -57,6 +65,10 @@ export class RedisKeys {
   }
   accountCertificates(accountId: string): string {
     return `${this.prefix}account-certificates:${accountId}`;
+  }
+  /** clientId -> serials of its certificates (certificates are never deleted). */
+  clientCertificates(clientId: string): string {
+    return `${this.prefix}client-certificates:${clientId}`;
   }
   /** Scored by revokedOn. */
   revokedCertificates(): string {

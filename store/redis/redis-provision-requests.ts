@@ -58,8 +58,9 @@ export class RedisProvisionRequests {
         keys.account(request.accountId),
         keys.requests(),
         keys.accountRequests(request.accountId),
+        keys.clientAccounts(request.clientId),
       ],
-      [request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED')],
+      [request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED'), request.accountId],
     );
     return request;
   }
@@ -94,8 +95,9 @@ export class RedisProvisionRequests {
         keys.enabledRequest(request.clientId),
         keys.account(request.accountId),
         keys.accountRequests(request.accountId),
+        keys.clientAccounts(request.clientId),
       );
-      itemArgs.push(request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED'), audit);
+      itemArgs.push(request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED'), audit, request.accountId);
     });
     const sharedKeys = [keys.requests(), keys.auditSequence(), keys.auditEvents(), keys.auditIds()];
     let outcomes: unknown;
@@ -169,8 +171,9 @@ export class RedisProvisionRequests {
         keys.requestOfClient(next.accountId, next.clientId),
         keys.enabledRequest(current.clientId),
         keys.enabledRequest(next.clientId),
+        keys.clientAccounts(next.clientId),
       ],
-      [id, expectedVersion, JSON.stringify(next), flag(current.status === 'ENABLED'), flag(next.status === 'ENABLED')],
+      [id, expectedVersion, JSON.stringify(next), flag(current.status === 'ENABLED'), flag(next.status === 'ENABLED'), next.accountId],
     );
     return next;
   }
@@ -214,8 +217,9 @@ export class RedisProvisionRequests {
           keys.account(request.accountId),
           keys.requests(),
           keys.accountRequests(request.accountId),
+          keys.clientAccounts(request.clientId),
         ],
-        [old.id, old.version, request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED')],
+        [old.id, old.version, request.id, JSON.stringify(request), request.createdOn, flag(request.status === 'ENABLED'), request.accountId],
       );
       return outcome === 'RETRY' ? retry : request;
     });

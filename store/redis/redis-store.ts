@@ -34,7 +34,7 @@ import { recordScripts, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
 import { RedisAudit } from './redis-audit.ts';
-import { findClientIdHolders } from './redis-client-id-holders.ts';
+import { RedisClientIdHolders } from './redis-client-id-holders.ts';
 import { RedisCertificates } from './redis-certificates.ts';
 import { RedisDevices } from './redis-devices.ts';
 import { connectRedis, storeErrorFromRedis, type RedisConnectionOptions } from './redis-connection.ts';
@@ -70,6 +70,7 @@ export class RedisStore implements ProvisionStore {
   private readonly certificates: RedisCertificates;
   private readonly devices: RedisDevices;
   private readonly audit: RedisAudit;
+  private readonly clientIdHolders: RedisClientIdHolders;
 
   constructor(
     private readonly redis: Redis,
@@ -83,6 +84,7 @@ export class RedisStore implements ProvisionStore {
     this.certificates = new RedisCertificates(this.context);
     this.devices = new RedisDevices(this.context);
     this.audit = new RedisAudit(this.context);
+    this.clientIdHolders = new RedisClientIdHolders(this.context);
   }
 
   createAccount(account: NewAccount): Promise<Account> {
@@ -120,7 +122,7 @@ export class RedisStore implements ProvisionStore {
     return this.run(() => this.requests.list(filter));
   }
   findClientIdHolders(clientIds: readonly string[]): Promise<ReadonlyMap<string, ClientIdHolders>> {
-    return this.run(() => findClientIdHolders(this.context, clientIds));
+    return this.run(() => this.clientIdHolders.find(clientIds));
   }
   updateProvisionRequest(id: string, expectedVersion: number, patch: ProvisionRequestPatch): Promise<ProvisionRequest> {
     return this.run(() => this.requests.update(id, expectedVersion, patch));
