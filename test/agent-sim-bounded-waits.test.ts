@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Aedes, AuthorizePublishHandler, AuthorizeSubscribeHandler, Client } from 'aedes';
 import { runDevice } from '../agent-sim/device-agent.ts';
 import type { DeviceState } from '../agent-sim/device-state.ts';
+import { answerWithin, closeWithin, connectWithin } from '../agent-sim/mqtt-waits.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
 
@@ -242,6 +243,42 @@ describe('agent-sim: every wait ends within its settings', () => {
     const result = await runDevice(await newSimulatedDevice(fixture, request, quick));
     assert.equal(result.status, 'failed');
     if (result.status === 'failed') assert.equal(result.reason, 'bundle app: timeout waiting for the download (500 ms)');
+  });
+
+  it('Should close within `timeout` a connection whose broker sent CONNACK and then nothing (half-open)', { timeout: 20_000 }, async () => {
+    // A raw TCP server that answers the CONNECT with CONNACK 0 and then ignores everything,
+    // DISCONNECT and the end of the device's side included: it never closes its own.
+    const sockets = new Set<Socket>();
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    // The device's end of the connection, as the server sees it.
+    const ended = new Promise<void>((resolve) => server.once('connection', (socket) => socket.once('end', () => resolve())));
+    try {
+      const client = await connectWithin(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, { clientId: 'half-open', protocolVersion: 4 }, 500);
+      await assert.rejects(
+        answerWithin(client, client.publishAsync('t', 'x', { qos: 1 }), 'PUBACK', 300),
+        /^Error: timeout waiting for the PUBACK \(300 ms\)$/,
+      );
+      const startedAt = Date.now();
+      await closeWithin(client, 300);
+      await ended;
+      assert.ok(Date.now() - startedAt < 1_500, `closed after ${Date.now() - startedAt} ms`);
+
+      // The polite way (DISCONNECT, then wait for the broker to close) gives up after `timeout` too.
+      const second = await connectWithin(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, { clientId: 'half-open-2', protocolVersion: 4 }, 500);
+      const politeStart = Date.now();
+      await closeWithin(second, 300);
+      const politeMs = Date.now() - politeStart;
+      assert.ok(politeMs >= 250 && politeMs < 1_500, `closed after ${politeMs} ms`);
+      assert.equal(second.stream.destroyed, true);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
