@@ -21,6 +21,8 @@ export interface RunDeviceOptions {
 
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
+    // Aborted already (by an onStep listener, say): an 'abort' event will not come again.
+    if (signal?.aborted) return resolve();
     const onAbort = (): void => {
       clearTimeout(timer);
       resolve();
