@@ -51,6 +51,7 @@ export async function provisionerDependencies(
     previousDeviceKeySecrets: secrets.deviceKey.previous,
     maxMessageBytes: config.maxMessageBytes,
     allowKeyGenerationOverPlainMqtt: config.allowKeyGenerationOverPlainMqtt,
+    rateLimits: config,
     sessions: known.sessions,
     log,
   };

@@ -3,6 +3,7 @@ import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
+import type { DeviceRateLimitSettings } from './device-rate-limits.ts';
 
 /** The part of the certificate authority the provisioner uses. */
 export type DeviceCertificateIssuer = Pick<CertificateAuthority, 'issueFromCsr' | 'issueForPublicKey'>;
@@ -26,6 +27,8 @@ export interface ProvisionerDependencies {
   readonly maxMessageBytes: number;
   /** Send generated private keys over plain TCP too (PROVISIO_ALLOW_KEY_GENERATION_OVER_PLAIN_MQTT). */
   readonly allowKeyGenerationOverPlainMqtt: boolean;
+  /** What one device may make the platform do per unit of time (issue 20 §2). */
+  readonly rateLimits: DeviceRateLimitSettings;
   /** Ends the live session of a certificate the provisioner revokes (a superseded identity). */
   readonly sessions: SessionEnder;
   readonly log: Logger;

@@ -4,6 +4,7 @@ import { parseDeviceTopic, platformRequestFilters, provisioningApp, replyTopic }
 import { handleCompletion } from './completion.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { handleProvisionAttempt } from './provision-attempt.ts';
+import { ProvisionRateLimit } from './provision-rate-limit.ts';
 import { completionReply, errorReply, successReply } from './reply-builder.ts';
 import type { MessageOrigin, ProvisioningTransport } from './transport.ts';
 
@@ -51,6 +52,8 @@ export async function startProvisioner(
 ): Promise<Provisioner> {
   const log = deps.log.child({ component: 'provisioner' });
   const maxInFlight = options.maxInFlight ?? 512;
+  // Per clientId, per process (issue 20 §2, docs/PROTOCOL.md §2).
+  const rateLimit = new ProvisionRateLimit(deps.rateLimits.provisionMessageBurst, deps.rateLimits.provisionMessagesPerMinute);
   const pending = new Set<Promise<void>>();
   let closing = false;
 
@@ -67,8 +70,18 @@ export async function startProvisioner(
     if (!parsed || parsed.account !== deps.provisioningAccount || parsed.rest[0] !== provisioningApp) return;
     const clientId = parsed.clientId;
     const action = parsed.rest.slice(1).join('/');
+    if (action !== 'EXEC/provision' && action !== 'EXEC/complete') return;
+    // Decided before anything is read: a flood costs one signed 429 per retry delay, then nothing.
+    const rate = rateLimit.check(clientId);
+    if (rate.kind === 'ignore') {
+      log.debug({ clientId }, 'provisioning message ignored: over the device\'s limit, told when to come back');
+      return;
+    }
     let requestId: string | null = null;
     try {
+      if (rate.kind === 'refuse') {
+        throw new PlatformError('OVERLOADED', { retryAfterSeconds: rate.retryAfterSeconds, detail: 'too many provisioning messages from this device' });
+      }
       // `pending` holds the others in flight (this one is added once handle() returns its promise).
       if (pending.size >= maxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
       if (action === 'EXEC/provision') {

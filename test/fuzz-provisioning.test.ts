@@ -32,7 +32,7 @@ describe('fuzzing the provisioning messages', () => {
   let other: CreatedRequest;
 
   before(async () => {
-    fixture = await startTestPlatform({ logLevel: 'warn', authFailureLimit: 1000 });
+    fixture = await startTestPlatform({ logLevel: 'warn', authFailureLimit: 1000, provisionMessageBurst: 1000 }); // one device sends every case
     device = await createAccountAndRequest(fixture, 'fp-dev', { generateActivationKey: true });
     other = await createAccountAndRequest(fixture, 'fp-other');
   });
