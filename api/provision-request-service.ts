@@ -1,3 +1,4 @@
+import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
@@ -104,12 +105,26 @@ export class ProvisionRequestService {
   private readonly config: Pick<PlatformConfig, 'requestDefaultValidityDays'>;
   private readonly log: Logger;
   private readonly now: () => number;
+  /** Ends the provision-broker session of a request that overwriteIfDuplicate displaced. */
+  private readonly sessions: SessionEnder | undefined;
 
-  constructor(deps: { store: ProvisionStore; config: Pick<PlatformConfig, 'requestDefaultValidityDays'>; log: Logger; now?: () => number }) {
+  constructor(deps: {
+    store: ProvisionStore;
+    config: Pick<PlatformConfig, 'requestDefaultValidityDays'>;
+    log: Logger;
+    now?: () => number;
+    sessions?: SessionEnder;
+  }) {
     this.store = deps.store;
     this.config = deps.config;
     this.log = deps.log;
     this.now = deps.now ?? Date.now;
+    this.sessions = deps.sessions;
+  }
+
+  /** A request that stopped opening the provision broker: its live session, if any, ends too (issue 20 §1). */
+  private async endSessionOf(request: ProvisionRequest, cause: 'disabled' | 'deleted'): Promise<void> {
+    await this.sessions?.endSessions({ kind: 'provision-request', clientId: request.clientId, provisionRequestId: request.id, cause });
   }
 
   async create(input: ProvisionRequestInput, options: CreateOptions): Promise<CreatedProvisionRequest> {
@@ -300,12 +315,16 @@ export class ProvisionRequestService {
         }
         const disabled = await this.store.updateProvisionRequest(enabled.id, enabled.version, { status: 'DISABLED', modifiedBy: options.actor });
         await this.audit('request.disabled', options.actor, disabled, { reason: 'overwritten by a new request of another account' });
+        await this.endSessionOf(disabled, 'disabled');
       }
     }
     const existing = await this.store.listProvisionRequests({ accountId: record.accountId, clientIds: [record.clientId], limit: 1 });
     const previous = existing.items[0];
     if (!previous) return { request: await this.store.createProvisionRequest(record) };
-    return { request: await this.store.replaceProvisionRequest(previous.id, record), replacedId: previous.id };
+    const replaced = await this.store.replaceProvisionRequest(previous.id, record);
+    // The old credentials no longer open the broker: a device connected with them is ended.
+    await this.endSessionOf(previous, 'deleted');
+    return { request: replaced, replacedId: previous.id };
   }
 
   private async audit(type: string, actor: string, request: ProvisionRequest, detail: Record<string, unknown>): Promise<void> {

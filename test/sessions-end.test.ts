@@ -147,6 +147,23 @@ describe('revoking, disabling and deleting end live sessions (one process)', () 
     await assertBystandersServed();
   });
 
+  it('a request displaced by overwriteIfDuplicate (the admin moving the clientId, or the same account replacing it) closes the session it opened', async () => {
+    const moved = await provisioningSession(fixture, 'se-moved-1', 'acme-se');
+    await assertStillServed(moved.client, provisionTopic('se-moved-1'));
+    const movedClosed = closeOf(moved.client, 'request displaced by another account');
+    const other = await createAccountAndRequest(fixture, 'se-moved-1', { account: 'globex-se', extra: { overwriteIfDuplicate: true } });
+    assert.ok(other.id);
+    assert.equal(holds(fixture.platform.provisionBroker.aedes, 'se-moved-1'), false, 'closed by the time the API answered');
+    await movedClosed;
+
+    const replaced = await provisioningSession(fixture, 'se-replaced-1', 'acme-se');
+    const replacedClosed = closeOf(replaced.client, 'request replaced in its account');
+    await createAccountAndRequest(fixture, 'se-replaced-1', { account: 'acme-se', extra: { overwriteIfDuplicate: true } });
+    assert.equal(holds(fixture.platform.provisionBroker.aedes, 'se-replaced-1'), false);
+    await replacedClosed;
+    await assertBystandersServed();
+  });
+
   it('deleting an account closes its devices on the account broker (its requests, deleted first, closed theirs)', async () => {
     const device = await onlineDevice(fixture, 'se-doomed-1', 'doomed');
     // The account cannot go while a request refers to it: the completed one is deleted first,
