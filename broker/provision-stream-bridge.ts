@@ -10,7 +10,36 @@ export interface ProvisionStreamBridgeOptions {
   readonly provisioningAccount: string;
   /** XADD MAXLEN ~ this. */
   readonly maxLength: number;
+  /** Messages of one clientId queued per second at most (PROVISIO_PROVISION_MESSAGE_BURST); the rest are dropped. */
+  readonly perClientPerSecond: number;
   readonly log: Logger;
+}
+
+/**
+ * At most `limit` messages per clientId in each one-second window. The stream is shared by every
+ * device of the cluster and trimmed to a length: without this, one device publishing in a loop
+ * would push the others' messages out before a provisioner rate-limits it (issue 20 §2). The
+ * provisioner's own limit (429, then silence) still applies to what gets through.
+ */
+class PerClientWindow {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+
+  constructor(private readonly limit: number) {}
+
+  admit(clientId: string, now: number): boolean {
+    const window = this.windows.get(clientId);
+    if (!window || now - window.start >= 1000) {
+      if (this.windows.size >= 10_000) this.prune(now);
+      this.windows.set(clientId, { start: now, count: 1 });
+      return true;
+    }
+    window.count += 1;
+    return window.count <= this.limit;
+  }
+
+  private prune(now: number): void {
+    for (const [clientId, window] of this.windows) if (now - window.start >= 1000) this.windows.delete(clientId);
+  }
 }
 
 /** EXEC/provision and EXEC/complete of the provisioning account: what the provisioner answers. */
@@ -36,8 +65,15 @@ function isEncrypted(client: Client): boolean {
  */
 export function bridgeProvisionMessagesToStream(aedes: Aedes, options: ProvisionStreamBridgeOptions): void {
   const key = provisionStreamKey(options.redisKeyPrefix);
+  const admission = new PerClientWindow(options.perClientPerSecond);
+  let dropped = 0;
   aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
     if (!client || !isProvisioningRequest(packet.topic, options.provisioningAccount)) return;
+    if (!admission.admit(client.id, Date.now())) {
+      // One line per thousand, not per message: the flood must not become a log flood.
+      if (dropped++ % 1000 === 0) options.log.warn({ clientId: client.id, dropped }, 'provisioning messages over the per-device rate dropped before the stream');
+      return;
+    }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     options.redis
       .xadd(key, 'MAXLEN', '~', String(options.maxLength), '*', ...encodeStreamFields({ topic: packet.topic, payload, secure: isEncrypted(client) }))

@@ -48,6 +48,7 @@ await runService('broker', async (config, log) => {
       redisKeyPrefix: config.redisKeyPrefix,
       provisioningAccount: config.provisioningAccount,
       maxLength: config.provisionStreamMaxLength,
+      perClientPerSecond: config.provisionMessageBurst,
       log: log.child({ component: 'provision-stream' }),
     });
     const accountBroker = await startAccountBroker({
