@@ -42,7 +42,7 @@ export async function initAdminToken(store: ProvisionStore, config: PlatformConf
   const hash = await hashSecret(token, 'generated');
   const stored = await store.setSettingIfAbsent(adminTokenHashSetting, hash);
   if (stored !== hash) return null;
-  log.info('generated the admin API token; it is shown once');
+  log.info('generated the admin API token; the caller hands it to the operator once (never in a log)');
   return token;
 }
 
