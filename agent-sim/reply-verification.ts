@@ -25,17 +25,24 @@ export interface TrustOptions {
   /** The device's own clientId, and the request.id it sent: a body naming others is refused. */
   readonly clientId: string;
   readonly requestId: string;
-  /** The time to check validity at; see trustedNow. */
+  /** The device's clock (default: Date.now()); see trustedTime. */
   readonly now?: Date;
 }
 
 /**
- * "Now" for certificate validity (PROTOCOL.md §7): a device whose clock is not set yet (earlier
- * than the root it holds was made) uses the root's notBefore instead of skipping the check.
+ * The time for certificate validity (PROTOCOL.md §7). A device whose clock is earlier than the
+ * notBefore of the root it holds has no clock yet: it judges expiry at that notBefore (a lower
+ * bound of the real time) and cannot judge notBefore at all (every certificate issued since
+ * would look "not yet valid").
  */
-export function trustedNow(trustedRootPem: string, clock: number = Date.now()): Date {
+export function trustedTime(trustedRootPem: string, clock: number = Date.now()): { readonly now: Date; readonly clockUnset: boolean } {
   const rootNotBefore = new Date(chains.certificate(trustedRootPem).validFrom).getTime();
-  return new Date(Math.max(clock, rootNotBefore));
+  return clock < rootNotBefore ? { now: new Date(rootNotBefore), clockUnset: true } : { now: new Date(clock), clockUnset: false };
+}
+
+function checkChainNow(leaf: string | X509Certificate, chain: readonly string[], options: TrustOptions) {
+  const time = trustedTime(options.trustedRootPem, options.now?.getTime());
+  return chains.check(leaf, chain, options.trustedRootPem, time.now, time.clockUnset);
 }
 
 /**
@@ -53,7 +60,7 @@ function verifySignedBody<T extends SignedDocument>(reply: ReplyMessage, options
   }
   const { signing, chain } = untrusted.certificates;
   if (options.caAuthentication) {
-    const signerCheck = chains.check(signing, chain, options.trustedRootPem, options.now ?? trustedNow(options.trustedRootPem));
+    const signerCheck = checkChainNow(signing, chain, options);
     if (!signerCheck.ok) throw new UntrustedReplyError(`signing certificate not trusted: ${signerCheck.reason}`);
   }
   let signer: X509Certificate;
@@ -103,7 +110,7 @@ export function verifyProvisionReply(
     throw new UntrustedReplyError('client certificate cannot be parsed');
   }
   if (options.caAuthentication) {
-    const clientCheck = chains.check(clientCertificate, result.certificates.chain, options.trustedRootPem, options.now ?? trustedNow(options.trustedRootPem));
+    const clientCheck = checkChainNow(clientCertificate, result.certificates.chain, options);
     if (!clientCheck.ok) throw new UntrustedReplyError(`client certificate not trusted: ${clientCheck.reason}`);
   }
   if (configurationHash(result.configuration.content) !== result.configuration.sha256) {
@@ -118,7 +125,10 @@ export function verifyProvisionReply(
 /** Any other reply (an error, the answer to a completion report): §7's checks, and the code it states. */
 export function verifyReplyStatement(reply: ReplyMessage, options: TrustOptions): ReplyStatement {
   const statement = verifySignedBody(reply, options, decodeReplyStatement);
+  // The metrics an agent acts on must be the signed ones (a delay rewritten on the path would park it).
   if (statement.responseCode !== reply.responseCode) throw new UntrustedReplyError('response.code is not the signed one');
+  if (statement.retryAfterSeconds !== reply.retryAfterSeconds) throw new UntrustedReplyError('retry.after.seconds is not the signed one');
+  if (statement.message !== reply.message) throw new UntrustedReplyError('response.exception.message is not the signed one');
   return statement;
 }
 

@@ -87,8 +87,8 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
       provisionRequestId: null,
       detail: { configurationHash: birth.configurationHash },
     });
-    // The common case costs no lookup: the device runs what the platform recorded at completion.
-    if (device.expectedConfigurationHash === birth.configurationHash) return;
+    // Looked up at every birth handled (births are throttled per device): the configuration may
+    // have changed since completion, and a device running the old one must get the new one.
     const heldConf = await heldConfiguration(deps, account, clientId);
     if (!heldConf || heldConf.sha256 === birth.configurationHash) return;
     if (device.expectedConfigurationHash !== heldConf.sha256) {

@@ -33,6 +33,10 @@ function statementReply(signer: ReplySigner, statement: Omit<ReplyStatement, 'ce
   return signedReply(signer, statement, body);
 }
 
+function truncate(text: string, maxLength: number): string {
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…`;
+}
+
 /** A 200 reply to a provision request: the result document, its exact bytes signed. */
 export function successReply(signer: ReplySigner, result: ProvisionResult): Buffer {
   return signedReply(signer, { clientId: result.clientId, requestId: result.requestId, responseCode: 200 }, encodeProvisionResult(result));
@@ -44,7 +48,8 @@ export function errorReply(signer: ReplySigner, clientId: string, requestId: str
     clientId,
     requestId,
     responseCode: error.replyCode,
-    message: error.detail ? `${error.code}: ${error.detail}` : error.code,
+    // PROTOCOL.md §6: at most 1,024 characters (a detail may quote device input, e.g. a long CN).
+    message: truncate(error.detail ? `${error.code}: ${error.detail}` : error.code, 1024),
     ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
   });
 }

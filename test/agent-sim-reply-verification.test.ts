@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { makeDeviceKey } from '../agent-sim/provisioning-flow.ts';
-import { trustedNow, UntrustedReplyError, verifyProvisionReply, verifyReplyStatement } from '../agent-sim/reply-verification.ts';
+import { trustedTime, UntrustedReplyError, verifyProvisionReply, verifyReplyStatement } from '../agent-sim/reply-verification.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
@@ -56,10 +56,26 @@ function signedReply(
 }
 
 /** An error reply as the platform signs it (PROTOCOL.md §6). */
-function signedStatement(ca: CertificateAuthority, statement: Omit<ReplyStatement, 'certificates'>, metricsCode = statement.responseCode): ReplyMessage {
+/** The metrics carry the statement's values unless `rewritten` changes them on the path. */
+function signedStatement(
+  ca: CertificateAuthority,
+  statement: Omit<ReplyStatement, 'certificates'>,
+  rewritten: { responseCode?: number; retryAfterSeconds?: number } = {},
+): ReplyMessage {
   const body = encodeReplyStatement({ ...statement, certificates: { signing: ca.signingCredentials.certPem, chain: [ca.issuingCertificatePem, ca.rootCertificatePem] } });
   const { signature, algorithm } = signBody(body, createPrivateKey(ca.signingCredentials.keyPem));
-  return decodeReply(encodeReply({ requestId: statement.requestId, responseCode: metricsCode, body, signature, signatureAlgorithm: algorithm }));
+  const retryAfterSeconds = rewritten.retryAfterSeconds ?? statement.retryAfterSeconds;
+  return decodeReply(
+    encodeReply({
+      requestId: statement.requestId,
+      responseCode: rewritten.responseCode ?? statement.responseCode,
+      ...(statement.message !== undefined ? { message: statement.message } : {}),
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      body,
+      signature,
+      signatureAlgorithm: algorithm,
+    }),
+  );
 }
 
 function refusedWith(pattern: RegExp): (error: unknown) => boolean {
@@ -113,18 +129,27 @@ describe('agent-sim verifies a provisioning reply (PROTOCOL.md §7)', () => {
     const options = { trustedRootPem: platform.rootCertificatePem, caAuthentication: true, clientId, requestId: 'request-9' };
     const genuine = signedStatement(platform, { clientId, requestId: 'request-9', responseCode: 409, message: 'REQUEST_WRONG_STATE' });
     assert.equal(verifyReplyStatement(genuine, options).responseCode, 409);
-    const recoded = signedStatement(platform, { clientId, requestId: 'request-9', responseCode: 409 }, 401);
-    assert.throws(() => verifyReplyStatement(recoded, options), refusedWith(/not the signed one/));
+    const recoded = signedStatement(platform, { clientId, requestId: 'request-9', responseCode: 409 }, { responseCode: 401 });
+    assert.throws(() => verifyReplyStatement(recoded, options), refusedWith(/response.code is not the signed one/));
+    const busy = { clientId, requestId: 'request-9', responseCode: 429, message: 'OVERLOADED', retryAfterSeconds: 1 };
+    assert.equal(verifyReplyStatement(signedStatement(platform, busy), options).retryAfterSeconds, 1);
+    const parked = signedStatement(platform, busy, { retryAfterSeconds: 86_400 });
+    assert.throws(() => verifyReplyStatement(parked, options), refusedWith(/retry.after.seconds is not the signed one/));
     const unsigned = decodeReply(encodeReply({ requestId: 'request-9', responseCode: 401, message: 'ACTIVATION_KEY_INVALID' }));
     assert.throws(() => verifyReplyStatement(unsigned, options), refusedWith(/not signed/));
     const forStranger = signedStatement(stranger, { clientId, requestId: 'request-9', responseCode: 404 });
     assert.throws(() => verifyReplyStatement(forStranger, options), refusedWith(/signing certificate not trusted/));
   });
 
-  it('Should check validity at the root’s notBefore when the device clock is not set (1970)', () => {
-    const reply = signedReply(resultFrom(platform, deviceCertificate), platform);
-    const unsetClock = trustedNow(platform.rootCertificatePem, 0);
-    assert.equal(unsetClock.getTime(), new Date(new X509Certificate(platform.rootCertificatePem).validFrom).getTime());
+  it('Should accept a genuine reply on a device whose clock is not set (1970): expiry judged at the root’s notBefore, notBefore not at all', async () => {
+    // Issued after the root: with the clock taken as the root's notBefore, this certificate would be "not yet valid".
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const later = (await platform.issueFromCsr(createCertificateSigningRequest(clientId, deviceKey), { clientId, account })).certPem;
+    assert.ok(new Date(new X509Certificate(later).validFrom) > new Date(new X509Certificate(platform.rootCertificatePem).validFrom));
+    const reply = signedReply(resultFrom(platform, later), platform);
+    const unsetClock = new Date(0);
+    const time = trustedTime(platform.rootCertificatePem, 0);
+    assert.deepEqual(time, { now: new Date(new X509Certificate(platform.rootCertificatePem).validFrom), clockUnset: true });
     const result = verifyProvisionReply(reply, {
       trustedRootPem: platform.rootCertificatePem,
       caAuthentication: true,

@@ -113,6 +113,32 @@ describe('the device journey: provision broker → account broker', () => {
     }
   });
 
+  it('sends a configuration the operator changed after completion to a device that reports the old one', async () => {
+    const request = await createAccountAndRequest(fixture, 'journey-conf-edit', { account: 'acme-edit' });
+    const state = await newSimulatedDevice(fixture, request);
+    const result = await runDevice(state);
+    assert.equal(result.status, 'online');
+    if (result.status !== 'online') return;
+    const client = result.accountClient;
+    try {
+      const applied = configurationHash(await readFile(join(state.directory, 'configuration.json'), 'utf8'));
+      const account = await fixture.api<{ version: number }>('GET', `/accounts/${request.accountId}`);
+      const edited = await fixture.api('PATCH', `/accounts/${request.accountId}`, {
+        version: account.body.version,
+        configurationTemplate: { telemetry: { intervalSeconds: 5 }, clientId: '${clientId}' },
+      });
+      assert.equal(edited.status, 200, JSON.stringify(edited.body));
+      const pushed = new Promise<Buffer>((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
+      await client.subscribeAsync(configurationPushTopic('acme-edit', 'journey-conf-edit'), { qos: 1 });
+      await client.publishAsync(birthTopic('acme-edit', 'journey-conf-edit'), encodeBirth({ configurationHash: applied }), { qos: 1 });
+      const document = JSON.parse(decodeConfigurationPush(await pushed).body.toString('utf8')) as { content: string; sha256: string };
+      assert.notEqual(document.sha256, applied);
+      assert.match(document.content, /"intervalSeconds":5/);
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it('sends the configuration again, signed, when a birth reports another hash', async () => {
     const request = await createAccountAndRequest(fixture, 'journey-conf');
     const state = await newSimulatedDevice(fixture, request);
