@@ -136,6 +136,19 @@ describe('revoking, disabling and deleting end live sessions (one process)', () 
     await assertBystandersServed();
   });
 
+  it("changing a request's password with PATCH closes the session opened with the old one", async () => {
+    const { request, client } = await provisioningSession(fixture, 'se-password-1', 'acme-se');
+    await assertStillServed(client, provisionTopic('se-password-1'));
+    const closed = closeOf(client, 'password changed');
+    const current = await fixture.api<{ version: number }>('GET', `/provision-requests/${request.id}`);
+    const changed = await fixture.api('PATCH', `/provision-requests/${request.id}`, { version: current.body.version, password: 'a-new-password-for-se-password-1' });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal(holds(fixture.platform.provisionBroker.aedes, 'se-password-1'), false, 'closed by the time the API answered');
+    await closed;
+    assert.equal(await connackOf(fixture.connectProvision({ clientId: 'se-password-1', username: request.username, password: request.password })), 4);
+    await assertBystandersServed();
+  });
+
   it('deleting a request closes the provision-broker session it opened', async () => {
     const { request, client } = await provisioningSession(fixture, 'se-delete-1', 'acme-se');
     await assertStillServed(client, provisionTopic('se-delete-1'));

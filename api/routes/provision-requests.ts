@@ -218,7 +218,9 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
           },
           principal.actor,
         );
-        if (changes.status === 'DISABLED') await endProvisioningSession(updated, 'disabled');
+        // New credentials (or none) stop the old ones: a session opened with them must not go on.
+        const credentialsChanged = 'password' in changes || 'username' in changes;
+        if (changes.status === 'DISABLED' || credentialsChanged) await endProvisioningSession(updated, 'disabled');
         return { status: 200, body: provisionRequestView(updated) };
       },
     },
