@@ -52,6 +52,8 @@ interface Bucket {
 class LeakyCounters {
   private readonly buckets = new Map<string, Bucket>();
   private readonly leakMs: number;
+  /** Prune when the map passes this; then set to twice what survived, so pruning stays amortised O(1). */
+  private pruneAbove = pruneAbove;
 
   constructor(
     private readonly limit: number,
@@ -81,7 +83,7 @@ class LeakyCounters {
     bucket.failures = Math.min(bucket.failures + 1, this.ceiling);
     const lockedOut = this.lockoutMs !== null && bucket.failures >= this.limit && bucket.lockedUntil <= now;
     if (lockedOut) bucket.lockedUntil = now + this.lockoutMs!;
-    if (this.buckets.size > pruneAbove) this.prune(now);
+    if (this.buckets.size > this.pruneAbove) this.prune(now);
     return { failures: bucket.failures, lockedOut };
   }
 
@@ -106,6 +108,7 @@ class LeakyCounters {
       this.leak(bucket, now);
       if (bucket.failures === 0 && bucket.lockedUntil <= now) this.buckets.delete(key);
     }
+    this.pruneAbove = Math.max(pruneAbove, this.buckets.size * 2);
   }
 }
 

@@ -4,6 +4,7 @@ import { isAcceptableClientId } from '../protocol/topics.ts';
 import { verifySecret, hashSecret } from '../store/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import type { BruteForceGuard, ConnectSource } from './brute-force-guard.ts';
+import { addressKeyOf } from './connection-limits.ts';
 import { deviceNamespacesOnProvisionBroker, type BrokerPrincipal } from './topic-acl.ts';
 
 export interface ConnectAttempt {
@@ -57,7 +58,8 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
   // a generated password does (operator-chosen passwords cost a KDF more: docs/SECURITY.md).
   const decoyHash = hashSecret('decoy-password-never-matches', 'generated');
 
-  const sourceOf = (attempt: ConnectAttempt): ConnectSource => ({ clientId: attempt.clientId, address: attempt.remoteAddress });
+  // IPv6 senders are counted per /64 (one host usually holds the whole network), as the connection limits do.
+  const sourceOf = (attempt: ConnectAttempt): ConnectSource => ({ clientId: attempt.clientId, address: addressKeyOf(attempt.remoteAddress) });
 
   /** CONNACK 4: counted by the guard, and held back as long as it says. */
   async function refuseCredentials(attempt: ConnectAttempt, reason: string): Promise<never> {
