@@ -28,6 +28,8 @@ await runService('api', async (config, log) => {
     shutdown.add(() => auditRetention.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const generatedAdminToken = await initAdminToken(store, config, log);
+    // Written at once: only its hash is stored, so a start-up that fails after this point must not lose it.
+    const adminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
     const redis = serviceRedis(config, log);
     shutdown.add(async () => void redis.disconnect());
     const app = createApiApp({
@@ -44,7 +46,7 @@ await runService('api', async (config, log) => {
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
     // Into a 0600 file whose path alone is printed, never beside the log (platform/admin-token-file.ts).
-    if (generatedAdminToken) process.stdout.write(adminTokenNotice(writeAdminTokenFile(config.dataDir, generatedAdminToken)));
+    if (adminTokenFile) process.stdout.write(adminTokenNotice(adminTokenFile));
     return { endpoints: { http: http.port }, checks: [redisCheck(redis)], close: shutdown.run };
   } catch (error) {
     await shutdown.run();

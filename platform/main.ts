@@ -1,7 +1,7 @@
 import { loadConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger } from '../log/logger.ts';
-import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
+import { adminTokenNotice } from './admin-token-file.ts';
 import { startPlatform } from './platform.ts';
 
 /** `npm start`: the all-in-one platform on embedded defaults. */
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   let adminTokenFile: string | null = null;
   try {
     platform = await startPlatform(config, log);
-    if (platform.generatedAdminToken) adminTokenFile = writeAdminTokenFile(config.dataDir, platform.generatedAdminToken);
+    adminTokenFile = platform.generatedAdminTokenFile;
   } catch (error) {
     if (isPlatformError(error)) process.stderr.write(`provisio: ${error.message}\n`);
     else log.fatal({ err: error }, 'start-up failed');

@@ -1,5 +1,6 @@
 import { createApiApp } from '../api/app.ts';
 import { initAdminToken } from '../api/api-tokens.ts';
+import { writeAdminTokenFile } from './admin-token-file.ts';
 import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
@@ -37,6 +38,8 @@ export interface RunningPlatform {
   readonly http: RunningHttpServer;
   /** The admin token when this start generated it (shown once), else null. */
   readonly generatedAdminToken: string | null;
+  /** Where that token was written (mode 0600), for the operator. */
+  readonly generatedAdminTokenFile: string | null;
   /** The provisioning worker can be stopped and started again (tests, maintenance). */
   readonly provisioner: { stop(): Promise<void>; start(): Promise<void> };
   /** Where each listener is, for people. */
@@ -58,6 +61,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     shutdown.add(() => auditRetention.close());
     const ca = await openCertificateAuthority(certificateAuthorityOptions(config, log.child({ component: 'ca' })));
     const generatedAdminToken = await initAdminToken(store, config, log);
+    // Written at once: only its hash is stored, so a start-up that fails after this point must not lose it.
+    const generatedAdminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
 
     const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log });
@@ -133,6 +138,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       sessions,
       http,
       generatedAdminToken,
+      generatedAdminTokenFile,
       provisioner: provisionerControl,
       endpoints,
       close: shutdown.run,
