@@ -55,6 +55,15 @@ interface StreamInfo {
   readonly length: number;
   readonly entriesAdded: number;
   readonly lastGeneratedId: string;
+  /** The newest id trimmed away (Redis 7: max-deleted-entry-id); 0-0 when nothing was. */
+  readonly maxDeletedId: string;
+}
+
+/** Stream ids compared as (milliseconds, sequence). */
+function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map((part) => BigInt(part));
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map((part) => BigInt(part));
+  return aMs !== bMs ? (aMs < bMs ? -1 : 1) : aSeq === bSeq ? 0 : aSeq < bSeq ? -1 : 1;
 }
 
 /** XINFO STREAM (Redis 7: entries-added); null when the stream does not exist. */
@@ -72,6 +81,7 @@ async function streamInfo(redis: Redis, key: string): Promise<StreamInfo | null>
     length: Number(fields.get('length') ?? 0),
     entriesAdded: Number(fields.get('entries-added') ?? 0),
     lastGeneratedId: String(fields.get('last-generated-id') ?? '0-0'),
+    maxDeletedId: String(fields.get('max-deleted-entry-id') ?? '0-0'),
   };
 }
 
@@ -121,6 +131,8 @@ export function followSessionEnds(options: SessionEndFollowerOptions): SessionEn
           : null
         : info.entriesAdded < position
           ? 'the session-end stream was recreated (Redis lost its data)'
+          : compareStreamIds(info.maxDeletedId, lastId) > 0
+            ? 'session-end notices were trimmed before this process read them (PROVISIO_SESSION_END_STREAM_MAX_LENGTH)'
           : info.length < info.entriesAdded - position
             ? `session-end notices were trimmed before this process read them (PROVISIO_SESSION_END_STREAM_MAX_LENGTH)`
             : null;
@@ -151,6 +163,9 @@ export function followSessionEnds(options: SessionEndFollowerOptions): SessionEn
   async function run(): Promise<void> {
     while (running) {
       try {
+        // Before reading on: an entry after the last one read that was trimmed away is a notice
+        // this process will never see (MAXLEN ~ trims whole nodes, so counting alone misses some).
+        await checkForGap();
         const answer = (await redis.callBuffer('XREAD', 'COUNT', String(batchSize), 'BLOCK', String(sessionEndReadBlockMs), 'STREAMS', key, lastId)) as
           | [Buffer, StreamEntry[]][]
           | null;

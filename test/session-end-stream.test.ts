@@ -130,6 +130,19 @@ describe('session-end notices: the Redis stream', () => {
     assert.match(reason!, /trimmed/);
   });
 
+  it('reports a gap when only a few unread notices were trimmed (MAXLEN ~ trims whole nodes)', async (t) => {
+    if (!server) return t.skip('redis-server is not installed');
+    const keyPrefix = freshPrefix();
+    const from = await currentSessionEndPosition(writer, keyPrefix);
+    const publisher = sessionEndPublisher({ redis: writer, redisKeyPrefix: keyPrefix, maxLength: 1000 });
+    for (let i = 0; i < 1150; i += 1) await publisher.endSessions(notice(`m${i}`));
+    const length = await writer.xlen(sessionEndStreamKey(keyPrefix));
+    assert.ok(length < 1150 && length > 1000, `a node's worth trimmed (${length} left)`);
+    const reader = await follow(keyPrefix, from);
+    const [reason] = await until(() => reader.gaps, (gaps) => gaps.length > 0, 'gap reported');
+    assert.match(reason!, /trimmed/);
+  });
+
   it('reports a gap when Redis lost the stream', async (t) => {
     if (!server) return t.skip('redis-server is not installed');
     const keyPrefix = freshPrefix();
