@@ -162,13 +162,16 @@ export async function writeKeyFile(file: string, pem: string): Promise<void> {
   await writeAtomically(file, pem, 0o600);
 }
 
-/** Writes a certificate file (mode 0644) atomically. */
+/**
+ * Writes a certificate file atomically, mode 0600 like every file of the data directory (issue
+ * 20 §3: the tightest mode that works; the platform's user is the only reader it needs).
+ */
 export async function writeCertificateFile(file: string, pem: string): Promise<void> {
-  await writeAtomically(file, pem, 0o644);
+  await writeAtomically(file, pem, 0o600);
 }
 
 /**
- * Writes a key (mode 0600) then its certificate (0644). A crash between the two leaves a key
+ * Writes a key then its certificate (both mode 0600). A crash between the two leaves a key
  * without a certificate (or not matching it), which the loaders treat as "not issued yet".
  */
 export async function writeCredentialFiles(
@@ -177,5 +180,5 @@ export async function writeCredentialFiles(
   pems: { readonly certPem: string; readonly keyPem: string },
 ): Promise<void> {
   await writeAtomically(path.join(directory, names.key), pems.keyPem, 0o600);
-  await writeAtomically(path.join(directory, names.cert), pems.certPem, 0o644);
+  await writeAtomically(path.join(directory, names.cert), pems.certPem, 0o600);
 }

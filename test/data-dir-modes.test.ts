@@ -18,7 +18,6 @@ import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type Plat
  */
 
 /** Public certificates under ca/ are written by certs/ca-files.ts; they hold no secret (see the test). */
-const publicCertificate = /^ca\/.*\.cert\.pem$/;
 
 async function walk(root: string, directory = root): Promise<{ path: string; mode: number; directory: boolean }[]> {
   const found = [];
@@ -35,8 +34,6 @@ function modeProblems(entries: Awaited<ReturnType<typeof walk>>): string[] {
   return entries.flatMap((entry) => {
     const expected = entry.directory ? 0o700 : 0o600;
     if (entry.mode === expected) return [];
-    // A certificate is public; 0644 inside a 0700 directory is still unreadable to others. Never writable by them.
-    if (!entry.directory && publicCertificate.test(entry.path) && (entry.mode & 0o022) === 0) return [];
     return [`${entry.path}: ${entry.mode.toString(8)}, expected ${expected.toString(8)}`];
   });
 }
