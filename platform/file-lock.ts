@@ -1,7 +1,7 @@
 /**
  * A lock between processes sharing a directory: the lock file is created with O_EXCL and holds
  * the owner's pid; one older than a minute was left by a process that died holding it. The same
- * protocol as the CA lock of platform/ca-lock.ts, so the CA commands exclude a starting process.
+ * lock platform/ca-lock.ts takes, so the CA commands exclude a starting process.
  */
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';

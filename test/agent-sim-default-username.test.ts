@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { runDevice } from '../agent-sim/device-agent.ts';
 import { DeviceState } from '../agent-sim/device-state.ts';
 import { settingsFor } from '../agent-sim/settings.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { runAgentSimCli } from './support/agent-sim-cli.ts';
 
 /**
  * The protocol's default user name is the clientId: the admin API gives a request that user name
@@ -97,7 +97,7 @@ describe('agent-sim: a device on default settings against a request created with
     const request = await createAccountAndRequest(fixture, 'cli-default-user');
     const rootFile = join(workDir, 'root.pem');
     await writeFile(rootFile, fixture.rootPem);
-    const run = await runCli([
+    const run = await runAgentSimCli([
       'device',
       '--state-dir', join(workDir, 'cli-device'),
       '--json',
@@ -113,13 +113,3 @@ describe('agent-sim: a device on default settings against a request created with
   });
 });
 
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [new URL('../agent-sim/bin.js', import.meta.url).pathname, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}

@@ -1,12 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCredentialsCsv } from '../agent-sim/credentials-source.ts';
 import { runFleet } from '../agent-sim/fleet.ts';
 import { startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { runAgentSimCli } from './support/agent-sim-cli.ts';
 
 /** Creates `count` requests through the batch API and returns the credentials CSV it exports. */
 async function createFleetCredentials(fixture: TestPlatform, prefix: string, count: number, activationKeys = false): Promise<string> {
@@ -28,17 +28,6 @@ async function createFleetCredentials(fixture: TestPlatform, prefix: string, cou
     csv += start === 0 ? text : text.split('\n').slice(1).join('\n');
   }
   return csv;
-}
-
-function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [new URL('../agent-sim/bin.js', import.meta.url).pathname, ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
 }
 
 describe('agent-sim fleet mode', () => {
@@ -79,7 +68,7 @@ describe('agent-sim fleet mode', () => {
     const rootFile = join(workDir, 'root.pem');
     await writeFile(csvFile, await createFleetCredentials(fixture, 'cli', 20));
     await writeFile(rootFile, fixture.rootPem);
-    const result = await runCli([
+    const result = await runAgentSimCli([
       'fleet',
       '--credentials', csvFile,
       '--root-ca', rootFile,
@@ -94,7 +83,7 @@ describe('agent-sim fleet mode', () => {
     assert.equal(summary.failed, 0);
 
     // A fleet device's directory is a whole flash: restarted alone, it goes straight to its account broker.
-    const restart = await runCli(['device', '--state-dir', join(workDir, 'cli-state', 'cli-00007'), '--json']);
+    const restart = await runAgentSimCli(['device', '--state-dir', join(workDir, 'cli-state', 'cli-00007'), '--json']);
     assert.equal(restart.code, 0, restart.stderr + restart.stdout);
     const online = JSON.parse(restart.stdout) as { status: string; provisionedNow: boolean; clientId: string };
     assert.deepEqual([online.status, online.provisionedNow, online.clientId], ['online', false, 'cli-00007']);
@@ -107,7 +96,7 @@ describe('agent-sim fleet mode', () => {
     await writeFile(rootFile, fixture.rootPem);
     const stateDir = join(workDir, 'single-device');
     const args = ['device', '--state-dir', stateDir, '--json'];
-    const first = await runCli([
+    const first = await runAgentSimCli([
       ...args,
       '--root-ca', rootFile,
       '--broker-url', `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
@@ -117,13 +106,13 @@ describe('agent-sim fleet mode', () => {
     ]);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     assert.equal((JSON.parse(first.stdout) as { provisionedNow: boolean }).provisionedNow, true);
-    const restart = await runCli(args);
+    const restart = await runAgentSimCli(args);
     assert.equal(restart.code, 0, restart.stderr + restart.stdout);
     assert.equal((JSON.parse(restart.stdout) as { provisionedNow: boolean }).provisionedNow, false);
   });
 
   it('Should explain a bad option instead of crashing', async () => {
-    const result = await runCli(['fleet', '--count', 'many']);
+    const result = await runAgentSimCli(['fleet', '--count', 'many']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /agent-sim:/);
   });
