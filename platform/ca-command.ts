@@ -12,12 +12,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCa, describeCa, issueIntermediate, type CaCommandOptions } from '../certs/ca-commands.ts';
 import { readKeyPassphrase } from '../certs/key-passphrase.ts';
-import { loadConfig, type PlatformConfig } from '../config/config.ts';
+import type { PlatformConfig } from '../config/config.ts';
 import { envNameOf } from '../config/schema.ts';
-import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger } from '../log/logger.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { withFileLock } from './file-lock.ts';
+import { exitWithUsage, runOperatorCommand } from './operator-command.ts';
 
 const usage = `usage: npm run ca -- status
        npm run ca -- create [--root-key-out <file>]
@@ -78,27 +78,12 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({ allowPositionals: true, options: { 'root-key': { type: 'string' }, 'root-key-out': { type: 'string' } } });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${usage}`);
-    process.exit(64); // EX_USAGE
+    exitWithUsage(usage, (error as Error).message);
   }
   const [command, ...rest] = parsed.positionals;
-  if (command === undefined || rest.length > 0 || !['status', 'create', 'issue-intermediate'].includes(command)) {
-    process.stderr.write(usage);
-    process.exit(64);
-  }
-  let config: PlatformConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`provisio ca: ${(error as Error).message}\n`);
-    process.exit(78); // EX_CONFIG
-  }
-  try {
-    process.stdout.write(await run(command, parsed.values, config));
-  } catch (error) {
-    process.stderr.write(`provisio ca: ${isPlatformError(error) ? `${error.code}: ${error.message}` : (error as Error).message}\n`);
-    process.exit(1);
-  }
+  if (command === undefined || rest.length > 0 || !['status', 'create', 'issue-intermediate'].includes(command)) exitWithUsage(usage);
+  const values = parsed.values;
+  await runOperatorCommand('ca', (config) => run(command, values, config));
 }
 
 await main();

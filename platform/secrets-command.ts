@@ -11,12 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadConfig, type PlatformConfig } from '../config/config.ts';
+import type { PlatformConfig } from '../config/config.ts';
 import { readKeyPassphrase } from '../certs/key-passphrase.ts';
-import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger } from '../log/logger.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { exitWithUsage, runOperatorCommand } from './operator-command.ts';
 import { resealSecretsFile } from './platform-secrets.ts';
 import { attemptsNeedingPreviousDeviceKeys, dropPreviousPlatformSecrets, loadSecretsForCommand, rotatePlatformSecret } from './secret-rotation.ts';
 import type { SecretName, SecretsDocument } from './secrets-file.ts';
@@ -95,30 +95,15 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({ allowPositionals: true, options: { force: { type: 'boolean', default: false }, 'old-passphrase-file': { type: 'string' } } });
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${usage}`);
-    process.exit(64); // EX_USAGE
+    exitWithUsage(usage, (error as Error).message);
   }
   const [command, argument, ...rest] = parsed.positionals;
   const valid =
     ((command === 'status' || command === 'reseal') && argument === undefined) || ((command === 'rotate' || command === 'drop-previous') && argument !== undefined);
-  if (!valid || rest.length > 0) {
-    process.stderr.write(usage);
-    process.exit(64);
-  }
-  let config: PlatformConfig;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`provisio secrets: ${(error as Error).message}\n`);
-    process.exit(78); // EX_CONFIG
-  }
-  try {
-    const oldPassphraseFile = parsed.values['old-passphrase-file'];
-    process.stdout.write(await run(command as string, argument, { force: parsed.values.force === true, ...(oldPassphraseFile !== undefined ? { oldPassphraseFile } : {}) }, config));
-  } catch (error) {
-    process.stderr.write(`provisio secrets: ${isPlatformError(error) ? `${error.code}: ${error.message}` : (error as Error).message}\n`);
-    process.exit(1);
-  }
+  if (!valid || rest.length > 0) exitWithUsage(usage);
+  const oldPassphraseFile = parsed.values['old-passphrase-file'];
+  const options = { force: parsed.values.force === true, ...(oldPassphraseFile !== undefined ? { oldPassphraseFile } : {}) };
+  await runOperatorCommand('secrets', (config) => run(command as string, argument, options, config));
 }
 
 await main();
