@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess } from './support/platform-process.ts';
+import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess, adminApiOf } from './support/platform-process.ts';
 
 /**
  * The platform dies under a running `agent-sim fleet` (issue 12 §4, issue 20 §4): kill -9 of the
@@ -106,13 +106,7 @@ describe('agent-sim fleet when the platform is killed with kill -9 under it', ()
     await rm(workDir, { recursive: true, force: true });
   });
 
-  async function api(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
-    return fetch(`http://127.0.0.1:${ports.http}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, accept, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  }
+  const api = (method: string, path: string, body?: unknown, accept?: string): Promise<Response> => adminApiOf(ports, adminToken)(method, path, body, accept);
 
   /** A platform on its own data directory, `deviceCount` requests, and the files the fleet reads. */
   async function prepare(name: string): Promise<{ dataDir: string; args: string[] }> {

@@ -10,7 +10,7 @@ import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
 import { listenForReplies, requestProvisioning } from './support/device-exchange.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { connectOutcome, eventually, subackCode } from './support/security-kit.ts';
-import { newSimulatedDevice } from './support/simulated-device.ts';
+import { newSimulatedDevice, onlineSimulatedDevice } from './support/simulated-device.ts';
 
 describe('the device journey: provision broker → account broker', () => {
   let fixture: TestPlatform;
@@ -114,12 +114,7 @@ describe('the device journey: provision broker → account broker', () => {
   });
 
   it('sends a configuration the operator changed after completion to a device that reports the old one', async () => {
-    const request = await createAccountAndRequest(fixture, 'journey-conf-edit', { account: 'acme-edit' });
-    const state = await newSimulatedDevice(fixture, request);
-    const result = await runDevice(state);
-    assert.equal(result.status, 'online');
-    if (result.status !== 'online') return;
-    const client = result.accountClient;
+    const { request, state, client } = await onlineSimulatedDevice(fixture, 'journey-conf-edit', 'acme-edit');
     try {
       const applied = configurationHash(await readFile(join(state.directory, 'configuration.json'), 'utf8'));
       const account = await fixture.api<{ version: number }>('GET', `/accounts/${request.accountId}`);
@@ -140,12 +135,7 @@ describe('the device journey: provision broker → account broker', () => {
   });
 
   it('sends the configuration again, signed, when a birth reports another hash', async () => {
-    const request = await createAccountAndRequest(fixture, 'journey-conf');
-    const state = await newSimulatedDevice(fixture, request);
-    const result = await runDevice(state);
-    assert.equal(result.status, 'online');
-    if (result.status !== 'online') return;
-    const client = result.accountClient;
+    const { state, client } = await onlineSimulatedDevice(fixture, 'journey-conf');
     try {
       const pushed = new Promise<Buffer>((resolve) => client.once('message', (_topic, payload) => resolve(payload)));
       await client.subscribeAsync(configurationPushTopic('acme', 'journey-conf'), { qos: 1 });

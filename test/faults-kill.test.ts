@@ -11,7 +11,7 @@ import { DeviceState } from '../agent-sim/device-state.ts';
 import { defaultSettings, type AgentSettings } from '../agent-sim/settings.ts';
 import { loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open-store.ts';
-import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess } from './support/platform-process.ts';
+import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess, adminApiOf } from './support/platform-process.ts';
 
 /**
  * kill -9 of the all-in-one platform in the middle of a rollout, then a restart on the same data
@@ -37,13 +37,7 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
     await rm(workDir, { recursive: true, force: true });
   });
 
-  async function api(method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> {
-    return fetch(`http://127.0.0.1:${ports.http}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${adminToken}`, accept, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  }
+  const api = (method: string, path: string, body?: unknown, accept?: string): Promise<Response> => adminApiOf(ports, adminToken)(method, path, body, accept);
 
   async function rollout(signal: 'SIGKILL' | 'SIGTERM', deviceCount: number, name: string): Promise<void> {
     const dataDir = join(workDir, name);

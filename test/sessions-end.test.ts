@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { runDevice } from '../agent-sim/device-agent.ts';
 import type { DeviceState } from '../agent-sim/device-state.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
-import { newSimulatedDevice } from './support/simulated-device.ts';
+import { onlineSimulatedDevice } from './support/simulated-device.ts';
 
 /**
  * Issue 20 §1 on one process: revoking a certificate, disabling or deleting a provision request,
@@ -56,13 +56,10 @@ async function assertNotAcknowledged(client: MqttClient, topic: string): Promise
 }
 
 async function onlineDevice(fixture: TestPlatform, clientId: string, account: string): Promise<OnlineDevice> {
-  const request = await createAccountAndRequest(fixture, clientId, { account });
-  const state = await newSimulatedDevice(fixture, request);
-  const result = await runDevice(state);
-  if (result.status !== 'online') throw new Error(`${clientId} not online: ${result.status === 'failed' ? result.reason : result.status}`);
+  const { request, state, client } = await onlineSimulatedDevice(fixture, clientId, account);
   const serial = (await fixture.platform.store.getDevice(request.accountId, clientId))?.certificateSerial;
   assert.ok(serial);
-  return { request, state, client: result.accountClient, serial };
+  return { request, state, client, serial };
 }
 
 async function provisioningSession(fixture: TestPlatform, clientId: string, account: string): Promise<{ request: CreatedRequest; client: MqttClient }> {

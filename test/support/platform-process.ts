@@ -104,3 +104,13 @@ export async function stopPlatformProcess(running: PlatformProcess, signal: Node
     clearTimeout(timer);
   }
 }
+
+/** The admin API of a platform process, called with the admin token (JSON in, any `accept`). */
+export function adminApiOf(ports: Pick<PlatformPorts, 'http'>, adminToken: string) {
+  return (method: string, path: string, body?: unknown, accept = 'application/json'): Promise<Response> =>
+    fetch(`http://127.0.0.1:${ports.http}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, accept, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+}

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeviceState } from '../../agent-sim/device-state.ts';
 import { defaultSettings, type AgentSettings } from '../../agent-sim/settings.ts';
-import type { CreatedRequest, TestPlatform } from './platform-fixture.ts';
+import type { MqttClient } from 'mqtt';
+import { runDevice } from '../../agent-sim/device-agent.ts';
+import { createAccountAndRequest, type CreatedRequest, type TestPlatform } from './platform-fixture.ts';
 
 /** A factory-fresh agent-sim device for a provision request, its flash in a temporary directory. */
 export async function newSimulatedDevice(
@@ -29,4 +31,17 @@ export async function newSimulatedDevice(
     fixture.rootPem,
   );
   return state;
+}
+
+/** A device of `account` provisioned by agent-sim and online on its account broker (throws otherwise). */
+export async function onlineSimulatedDevice(
+  fixture: TestPlatform,
+  clientId: string,
+  account = 'acme',
+): Promise<{ request: CreatedRequest; state: DeviceState; client: MqttClient }> {
+  const request = await createAccountAndRequest(fixture, clientId, { account });
+  const state = await newSimulatedDevice(fixture, request);
+  const result = await runDevice(state);
+  if (result.status !== 'online') throw new Error(`${clientId} not online: ${result.status === 'failed' ? result.reason : result.status}`);
+  return { request, state, client: result.accountClient };
 }
