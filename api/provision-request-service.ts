@@ -105,7 +105,12 @@ export class ProvisionRequestService {
   private readonly config: Pick<PlatformConfig, 'requestDefaultValidityDays'>;
   private readonly log: Logger;
   private readonly now: () => number;
-  /** Ends the provision-broker session of a request that overwriteIfDuplicate displaced. */
+  /**
+   * Ends the provision-broker session opened with a request that stopped opening it (disabled,
+   * deleted, new credentials, displaced by overwriteIfDuplicate). Here, where the admin's changes
+   * are made, and not in the store: the provisioner disables a request on completion right before
+   * it answers the device on that very session.
+   */
   private readonly sessions: SessionEnder | undefined;
 
   constructor(deps: {
@@ -209,6 +214,8 @@ export class ProvisionRequestService {
     };
     const updated = await this.store.updateProvisionRequest(id, expectedVersion, patch);
     await this.audit('request.updated', actor, updated, { fields: Object.keys(changes).sort() });
+    // Disabled, or new credentials: a session opened with the old ones must not go on.
+    if (changes.status === 'DISABLED' || 'password' in changes || 'username' in changes) await this.endSessionOf(updated, 'disabled');
     return updated;
   }
 
@@ -217,11 +224,14 @@ export class ProvisionRequestService {
     for (let attempt = 1; ; attempt += 1) {
       const current = await this.store.getProvisionRequest(id);
       if (!current) throw new PlatformError('NOT_FOUND', { detail: 'no such provision request' });
-      if (current.status === status) return current;
-      if (status === 'ENABLED') await checkMayEnable(this.store, current);
+      if (status === 'ENABLED') {
+        if (current.status === status) return current;
+        await checkMayEnable(this.store, current);
+      }
       try {
-        const updated = await this.store.updateProvisionRequest(id, current.version, { status, modifiedBy: actor });
-        await this.audit(status === 'ENABLED' ? 'request.enabled' : 'request.disabled', actor, updated, {});
+        const updated = current.status === status ? current : await this.store.updateProvisionRequest(id, current.version, { status, modifiedBy: actor });
+        if (updated !== current) await this.audit(status === 'ENABLED' ? 'request.enabled' : 'request.disabled', actor, updated, {});
+        if (status === 'DISABLED') await this.endSessionOf(updated, 'disabled');
         return updated;
       } catch (error) {
         if (!(error instanceof PlatformError && error.code === 'VERSION_CONFLICT') || attempt >= 3) throw error;
@@ -234,6 +244,7 @@ export class ProvisionRequestService {
     if (!current) throw new PlatformError('NOT_FOUND', { detail: 'no such provision request' });
     await this.store.deleteProvisionRequest(id);
     await this.audit('request.deleted', actor, current, {});
+    await this.endSessionOf(current, 'deleted');
   }
 
   /** Defaults, checks and secrets of one new request: everything but storing it. */

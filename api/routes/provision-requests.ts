@@ -67,15 +67,6 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
     return visibleOrNotFound(principal, await store.getProvisionRequest(id), 'provision request');
   }
 
-  /**
-   * The provision-broker session opened with this request's credentials ends before the answer.
-   * Here and not in the store: the provisioner disables a request on completion right before it
-   * answers the device on that very session.
-   */
-  async function endProvisioningSession(request: ProvisionRequest, cause: 'disabled' | 'deleted'): Promise<void> {
-    await deps.sessions.endSessions({ kind: 'provision-request', clientId: request.clientId, provisionRequestId: request.id, cause });
-  }
-
   function statusRoute(action: 'enable' | 'disable', status: RequestStatus): ApiRoute {
     return {
       method: 'post',
@@ -90,7 +81,6 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params }) => {
         await visibleRequest(principal, params['id']!);
         const changed = await requests.setStatus(params['id']!, status, principal.actor);
-        if (status === 'DISABLED') await endProvisioningSession(changed, 'disabled');
         return { status: 200, body: provisionRequestView(changed) };
       },
     };
@@ -218,9 +208,6 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
           },
           principal.actor,
         );
-        // New credentials (or none) stop the old ones: a session opened with them must not go on.
-        const credentialsChanged = 'password' in changes || 'username' in changes;
-        if (changes.status === 'DISABLED' || credentialsChanged) await endProvisioningSession(updated, 'disabled');
         return { status: 200, body: provisionRequestView(updated) };
       },
     },
@@ -238,7 +225,6 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params }) => {
         const request = await visibleRequest(principal, params['id']!);
         await requests.delete(request.id, principal.actor);
-        await endProvisioningSession(request, 'deleted');
         return { status: 204 };
       },
     },
