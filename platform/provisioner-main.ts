@@ -4,7 +4,7 @@
  * brokers' shared topic space, acknowledges it; claims what a dead worker left pending.
  * Run as many as needed: no listener but /healthz and /readyz.
  */
-import { startReplyNode } from '../cluster/reply-node.ts';
+import { startReplyNode } from './reply-node.ts';
 import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { startProvisioner } from '../provisioner/provisioner.ts';
 import { streamTransport } from '../provisioner/stream-transport.ts';

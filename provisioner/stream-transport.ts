@@ -13,7 +13,7 @@ export interface StreamTransportOptions {
   readonly concurrency: number;
   /** Entries of a silent consumer older than this are claimed. */
   readonly claimIdleMs: number;
-  /** Where replies go: the shared topic space (a headless aedes node, cluster/reply-node.ts). */
+  /** Where replies go: the shared topic space (a headless aedes node, platform/reply-node.ts). */
   readonly publish: (topic: string, payload: Buffer) => Promise<void>;
   readonly log: Logger;
 }
