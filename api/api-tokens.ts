@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.ts';
 import type { PlatformConfig } from '../config/schema.ts';
-import { generateSecret, hashSecret } from '../store/secret-hash.ts';
+import { generateSecret, hashSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 
 /**

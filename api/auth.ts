@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PlatformConfig } from '../config/schema.ts';
 import { PlatformError } from '../errors/platform-error.ts';
-import { verifySecret } from '../store/secret-hash.ts';
+import { verifySecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { adminTokenHashSetting, parseAccountToken, readApiTokenRecord } from './api-tokens.ts';
 

@@ -2,7 +2,7 @@ import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
-import { generateSecret, hashSecret } from '../store/secret-hash.ts';
+import { generateSecret, hashSecret } from '../crypto/secret-hash.ts';
 import type {
   NewAuditEvent,
   NewProvisionRequest,

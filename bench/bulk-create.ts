@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       parameters: { ...flags, json: undefined },
       results: result,
       targets: [checkTarget('provision requests created per second', result.perSecond, targetPerSecond, 'requests/s', 'atLeast')],
-      notes: ['Each request gets a generated password, hashed as store/secret-hash.ts does for generated secrets; the store is the embedded SQLite.'],
+      notes: ['Each request gets a generated password, hashed as crypto/secret-hash.ts does for generated secrets; the store is the embedded SQLite.'],
     });
   } finally {
     await platform?.stop();

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashSecret } from '../store/secret-hash.ts';
+import { hashSecret } from '../crypto/secret-hash.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Account, ProvisionRequest, ProvisionStore } from '../store/types.ts';
 import { parseFlags } from './support/args.ts';

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
-import { verifySecret, hashSecret } from '../store/secret-hash.ts';
+import { verifySecret, hashSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import type { BruteForceGuard, ConnectSource } from './brute-force-guard.ts';
 import { addressKeyOf } from './connection-limits.ts';

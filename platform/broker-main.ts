@@ -13,7 +13,7 @@ import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } fro
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { openStore } from '../store/open-store.ts';
-import { generateSecret } from '../store/secret-hash.ts';
+import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';

@@ -6,7 +6,7 @@ import { DeviceState } from '../agent-sim/device-state.ts';
 import { defaultSettings } from '../agent-sim/settings.ts';
 import { loadConfig } from '../config/config.ts';
 import { createLogger } from '../log/logger.ts';
-import { generateSecret } from '../store/secret-hash.ts';
+import { generateSecret } from '../crypto/secret-hash.ts';
 import { startPlatform } from './platform.ts';
 
 /**

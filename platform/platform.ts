@@ -17,7 +17,7 @@ import { localPublishTransport } from '../provisioner/local-publish-transport.ts
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
 import { openStore } from '../store/open-store.ts';
-import { generateSecret } from '../store/secret-hash.ts';
+import { generateSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';

@@ -3,7 +3,7 @@ import { parseCsr, type ParsedCsr } from '../certs/csr.ts';
 import { checkCsrSubject } from '../certs/device-issuer.ts';
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messages.ts';
-import { verifySecret } from '../store/secret-hash.ts';
+import { verifySecret } from '../crypto/secret-hash.ts';
 import type { Account, IssuedCertificate, ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { configurationForRequest } from './configuration-builder.ts';

@@ -38,7 +38,7 @@ export interface Account {
   readonly version: number;
 }
 
-/** A hashed secret: see store/secret-hash.ts. */
+/** A hashed secret: see crypto/secret-hash.ts. */
 export type SecretHash = string;
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { verifySecret } from '../store/secret-hash.ts';
+import { verifySecret } from '../crypto/secret-hash.ts';
 import { startApiFixture, type ApiFixture } from './support/api-fixture.ts';
 
 const dayMs = 24 * 60 * 60 * 1000;

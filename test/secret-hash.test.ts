@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateSecret, hashSecret, verifySecret } from '../store/secret-hash.ts';
+import { generateSecret, hashSecret, verifySecret } from '../crypto/secret-hash.ts';
 
 describe('secret hashes', () => {
   for (const origin of ['chosen', 'generated'] as const) {
