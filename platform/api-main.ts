@@ -8,7 +8,7 @@ import { initAdminToken } from '../api/api-tokens.ts';
 import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
-import { startHttpServer } from '../api/http-server.ts';
+import { startHttpServer } from './http-server.ts';
 import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';

@@ -1,5 +1,5 @@
 import type { RequestListener } from 'node:http';
-import { startHttpServer } from '../api/http-server.ts';
+import { startHttpServer } from './http-server.ts';
 
 /** A readiness check: null when ready, else why not. */
 export type ReadinessCheck = () => Promise<string | null>;

@@ -4,7 +4,7 @@ import { writeAdminTokenFile } from './admin-token-file.ts';
 import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
-import { startHttpServer, type RunningHttpServer } from '../api/http-server.ts';
+import { startHttpServer, type RunningHttpServer } from './http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';

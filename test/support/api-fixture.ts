@@ -7,7 +7,7 @@ import { initAdminToken } from '../../api/api-tokens.ts';
 import { ApiTokenAuthenticator } from '../../api/auth.ts';
 import { BundleDownloadTokens } from '../../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../../api/bundle-storage.ts';
-import { startHttpServer } from '../../api/http-server.ts';
+import { startHttpServer } from '../../platform/http-server.ts';
 import { loadConfig, type PlatformConfig } from '../../config/config.ts';
 import { createLogger, type Logger } from '../../log/logger.ts';
 import { openPlatformSecrets } from '../../platform/platform-secrets.ts';
