@@ -3,10 +3,10 @@
  * file PROVISIO_CA_KEY_PASSPHRASE_FILE names (a mounted secret keeps it out of the environment).
  */
 import { readFileSync } from 'node:fs';
-import { configSchema, envNameOf, type PlatformConfig } from '../config/schema.ts';
+import { caKeyPassphraseMinLength, envNameOf, type PlatformConfig } from '../config/schema.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 
-const minimumLength = configSchema.properties.caKeyPassphrase.minLength;
+const minimumLength = caKeyPassphraseMinLength;
 
 /** The passphrase, or undefined when none is configured; CONFIG_INVALID when both or an unusable file are given. */
 export function readKeyPassphrase(config: Pick<PlatformConfig, 'caKeyPassphrase' | 'caKeyPassphraseFile'>): string | undefined {

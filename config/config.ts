@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { PlatformError } from '../errors/platform-error.ts';
 import { configFileEnvName, configSchema, envNameOf, type ConfigKey, type PlatformConfig } from './schema.ts';
@@ -8,7 +9,7 @@ export type { PlatformConfig } from './schema.ts';
 type Environment = Readonly<Record<string, string | undefined>>;
 
 const ajv = new Ajv({ useDefaults: true, coerceTypes: false, allErrors: true, strict: true });
-const validateConfig = ajv.compile(configSchema);
+const validateConfig = ajv.compile<Static<typeof configSchema>>(configSchema);
 
 const configKeys = Object.keys(configSchema.properties) as ConfigKey[];
 
@@ -120,7 +121,7 @@ export function loadConfig(env: Environment = process.env, overrides: Partial<Pl
       detail: `${envNameOf('caRootCertFile')}, ${envNameOf('caIssuingCertFile')} and ${envNameOf('caIssuingKeyFile')} go together: set all three or none`,
     });
   }
-  const config = candidate as unknown as PlatformConfig;
+  const config: PlatformConfig = candidate;
   Object.freeze(config.publicHostnames);
   return Object.freeze(config);
 }
