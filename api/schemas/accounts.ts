@@ -1,67 +1,57 @@
-import { accountNameSchema, dateTimeSchema, idSchema, pageQueryProperties, pageSchema, versionSchema, type JsonSchema, type PageQuery } from './common.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import {
+  accountNameSchema,
+  AnyObject,
+  dateTimeSchema,
+  idSchema,
+  Nullable,
+  pageQueryProperties,
+  pageSchema,
+  versionSchema,
+  withDefault,
+} from './common.ts';
 
-export const brokerUrlSchema: JsonSchema = {
-  type: ['string', 'null'],
-  maxLength: 2048,
-  pattern: '^mqtts?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$',
-  description: "mqtt:// or mqtts:// URL of the account's broker; null = the platform's own account broker.",
-};
+export const brokerUrlSchema = Nullable(
+  Type.String({
+    maxLength: 2048,
+    pattern: '^mqtts?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$',
+    description: "mqtt:// or mqtts:// URL of the account's broker; null = the platform's own account broker.",
+  }),
+);
 
-const configurationTemplateSchema: JsonSchema = {
-  type: 'object',
+const configurationTemplateSchema = AnyObject({
   description: 'Template of generated device configurations; ${clientId}, ${account} and ${brokerUrl} are filled in.',
-};
+});
 
-export const bundleIdListSchema: JsonSchema = {
-  type: 'array',
-  items: idSchema,
+export const bundleIdListSchema = Type.Array(idSchema, {
   maxItems: 9,
   uniqueItems: true,
   description: 'At most nine application bundles of the same account.',
-};
+});
 
-export const newAccountSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
+export const newAccountSchema = Type.Object(
+  {
     name: accountNameSchema,
-    brokerUrl: { ...brokerUrlSchema, default: null },
-    configurationTemplate: { ...configurationTemplateSchema, default: {} },
-    defaultBundleIds: { ...bundleIdListSchema, default: [], description: 'Bundles for devices whose request names none.' },
+    brokerUrl: withDefault(brokerUrlSchema, null),
+    configurationTemplate: withDefault(configurationTemplateSchema, {}),
+    defaultBundleIds: withDefault(bundleIdListSchema, [], { description: 'Bundles for devices whose request names none.' }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface NewAccountBody {
-  readonly name: string;
-  readonly brokerUrl: string | null;
-  readonly configurationTemplate: Record<string, unknown>;
-  readonly defaultBundleIds: string[];
-}
-
-export const accountPatchSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['version'],
-  minProperties: 2,
-  properties: {
+export const accountPatchSchema = Type.Object(
+  {
     version: versionSchema,
-    name: accountNameSchema,
-    brokerUrl: brokerUrlSchema,
-    configurationTemplate: configurationTemplateSchema,
-    defaultBundleIds: bundleIdListSchema,
+    name: Type.Optional(accountNameSchema),
+    brokerUrl: Type.Optional(brokerUrlSchema),
+    configurationTemplate: Type.Optional(configurationTemplateSchema),
+    defaultBundleIds: Type.Optional(bundleIdListSchema),
   },
-};
+  { additionalProperties: false, minProperties: 2 },
+);
 
-export interface AccountPatchBody extends Partial<NewAccountBody> {
-  readonly version: number;
-}
-
-export const accountSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'name', 'brokerUrl', 'configurationTemplate', 'defaultBundleIds', 'createdOn', 'modifiedOn', 'version'],
-  properties: {
+export const accountSchema = Type.Object(
+  {
     id: idSchema,
     name: accountNameSchema,
     brokerUrl: brokerUrlSchema,
@@ -69,16 +59,15 @@ export const accountSchema: JsonSchema = {
     defaultBundleIds: bundleIdListSchema,
     createdOn: dateTimeSchema,
     modifiedOn: dateTimeSchema,
-    version: { type: 'integer', minimum: 0 },
+    version: Type.Integer({ minimum: 0 }),
   },
-};
+  { additionalProperties: false },
+);
 
 export const accountPageSchema = pageSchema(accountSchema, 'A page of accounts.');
 
-export const accountListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { ...pageQueryProperties },
-};
+export const accountListQuerySchema = Type.Object({ ...pageQueryProperties }, { additionalProperties: false });
 
-export type AccountListQuery = PageQuery;
+export type NewAccountBody = Static<typeof newAccountSchema>;
+export type AccountPatchBody = Static<typeof accountPatchSchema>;
+export type AccountListQuery = Static<typeof accountListQuerySchema>;

@@ -1,35 +1,28 @@
-import { dateTimeSchema, idSchema, type JsonSchema } from './common.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { dateTimeSchema, idSchema, withDefault, withOptions } from './common.ts';
 
-const descriptionSchema: JsonSchema = {
-  type: 'string',
+const descriptionSchema = Type.String({
   maxLength: 256,
   pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]*$',
-};
+});
 
-export const newApiTokenSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['accountId'],
-  properties: {
-    accountId: { ...idSchema, description: 'The one account the token may see and change.' },
-    description: { ...descriptionSchema, default: '' },
+export const newApiTokenSchema = Type.Object(
+  {
+    accountId: withOptions(idSchema, { description: 'The one account the token may see and change.' }),
+    description: withDefault(descriptionSchema, ''),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface NewApiTokenBody {
-  readonly accountId: string;
-  readonly description: string;
-}
-
-export const createdApiTokenSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'accountId', 'description', 'createdOn', 'token'],
-  properties: {
-    id: { type: 'string' },
+export const createdApiTokenSchema = Type.Object(
+  {
+    id: Type.String(),
     accountId: idSchema,
     description: descriptionSchema,
     createdOn: dateTimeSchema,
-    token: { type: 'string', description: 'The bearer token, {id}.{secret}: shown only in this response.' },
+    token: Type.String({ description: 'The bearer token, {id}.{secret}: shown only in this response.' }),
   },
-};
+  { additionalProperties: false },
+);
+
+export type NewApiTokenBody = Static<typeof newApiTokenSchema>;

@@ -1,43 +1,34 @@
-import { clientIdSchema, dateTimeSchema, idSchema, pageQueryProperties, pageSchema, type JsonSchema, type PageQuery } from './common.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { AnyObject, clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum, withOptions } from './common.ts';
 
-export const auditEventSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'time', 'type', 'outcome', 'actor', 'accountId', 'clientId', 'provisionRequestId', 'detail'],
-  properties: {
-    id: { type: 'string' },
+export const auditEventSchema = Type.Object(
+  {
+    id: Type.String(),
     time: dateTimeSchema,
-    type: { type: 'string', description: 'e.g. request.created, connect.refused, provision.replied.' },
-    outcome: { type: 'string', enum: ['success', 'failure'] },
-    actor: { type: 'string', description: "'admin', an API token id, or the component that acted." },
-    accountId: { type: ['string', 'null'] },
-    clientId: { type: ['string', 'null'] },
-    provisionRequestId: { type: ['string', 'null'] },
-    detail: { type: 'object' },
+    type: Type.String({ description: 'e.g. request.created, connect.refused, provision.replied.' }),
+    outcome: StringEnum(['success', 'failure']),
+    actor: Type.String({ description: "'admin', an API token id, or the component that acted." }),
+    accountId: Nullable(Type.String()),
+    clientId: Nullable(Type.String()),
+    provisionRequestId: Nullable(Type.String()),
+    detail: AnyObject(),
   },
-};
+  { additionalProperties: false },
+);
 
 export const auditEventPageSchema = pageSchema(auditEventSchema, 'A page of audit events.');
 
-export const auditEventListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    accountId: idSchema,
-    clientId: clientIdSchema,
-    provisionRequestId: idSchema,
-    type: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' },
-    startDate: { ...dateTimeSchema, description: 'At or after.' },
-    endDate: { ...dateTimeSchema, description: 'At or before.' },
+export const auditEventListQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(idSchema),
+    clientId: Type.Optional(clientIdSchema),
+    provisionRequestId: Type.Optional(idSchema),
+    type: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' })),
+    startDate: Type.Optional(withOptions(dateTimeSchema, { description: 'At or after.' })),
+    endDate: Type.Optional(withOptions(dateTimeSchema, { description: 'At or before.' })),
     ...pageQueryProperties,
   },
-};
+  { additionalProperties: false },
+);
 
-export interface AuditEventListQuery extends PageQuery {
-  readonly accountId?: string;
-  readonly clientId?: string;
-  readonly provisionRequestId?: string;
-  readonly type?: string;
-  readonly startDate?: string;
-  readonly endDate?: string;
-}
+export type AuditEventListQuery = Static<typeof auditEventListQuerySchema>;

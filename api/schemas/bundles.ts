@@ -1,65 +1,51 @@
-import { dateTimeSchema, idSchema, pageQueryProperties, pageSchema, type JsonSchema, type PageQuery } from './common.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { dateTimeSchema, idSchema, pageQueryProperties, pageSchema, withOptions } from './common.ts';
 
-const bundleNameSchema: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,128}$' };
-const bundleVersionSchema: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9._+-]{1,64}$' };
-export const sha256HexSchema: JsonSchema = { type: 'string', pattern: '^[0-9a-fA-F]{64}$' };
+const bundleNameSchema = Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' });
+const bundleVersionSchema = Type.String({ pattern: '^[A-Za-z0-9._+-]{1,64}$' });
+export const sha256HexSchema = Type.String({ pattern: '^[0-9a-fA-F]{64}$' });
 
-export const bundleUploadQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['accountId', 'name', 'version'],
-  properties: {
+export const bundleUploadQuerySchema = Type.Object(
+  {
     accountId: idSchema,
-    name: { ...bundleNameSchema, description: 'Bundle name, e.g. org.example.heater.' },
-    version: { ...bundleVersionSchema, description: 'Bundle version, e.g. 1.0.2.' },
+    name: withOptions(bundleNameSchema, { description: 'Bundle name, e.g. org.example.heater.' }),
+    version: withOptions(bundleVersionSchema, { description: 'Bundle version, e.g. 1.0.2.' }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface BundleUploadQuery {
-  readonly accountId: string;
-  readonly name: string;
-  readonly version: string;
-}
-
-export const bundleSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'accountId', 'name', 'version', 'size', 'sha256', 'createdOn'],
-  properties: {
+export const bundleSchema = Type.Object(
+  {
     id: idSchema,
     accountId: idSchema,
     name: bundleNameSchema,
     version: bundleVersionSchema,
-    size: { type: 'integer', minimum: 0, description: 'Bytes.' },
-    sha256: { ...sha256HexSchema, description: 'Hex sha256 of the content.' },
+    size: Type.Integer({ minimum: 0, description: 'Bytes.' }),
+    sha256: withOptions(sha256HexSchema, { description: 'Hex sha256 of the content.' }),
     createdOn: dateTimeSchema,
   },
-};
+  { additionalProperties: false },
+);
 
 export const bundlePageSchema = pageSchema(bundleSchema, 'A page of bundles.');
 
-export const bundleListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    accountId: { ...idSchema, description: 'Required with the admin token; an account token sees its own account.' },
+export const bundleListQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(
+      withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' }),
+    ),
     ...pageQueryProperties,
   },
-};
+  { additionalProperties: false },
+);
 
-export interface BundleListQuery extends PageQuery {
-  readonly accountId?: string;
-}
-
-export const bundleDownloadQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['token'],
-  properties: {
-    token: { type: 'string', minLength: 1, maxLength: 1024, description: 'Signed download token from the provisioning reply.' },
+export const bundleDownloadQuerySchema = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 1024, description: 'Signed download token from the provisioning reply.' }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface BundleDownloadQuery {
-  readonly token: string;
-}
+export type BundleUploadQuery = Static<typeof bundleUploadQuerySchema>;
+export type BundleListQuery = Static<typeof bundleListQuerySchema>;
+export type BundleDownloadQuery = Static<typeof bundleDownloadQuerySchema>;

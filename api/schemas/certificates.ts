@@ -1,79 +1,53 @@
-import { clientIdSchema, dateTimeSchema, idSchema, pageQueryProperties, pageSchema, type JsonSchema, type PageQuery } from './common.ts';
-import type { CertificateStatus } from '../../store/types.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum } from './common.ts';
 
-export const serialSchema: JsonSchema = {
-  type: 'string',
+export const serialSchema = Type.String({
   pattern: '^[0-9A-Fa-f]{1,64}$',
   description: 'Certificate serial number in hex.',
-};
+});
 
-const certificateStatusSchema: JsonSchema = { type: 'string', enum: ['VALID', 'REVOKED'] };
+const certificateStatusSchema = StringEnum(['VALID', 'REVOKED']);
 
-export const certificateSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'serial',
-    'accountId',
-    'clientId',
-    'provisionRequestId',
-    'pem',
-    'notBefore',
-    'notAfter',
-    'status',
-    'revokedOn',
-    'revocationReason',
-    'createdOn',
-  ],
-  properties: {
+export const certificateSchema = Type.Object(
+  {
     serial: serialSchema,
     accountId: idSchema,
-    clientId: { type: 'string' },
-    provisionRequestId: { type: ['string', 'null'] },
-    pem: { type: 'string', description: 'The certificate (PEM).' },
+    clientId: Type.String(),
+    provisionRequestId: Nullable(Type.String()),
+    pem: Type.String({ description: 'The certificate (PEM).' }),
     notBefore: dateTimeSchema,
     notAfter: dateTimeSchema,
     status: certificateStatusSchema,
-    revokedOn: { type: ['string', 'null'], format: 'date-time' },
-    revocationReason: { type: ['string', 'null'] },
+    revokedOn: Nullable(Type.String({ format: 'date-time' })),
+    revocationReason: Nullable(Type.String()),
     createdOn: dateTimeSchema,
   },
-};
+  { additionalProperties: false },
+);
 
 export const certificatePageSchema = pageSchema(certificateSchema, 'A page of issued certificates.');
 
-export const certificateListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    accountId: idSchema,
-    clientId: clientIdSchema,
-    status: certificateStatusSchema,
+export const certificateListQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(idSchema),
+    clientId: Type.Optional(clientIdSchema),
+    status: Type.Optional(certificateStatusSchema),
     ...pageQueryProperties,
   },
-};
+  { additionalProperties: false },
+);
 
-export interface CertificateListQuery extends PageQuery {
-  readonly accountId?: string;
-  readonly clientId?: string;
-  readonly status?: CertificateStatus;
-}
-
-export const revocationSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['reason'],
-  properties: {
-    reason: {
-      type: 'string',
+export const revocationSchema = Type.Object(
+  {
+    reason: Type.String({
       minLength: 1,
       maxLength: 256,
       pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
       description: 'Why, e.g. keyCompromise, superseded, cessationOfOperation.',
-    },
+    }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface RevocationBody {
-  readonly reason: string;
-}
+export type CertificateListQuery = Static<typeof certificateListQuerySchema>;
+export type RevocationBody = Static<typeof revocationSchema>;

@@ -1,53 +1,43 @@
-import { dateTimeSchema, idSchema, pageQueryProperties, pageSchema, type JsonSchema, type PageQuery } from './common.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { AnyObject, dateTimeSchema, idSchema, pageQueryProperties, pageSchema, withOptions } from './common.ts';
 
-const configurationNameSchema: JsonSchema = {
-  type: 'string',
+const configurationNameSchema = Type.String({
   minLength: 1,
   maxLength: 128,
   pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
-};
+});
 
-export const newConfigurationSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['accountId', 'name', 'content'],
-  properties: {
+export const newConfigurationSchema = Type.Object(
+  {
     accountId: idSchema,
     name: configurationNameSchema,
-    content: { type: 'object', description: 'The configuration sent to the device as it is.' },
+    content: AnyObject({ description: 'The configuration sent to the device as it is.' }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface NewConfigurationBody {
-  readonly accountId: string;
-  readonly name: string;
-  readonly content: Record<string, unknown>;
-}
-
-export const configurationSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'accountId', 'name', 'content', 'createdOn'],
-  properties: {
+export const configurationSchema = Type.Object(
+  {
     id: idSchema,
     accountId: idSchema,
     name: configurationNameSchema,
-    content: { type: 'object' },
+    content: AnyObject(),
     createdOn: dateTimeSchema,
   },
-};
+  { additionalProperties: false },
+);
 
 export const configurationPageSchema = pageSchema(configurationSchema, 'A page of configurations.');
 
-export const configurationListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    accountId: { ...idSchema, description: 'Required with the admin token; an account token sees its own account.' },
+export const configurationListQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(
+      withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' }),
+    ),
     ...pageQueryProperties,
   },
-};
+  { additionalProperties: false },
+);
 
-export interface ConfigurationListQuery extends PageQuery {
-  readonly accountId?: string;
-}
+export type NewConfigurationBody = Static<typeof newConfigurationSchema>;
+export type ConfigurationListQuery = Static<typeof configurationListQuerySchema>;

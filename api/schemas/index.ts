@@ -1,9 +1,10 @@
+import type { TSchema } from '@sinclair/typebox';
 import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountSchema, newAccountSchema } from './accounts.ts';
 import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
 import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
 import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
 import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
-import { problemSchema, type JsonSchema } from './common.ts';
+import { problemSchema } from './common.ts';
 import { configurationListQuerySchema, configurationPageSchema, configurationSchema, newConfigurationSchema } from './configurations.ts';
 import {
   createdProvisionRequestSchema,
@@ -53,6 +54,6 @@ export const componentSchemas = {
   AuditEvent: auditEventSchema,
   AuditEventPage: auditEventPageSchema,
   AuditEventListQuery: auditEventListQuerySchema,
-} as const satisfies Record<string, JsonSchema>;
+} as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;

@@ -1,243 +1,191 @@
-import { jobStatuses, requestStatuses, type JobStatus, type RequestStatus } from '../../store/types.ts';
+import { Type, type Static } from '@sinclair/typebox';
+import { jobStatuses, requestStatuses } from '../../store/types.ts';
 import { bundleIdListSchema } from './accounts.ts';
 import {
   clientIdSchema,
   dateTimeSchema,
   idSchema,
+  Nullable,
   pageQueryProperties,
   pageSchema,
   problemSchema,
+  StringEnum,
   versionSchema,
-  type JsonSchema,
-  type PageQuery,
+  withDefault,
+  withOptions,
 } from './common.ts';
 
-const usernameSchema: JsonSchema = {
-  type: 'string',
+const usernameSchema = Type.String({
   minLength: 1,
   maxLength: 256,
   pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
   description: 'MQTT user name the device connects with (default: the clientId).',
-};
+});
 
-const passwordSchema: JsonSchema = {
-  type: 'string',
+const passwordSchema = Type.String({
   minLength: 8,
   maxLength: 256,
   description: 'MQTT password (default: a generated 32-character secret). Stored only as a hash.',
-};
+});
 
-const retryMaxAttemptsSchema: JsonSchema = {
-  type: 'integer',
+const retryMaxAttemptsSchema = Type.Integer({
   minimum: 1,
   maximum: 1000,
   description: 'Provisioning attempts the device may make.',
-};
+});
 
-const statusSchema: JsonSchema = { type: 'string', enum: [...requestStatuses] };
-const jobStatusSchema: JsonSchema = { type: 'string', enum: [...jobStatuses] };
-const configurationIdSchema: JsonSchema = {
-  type: ['string', 'null'],
-  minLength: 1,
-  maxLength: 128,
-  description: 'Configuration of the same account sent to the device; null = generated from the account template.',
-};
+const statusSchema = StringEnum(requestStatuses);
+const jobStatusSchema = StringEnum(jobStatuses);
+const configurationIdSchema = Nullable(
+  Type.String({
+    minLength: 1,
+    maxLength: 128,
+    description: 'Configuration of the same account sent to the device; null = generated from the account template.',
+  }),
+);
 
-export const newProvisionRequestSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['accountId', 'clientId'],
-  properties: {
+export const newProvisionRequestSchema = Type.Object(
+  {
     accountId: idSchema,
     clientId: clientIdSchema,
-    username: usernameSchema,
-    password: passwordSchema,
-    generateActivationKey: {
-      type: 'boolean',
-      default: false,
-      description: 'Generate a 32-character activation key the device must send with its request.',
-    },
-    activatesOn: { ...dateTimeSchema, description: 'Not valid before (default: now).' },
-    expiresOn: { ...dateTimeSchema, description: 'Not valid after (default: now + requestDefaultValidityDays).' },
-    retryMaxAttempts: { ...retryMaxAttemptsSchema, default: 5 },
-    overwriteIfDuplicate: {
-      type: 'boolean',
-      default: false,
-      description:
-        "Replace this account's request for the clientId instead of answering 409 DUPLICATE. It never claims a clientId another " +
-        'account holds, except with the admin token: then it moves the clientId to this account (an ENABLED request of the ' +
-        "other account is disabled, and the device's old certificate is revoked when it completes here).",
-    },
-    configurationId: { ...configurationIdSchema, default: null },
-    bundleIds: { ...bundleIdListSchema, default: [], description: "Bundles to install; empty = the account's default bundles." },
-    status: { ...statusSchema, default: 'ENABLED' },
+    username: Type.Optional(usernameSchema),
+    password: Type.Optional(passwordSchema),
+    generateActivationKey: withDefault(
+      Type.Boolean({ description: 'Generate a 32-character activation key the device must send with its request.' }),
+      false,
+    ),
+    activatesOn: Type.Optional(withOptions(dateTimeSchema, { description: 'Not valid before (default: now).' })),
+    expiresOn: Type.Optional(withOptions(dateTimeSchema, { description: 'Not valid after (default: now + requestDefaultValidityDays).' })),
+    retryMaxAttempts: withDefault(retryMaxAttemptsSchema, 5),
+    overwriteIfDuplicate: withDefault(
+      Type.Boolean({
+        description:
+          "Replace this account's request for the clientId instead of answering 409 DUPLICATE. It never claims a clientId another " +
+          'account holds, except with the admin token: then it moves the clientId to this account (an ENABLED request of the ' +
+          "other account is disabled, and the device's old certificate is revoked when it completes here).",
+      }),
+      false,
+    ),
+    configurationId: withDefault(configurationIdSchema, null),
+    bundleIds: withDefault(bundleIdListSchema, [], { description: "Bundles to install; empty = the account's default bundles." }),
+    status: withDefault(statusSchema, 'ENABLED'),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface NewProvisionRequestBody {
-  readonly accountId: string;
-  readonly clientId: string;
-  readonly username?: string;
-  readonly password?: string;
-  readonly generateActivationKey: boolean;
-  readonly activatesOn?: string;
-  readonly expiresOn?: string;
-  readonly retryMaxAttempts: number;
-  readonly overwriteIfDuplicate: boolean;
-  readonly configurationId: string | null;
-  readonly bundleIds: string[];
-  readonly status: RequestStatus;
-}
+/** A new request as a handler gets it: validated, defaults filled in. */
+export type NewProvisionRequestBody = Static<typeof newProvisionRequestSchema>;
 
 export const maxBatchSize = 1000;
 
-export const provisionRequestBatchSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['requests'],
-  properties: {
-    requests: { type: 'array', minItems: 1, maxItems: maxBatchSize, items: newProvisionRequestSchema },
+export const provisionRequestBatchSchema = Type.Object(
+  {
+    requests: Type.Array(newProvisionRequestSchema, { minItems: 1, maxItems: maxBatchSize }),
   },
-};
+  { additionalProperties: false },
+);
 
-export interface ProvisionRequestBatchBody {
-  readonly requests: NewProvisionRequestBody[];
-}
-
-export const provisionRequestPatchSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['version'],
-  minProperties: 2,
-  properties: {
+export const provisionRequestPatchSchema = Type.Object(
+  {
     version: versionSchema,
-    activatesOn: dateTimeSchema,
-    expiresOn: dateTimeSchema,
-    retryMaxAttempts: retryMaxAttemptsSchema,
-    password: passwordSchema,
-    configurationId: configurationIdSchema,
-    bundleIds: bundleIdListSchema,
-    status: { ...statusSchema, description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' },
+    activatesOn: Type.Optional(dateTimeSchema),
+    expiresOn: Type.Optional(dateTimeSchema),
+    retryMaxAttempts: Type.Optional(retryMaxAttemptsSchema),
+    password: Type.Optional(passwordSchema),
+    configurationId: Type.Optional(configurationIdSchema),
+    bundleIds: Type.Optional(bundleIdListSchema),
+    status: Type.Optional(
+      withOptions(statusSchema, { description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' }),
+    ),
   },
-};
+  { additionalProperties: false, minProperties: 2 },
+);
 
-export interface ProvisionRequestPatchBody {
-  readonly version: number;
-  readonly activatesOn?: string;
-  readonly expiresOn?: string;
-  readonly retryMaxAttempts?: number;
-  readonly password?: string;
-  readonly configurationId?: string | null;
-  readonly bundleIds?: string[];
-  readonly status?: RequestStatus;
-}
+const deviceFactSchema = Nullable(Type.String({ maxLength: 128 }));
 
-const deviceFactSchema: JsonSchema = { type: ['string', 'null'], maxLength: 128 };
-
-const deviceFactsSchema: JsonSchema = {
-  type: 'object',
-  description:
-    'What the device said about itself (the metrics device.model, device.serial, device.firmware) in its last provisioning attempt; null = not sent, or no attempt yet.',
-  additionalProperties: false,
-  required: ['model', 'serial', 'firmware'],
-  properties: { model: deviceFactSchema, serial: deviceFactSchema, firmware: deviceFactSchema },
-};
+const deviceFactsSchema = Type.Object(
+  { model: deviceFactSchema, serial: deviceFactSchema, firmware: deviceFactSchema },
+  {
+    description:
+      'What the device said about itself (the metrics device.model, device.serial, device.firmware) in its last provisioning attempt; null = not sent, or no attempt yet.',
+    additionalProperties: false,
+  },
+);
 
 const provisionRequestProperties = {
   id: idSchema,
   accountId: idSchema,
   clientId: clientIdSchema,
   username: usernameSchema,
-  hasActivationKey: { type: 'boolean' },
+  hasActivationKey: Type.Boolean(),
   activatesOn: dateTimeSchema,
   expiresOn: dateTimeSchema,
-  retryMaxAttempts: { type: 'integer' },
-  retryCount: { type: 'integer', minimum: 0 },
-  overwriteIfDuplicate: { type: 'boolean' },
+  retryMaxAttempts: Type.Integer(),
+  retryCount: Type.Integer({ minimum: 0 }),
+  overwriteIfDuplicate: Type.Boolean(),
   status: statusSchema,
   jobStatus: jobStatusSchema,
   configurationId: configurationIdSchema,
   bundleIds: bundleIdListSchema,
   device: deviceFactsSchema,
   createdOn: dateTimeSchema,
-  createdBy: { type: 'string' },
+  createdBy: Type.String(),
   modifiedOn: dateTimeSchema,
-  modifiedBy: { type: 'string' },
-  version: { type: 'integer', minimum: 0 },
-} satisfies Record<string, JsonSchema>;
+  modifiedBy: Type.String(),
+  version: Type.Integer({ minimum: 0 }),
+};
 
-export const provisionRequestSchema: JsonSchema = {
-  type: 'object',
+export const provisionRequestSchema = Type.Object(provisionRequestProperties, {
   description: 'A provision request as the API shows it: never a hash or a secret.',
   additionalProperties: false,
-  required: Object.keys(provisionRequestProperties),
-  properties: provisionRequestProperties,
-};
+});
 
-export const credentialsSchema: JsonSchema = {
-  type: 'object',
-  description: 'The device credentials, shown only in the creation response.',
-  additionalProperties: false,
-  required: ['username', 'password'],
-  properties: {
-    username: { type: 'string' },
-    password: { type: 'string' },
-    activationKey: { type: 'string' },
+const credentialsSchema = Type.Object(
+  {
+    username: Type.String(),
+    password: Type.String(),
+    activationKey: Type.Optional(Type.String()),
   },
-};
+  { description: 'The device credentials, shown only in the creation response.', additionalProperties: false },
+);
 
-export const createdProvisionRequestSchema: JsonSchema = {
-  type: 'object',
-  description: 'The new provision request with its credentials (shown once).',
-  additionalProperties: false,
-  required: [...Object.keys(provisionRequestProperties), 'credentials'],
-  properties: { ...provisionRequestProperties, credentials: credentialsSchema },
-};
+export const createdProvisionRequestSchema = Type.Object(
+  { ...provisionRequestProperties, credentials: credentialsSchema },
+  { description: 'The new provision request with its credentials (shown once).', additionalProperties: false },
+);
 
 export const provisionRequestPageSchema = pageSchema(provisionRequestSchema, 'A page of provision requests.');
 
-export const provisionRequestListQuerySchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    accountId: idSchema,
-    clientId: { type: 'array', items: clientIdSchema, maxItems: 1000, description: 'Repeat the parameter or separate with commas.' },
-    status: { type: 'array', items: statusSchema, maxItems: 2 },
-    jobStatus: { type: 'array', items: jobStatusSchema, maxItems: jobStatuses.length },
-    startDate: { ...dateTimeSchema, description: 'Created at or after.' },
-    endDate: { ...dateTimeSchema, description: 'Created at or before.' },
+export const provisionRequestListQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(idSchema),
+    clientId: Type.Optional(Type.Array(clientIdSchema, { maxItems: 1000, description: 'Repeat the parameter or separate with commas.' })),
+    status: Type.Optional(Type.Array(statusSchema, { maxItems: 2 })),
+    jobStatus: Type.Optional(Type.Array(jobStatusSchema, { maxItems: jobStatuses.length })),
+    startDate: Type.Optional(withOptions(dateTimeSchema, { description: 'Created at or after.' })),
+    endDate: Type.Optional(withOptions(dateTimeSchema, { description: 'Created at or before.' })),
     ...pageQueryProperties,
   },
-};
+  { additionalProperties: false },
+);
 
-export interface ProvisionRequestListQuery extends PageQuery {
-  readonly accountId?: string;
-  readonly clientId?: string[];
-  readonly status?: RequestStatus[];
-  readonly jobStatus?: JobStatus[];
-  readonly startDate?: string;
-  readonly endDate?: string;
-}
-
-export const provisionRequestBatchResultSchema: JsonSchema = {
-  type: 'object',
-  description: 'What a batch created, in input order, and which items failed and why.',
-  additionalProperties: false,
-  required: ['created', 'failed'],
-  properties: {
-    created: { type: 'array', items: createdProvisionRequestSchema },
-    failed: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['index', 'clientId', 'problem'],
-        properties: {
-          index: { type: 'integer', minimum: 0, description: 'Position in the submitted list.' },
-          clientId: { type: 'string' },
+export const provisionRequestBatchResultSchema = Type.Object(
+  {
+    created: Type.Array(createdProvisionRequestSchema),
+    failed: Type.Array(
+      Type.Object(
+        {
+          index: Type.Integer({ minimum: 0, description: 'Position in the submitted list.' }),
+          clientId: Type.String(),
           problem: problemSchema,
         },
-      },
-    },
+        { additionalProperties: false },
+      ),
+    ),
   },
-};
+  { description: 'What a batch created, in input order, and which items failed and why.', additionalProperties: false },
+);
+
+export type ProvisionRequestBatchBody = Static<typeof provisionRequestBatchSchema>;
+export type ProvisionRequestPatchBody = Static<typeof provisionRequestPatchSchema>;
+export type ProvisionRequestListQuery = Static<typeof provisionRequestListQuerySchema>;
