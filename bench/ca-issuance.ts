@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openCertificateAuthority, type CertificateAuthority } from '../certs/certificate-authority.ts';
 import { createLogger } from '../log/logger.ts';
-import { createCsr } from '../test/support/csr.ts';
+import { createCsr } from '../dev-support/csr.ts';
 
 const rounds = 5;
 const roundMs = 250;

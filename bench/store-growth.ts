@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { connectToAccountBroker } from '../agent-sim/account-session.ts';
 import { DeviceState } from '../agent-sim/device-state.ts';
 import { SharedFiles } from '../agent-sim/shared-files.ts';
-import { startRedisServer, type RedisServer } from '../test/support/redis-server.ts';
+import { startRedisServer, type RedisServer } from '../dev-support/redis-server.ts';
 import { AdminApi } from './support/admin-api.ts';
 import { runFleet } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';

@@ -37,6 +37,7 @@ export interface Cluster {
   /** mqtts://localhost:{port} of each broker's provision listener, in start order. */
   readonly provisionUrls: readonly string[];
   byName(name: string): ClusterProcess;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, read field by field by the caller
   api<T = any>(method: string, path: string, body?: unknown, accept?: string): Promise<{ status: number; body: T; text: string }>;
   /** Everything the processes wrote (last lines of each), for failure messages. */
   logs(): string;
@@ -54,7 +55,7 @@ export interface ClusterOptions {
   readonly accountBrokerIndex?: number;
 }
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const clusterAdminToken = 'cluster-admin-token-0123456789abcdef';
 const entryPoints: Record<ServiceKind, string> = {
   api: 'platform/api-main.ts',

@@ -1,5 +1,5 @@
 /**
- * Test helper: PKCS#10 certificate signing requests made in pure Node (node-forge's ASN.1
+ * Test and benchmark helper: PKCS#10 certificate signing requests made in pure Node (node-forge's ASN.1
  * module for the structure, node:crypto for the key and the signature), so tests need no
  * openssl. Deliberately independent of certs/, so it can check that code rather than echo it.
  */

@@ -9,7 +9,7 @@ import { startHealthServer, type ReadinessCheck } from './health-server.ts';
 
 /** What a separate process (broker, provisioner, API) gives its runner once started. */
 export interface RunningService {
-  /** Where its listeners are, for people and for test/support/cluster.ts (printed as JSON). */
+  /** Where its listeners are, for people and for dev-support/cluster.ts (printed as JSON). */
   readonly endpoints: Readonly<Record<string, string | number>>;
   readonly checks: readonly ReadinessCheck[];
   close(): Promise<void>;

@@ -5,8 +5,8 @@
  *
  *   npm run cluster
  */
-import { startCluster } from '../test/support/cluster.ts';
-import { startRedisServer } from '../test/support/redis-server.ts';
+import { startCluster } from '../dev-support/cluster.ts';
+import { startRedisServer } from '../dev-support/redis-server.ts';
 
 const redis = await startRedisServer({ persistent: true });
 if (!redis) {

@@ -14,7 +14,7 @@ import { Aedes } from 'aedes';
 import { connectAsync } from 'mqtt';
 import { brokerBackends, closeBrokerBackends, sharedEmitter, type BrokerBackends } from '../broker/shared-state.ts';
 import { createLogger } from '../log/logger.ts';
-import { startRedisServer } from '../test/support/redis-server.ts';
+import { startRedisServer } from '../dev-support/redis-server.ts';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, concurrency: { type: 'string', default: '20' } } });
 const count = Number(values.count);

@@ -10,7 +10,7 @@ import { openRedisStore } from '../store/redis/redis-store.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { AuditEvent, NewAuditEvent, ProvisionStore } from '../store/types.ts';
 import { startTestPlatform } from './support/platform-fixture.ts';
-import { requireRedisOrSkip, startRedisOrSkip } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip } from '../dev-support/redis-server.ts';
 
 const day = 24 * 60 * 60 * 1000;
 const redis = await startRedisOrSkip();

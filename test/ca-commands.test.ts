@@ -9,7 +9,7 @@ import { caFileNames } from '../certs/certificate-authority.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { runPlatformCommand } from './support/platform-command.ts';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../dev-support/ports.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import { PlatformError } from '../errors/platform-error.ts';
-import { createCsr } from './support/csr.ts';
+import { createCsr } from '../dev-support/csr.ts';
 import { openTestCa, openssl, opensslSkip, removeTemporaryDirectories, temporaryDirectory } from './support/ca-test-kit.ts';
 
 function failsWith(code: string): (error: unknown) => boolean {

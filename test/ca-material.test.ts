@@ -8,7 +8,7 @@ import { caFileNames, certificateAuthorityOptions, type OperatorCaFiles } from '
 import { loadConfig } from '../config/config.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isMessageSigningCertificate } from '../protocol/signing.ts';
-import { createCsr } from './support/csr.ts';
+import { createCsr } from '../dev-support/csr.ts';
 import { openTestCa, openssl, opensslSkip, removeTemporaryDirectories, silentLog, temporaryDirectory, writePems } from './support/ca-test-kit.ts';
 
 function failsWith(code: string, detail?: RegExp): (error: unknown) => boolean {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import tls from 'node:tls';
 import { caFileNames, type CertificateAuthority } from '../certs/certificate-authority.ts';
-import { createCsr } from './support/csr.ts';
+import { createCsr } from '../dev-support/csr.ts';
 import { openTestCa, openssl, opensslSkip, removeTemporaryDirectories, temporaryDirectory, writePems } from './support/ca-test-kit.ts';
 
 const device = { clientId: 'dev1', account: 'acme' };

@@ -7,7 +7,7 @@ import tls from 'node:tls';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import { caFileNames } from '../certs/certificate-authority.ts';
 import { PlatformError } from '../errors/platform-error.ts';
-import { createCsr, tamperCsrSignature } from './support/csr.ts';
+import { createCsr, tamperCsrSignature } from '../dev-support/csr.ts';
 import {
   openTestCa,
   openssl,

@@ -10,8 +10,8 @@ import { provisionStreamGroup, provisionStreamKey } from '../cluster/provision-s
 import { loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
-import { startCluster, type Cluster } from './support/cluster.ts';
-import { startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { startCluster, type Cluster } from '../dev-support/cluster.ts';
+import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * Issue 5, "Done when": a real redis-server (persistent, restartable), two broker processes and

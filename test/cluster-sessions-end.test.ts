@@ -7,8 +7,8 @@ import { connectAsync, type MqttClient } from 'mqtt';
 import { runDevice } from '../agent-sim/device-agent.ts';
 import { DeviceState } from '../agent-sim/device-state.ts';
 import { defaultSettings } from '../agent-sim/settings.ts';
-import { startCluster, type Cluster } from './support/cluster.ts';
-import { startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { startCluster, type Cluster } from '../dev-support/cluster.ts';
+import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * Issue 20 §1 across processes: the API process takes the revocation, disabling or deletion;

@@ -108,7 +108,7 @@ describe('configuration', () => {
     const root = new URL('..', import.meta.url).pathname;
     const walk = (dir: string): void => {
       for (const name of readdirSync(dir)) {
-        if (['node_modules', '.git', 'test', 'data', 'bench'].includes(name)) continue;
+        if (['node_modules', '.git', 'test', 'dev-support', 'data', 'bench'].includes(name)) continue;
         const path = join(dir, name);
         if (statSync(path).isDirectory()) walk(path);
         else if (path.endsWith('.ts') && readFileSync(path, 'utf8').includes('process.env') && !path.endsWith('config/config.ts')) {

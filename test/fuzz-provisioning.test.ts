@@ -5,7 +5,7 @@ import type { MqttClient } from 'mqtt';
 import { decodeProvisionResult, decodeReply, encodeProvisionComplete, encodeProvisionRequest, type ReplyMessage } from '../protocol/messages.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
 import { verifyReplyStatement } from '../agent-sim/reply-verification.ts';
-import { createCsr, tamperCsrSignature } from './support/csr.ts';
+import { createCsr, tamperCsrSignature } from '../dev-support/csr.ts';
 import { createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
 import { publishOutcome, randomBytesFrom, seededRandom } from './support/security-kit.ts';
 

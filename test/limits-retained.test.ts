@@ -9,7 +9,7 @@ import type { RetainedSource } from '../broker/retained-limits.ts';
 import { brokerBackends, closeBrokerBackends } from '../broker/shared-state.ts';
 import { silentLog } from './support/ca-test-kit.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
-import { requireRedisOrSkip, startRedisOrSkip } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip } from '../dev-support/redis-server.ts';
 import { eventually, provisionDevice, type ProvisionedDevice } from './support/security-kit.ts';
 
 /**

@@ -11,7 +11,7 @@ import { ResponseCode } from '../protocol/response-codes.ts';
 import { expectConnack, mqtt5Connect, ObservedOutcomes, openSession, outcomeTables as tables, rawConnack, rowOf, type TableName } from './support/device-outcome-probe.ts';
 import { codeSpans, findTables, type MarkdownTable } from './support/markdown-tables.ts';
 import { createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
-import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * One truth about codes (issue 11 §2): protocol/device-outcomes.ts is the table of every CONNACK

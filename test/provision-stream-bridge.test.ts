@@ -9,7 +9,7 @@ import { bridgeProvisionMessagesToStream } from '../broker/provision-stream-brid
 import { decodeStreamFields, provisionStreamKey } from '../cluster/provision-stream.ts';
 import { createLogger } from '../log/logger.ts';
 import { provisionRequestTopic } from '../protocol/topics.ts';
-import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * Issue 20 §2, cluster mode: one device publishing in a loop must not crowd the other devices'

@@ -12,7 +12,7 @@ import { readSecretsFile } from '../platform/secrets-file.ts';
 import { deriveDeviceKey } from '../provisioner/device-key-derivation.ts';
 import { openStore } from '../store/open-store.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
-import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 import { foundIn, redisSnapshotBytes, sqliteBytes } from './support/secret-search.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import type { PlatformConfig } from '../config/config.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { startApiFixture, type ApiFixture, type ApiResponse } from './support/api-fixture.ts';
-import { startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * Who owns a clientId (docs/SECURITY.md, "Who owns a clientId"; issue 12 §1), on both store

@@ -9,7 +9,7 @@ import { loadOrCreateCaMaterial } from '../certs/ca-material.ts';
 import { certificateAuthorityOptions } from '../certs/certificate-authority.ts';
 import { DeviceIssuer } from '../certs/device-issuer.ts';
 import { createLogger } from '../log/logger.ts';
-import { freePort } from './support/ports.ts';
+import { freePort } from '../dev-support/ports.ts';
 import { startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { connectOutcome, eventually, provisionDevice, type ProvisionedDevice } from './support/security-kit.ts';
 

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { decodeSessionEndFields, encodeSessionEndFields, sessionEndStreamKey, type SessionEndNotice } from '../cluster/session-end-notice.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher, type SessionEndFollower } from '../cluster/session-end-stream.ts';
 import { createLogger } from '../log/logger.ts';
-import { startRedisOrSkip, type RedisServer } from './support/redis-server.ts';
+import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
 /**
  * The session-end stream against a real redis-server: every reader gets every notice once, in

@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { openRedisStore } from '../store/redis/redis-store.ts';
 import { newAccount, newCertificate, newRequest } from './store-contract/fixtures.ts';
-import { requireRedisOrSkip, startRedisOrSkip } from './support/redis-server.ts';
+import { requireRedisOrSkip, startRedisOrSkip } from '../dev-support/redis-server.ts';
 
 const server = await startRedisOrSkip();
 after(() => server?.stop());

@@ -7,8 +7,8 @@ import { openStore } from '../store/open-store.ts';
 import { openRedisStore } from '../store/redis/redis-store.ts';
 import { storeContract, type OpenedStore } from './store-contract.ts';
 import { newAccount, newRequest, rejectsWith } from './store-contract/fixtures.ts';
-import { freePort } from './support/ports.ts';
-import { requireRedisOrSkip, startRedisOrSkip, startRedisServer, type RedisServer } from './support/redis-server.ts';
+import { freePort } from '../dev-support/ports.ts';
+import { requireRedisOrSkip, startRedisOrSkip, startRedisServer, type RedisServer } from '../dev-support/redis-server.ts';
 
 const server = await startRedisOrSkip();
 after(() => server?.stop());

@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { benchSettings } from './bench-settings.ts';
 import { captureOutput, spawnTracked, stopChild } from './children.ts';
-import { distinctFreePorts } from '../../test/support/ports.ts';
+import { distinctFreePorts } from '../../dev-support/ports.ts';
 import { waitForPort } from './net-util.ts';
 
 const { mosquittoBinary, mosquittoPasswdBinary } = benchSettings;

@@ -1,4 +1,4 @@
-/** Loopback port helpers (free ports: test/support/ports.ts). */
+/** Loopback port helpers (free ports: dev-support/ports.ts). */
 import net from 'node:net';
 
 

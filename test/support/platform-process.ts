@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { distinctFreePorts } from './ports.ts';
+import { distinctFreePorts } from '../../dev-support/ports.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 
