@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     // Set-up: provision requests for the password scenarios and devices for the account broker.
     const setup = await startPlatformProcess({ dataDir });
     let passwordIdentities: DeviceIdentity[] = [];
-    let certificateIdentities: DeviceIdentity[] = [];
+    const certificateIdentities: DeviceIdentity[] = [];
     let provisioningFailures = 0;
     let rootCa = '';
     try {

@@ -42,6 +42,7 @@ function checkIdentity(device: DeviceIdentity): void {
     ['clientId', device?.clientId],
     ['account', device?.account],
   ] as const) {
+    // eslint-disable-next-line no-control-regex -- control characters are what this check rejects
     if (typeof value !== 'string' || value.length === 0 || /[\u0000-\u001f\u007f]/.test(value)) {
       throw new PlatformError('VALIDATION_FAILED', { detail: `${field} must be a non-empty string without control characters` });
     }

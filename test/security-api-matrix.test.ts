@@ -43,6 +43,7 @@ function unique(kind: string): string {
   return `${kind}-${randomUUID().slice(0, 8)}`;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, read field by field by the checks
 async function admin(world: World, method: string, path: string, body?: unknown): Promise<any> {
   const answer = await world.fixture.api(method, path, body === undefined ? {} : { body });
   assert.ok(answer.status < 300, `${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);

@@ -8,6 +8,7 @@ import { newSimulatedDevice } from './support/simulated-device.ts';
 
 interface Answer {
   readonly status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers, read field by field by the checks
   readonly body: any;
   readonly failedCount: string | null;
 }

@@ -41,6 +41,7 @@ export class GroupCommit {
     if (openGroup !== null && openGroup !== this) openGroup.commit();
     this.db.exec('BEGIN IMMEDIATE');
     this.open = true;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the module's one open group, not an alias for a closure
     openGroup = this;
     setImmediate(() => this.commit());
   }

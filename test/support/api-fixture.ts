@@ -52,6 +52,7 @@ export interface ApiResponse {
   readonly status: number;
   readonly headers: Headers;
   /** Parsed JSON (problem or resource), or the text when the answer is not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- read field by field by the tests
   readonly body: any;
 }
 
