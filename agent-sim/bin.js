@@ -1,9 +1,29 @@
 #!/usr/bin/env node
-// Entry point for `npx agent-sim`: runs the TypeScript CLI through tsx.
-import { register } from 'tsx/esm/api';
+// Entry point for `npx agent-sim`. In a development checkout (the TypeScript sources and tsx are
+// there) it runs the sources through tsx, so it never runs a stale build; elsewhere (an install
+// without dev dependencies) it runs the compiled CLI of `npm run build`, dist/agent-sim/cli.js.
+import { existsSync } from 'node:fs';
 
-register();
-const { main, exitCodes } = await import('./cli.ts');
+/** Registers tsx's loader: false when tsx is not installed. */
+async function registerTsx() {
+  try {
+    const { register } = await import('tsx/esm/api');
+    register();
+    return true;
+  } catch (error) {
+    if (error?.code === 'ERR_MODULE_NOT_FOUND') return false;
+    throw error;
+  }
+}
+
+const source = new URL('./cli.ts', import.meta.url);
+const compiled = new URL('../dist/agent-sim/cli.js', import.meta.url);
+const useSource = existsSync(source) && (await registerTsx());
+if (!useSource && !existsSync(compiled)) {
+  process.stderr.write('agent-sim: dist/agent-sim/cli.js is missing: run `npm run build` first (or install the dev dependencies)\n');
+  process.exit(3);
+}
+const { main, exitCodes } = await import(useSource ? source.href : compiled.href);
 
 let ended = false;
 // Every wait of agent-sim is bounded. Should one not be, the process would run out of things to do
