@@ -6,7 +6,7 @@
  *   tsx bench/bulk-create.ts [--requests 10000] [--rounds 5] [--json out.json] [--profile DIR]
  */
 import path from 'node:path';
-import { AdminApi, maxBatchSize, maxConcurrentBatches } from './support/admin-api.ts';
+import { AdminApi, maxBatchSize, maxConcurrentBatches } from '../platform/admin-api-client.ts';
 import { parseFlags } from './support/args.ts';
 import { checkTarget, startRun, writeResult } from './support/output.ts';
 import { startPlatformProcess, type PlatformProcess } from './support/platform-process.ts';

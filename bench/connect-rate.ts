@@ -12,7 +12,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { AdminApi } from './support/admin-api.ts';
+import { AdminApi } from '../platform/admin-api-client.ts';
 import { parseFlags } from './support/args.ts';
 import { makeTempDir } from './support/temp-dirs.ts';
 import type { BrokerTarget, DeviceIdentity } from './support/connect-load.ts';

@@ -8,7 +8,7 @@
  */
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AdminApi } from './support/admin-api.ts';
+import { AdminApi } from '../platform/admin-api-client.ts';
 import { runFleet, type FleetRun } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
 import { inMemoryBase, makeTempDir } from './support/temp-dirs.ts';

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdminApi } from './support/admin-api.ts';
+import { AdminApi } from '../platform/admin-api-client.ts';
 import { runFleet } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
 import { makeTempDir } from './support/temp-dirs.ts';

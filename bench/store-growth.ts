@@ -17,7 +17,7 @@ import { connectToAccountBroker } from '../agent-sim/account-session.ts';
 import { DeviceState } from '../agent-sim/device-state.ts';
 import { SharedFiles } from '../agent-sim/shared-files.ts';
 import { startRedisServer, type RedisServer } from '../dev-support/redis-server.ts';
-import { AdminApi } from './support/admin-api.ts';
+import { AdminApi } from '../platform/admin-api-client.ts';
 import { runFleet } from './support/agent-sim-fleet.ts';
 import { parseFlags } from './support/args.ts';
 import { startRun, writeResult } from './support/output.ts';

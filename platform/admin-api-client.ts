@@ -1,10 +1,10 @@
-/** The few admin API calls the benchmarks make: an account, and provision requests in batches. */
-import type { DeviceCredentials } from '../../agent-sim/credentials-source.ts';
-import { parseCredentialsCsv } from '../../agent-sim/credentials-source.ts';
+/** The few admin API calls sim-fleet.ts and the benchmarks make: an account, and provision requests in batches. */
+import type { DeviceCredentials } from '../agent-sim/credentials-source.ts';
+import { parseCredentialsCsv } from '../agent-sim/credentials-source.ts';
 
 // The API's largest batch, and the batches it runs at once (more are answered 429).
-import { maxConcurrentBatches } from '../../api/routes/provision-requests.ts';
-import { maxBatchSize } from '../../api/schemas/provision-requests.ts';
+import { maxConcurrentBatches } from '../api/routes/provision-requests.ts';
+import { maxBatchSize } from '../api/schemas/provision-requests.ts';
 
 export { maxBatchSize, maxConcurrentBatches };
 
