@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
+import { sha256Hex } from '../protocol/configuration-hash.ts';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
 import {
   encodeProvisionComplete,
@@ -12,7 +13,6 @@ import { actionFor, actionForConnack } from '../protocol/device-outcomes.ts';
 import { ResponseCode } from '../protocol/response-codes.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
-import { sha256Hex } from './hashing.ts';
 import { answerWithin, closeWithin, connectWithin, dropConnection, StoppedError } from './mqtt-waits.ts';
 import { ReplyWaiter } from './reply-waiter.ts';
 import { trustOnlyTls } from './tls-contexts.ts';

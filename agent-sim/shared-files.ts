@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { sha256Hex } from './hashing.ts';
 import { link, mkdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256Hex } from '../protocol/configuration-hash.ts';
 
 /**
  * Files that every device of a fleet keeps with the same content (the root, the chain, the
