@@ -117,5 +117,3 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
     };
   };
 }
-
-export type ProvisionAuthenticate = ReturnType<typeof createProvisionAuthenticator>;

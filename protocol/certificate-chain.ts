@@ -1,10 +1,5 @@
 import { ChainVerifier } from './chain-verifier.ts';
 
-/** Splits a PEM bundle into its certificates. */
-export function splitPemCertificates(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
-}
-
 export type ChainCheck = { ok: true } | { ok: false; reason: string };
 
 /**

@@ -42,14 +42,6 @@ export function birthTopic(account: string, clientId: string): string {
   return `${deviceNamespace(account, clientId)}/MQTT/BIRTH`;
 }
 
-export function disconnectTopic(account: string, clientId: string): string {
-  return `${deviceNamespace(account, clientId)}/MQTT/DC`;
-}
-
-export function lastWillTopic(account: string, clientId: string): string {
-  return `${deviceNamespace(account, clientId)}/MQTT/LWT`;
-}
-
 /** Platform → device on the account broker: a configuration to apply. */
 export function configurationPushTopic(account: string, clientId: string): string {
   return `${deviceNamespace(account, clientId)}/${configurationApp}/PUT/configuration`;
