@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore, sqliteFileName } from '../store/open-store.ts';
 import { applyMigrations, migrations, schemaVersion } from '../store/sqlite/migrations.ts';
+import { openDatabase } from '../store/sqlite/open-database.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { storeContract } from './store-contract.ts';
@@ -107,7 +108,8 @@ describe('sqlite store specifics', () => {
     const db = new Database(file);
     t.after(() => db.close());
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal', 'WAL is a property of the file');
-    const own = (store as unknown as { db: Database.Database }).db;
+    const own = openDatabase(file); // foreign_keys and busy_timeout belong to a connection: one opened as the store's is
+    t.after(() => own.close());
     assert.equal(own.pragma('foreign_keys', { simple: true }), 1);
     assert.ok((own.pragma('busy_timeout', { simple: true }) as number) > 0);
   });

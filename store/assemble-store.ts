@@ -1,0 +1,113 @@
+import { deleteExpiredAuditEvents, type AuditLogEnd } from './audit-expiry.ts';
+import type { ProvisionStore } from './types.ts';
+
+/**
+ * Both backends build their ProvisionStore the same way: from one part per topic (accounts,
+ * provision requests, …) and the few members each writes itself (BackendMethods). This table
+ * says which part method answers which store method. The parts' method types follow from it and
+ * from ProvisionStore (type-checked against each backend's parts), so a new store method that a
+ * part answers takes its line in ProvisionStore, its line here and its method in each backend's part.
+ */
+const partMethods = {
+  accounts: {
+    createAccount: 'create',
+    getAccount: 'get',
+    getAccountByName: 'getByName',
+    listAccounts: 'list',
+    updateAccount: 'update',
+    deleteAccount: 'delete',
+  },
+  requests: {
+    createProvisionRequest: 'create',
+    getProvisionRequest: 'get',
+    findEnabledProvisionRequest: 'findEnabled',
+    listProvisionRequests: 'list',
+    updateProvisionRequest: 'update',
+    deleteProvisionRequest: 'delete',
+    replaceProvisionRequest: 'replace',
+  },
+  clientIdHolders: {
+    findClientIdHolders: 'find',
+  },
+  attachments: {
+    createConfiguration: 'createConfiguration',
+    getConfiguration: 'getConfiguration',
+    listConfigurations: 'listConfigurations',
+    deleteConfiguration: 'deleteConfiguration',
+    createBundle: 'createBundle',
+    getBundle: 'getBundle',
+    listBundles: 'listBundles',
+    deleteBundle: 'deleteBundle',
+  },
+  certificates: {
+    recordCertificate: 'record',
+    getCertificate: 'get',
+    listCertificates: 'list',
+    revokeCertificate: 'revoke',
+    listRevokedCertificates: 'listRevoked',
+  },
+  devices: {
+    upsertDevice: 'upsert',
+    getDevice: 'get',
+    listDevices: 'list',
+    deleteDevice: 'delete',
+  },
+  audit: {
+    appendAudit: 'append',
+    listAudit: 'list',
+  },
+} as const satisfies { readonly [part: string]: { readonly [method in keyof ProvisionStore]?: string } };
+
+type PartMethods = typeof partMethods;
+type PartName = keyof PartMethods;
+/** The store methods that a part answers. */
+type DelegatedMethod = { [Part in PartName]: keyof PartMethods[Part] }[PartName];
+
+/** How a backend's parts answer: at once (SQLite) or with a promise (Redis). */
+type CallMode = 'sync' | 'async';
+
+/** A result as a backend's parts give it. */
+type Answer<Result, Mode extends CallMode> = Mode extends 'async' ? Promise<Result> : Result;
+
+/** A part's method for a store method: the same arguments and the same result, given as Answer. */
+type Answering<Method, Mode extends CallMode> = Method extends (...args: infer Args) => Promise<infer Result>
+  ? (...args: Args) => Answer<Result, Mode>
+  : never;
+
+/** The parts a backend builds its store from: the methods partMethods names, and the audit log's oldest end. */
+type StoreParts<Mode extends CallMode> = {
+  readonly [Part in PartName]: {
+    [Method in keyof PartMethods[Part] as PartMethods[Part][Method] & string]: Answering<ProvisionStore[Method & DelegatedMethod], Mode>;
+  };
+} & { readonly audit: { [Method in keyof AuditLogEnd]: Answering<AuditLogEnd[Method], Mode> } };
+
+/** Runs one part call as a store call: the backend's own failure handling (its error codes, SQLite's group commit). */
+type PartCallRunner<Mode extends CallMode> = <Result>(call: () => Answer<Result, Mode>) => Promise<Result>;
+
+/** The members each backend writes itself, everything the parts do not answer. */
+type BackendMethods = Omit<ProvisionStore, DelegatedMethod | 'deleteExpiredAudit'>;
+
+/** The backend's store: each method of partMethods run through `run`, deleteExpiredAudit on the audit part, and `own`. */
+export function assembleStore<Mode extends CallMode>(parts: StoreParts<Mode>, run: PartCallRunner<Mode>, own: BackendMethods): ProvisionStore {
+  // The casts stand for what StoreParts has already checked: each part has each method the table names.
+  const delegated: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [partName, methods] of Object.entries(partMethods)) {
+    const part = parts[partName as PartName] as unknown as Record<string, (...args: unknown[]) => Answer<unknown, Mode>>;
+    for (const [storeMethod, partMethod] of Object.entries(methods)) {
+      delegated[storeMethod] = (...args) => run(() => part[partMethod]!(...args));
+    }
+  }
+  const { audit } = parts;
+  return {
+    ...(delegated as unknown as Pick<ProvisionStore, DelegatedMethod>),
+    deleteExpiredAudit: (expiry) =>
+      deleteExpiredAuditEvents(
+        {
+          oldest: (limit) => run(() => audit.oldest(limit)),
+          deleteThrough: (lastId, events) => run(() => audit.deleteThrough(lastId, events)),
+        },
+        expiry,
+      ),
+    ...own,
+  };
+}
