@@ -57,11 +57,23 @@ describe('brute-force guard', () => {
     guard.recordFailure(device);
     guard.recordFailure(device);
     guard.recordFailure(attacker);
-    guard.recordSuccess(device);
+    guard.recordSuccess(device); // the device's address keeps its 2 failures
     assert.equal(guard.recordFailure(device).delayMs, 100, 'clientId delay count cleared');
     guard.recordFailure(device);
     assert.equal(guard.lockedForSeconds(device), 0, 'pair count was cleared: 2 of 3');
-    assert.deepEqual(guard.recordFailure({ clientId: 'other', address: device.address }).lockedOut, ['address'], 'the address kept its 4');
+    const neighbour = { clientId: 'other', address: device.address };
+    assert.equal(guard.lockedForSeconds(neighbour), 0, 'the address holds 4 failures of 5');
+    assert.deepEqual(guard.recordFailure(neighbour).lockedOut, ['address'], 'the 2 failures before the success still count: 2 + 2 + 1');
+    assert.equal(guard.lockedForSeconds(neighbour), 60, 'another clientId from that address is locked out');
+    assert.equal(guard.lockedForSeconds(device), 60, 'and so is the device that succeeded');
+  });
+
+  it("Should not let a device's success from an address reset that address's count (a scanner behind the same NAT)", () => {
+    const guard = guardAt({ now: 0 }, { addressFailureLimit: 5 });
+    for (let i = 0; i < 4; i += 1) assert.deepEqual(guard.recordFailure({ clientId: `scan-${i}`, address: device.address }).lockedOut, []);
+    guard.recordSuccess(device);
+    assert.deepEqual(guard.recordFailure({ clientId: 'scan-4', address: device.address }).lockedOut, ['address'], 'the fifth failure from the address');
+    assert.equal(guard.lockedForSeconds({ clientId: 'scan-5', address: device.address }), 60);
   });
 
   it('leaks one failure every window / limit', () => {
