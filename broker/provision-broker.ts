@@ -33,6 +33,8 @@ export interface ProvisionBrokerOptions {
   readonly backends?: BrokerBackends | null;
   /** Unique across the cluster (aedes keys wills and heartbeats by it). */
   readonly brokerId?: string;
+  /** The brute-force guard's clock, for tests that move lock-outs on without waiting; default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface ProvisionBroker {
@@ -61,6 +63,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     addressFailureLimit: config.authAddressFailureLimit,
     lockoutMs: config.authLockoutSeconds * 1000,
     baseDelayMs: config.authFailureDelayMs,
+    now: options.now ?? Date.now,
   });
   const authenticate = createProvisionAuthenticator({
     store,

@@ -47,11 +47,16 @@ export interface RunningPlatform {
   close(): Promise<void>;
 }
 
+export interface PlatformOptions {
+  /** The provision broker's brute-force guard clock, for tests that move lock-outs on without waiting; default Date.now. */
+  readonly guardClock?: () => number;
+}
+
 /**
  * The all-in-one platform: store, CA, provision broker, account broker, provisioner, birth
  * handler and admin API in one process. Starts in dependency order, closes in reverse.
  */
-export async function startPlatform(config: PlatformConfig, log: Logger): Promise<RunningPlatform> {
+export async function startPlatform(config: PlatformConfig, log: Logger, options: PlatformOptions = {}): Promise<RunningPlatform> {
   const shutdown = new ShutdownSequence(log);
   try {
     prepareDataDir(config.dataDir); // the CA and bundles live there whatever the store
@@ -65,7 +70,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     const generatedAdminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
 
-    const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log });
+    const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log, now: options.guardClock });
     shutdown.add(() => provisionBroker.close());
     const accountBroker = await startAccountBroker({
       config,

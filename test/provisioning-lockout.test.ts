@@ -31,12 +31,28 @@ function connectFrom(fixture: TestPlatform, localAddress: string, options: IClie
 
 const credentialsOf = (request: CreatedRequest) => ({ clientId: request.clientId, username: request.username, password: request.password });
 
+/** The guard's clock (PlatformOptions.guardClock): the wall clock, plus whatever a test skipped. */
+function skippableClock(): { now: () => number; skip(ms: number): void } {
+  let skippedMs = 0;
+  return {
+    now: () => Date.now() + skippedMs,
+    skip: (ms) => {
+      skippedMs += ms;
+    },
+  };
+}
+
 describe('provision broker: brute-force lock-out', () => {
   const pairLimit = 3;
   const addressLimit = 30; // = 10 × pairLimit, also the guard's default when not given one
+  const lockoutSeconds = 300;
+  const clock = skippableClock();
   let fixture: TestPlatform;
   before(async () => {
-    fixture = await startTestPlatform({ authFailureLimit: pairLimit, authAddressFailureLimit: addressLimit, authLockoutSeconds: 2 });
+    fixture = await startTestPlatform(
+      { authFailureLimit: pairLimit, authAddressFailureLimit: addressLimit, authLockoutSeconds: lockoutSeconds },
+      { guardClock: clock.now },
+    );
   });
   after(() => fixture.close());
 
@@ -59,8 +75,10 @@ describe('provision broker: brute-force lock-out', () => {
       assert.equal(await connackOf(connectFrom(fixture, '127.0.0.3', { ...credentialsOf(request), password: `guess-${i}` })), 4);
     }
     assert.equal(await connackOf(connectFrom(fixture, '127.0.0.3', credentialsOf(request))), 5);
-    await new Promise((resolve) => setTimeout(resolve, 2_200));
-    assert.equal(await connackOf(connectFrom(fixture, '127.0.0.3', credentialsOf(request))), 0);
+    clock.skip((lockoutSeconds - 5) * 1000);
+    assert.equal(await connackOf(connectFrom(fixture, '127.0.0.3', credentialsOf(request))), 5, '5 s before the lock-out ends');
+    clock.skip(5_000);
+    assert.equal(await connackOf(connectFrom(fixture, '127.0.0.3', credentialsOf(request))), 0, 'once it has ended');
   });
 
   it('locks out an address trying many clientIds, for every clientId, and only that address', async () => {
@@ -91,5 +109,14 @@ describe('provision broker: PROVISIO_AUTH_ADDRESS_FAILURE_LIMIT', () => {
       assert.equal(await connackOf(connectFrom(fixture, '127.0.0.6', { clientId: `limit-${i}`, username: 'u', password: 'p' })), 4);
     }
     assert.equal(await connackOf(connectFrom(fixture, '127.0.0.6', { clientId: 'limit-next', username: 'u', password: 'p' })), 5);
+  });
+
+  it("Should not let a device's success from an address reset that address's count: the failures before it still count", async () => {
+    const request = await createAccountAndRequest(fixture, 'nat-device');
+    const scan = (i: number) => connackOf(connectFrom(fixture, '127.0.0.7', { clientId: `nat-scan-${i}`, username: 'u', password: 'p' }));
+    for (let i = 0; i < 3; i += 1) assert.equal(await scan(i), 4, `scan ${i}`);
+    assert.equal(await connackOf(connectFrom(fixture, '127.0.0.7', credentialsOf(request))), 0, 'the device behind the same address');
+    for (let i = 3; i < 5; i += 1) assert.equal(await scan(i), 4, `scan ${i}: the address's 4th and 5th failures`);
+    assert.equal(await scan(5), 5, 'locked out at 5 failures: the 3 before the success counted');
   });
 });

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { loadConfig, type PlatformConfig } from '../../config/config.ts';
 import { createLogger } from '../../log/logger.ts';
-import { startPlatform, type RunningPlatform } from '../../platform/platform.ts';
+import { startPlatform, type PlatformOptions, type RunningPlatform } from '../../platform/platform.ts';
 
 export interface TestPlatform {
   readonly platform: RunningPlatform;
@@ -24,7 +24,7 @@ export interface TestPlatform {
 export const testAdminToken = 'test-admin-token-0123456789abcdef';
 
 /** A whole platform on ephemeral loopback ports with a fresh data directory. */
-export async function startTestPlatform(overrides: Partial<PlatformConfig> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(overrides: Partial<PlatformConfig> = {}, options: PlatformOptions = {}): Promise<TestPlatform> {
   const dataDir = overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'provisio-platform-')));
   const config = loadConfig(
     {},
@@ -49,7 +49,7 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {})
     },
   });
   const log = createLogger(config.logLevel, sink);
-  const platform = await startPlatform(config, log);
+  const platform = await startPlatform(config, log, options);
   const apiUrl = `http://127.0.0.1:${platform.http.port}/api/v1`;
   return {
     platform,
