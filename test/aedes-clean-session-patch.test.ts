@@ -70,17 +70,30 @@ describe('aedes with the clean-session patch', () => {
     assert.deepEqual(again.received.sort(), ['one', 'two']);
   });
 
+  /**
+   * What `session` received up to a marker sent on the queued topic after it connected. aedes
+   * writes a session's queued messages right after its CONNACK, before it reads the session's
+   * SUBSCRIBE, so on this one connection anything queued would come before the marker.
+   */
+  async function receivedBeforeMarker(clientId: string, session: { client: MqttClient; received: string[] }): Promise<string[]> {
+    const markerSeen = new Promise<void>((resolve) => session.client.on('message', (_topic, payload) => payload.toString() === 'marker' && resolve()));
+    await session.client.subscribeAsync(`queued/${clientId}`, { qos: 1 });
+    const publisher = await connect(`${clientId}-marker`, true);
+    await publisher.client.publishAsync(`queued/${clientId}`, 'marker', { qos: 1 });
+    await publisher.client.endAsync();
+    await markerSeen;
+    return session.received.slice(0, session.received.indexOf('marker'));
+  }
+
   it('gives a clean session nothing of the earlier one, and leaves nothing for a later one', async () => {
     await queueTwoMessagesFor('reset-device');
     const clean = await connect('reset-device', true);
     assert.equal(clean.sessionPresent, false);
-    await sleep(300);
-    assert.deepEqual(clean.received, []);
+    assert.deepEqual(await receivedBeforeMarker('reset-device', clean), []);
     await clean.client.endAsync();
 
     const persistentAgain = await connect('reset-device', false);
     assert.equal(persistentAgain.sessionPresent, false);
-    await sleep(300);
-    assert.deepEqual(persistentAgain.received, [], 'the queue was cleared, not kept');
+    assert.deepEqual(await receivedBeforeMarker('reset-device', persistentAgain), [], 'the queue was cleared, not kept');
   });
 });
