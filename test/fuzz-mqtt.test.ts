@@ -6,19 +6,23 @@ import { newSimulatedDevice } from './support/simulated-device.ts';
 import {
   connectPacket,
   mutate,
-  openSocket,
   oversizedHeader,
   retainedBytes,
   sendAndLinger,
+  serverPackets,
   sessionPacket,
   truncate,
+  watchedSocket,
+  type Exchange,
   type Target,
 } from './support/fuzz-mqtt-packets.ts';
 import { randomBytesFrom, randomInt, seededRandom } from './support/security-kit.ts';
 
 /**
  * Malformed MQTT on both provision listeners (TCP and TLS): a fixed, seeded set of cases, a few at
- * a time. The broker must stay up, give the memory back, and keep provisioning well-behaved devices.
+ * a time. The broker must stay up, give the memory back, and keep provisioning well-behaved devices;
+ * what it writes back to each case is whole server packets, never more bytes than it was sent, and
+ * no accepting CONNACK to anything but the fuzz device's own CONNECT.
  */
 const cases = 300;
 const parallel = 10;
@@ -48,26 +52,50 @@ describe('fuzzing the MQTT listeners', () => {
   });
   after(() => fixture.close());
 
-  function fuzzCase(next: () => number, index: number): Buffer {
+  /** One malformed input; `fuzzDeviceConnect`: it starts with the fuzz device's CONNECT, whole or mutated (else no CONNECT may be accepted). */
+  function fuzzCase(next: () => number, index: number): { bytes: Buffer; kind: string; fuzzDeviceConnect: boolean } {
     const stranger = { clientId: `fz-${index}`, username: 'u', password: 'p' };
     const valid = connectPacket(fuzzDevice);
-    switch (index % 6) {
+    switch (index % 7) {
       case 0:
-        return randomBytesFrom(next, 1 + randomInt(next, 512));
+        return { kind: 'noise', bytes: randomBytesFrom(next, 1 + randomInt(next, 512)), fuzzDeviceConnect: false };
       case 1:
-        return truncate(next, connectPacket(stranger));
-      case 2:
-        return mutate(next, connectPacket(next() < 0.5 ? stranger : fuzzDevice));
+        return { kind: 'truncated CONNECT', bytes: truncate(next, connectPacket(stranger)), fuzzDeviceConnect: false };
+      case 2: {
+        const ofFuzzDevice = next() < 0.5;
+        return { kind: 'mutated CONNECT', bytes: mutate(next, connectPacket(ofFuzzDevice ? fuzzDevice : stranger)), fuzzDeviceConnect: ofFuzzDevice };
+      }
       case 3: // after a successful CONNECT: mutated session packets
-        return Buffer.concat([valid, ...Array.from({ length: 1 + randomInt(next, 4) }, () => mutate(next, sessionPacket(next, fuzzDevice.clientId)))]);
+        return {
+          kind: 'CONNECT, mutated packets',
+          bytes: Buffer.concat([valid, ...Array.from({ length: 1 + randomInt(next, 4) }, () => mutate(next, sessionPacket(next, fuzzDevice.clientId)))]),
+          fuzzDeviceConnect: true,
+        };
       case 4: // after a successful CONNECT: truncated packets, or noise
-        return Buffer.concat([valid, next() < 0.5 ? truncate(next, sessionPacket(next, fuzzDevice.clientId)) : randomBytesFrom(next, 1 + randomInt(next, 256))]);
-      default: // a header announcing far more than will ever come, with a little of it
-        return Buffer.concat([
-          next() < 0.5 ? Buffer.alloc(0) : valid,
-          oversizedHeader(next() < 0.5 ? 'connect' : 'publish', 1_000_000 + randomInt(next, 268_000_000)),
-          randomBytesFrom(next, randomInt(next, 2048)),
-        ]);
+        return {
+          kind: 'CONNECT, truncated packet or noise',
+          bytes: Buffer.concat([valid, next() < 0.5 ? truncate(next, sessionPacket(next, fuzzDevice.clientId)) : randomBytesFrom(next, 1 + randomInt(next, 256))]),
+          fuzzDeviceConnect: true,
+        };
+      case 5: // well-formed, pipelined: none of it may be answered but the refusal
+        return {
+          kind: "a stranger's CONNECT, then session packets",
+          bytes: Buffer.concat([connectPacket(stranger), ...Array.from({ length: 1 + randomInt(next, 4) }, () => sessionPacket(next, stranger.clientId))]),
+          fuzzDeviceConnect: false,
+        };
+      default: {
+        // a header announcing far more than will ever come, with a little of it
+        const prefix = next() < 0.5 ? Buffer.alloc(0) : valid;
+        return {
+          kind: 'oversized header',
+          bytes: Buffer.concat([
+            prefix,
+            oversizedHeader(next() < 0.5 ? 'connect' : 'publish', 1_000_000 + randomInt(next, 268_000_000)),
+            randomBytesFrom(next, randomInt(next, 2048)),
+          ]),
+          fuzzDeviceConnect: prefix.length > 0,
+        };
+      }
     }
   }
 
@@ -79,11 +107,26 @@ describe('fuzzing the MQTT listeners', () => {
     const startedAt = Date.now();
 
     const during = provisionOne(fixture, 'fz-during');
+    const exchanges: Exchange[] = [];
     for (let start = 0; start < cases; start += parallel) {
-      await Promise.all(inputs.slice(start, start + parallel).map((bytes, offset) => sendAndLinger(targets[(start + offset) % 2]!, bytes, lingerMs)));
+      const batch = inputs.slice(start, start + parallel);
+      exchanges.push(...(await Promise.all(batch.map((input, offset) => sendAndLinger(targets[(start + offset) % 2]!, input.bytes, lingerMs)))));
     }
     const fuzzSeconds = (Date.now() - startedAt) / 1000;
     await during;
+    exchanges.forEach((exchange, index) => {
+      const input = inputs[index]!;
+      const what = `case ${index} (${input.kind}, ${targets[index % 2]!.transport}): ${JSON.stringify(exchange.ending)}, ${exchange.received.length} bytes back`;
+      assert.notEqual(exchange.ending.by, 'client', `${what}: failed on our side, so it says nothing of the broker`);
+      const { packets, problem } = serverPackets(exchange.received);
+      assert.equal(problem, null, `${what}: ${exchange.received.toString('hex')}`);
+      // No amplification: a CONNACK or an acknowledgement is never longer than what it answers.
+      assert.ok(exchange.received.length <= input.bytes.length, `${what}, more than the ${input.bytes.length} sent`);
+      const accepted = packets.some((packet) => packet.cmd === 'connack' && packet.returnCode === 0);
+      if (!input.fuzzDeviceConnect) {
+        assert.ok(!accepted && packets.length <= 1, `${what}: without a valid CONNECT, at most a refusing CONNACK`);
+      }
+    });
     assert.ok(fuzzSeconds < 60, `fuzzing took ${fuzzSeconds} s`);
 
     await provisionOne(fixture, 'fz-after');
@@ -102,7 +145,17 @@ describe('fuzzing the MQTT listeners', () => {
         const sockets = 3;
         const results = await Promise.all(Array.from({ length: sockets }, () => floodOversized(target, variant === 'before CONNECT' ? null : connectPacket(fuzzDevice))));
         for (const result of results) {
-          assert.equal(result.closedByServer, true, `the broker kept reading after ${(result.written / 1048576).toFixed(1)} MiB`);
+          const sent = `after ${(result.written / 1048576).toFixed(1)} MiB sent`;
+          assert.equal(result.ending.by, 'server', `the connection was not closed by the broker ${sent}: ${JSON.stringify(result.ending)}`);
+          const { packets, problem } = serverPackets(result.received);
+          assert.equal(problem, null, `what the broker wrote back: ${result.received.toString('hex')}`);
+          // Before CONNECT nothing; after it at most its CONNACK 0 (the guard may close first).
+          const expected = variant === 'before CONNECT' ? [] : packets.length === 0 ? [] : ['connack 0'];
+          assert.deepEqual(
+            packets.map((packet) => `${packet.cmd}${'returnCode' in packet ? ` ${packet.returnCode}` : ''}`),
+            expected,
+            `the broker wrote back ${result.received.length} bytes ${sent}`,
+          );
         }
         const grownBy = retainedBytes() - before;
         assert.ok(grownBy < 32 * 1024 * 1024, `retained memory grew by ${(grownBy / 1048576).toFixed(1)} MiB`);
@@ -115,46 +168,29 @@ describe('fuzzing the MQTT listeners', () => {
  * Announces a 200,000,000-byte PUBLISH and streams zeros (up to 48 MiB): a broker that buffers it
  * keeps reading; one that guards its memory closes the connection almost at once.
  */
-function floodOversized(target: Target, prefix: Buffer | null): Promise<{ closedByServer: boolean; written: number }> {
+async function floodOversized(target: Target, prefix: Buffer | null): Promise<Exchange & { written: number }> {
   const cap = 48 * 1024 * 1024;
   const chunk = Buffer.alloc(64 * 1024);
-  return new Promise((resolve) => {
-    const socket = openSocket(target);
-    let written = 0;
-    let closed = false;
-    let settled = false;
-    const finish = (closedByServer: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(guard);
-      socket.destroy();
-      resolve({ closedByServer, written });
-    };
-    const guard = setTimeout(() => finish(false), 30_000);
-    socket.on('error', () => {
-      closed = true;
-      finish(true);
-    });
-    socket.on('close', () => {
-      closed = true;
-      finish(true);
-    });
-    socket.on('data', () => undefined);
-    const pump = (): void => {
-      while (!closed && written < cap) {
-        written += chunk.length;
-        if (!socket.write(chunk)) {
-          socket.once('drain', pump);
-          return;
-        }
+  const { socket, ended, stop } = watchedSocket(target);
+  let written = 0;
+  const guard = setTimeout(stop, 30_000);
+  const pump = (): void => {
+    while (!socket.destroyed && written < cap) {
+      written += chunk.length;
+      if (!socket.write(chunk)) {
+        socket.once('drain', pump);
+        return;
       }
-      // Everything sent and the connection still up: give the broker a moment to close it anyway.
-      if (!closed) setTimeout(() => finish(closed), 3_000);
-    };
-    socket.once(target.transport === 'tls' ? 'secureConnect' : 'connect', () => {
-      if (prefix) socket.write(prefix);
-      socket.write(oversizedHeader('publish', 200_000_000));
-      pump();
-    });
+    }
+    // Everything sent and the connection still up: give the broker a moment to close it anyway.
+    if (!socket.destroyed) setTimeout(stop, 3_000);
+  };
+  socket.once(target.transport === 'tls' ? 'secureConnect' : 'connect', () => {
+    if (prefix) socket.write(prefix);
+    socket.write(oversizedHeader('publish', 200_000_000));
+    pump();
   });
+  const exchange = await ended;
+  clearTimeout(guard);
+  return { ...exchange, written };
 }

@@ -6,7 +6,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import mqttPacket from 'mqtt-packet';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { randomBytesFrom, randomInt } from './security-kit.ts';
 
 export interface Credentials {
@@ -90,24 +90,79 @@ export function openSocket(target: Target): Socket {
     : tlsConnect({ host: '127.0.0.1', port: target.port, servername: 'localhost', ca: target.ca });
 }
 
-/** Sends `bytes` on a fresh connection; resolves when the broker closes it or after `lingerMs`. */
-export function sendAndLinger(target: Target, bytes: Buffer, lingerMs: number): Promise<'closed' | 'open'> {
-  return new Promise((resolve) => {
-    const socket = openSocket(target);
+/**
+ * How a connection ended, seen from the client. 'server': the server closed it (its FIN, or a reset:
+ * ECONNRESET, or EPIPE when we wrote after it had gone). 'client': something failed on our side
+ * (refused, TLS handshake, a local exception), which says nothing about the server. 'open': still
+ * open when we stopped waiting.
+ */
+export type Ending = { readonly by: 'server'; readonly how: string } | { readonly by: 'client'; readonly error: string } | { readonly by: 'open' };
+
+const serverCloseCodes = new Set(['ECONNRESET', 'EPIPE']);
+
+/** What a connection got back: how it ended and every byte the server wrote to it. */
+export interface Exchange {
+  readonly ending: Ending;
+  readonly received: Buffer;
+}
+
+/**
+ * A fresh connection to `target`, watched: `ended` settles with the first sign of its end
+ * (`stop()` ends the wait: 'open' if nothing came first) and the bytes the server wrote meanwhile.
+ */
+export function watchedSocket(target: Target): { socket: Socket; ended: Promise<Exchange>; stop(): void } {
+  const socket = openSocket(target);
+  const chunks: Buffer[] = [];
+  let settle: (ending: Ending) => void = () => undefined;
+  const ended = new Promise<Exchange>((resolve) => {
     let done = false;
-    const finish = (outcome: 'closed' | 'open'): void => {
+    settle = (ending) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
       socket.destroy();
-      resolve(outcome);
+      resolve({ ending, received: Buffer.concat(chunks) });
     };
-    const timer = setTimeout(() => finish('open'), lingerMs);
-    socket.on('error', () => finish('closed'));
-    socket.on('close', () => finish('closed'));
-    socket.on('data', () => undefined);
-    socket.once(target.transport === 'tls' ? 'secureConnect' : 'connect', () => socket.write(bytes));
   });
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('end', () => settle({ by: 'server', how: 'end' }));
+  socket.on('error', (error: NodeJS.ErrnoException) => {
+    const code = error.code ?? error.message;
+    settle(serverCloseCodes.has(code) ? { by: 'server', how: code } : { by: 'client', error: code });
+  });
+  // A close without 'end' or 'error' first: the server went (we only destroy after settling).
+  socket.on('close', () => settle({ by: 'server', how: 'close' }));
+  return { socket, ended, stop: () => settle({ by: 'open' }) };
+}
+
+/** Sends `bytes` on a fresh connection; resolves when the connection ends or after `lingerMs`. */
+export function sendAndLinger(target: Target, bytes: Buffer, lingerMs: number): Promise<Exchange> {
+  const { socket, ended, stop } = watchedSocket(target);
+  const timer = setTimeout(stop, lingerMs);
+  socket.once(target.transport === 'tls' ? 'secureConnect' : 'connect', () => socket.write(bytes));
+  return ended.finally(() => clearTimeout(timer));
+}
+
+/** Server to client packet types (MQTT 3.1.1, 2.2.1): the only ones a broker may write. */
+const serverPacketTypes = new Set(['connack', 'publish', 'puback', 'pubrec', 'pubrel', 'pubcomp', 'suback', 'unsuback', 'pingresp']);
+
+/**
+ * The packets in what a broker wrote back, parsed by mqtt-packet. `problem` says what is wrong with
+ * the bytes as an MQTT 3.1.1 server's output: unparseable, a client packet, a packet cut short,
+ * or anything before or besides a single CONNACK first.
+ */
+export function serverPackets(received: Buffer): { packets: Packet[]; problem: string | null } {
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: Packet[] = [];
+  let problem: string | null = null;
+  parser.on('packet', (packet: Packet) => packets.push(packet));
+  parser.on('error', (error: Error) => (problem ??= `unparseable: ${error.message}`));
+  const left = received.length > 0 ? parser.parse(received) : 0;
+  if (problem === null && left > 0) problem = `${left} bytes of a packet cut short`;
+  const types = packets.map((packet) => packet.cmd);
+  if (problem === null && types.some((type) => !serverPacketTypes.has(type))) problem = `a packet a server never sends: ${types.join(', ')}`;
+  if (problem === null && types.length > 0 && types[0] !== 'connack') problem = `${types[0]} before any CONNACK`;
+  if (problem === null && types.filter((type) => type === 'connack').length > 1) problem = 'more than one CONNACK';
+  return { packets, problem };
 }
 
 /** Heap plus array buffers after a full GC: what the process really holds on to. */
