@@ -1,6 +1,22 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { ResponseCode } from './response-codes.ts';
-import { birthSchema, provisionCompleteSchema, provisionRequestSchema, provisionResultSchema, replySchema, replyStatementSchema } from './schemas.ts';
+import {
+  birthSchema,
+  provisionCompleteSchema,
+  provisionRequestSchema,
+  provisionResultSchema,
+  replySchema,
+  replyStatementSchema,
+  type BirthPayload,
+  type ProvisionCompletePayload,
+  type ProvisionRequestPayload,
+  type ProvisionResult,
+  type ReplyPayload,
+  type ReplyStatement,
+  type SignatureAlgorithm,
+} from './schemas.ts';
+
+export type { ProvisionResult, ReplyStatement, SignatureAlgorithm, SignedDocument, SignerCertificates } from './schemas.ts';
 
 /** Thrown by decoders: the message is not what the protocol allows. */
 export class ProtocolError extends Error {
@@ -12,6 +28,13 @@ export class ProtocolError extends Error {
     this.name = 'ProtocolError';
   }
 }
+
+/*
+ * The decoded messages below are a view of the payloads (protocol/schemas.ts), renamed and
+ * converted (bundles.installed split, body from base64), not a second description of them: each
+ * decoder reads the Static<> type of its schema without a cast, so a schema change the view does
+ * not follow fails to compile.
+ */
 
 export interface ProvisionRequestMessage {
   readonly sentOn: number;
@@ -44,58 +67,14 @@ export interface ReplyMessage {
   readonly body?: Buffer;
 }
 
-export type SignatureAlgorithm = 'SHA256withECDSA' | 'SHA256withRSA';
-
-/** The signer's certificates, carried by every signed body. */
-export interface SignerCertificates {
-  readonly signing: string;
-  /** Issuing CA, then root. */
-  readonly chain: readonly string[];
-}
-
-/** Every signed body names the exchange it answers: the device and the request.id. */
-export interface SignedDocument {
-  readonly clientId: string;
-  readonly requestId: string;
-  readonly certificates: SignerCertificates;
-}
-
-export interface ProvisionResult extends SignedDocument {
-  readonly clientId: string;
-  /** The request.id this result answers. */
-  readonly requestId: string;
-  readonly account: string;
-  readonly issuedOn: number;
-  readonly certificates: {
-    readonly client: string;
-    readonly clientKey?: string;
-    readonly chain: readonly string[];
-    readonly signing: string;
-  };
-  readonly configuration: { readonly content: string; readonly sha256: string };
-  readonly bundles: readonly {
-    readonly name: string;
-    readonly version: string;
-    readonly size: number;
-    readonly sha256: string;
-    readonly url: string;
-  }[];
-  readonly next: {
-    readonly brokerUrl: string;
-    readonly clientId: string;
-    readonly account: string;
-    readonly auth: 'client-certificate';
-  };
-}
-
 const ajv = new Ajv({ allErrors: false, strict: true });
 const validators = {
-  request: ajv.compile(provisionRequestSchema),
-  complete: ajv.compile(provisionCompleteSchema),
-  reply: ajv.compile(replySchema),
-  result: ajv.compile(provisionResultSchema),
-  statement: ajv.compile(replyStatementSchema),
-  birth: ajv.compile(birthSchema),
+  request: ajv.compile<ProvisionRequestPayload>(provisionRequestSchema),
+  complete: ajv.compile<ProvisionCompletePayload>(provisionCompleteSchema),
+  reply: ajv.compile<ReplyPayload>(replySchema),
+  result: ajv.compile<ProvisionResult>(provisionResultSchema),
+  statement: ajv.compile<ReplyStatement>(replyStatementSchema),
+  birth: ajv.compile<BirthPayload>(birthSchema),
 };
 
 function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
@@ -108,43 +87,36 @@ function parseJson(payload: Buffer | string, what: string, maxBytes: number): un
   }
 }
 
-function check<T>(validate: ValidateFunction, value: unknown, what: string): T {
+function check<T>(validate: ValidateFunction<T>, value: unknown, what: string): T {
   if (!validate(value)) {
     const first = validate.errors?.[0];
     const where = first?.instancePath || '/';
     throw new ProtocolError(`${what} is invalid at ${where}: ${first?.message ?? 'schema violation'}`);
   }
-  return value as T;
-}
-
-type Metrics = Record<string, string | number | boolean | undefined>;
-interface Envelope {
-  sentOn: number;
-  metrics: Metrics;
-  body?: string;
+  return value;
 }
 
 export const defaultMaxMessageBytes = 65536;
 
 export function decodeProvisionRequest(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): ProvisionRequestMessage {
-  const envelope = check<Envelope>(validators.request, parseJson(payload, 'provision request', maxBytes), 'provision request');
+  const envelope = check(validators.request, parseJson(payload, 'provision request', maxBytes), 'provision request');
   const m = envelope.metrics;
   const device: { model?: string; serial?: string; firmware?: string } = {};
-  if (m['device.model'] !== undefined) device.model = String(m['device.model']);
-  if (m['device.serial'] !== undefined) device.serial = String(m['device.serial']);
-  if (m['device.firmware'] !== undefined) device.firmware = String(m['device.firmware']);
+  if (m['device.model'] !== undefined) device.model = m['device.model'];
+  if (m['device.serial'] !== undefined) device.serial = m['device.serial'];
+  if (m['device.firmware'] !== undefined) device.firmware = m['device.firmware'];
   return {
     sentOn: envelope.sentOn,
-    requestId: String(m['request.id']),
-    requesterClientId: String(m['requester.client.id']),
-    ...(m['activation.key'] !== undefined ? { activationKey: String(m['activation.key']) } : {}),
-    ...(m['csr'] !== undefined ? { csr: String(m['csr']) } : {}),
+    requestId: m['request.id'],
+    requesterClientId: m['requester.client.id'],
+    ...(m['activation.key'] !== undefined ? { activationKey: m['activation.key'] } : {}),
+    ...(m['csr'] !== undefined ? { csr: m['csr'] } : {}),
     device,
   };
 }
 
 export function encodeProvisionRequest(message: Omit<ProvisionRequestMessage, 'sentOn'> & { sentOn?: number }): Buffer {
-  const metrics: Metrics = {
+  const metrics: ProvisionRequestPayload['metrics'] = {
     'request.id': message.requestId,
     'requester.client.id': message.requesterClientId,
     'activation.key': message.activationKey,
@@ -157,21 +129,21 @@ export function encodeProvisionRequest(message: Omit<ProvisionRequestMessage, 's
 }
 
 export function decodeProvisionComplete(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): ProvisionCompleteMessage {
-  const envelope = check<Envelope>(validators.complete, parseJson(payload, 'completion report', maxBytes), 'completion report');
+  const envelope = check(validators.complete, parseJson(payload, 'completion report', maxBytes), 'completion report');
   const m = envelope.metrics;
-  const installed = m['bundles.installed'] === undefined ? '' : String(m['bundles.installed']);
+  const installed = m['bundles.installed'] ?? '';
   return {
     sentOn: envelope.sentOn,
-    requestId: String(m['request.id']),
-    requesterClientId: String(m['requester.client.id']),
-    provisionRequestId: String(m['provision.request.id']),
-    configurationHash: String(m['configuration.hash']),
+    requestId: m['request.id'],
+    requesterClientId: m['requester.client.id'],
+    provisionRequestId: m['provision.request.id'],
+    configurationHash: m['configuration.hash'],
     bundlesInstalled: installed === '' ? [] : installed.split(','),
   };
 }
 
 export function encodeProvisionComplete(message: Omit<ProvisionCompleteMessage, 'sentOn'> & { sentOn?: number }): Buffer {
-  const metrics: Metrics = {
+  const metrics: ProvisionCompletePayload['metrics'] = {
     'request.id': message.requestId,
     'requester.client.id': message.requesterClientId,
     'provision.request.id': message.provisionRequestId,
@@ -182,7 +154,7 @@ export function encodeProvisionComplete(message: Omit<ProvisionCompleteMessage, 
 }
 
 export function encodeReply(reply: Omit<ReplyMessage, 'sentOn'> & { sentOn?: number }): Buffer {
-  const metrics: Metrics = {
+  const metrics: ReplyPayload['metrics'] = {
     'request.id': reply.requestId,
     'response.code': reply.responseCode,
     'response.exception.message': reply.message,
@@ -190,45 +162,33 @@ export function encodeReply(reply: Omit<ReplyMessage, 'sentOn'> & { sentOn?: num
     signature: reply.signature,
     'signature.algorithm': reply.signatureAlgorithm,
   };
-  const envelope: Envelope = { sentOn: reply.sentOn ?? Date.now(), metrics };
+  const envelope: ReplyPayload = { sentOn: reply.sentOn ?? Date.now(), metrics };
   if (reply.body) envelope.body = reply.body.toString('base64');
   return Buffer.from(JSON.stringify(envelope));
 }
 
 export function decodeReply(payload: Buffer | string, maxBytes = 1024 * 1024 * 2): ReplyMessage {
-  const envelope = check<Envelope>(validators.reply, parseJson(payload, 'reply', maxBytes), 'reply');
+  const envelope = check(validators.reply, parseJson(payload, 'reply', maxBytes), 'reply');
   const m = envelope.metrics;
   return {
     sentOn: envelope.sentOn,
-    requestId: String(m['request.id']),
-    responseCode: Number(m['response.code']),
-    ...(m['response.exception.message'] !== undefined ? { message: String(m['response.exception.message']) } : {}),
-    ...(m['retry.after.seconds'] !== undefined ? { retryAfterSeconds: Number(m['retry.after.seconds']) } : {}),
-    ...(m['signature'] !== undefined ? { signature: String(m['signature']) } : {}),
-    ...(m['signature.algorithm'] !== undefined
-      ? { signatureAlgorithm: m['signature.algorithm'] as SignatureAlgorithm }
-      : {}),
+    requestId: m['request.id'],
+    responseCode: m['response.code'],
+    ...(m['response.exception.message'] !== undefined ? { message: m['response.exception.message'] } : {}),
+    ...(m['retry.after.seconds'] !== undefined ? { retryAfterSeconds: m['retry.after.seconds'] } : {}),
+    ...(m['signature'] !== undefined ? { signature: m['signature'] } : {}),
+    ...(m['signature.algorithm'] !== undefined ? { signatureAlgorithm: m['signature.algorithm'] } : {}),
     ...(envelope.body !== undefined ? { body: Buffer.from(envelope.body, 'base64') } : {}),
   };
 }
 
 /** Parses the signed body of a 200 reply. Verify the signature over `body` first (signing.ts). */
 export function decodeProvisionResult(body: Buffer): ProvisionResult {
-  return check<ProvisionResult>(validators.result, parseJson(body, 'provision result', 1024 * 1024), 'provision result');
+  return check(validators.result, parseJson(body, 'provision result', 1024 * 1024), 'provision result');
 }
 
 export function encodeProvisionResult(result: ProvisionResult): Buffer {
   return Buffer.from(JSON.stringify(result));
-}
-
-/**
- * The signed body of every reply that is not a provision result (errors, the answer to a
- * completion report): the same code and message as the metrics, bound to the exchange.
- */
-export interface ReplyStatement extends SignedDocument {
-  readonly responseCode: number;
-  readonly message?: string;
-  readonly retryAfterSeconds?: number;
 }
 
 export function encodeReplyStatement(statement: ReplyStatement): Buffer {
@@ -237,7 +197,7 @@ export function encodeReplyStatement(statement: ReplyStatement): Buffer {
 
 /** Parses the signed body of a reply other than a provision result. Verify the signature over `body` first. */
 export function decodeReplyStatement(body: Buffer): ReplyStatement {
-  return check<ReplyStatement>(validators.statement, parseJson(body, 'reply statement', 1024 * 1024), 'reply statement');
+  return check(validators.statement, parseJson(body, 'reply statement', 1024 * 1024), 'reply statement');
 }
 
 export interface BirthMessage {
@@ -250,7 +210,7 @@ export interface BirthMessage {
 }
 
 export function encodeBirth(birth: Omit<BirthMessage, 'sentOn'> & { sentOn?: number }): Buffer {
-  const metrics: Metrics = {
+  const metrics: BirthPayload['metrics'] = {
     'configuration.hash': birth.configurationHash,
     model_name: birth.model,
     serial_number: birth.serial,
@@ -260,14 +220,14 @@ export function encodeBirth(birth: Omit<BirthMessage, 'sentOn'> & { sentOn?: num
 }
 
 export function decodeBirth(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): BirthMessage {
-  const envelope = check<Envelope>(validators.birth, parseJson(payload, 'birth message', maxBytes), 'birth message');
+  const envelope = check(validators.birth, parseJson(payload, 'birth message', maxBytes), 'birth message');
   const m = envelope.metrics;
   return {
     sentOn: envelope.sentOn,
-    configurationHash: String(m['configuration.hash']),
-    ...(m['model_name'] !== undefined ? { model: String(m['model_name']) } : {}),
-    ...(m['serial_number'] !== undefined ? { serial: String(m['serial_number']) } : {}),
-    ...(m['firmware_version'] !== undefined ? { firmware: String(m['firmware_version']) } : {}),
+    configurationHash: m['configuration.hash'],
+    ...(m['model_name'] !== undefined ? { model: m['model_name'] } : {}),
+    ...(m['serial_number'] !== undefined ? { serial: m['serial_number'] } : {}),
+    ...(m['firmware_version'] !== undefined ? { firmware: m['firmware_version'] } : {}),
   };
 }
 

@@ -1,197 +1,200 @@
 /**
- * JSON Schemas of every protocol message (Kura "simple JSON": {sentOn, metrics, body}).
- * The broker-side validator and any agent use these same objects.
+ * JSON Schemas of every protocol message (Kura "simple JSON": {sentOn, metrics, body}), written
+ * with TypeBox, and the TypeScript type of each, derived from it (Static). The broker-side
+ * validator and any agent use these same objects.
  */
-const requestId = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' } as const;
-const clientId = { type: 'string', minLength: 1, maxLength: 128 } as const;
-const shortText = { type: 'string', maxLength: 128 } as const;
-const pem = { type: 'string', maxLength: 16384 } as const;
-const sha256Hex = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+import { Type, type SchemaOptions, type Static, type TUnsafe } from '@sinclair/typebox';
 
-export const provisionRequestSchema = {
-  $id: 'provisio:provision-request',
-  type: 'object',
-  additionalProperties: false,
-  required: ['sentOn', 'metrics'],
-  properties: {
-    sentOn: { type: 'integer', minimum: 0 },
-    metrics: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['request.id', 'requester.client.id'],
-      properties: {
+/** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
+function stringEnum<const Values extends readonly string[]>(values: Values, options: SchemaOptions = {}): TUnsafe<Values[number]> {
+  return Type.Unsafe<Values[number]>({ ...options, type: 'string', enum: values });
+}
+
+/** Static<> types are mutable; what a decoder returns is read-only at every level. */
+type Immutable<T> = T extends readonly (infer Item)[]
+  ? readonly Immutable<Item>[]
+  : T extends object
+    ? { readonly [K in keyof T]: Immutable<T[K]> }
+    : T;
+
+const requestId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
+const clientId = Type.String({ minLength: 1, maxLength: 128 });
+const shortText = Type.String({ maxLength: 128 });
+const pem = Type.String({ maxLength: 16384 });
+const sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$' });
+const sentOn = Type.Integer({ minimum: 0 });
+const signatureAlgorithm = stringEnum(['SHA256withECDSA', 'SHA256withRSA']);
+
+export type SignatureAlgorithm = Static<typeof signatureAlgorithm>;
+
+export const provisionRequestSchema = Type.Object(
+  {
+    sentOn,
+    metrics: Type.Object(
+      {
         'request.id': requestId,
         'requester.client.id': clientId,
-        'activation.key': { type: 'string', minLength: 1, maxLength: 256 },
-        csr: pem,
-        'device.model': shortText,
-        'device.serial': shortText,
-        'device.firmware': shortText,
+        'activation.key': Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+        csr: Type.Optional(pem),
+        'device.model': Type.Optional(shortText),
+        'device.serial': Type.Optional(shortText),
+        'device.firmware': Type.Optional(shortText),
       },
-    },
+      { additionalProperties: false },
+    ),
   },
-} as const;
+  { $id: 'provisio:provision-request', additionalProperties: false },
+);
 
-export const provisionCompleteSchema = {
-  $id: 'provisio:provision-complete',
-  type: 'object',
-  additionalProperties: false,
-  required: ['sentOn', 'metrics'],
-  properties: {
-    sentOn: { type: 'integer', minimum: 0 },
-    metrics: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['request.id', 'requester.client.id', 'provision.request.id', 'configuration.hash'],
-      properties: {
+/** A provision request as it travels (protocol/messages.ts decodes it to a ProvisionRequestMessage). */
+export type ProvisionRequestPayload = Static<typeof provisionRequestSchema>;
+
+export const provisionCompleteSchema = Type.Object(
+  {
+    sentOn,
+    metrics: Type.Object(
+      {
         'request.id': requestId,
         'requester.client.id': clientId,
         'provision.request.id': requestId,
         'configuration.hash': sha256Hex,
-        'bundles.installed': { type: 'string', maxLength: 4096 },
+        'bundles.installed': Type.Optional(Type.String({ maxLength: 4096 })),
       },
-    },
+      { additionalProperties: false },
+    ),
   },
-} as const;
+  { $id: 'provisio:provision-complete', additionalProperties: false },
+);
 
-export const replySchema = {
-  $id: 'provisio:reply',
-  type: 'object',
-  additionalProperties: true,
-  required: ['sentOn', 'metrics'],
-  properties: {
-    sentOn: { type: 'integer', minimum: 0 },
-    metrics: {
-      type: 'object',
-      // Agents MUST ignore metrics they do not know (PROTOCOL.md §4): the platform may add some.
-      additionalProperties: true,
-      required: ['request.id', 'response.code'],
-      properties: {
+export type ProvisionCompletePayload = Static<typeof provisionCompleteSchema>;
+
+export const replySchema = Type.Object(
+  {
+    sentOn,
+    metrics: Type.Object(
+      {
         'request.id': requestId,
-        'response.code': { type: 'integer', minimum: 100, maximum: 599 },
-        'response.exception.message': { type: 'string', maxLength: 1024 },
-        'retry.after.seconds': { type: 'integer', minimum: 0 },
-        signature: { type: 'string', maxLength: 2048 },
-        'signature.algorithm': { type: 'string', enum: ['SHA256withECDSA', 'SHA256withRSA'] },
+        'response.code': Type.Integer({ minimum: 100, maximum: 599 }),
+        'response.exception.message': Type.Optional(Type.String({ maxLength: 1024 })),
+        'retry.after.seconds': Type.Optional(Type.Integer({ minimum: 0 })),
+        signature: Type.Optional(Type.String({ maxLength: 2048 })),
+        'signature.algorithm': Type.Optional(signatureAlgorithm),
       },
-    },
+      // Agents MUST ignore metrics they do not know (PROTOCOL.md §4): the platform may add some.
+      { additionalProperties: true },
+    ),
     /** base64 of the signed document's exact bytes (a UTF-8 JSON text). */
-    body: { type: 'string', maxLength: 1048576 },
+    body: Type.Optional(Type.String({ maxLength: 1048576 })),
   },
-} as const;
+  { $id: 'provisio:reply', additionalProperties: true },
+);
 
-/** What every signed body names and carries: the exchange it answers and the signer's certificates. */
-const signerCertificates = {
-  type: 'object',
-  additionalProperties: true,
-  required: ['chain', 'signing'],
-  properties: {
-    chain: { type: 'array', minItems: 1, maxItems: 4, items: pem },
+/** A reply as it travels; the type names only the members the protocol defines (others are accepted and ignored). */
+export type ReplyPayload = Static<typeof replySchema>;
+
+/** The signer's certificates, carried by every signed body. */
+const signerCertificates = Type.Object(
+  {
+    /** Issuing CA, then root. */
+    chain: Type.Array(pem, { minItems: 1, maxItems: 4 }),
     signing: pem,
   },
-} as const;
+  { additionalProperties: true },
+);
+
+export type SignerCertificates = Immutable<Static<typeof signerCertificates>>;
 
 /**
  * The signed document inside a successful provisioning reply. Signed bodies are read leniently:
  * an agent MUST ignore fields it does not know (PROTOCOL.md §7), so the platform may add some.
  */
-export const provisionResultSchema = {
-  $id: 'provisio:provision-result',
-  type: 'object',
-  additionalProperties: true,
-  required: ['clientId', 'requestId', 'account', 'issuedOn', 'certificates', 'configuration', 'bundles', 'next'],
-  properties: {
+export const provisionResultSchema = Type.Object(
+  {
     clientId,
+    /** The request.id this result answers. */
     requestId,
-    account: { type: 'string', minLength: 1, maxLength: 64 },
-    issuedOn: { type: 'integer', minimum: 0 },
-    certificates: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['client', 'chain', 'signing'],
-      properties: {
+    account: Type.String({ minLength: 1, maxLength: 64 }),
+    issuedOn: Type.Integer({ minimum: 0 }),
+    certificates: Type.Object(
+      {
         client: pem,
-        clientKey: pem,
-        chain: { type: 'array', minItems: 1, maxItems: 4, items: pem },
+        clientKey: Type.Optional(pem),
+        chain: Type.Array(pem, { minItems: 1, maxItems: 4 }),
         signing: pem,
       },
-    },
-    configuration: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['content', 'sha256'],
-      properties: {
-        content: { type: 'string', maxLength: 262144 },
+      { additionalProperties: true },
+    ),
+    configuration: Type.Object(
+      {
+        content: Type.String({ maxLength: 262144 }),
         sha256: sha256Hex,
       },
-    },
-    bundles: {
-      type: 'array',
-      maxItems: 9,
-      items: {
-        type: 'object',
-        additionalProperties: true,
-        required: ['name', 'version', 'size', 'sha256', 'url'],
-        properties: {
-          name: { type: 'string', minLength: 1, maxLength: 128 },
-          version: { type: 'string', minLength: 1, maxLength: 64 },
-          size: { type: 'integer', minimum: 0 },
+      { additionalProperties: true },
+    ),
+    bundles: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 128 }),
+          version: Type.String({ minLength: 1, maxLength: 64 }),
+          size: Type.Integer({ minimum: 0 }),
           sha256: sha256Hex,
-          url: { type: 'string', minLength: 1, maxLength: 2048 },
+          url: Type.String({ minLength: 1, maxLength: 2048 }),
         },
-      },
-    },
-    next: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['brokerUrl', 'clientId', 'account', 'auth'],
-      properties: {
-        brokerUrl: { type: 'string', minLength: 1, maxLength: 2048 },
+        { additionalProperties: true },
+      ),
+      { maxItems: 9 },
+    ),
+    next: Type.Object(
+      {
+        brokerUrl: Type.String({ minLength: 1, maxLength: 2048 }),
         clientId,
-        account: { type: 'string', minLength: 1, maxLength: 64 },
-        auth: { type: 'string', enum: ['client-certificate'] },
+        account: Type.String({ minLength: 1, maxLength: 64 }),
+        auth: stringEnum(['client-certificate']),
       },
-    },
+      { additionalProperties: true },
+    ),
   },
-} as const;
+  { $id: 'provisio:provision-result', additionalProperties: true },
+);
+
+export type ProvisionResult = Immutable<Static<typeof provisionResultSchema>>;
 
 /**
  * The signed body of every reply that is not a provision result: errors, and the answer to a
  * completion report. It names the exchange, so that it cannot be replayed to another one.
  */
-export const replyStatementSchema = {
-  $id: 'provisio:reply-statement',
-  type: 'object',
-  additionalProperties: true,
-  required: ['clientId', 'requestId', 'responseCode', 'certificates'],
-  properties: {
+export const replyStatementSchema = Type.Object(
+  {
     clientId,
     requestId,
-    responseCode: { type: 'integer', minimum: 100, maximum: 599 },
-    message: { type: 'string', maxLength: 1024 },
-    retryAfterSeconds: { type: 'integer', minimum: 0 },
+    responseCode: Type.Integer({ minimum: 100, maximum: 599 }),
+    message: Type.Optional(Type.String({ maxLength: 1024 })),
+    retryAfterSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
     certificates: signerCertificates,
   },
-} as const;
+  { $id: 'provisio:reply-statement', additionalProperties: true },
+);
+
+export type ReplyStatement = Immutable<Static<typeof replyStatementSchema>>;
+
+/** Every signed body names the exchange it answers (the device and the request.id) and carries the signer's certificates. */
+export type SignedDocument = Pick<ReplyStatement, 'clientId' | 'requestId' | 'certificates'>;
 
 /** Birth message on the account broker ($EDC/{account}/{clientId}/MQTT/BIRTH). */
-export const birthSchema = {
-  $id: 'provisio:birth',
-  type: 'object',
-  additionalProperties: false,
-  required: ['sentOn', 'metrics'],
-  properties: {
-    sentOn: { type: 'integer', minimum: 0 },
-    metrics: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['configuration.hash'],
-      properties: {
+export const birthSchema = Type.Object(
+  {
+    sentOn,
+    metrics: Type.Object(
+      {
         'configuration.hash': sha256Hex,
-        model_name: shortText,
-        serial_number: shortText,
-        firmware_version: shortText,
+        model_name: Type.Optional(shortText),
+        serial_number: Type.Optional(shortText),
+        firmware_version: Type.Optional(shortText),
       },
-    },
+      { additionalProperties: true },
+    ),
   },
-} as const;
+  { $id: 'provisio:birth', additionalProperties: false },
+);
+
+export type BirthPayload = Static<typeof birthSchema>;
