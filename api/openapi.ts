@@ -53,13 +53,14 @@ function parameters(route: ApiRoute): unknown[] {
     out.push({ name, in: 'path', required: true, schema });
   }
   if (route.query) {
-    const querySchema = componentSchemas[route.query] as { properties?: Record<string, JsonSchema>; required?: string[] };
-    for (const [name, schema] of Object.entries(querySchema.properties ?? {})) {
+    const querySchema = componentSchemas[route.query];
+    const required: readonly string[] = querySchema.required ?? [];
+    for (const [name, schema] of Object.entries(querySchema.properties)) {
       const description = schema['description'];
       out.push({
         name,
         in: 'query',
-        required: querySchema.required?.includes(name) ?? false,
+        required: required.includes(name),
         ...(typeof description === 'string' ? { description } : {}),
         schema,
         ...(schema['type'] === 'array' ? { style: 'form', explode: true } : {}),

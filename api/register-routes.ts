@@ -3,7 +3,6 @@ import type { ApiTokenAuthenticator } from './auth.ts';
 import { invalid } from './problem.ts';
 import type { ApiRoute, RouteResult } from './route-spec.ts';
 import type { JsonSchema } from './schemas/common.ts';
-import { componentSchemas } from './schemas/index.ts';
 import type { SchemaValidator } from './validation.ts';
 
 export interface RouteRuntime {
@@ -72,17 +71,15 @@ export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtim
 
   for (const route of routes) {
     const paramsSchema = paramsSchemaOf(route);
-    const querySchema = route.query ? componentSchemas[route.query] : null;
-    const body = route.body;
-    const bodySchema = body?.kind === 'json' ? componentSchemas[body.schema] : null;
+    const bodySchema = route.body?.kind === 'json' ? route.body.schema : undefined;
 
     app[route.method](toExpressPath(route.path), async (req: Request, res: Response) => {
       const principal = route.auth === 'bearer' ? await authenticator.authenticate(req.get('authorization')) : null;
       const params = paramsSchema ? validator.validate<Record<string, string>>(paramsSchema, { ...req.params }, 'path') : {};
-      const query = querySchema ? validator.validate<unknown>(querySchema, req.query, 'query') : {};
+      const query = validator.validatePart(route.query, req.query, 'query');
       const raw = bodySchema ? await readJsonBody(req, res, jsonParser) : undefined;
       if (bodySchema) checkJsonDepth(raw);
-      const parsed = bodySchema ? validator.validate<unknown>(bodySchema, raw, 'body') : undefined;
+      const parsed = validator.validatePart(bodySchema, raw, 'body');
       const context = { params, query, body: parsed, req, res };
       const result =
         route.auth === 'bearer'

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Principal } from './auth.ts';
 import type { JsonSchema } from './schemas/common.ts';
-import type { SchemaName } from './schemas/index.ts';
+import type { SchemaName, Validated } from './schemas/index.ts';
 
 /**
  * One row of the route table. api/register-routes.ts mounts it (auth, validation, handler) and
@@ -18,9 +18,9 @@ export interface ResponseDoc {
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
 }
 
-export type BodySpec =
-  | { readonly kind: 'json'; readonly schema: SchemaName; readonly description?: string }
-  /** Streamed by the handler itself (uploads). */
+/** A JSON body checked against the component schema N, or a body the handler streams itself (uploads). */
+export type BodySpec<N extends SchemaName | undefined = SchemaName> =
+  | { readonly kind: 'json'; readonly schema: N & SchemaName; readonly description?: string }
   | { readonly kind: 'binary'; readonly contentType: string; readonly description: string };
 
 export interface RouteResult {
@@ -28,16 +28,20 @@ export interface RouteResult {
   readonly body?: unknown;
 }
 
-export interface RouteContext<P extends Principal | null> {
+/**
+ * What a handler gets. `query` and `body` are typed by the schemas the route names (Q, B): the
+ * values ajv checked against those very schemas, defaults filled in; undefined when it names none.
+ */
+export interface RouteContext<P extends Principal | null, Q extends SchemaName | undefined, B extends SchemaName | undefined> {
   readonly principal: P;
   readonly params: Record<string, string>;
-  readonly query: unknown;
-  readonly body: unknown;
+  readonly query: Validated<Q>;
+  readonly body: Validated<B>;
   readonly req: Request;
   readonly res: Response;
 }
 
-interface RouteBase {
+interface RouteBase<Q extends SchemaName | undefined, B extends SchemaName | undefined> {
   readonly method: HttpMethod;
   /** Full path in OpenAPI form: /api/v1/accounts/{id}. */
   readonly path: string;
@@ -47,20 +51,39 @@ interface RouteBase {
   readonly tag: string;
   /** Path parameters and their schemas. */
   readonly params?: Readonly<Record<string, JsonSchema>>;
-  readonly query?: SchemaName;
+  readonly query?: Q;
   /** Documented request headers (checked by the handler). */
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
-  readonly body?: BodySpec;
+  readonly body?: BodySpec<B>;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Problem statuses beyond those every route of its kind may answer (400/401/403/404/500/503). */
   readonly problems?: readonly number[];
 }
 
-/** A handler answers by returning { status, body } (JSON), or by writing `res` itself and returning nothing. */
-export type RouteHandler<P extends Principal | null> = (context: RouteContext<P>) => Promise<RouteResult | void>;
+/**
+ * A handler answers by returning { status, body } (JSON), or by writing `res` itself and returning nothing.
+ * Method syntax on purpose: it lets routes of different schemas share one table (ApiRoute); the
+ * types of one route's handler and schemas are tied together where it is written, by defineRoute.
+ */
+interface Handles<P extends Principal | null, Q extends SchemaName | undefined, B extends SchemaName | undefined> {
+  handler(context: RouteContext<P, Q, B>): Promise<RouteResult | void>;
+}
 
-export type ApiRoute =
-  | (RouteBase & { readonly auth: 'bearer'; readonly handler: RouteHandler<Principal> })
-  | (RouteBase & { readonly auth: 'none'; readonly handler: RouteHandler<null> });
+export type RouteSpec<Q extends SchemaName | undefined, B extends SchemaName | undefined> =
+  | (RouteBase<Q, B> & { readonly auth: 'bearer' } & Handles<Principal, Q, B>)
+  | (RouteBase<Q, B> & { readonly auth: 'none' } & Handles<null, Q, B>);
+
+/** Any route: the table api/register-routes.ts mounts and api/openapi.ts documents. */
+export type ApiRoute = RouteSpec<SchemaName | undefined, SchemaName | undefined>;
+
+/**
+ * Writes a route: its handler's `query` and `body` get the static types of the schemas named in
+ * `query` and `body.schema`, so a handler needs no cast and cannot disagree with its validation.
+ */
+export function defineRoute<Q extends SchemaName | undefined = undefined, B extends SchemaName | undefined = undefined>(
+  route: RouteSpec<Q, B>,
+): ApiRoute {
+  return route;
+}
 
 export const apiPrefix = '/api/v1';

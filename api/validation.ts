@@ -3,6 +3,7 @@ import addFormatsPlugin from 'ajv-formats';
 import { isAcceptableClientId } from '../protocol/topics.ts';
 import { ApiValidationError, type FieldError } from './problem.ts';
 import { clientIdFormat, type JsonSchema } from './schemas/common.ts';
+import { componentSchemas, type SchemaName, type Validated } from './schemas/index.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object.
 const addFormats = (addFormatsPlugin as unknown as { default: typeof addFormatsPlugin }).default ?? addFormatsPlugin;
@@ -64,6 +65,12 @@ export class SchemaValidator {
       throw new ApiValidationError((validateFunction.errors ?? []).map((error) => toFieldError(error, location)));
     }
     return data as T;
+  }
+
+  /** A request part checked against the component schema it names, typed as that schema; none named: undefined. */
+  validatePart<N extends SchemaName | undefined>(name: N, value: unknown, location: Location): Validated<N> {
+    // The one place a request part gets its static type: Static<> of the schema ajv has just checked it against.
+    return (name === undefined ? undefined : this.validate(componentSchemas[name], value, location)) as Validated<N>;
   }
 }
 

@@ -3,8 +3,7 @@ import { requireAdmin, visibleOrNotFound } from '../access.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute } from '../route-spec.ts';
-import type { AccountListQuery, AccountPatchBody, NewAccountBody } from '../schemas/accounts.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
 import { accountView, pageView } from '../views.ts';
 
@@ -29,7 +28,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
     new ReferenceChecker(store).check('body', { accountId, accountMustExist: false, bundleIds, bundleField: 'defaultBundleIds' });
 
   return [
-    {
+    defineRoute({
       method: 'post',
       path: `${apiPrefix}/accounts`,
       operationId: 'createAccount',
@@ -41,16 +40,15 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       problems: [409],
       handler: async ({ principal, body }) => {
         requireAdmin(principal);
-        const input = body as NewAccountBody;
-        checkBrokerUrl(input.brokerUrl);
+        checkBrokerUrl(body.brokerUrl);
         // A new account owns no bundles yet, so only an empty list can pass.
-        await checkDefaultBundles('', input.defaultBundleIds);
-        const account = await store.createAccount(input);
+        await checkDefaultBundles('', body.defaultBundleIds);
+        const account = await store.createAccount(body);
         await audit('account.created', principal.actor, account.id, { name: account.name });
         return { status: 201, body: accountView(account) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${apiPrefix}/accounts`,
       operationId: 'listAccounts',
@@ -61,11 +59,11 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       responses: { 200: { description: 'A page of accounts.', schema: 'AccountPage' } },
       handler: async ({ principal, query }) => {
         requireAdmin(principal);
-        const { offset, limit } = query as AccountListQuery;
+        const { offset, limit } = query;
         return { status: 200, body: pageView(await store.listAccounts({ offset, limit }), accountView) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'getAccount',
@@ -79,8 +77,8 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         const visible = visibleOrNotFound(principal, account && { ...account, accountId: account.id }, 'account');
         return { status: 200, body: accountView(visible) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'updateAccount',
@@ -94,7 +92,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params, body }) => {
         requireAdmin(principal);
         const id = params['id']!;
-        const { version, ...patch } = body as AccountPatchBody;
+        const { version, ...patch } = body;
         checkBrokerUrl(patch.brokerUrl);
         if (!(await store.getAccount(id))) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
         if (patch.defaultBundleIds) await checkDefaultBundles(id, patch.defaultBundleIds);
@@ -102,8 +100,8 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         await audit('account.updated', principal.actor, id, { fields: Object.keys(patch).sort() });
         return { status: 200, body: accountView(account) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'deleteAccount',
@@ -124,6 +122,6 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         await audit('account.deleted', principal.actor, id, { name: account.name });
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

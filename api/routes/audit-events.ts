@@ -1,12 +1,11 @@
 import { listScope } from '../access.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute } from '../route-spec.ts';
-import type { AuditEventListQuery } from '../schemas/audit-events.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { auditEventView, pageView } from '../views.ts';
 
 export function auditEventRoutes(deps: RouteDeps): ApiRoute[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: `${apiPrefix}/audit-events`,
       operationId: 'listAuditEvents',
@@ -15,8 +14,7 @@ export function auditEventRoutes(deps: RouteDeps): ApiRoute[] {
       auth: 'bearer',
       query: 'AuditEventListQuery',
       responses: { 200: { description: 'A page of audit events.', schema: 'AuditEventPage' } },
-      handler: async ({ principal, query }) => {
-        const filter = query as AuditEventListQuery;
+      handler: async ({ principal, query: filter }) => {
         const accountId = listScope(principal, filter.accountId);
         const page = await deps.store.listAudit({
           ...(accountId !== undefined ? { accountId } : {}),
@@ -30,6 +28,6 @@ export function auditEventRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 200, body: pageView(page, auditEventView) };
       },
-    },
+    }),
   ];
 }

@@ -5,8 +5,8 @@ import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute, type ResponseDoc } from '../route-spec.ts';
-import { sha256HexSchema, type BundleDownloadQuery, type BundleListQuery, type BundleUploadQuery } from '../schemas/bundles.ts';
+import { apiPrefix, defineRoute, type ApiRoute, type ResponseDoc } from '../route-spec.ts';
+import { sha256HexSchema } from '../schemas/bundles.ts';
 import { idSchema } from '../schemas/common.ts';
 import { bundleView, pageView } from '../views.ts';
 import { requiredListAccount } from './list-scope.ts';
@@ -45,7 +45,7 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
   }
 
   return [
-    {
+    defineRoute({
       method: 'post',
       path: base,
       operationId: 'uploadBundle',
@@ -60,7 +60,7 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
       responses: { 201: { description: 'Stored.', schema: 'Bundle' } },
       problems: [409, 413],
       handler: async ({ principal, query, req }) => {
-        const { accountId, name, version } = query as BundleUploadQuery;
+        const { accountId, name, version } = query;
         requireWriteAccess(principal, accountId);
         const expectedSha256 = req.get('x-content-sha256');
         if (expectedSha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(expectedSha256)) {
@@ -90,8 +90,8 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 201, body: bundleView(bundle) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: base,
       operationId: 'listBundles',
@@ -101,12 +101,12 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
       query: 'BundleListQuery',
       responses: { 200: { description: 'A page of bundles.', schema: 'BundlePage' } },
       handler: async ({ principal, query }) => {
-        const { accountId, offset, limit } = query as BundleListQuery;
+        const { accountId, offset, limit } = query;
         const page = await store.listBundles(requiredListAccount(principal, accountId), { offset, limit });
         return { status: 200, body: pageView(page, bundleView) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{id}`,
       operationId: 'getBundle',
@@ -119,8 +119,8 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
         status: 200,
         body: bundleView(visibleOrNotFound(principal, await store.getBundle(params['id']!), 'bundle')),
       }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{id}/content`,
       operationId: 'getBundleContent',
@@ -132,8 +132,8 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params, res }) => {
         await sendContent(res, visibleOrNotFound(principal, await store.getBundle(params['id']!), 'bundle'));
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{id}/download`,
       operationId: 'downloadBundle',
@@ -146,7 +146,7 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
       problems: [403],
       handler: async ({ params, query, res }) => {
         const id = params['id']!;
-        const claims = deps.downloadTokens.verify((query as BundleDownloadQuery).token, id);
+        const claims = deps.downloadTokens.verify(query.token, id);
         const bundle = await store.getBundle(id);
         if (!bundle) throw new PlatformError('NOT_FOUND', { detail: 'no such bundle' });
         await sendContent(res, bundle);
@@ -159,8 +159,8 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
           detail: { bundleId: id, status: res.statusCode },
         });
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteBundle',
@@ -183,6 +183,6 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

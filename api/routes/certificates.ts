@@ -1,8 +1,8 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import { listScope, visibleOrNotFound } from '../access.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute } from '../route-spec.ts';
-import { serialSchema, type CertificateListQuery, type RevocationBody } from '../schemas/certificates.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
+import { serialSchema } from '../schemas/certificates.ts';
 import { certificateView, pageView } from '../views.ts';
 
 const tag = 'certificates';
@@ -12,7 +12,7 @@ const serialParam = { serial: serialSchema };
 export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
   const { store } = deps;
   return [
-    {
+    defineRoute({
       method: 'get',
       path: base,
       operationId: 'listCertificates',
@@ -21,8 +21,7 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       auth: 'bearer',
       query: 'CertificateListQuery',
       responses: { 200: { description: 'A page of certificates.', schema: 'CertificatePage' } },
-      handler: async ({ principal, query }) => {
-        const filter = query as CertificateListQuery;
+      handler: async ({ principal, query: filter }) => {
         const accountId = listScope(principal, filter.accountId);
         const page = await store.listCertificates({
           ...(accountId !== undefined ? { accountId } : {}),
@@ -33,8 +32,8 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 200, body: pageView(page, certificateView) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{serial}`,
       operationId: 'getCertificate',
@@ -47,8 +46,8 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
         const certificate = visibleOrNotFound(principal, await store.getCertificate(params['serial']!.toLowerCase()), 'certificate');
         return { status: 200, body: certificateView(certificate) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: `${base}/{serial}/revoke`,
       operationId: 'revokeCertificate',
@@ -61,7 +60,7 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params, body }) => {
         const serial = params['serial']!.toLowerCase();
         const certificate = visibleOrNotFound(principal, await store.getCertificate(serial), 'certificate');
-        const { reason } = body as RevocationBody;
+        const { reason } = body;
         const revoked = await store.revokeCertificate(serial, reason);
         if (certificate.status !== 'REVOKED') {
           await deps.audit({
@@ -78,8 +77,8 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
         await deps.sessions.endSessions({ kind: 'certificate', clientId: revoked.clientId, serial, cause: 'revoked' });
         return { status: 200, body: certificateView(revoked) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${apiPrefix}/crl`,
       operationId: 'getCrl',
@@ -94,6 +93,6 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
         res.status(200).setHeader('Cache-Control', 'no-cache');
         res.type('application/pkix-crl').send(pem);
       },
-    },
+    }),
   ];
 }

@@ -1,9 +1,8 @@
 import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute } from '../route-spec.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
-import type { ConfigurationListQuery, NewConfigurationBody } from '../schemas/configurations.ts';
 import { configurationView, pageView } from '../views.ts';
 import { requiredListAccount } from './list-scope.ts';
 
@@ -14,7 +13,7 @@ const idParam = { id: idSchema };
 export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
   const { store } = deps;
   return [
-    {
+    defineRoute({
       method: 'post',
       path: base,
       operationId: 'createConfiguration',
@@ -24,8 +23,7 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
       body: { kind: 'json', schema: 'NewConfiguration' },
       responses: { 201: { description: 'Created.', schema: 'Configuration' } },
       problems: [409],
-      handler: async ({ principal, body }) => {
-        const input = body as NewConfigurationBody;
+      handler: async ({ principal, body: input }) => {
         requireWriteAccess(principal, input.accountId);
         await new ReferenceChecker(store).check('body', { accountId: input.accountId });
         const configuration = await store.createConfiguration(input);
@@ -39,8 +37,8 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 201, body: configurationView(configuration) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: base,
       operationId: 'listConfigurations',
@@ -50,12 +48,12 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
       query: 'ConfigurationListQuery',
       responses: { 200: { description: 'A page of configurations.', schema: 'ConfigurationPage' } },
       handler: async ({ principal, query }) => {
-        const { accountId, offset, limit } = query as ConfigurationListQuery;
+        const { accountId, offset, limit } = query;
         const page = await store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit });
         return { status: 200, body: pageView(page, configurationView) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{id}`,
       operationId: 'getConfiguration',
@@ -68,8 +66,8 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         const configuration = visibleOrNotFound(principal, await store.getConfiguration(params['id']!), 'configuration');
         return { status: 200, body: configurationView(configuration) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteConfiguration',
@@ -92,6 +90,6 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

@@ -1,7 +1,7 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import type { OpenApiDocument } from '../openapi.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute } from '../route-spec.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 
 const readinessTimeoutMs = 2000;
 
@@ -16,7 +16,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 /** Liveness, readiness and the API description: no token needed. */
 export function metaRoutes(deps: RouteDeps, openApiDocument: () => OpenApiDocument): ApiRoute[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/healthz',
       operationId: 'getHealth',
@@ -25,8 +25,8 @@ export function metaRoutes(deps: RouteDeps, openApiDocument: () => OpenApiDocume
       auth: 'none',
       responses: { 200: { description: 'Alive.', content: { 'application/json': { type: 'object' } } } },
       handler: async () => ({ status: 200, body: { status: 'ok' } }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/readyz',
       operationId: 'getReadiness',
@@ -43,8 +43,8 @@ export function metaRoutes(deps: RouteDeps, openApiDocument: () => OpenApiDocume
         }
         return { status: 200, body: { status: 'ready', store: deps.store.backend } };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${apiPrefix}/openapi.json`,
       operationId: 'getOpenApi',
@@ -53,6 +53,6 @@ export function metaRoutes(deps: RouteDeps, openApiDocument: () => OpenApiDocume
       auth: 'none',
       responses: { 200: { description: 'The OpenAPI document.', content: { 'application/json': { type: 'object' } } } },
       handler: async () => ({ status: 200, body: openApiDocument() }),
-    },
+    }),
   ];
 }

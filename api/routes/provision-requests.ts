@@ -6,14 +6,9 @@ import type { Principal } from '../auth.ts';
 import { problemBody } from '../problem.ts';
 import type { BatchItemResult, CreatedProvisionRequest, ProvisionRequestInput } from '../provision-request-service.ts';
 import type { RouteDeps } from '../route-deps.ts';
-import { apiPrefix, type ApiRoute, type RouteResult } from '../route-spec.ts';
+import { apiPrefix, defineRoute, type ApiRoute, type RouteResult } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
-import type {
-  NewProvisionRequestBody,
-  ProvisionRequestBatchBody,
-  ProvisionRequestListQuery,
-  ProvisionRequestPatchBody,
-} from '../schemas/provision-requests.ts';
+import type { NewProvisionRequestBody } from '../schemas/provision-requests.ts';
 import { pageView, provisionRequestView } from '../views.ts';
 import { credentialsCsv } from './credentials-csv.ts';
 
@@ -68,7 +63,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
   }
 
   function statusRoute(action: 'enable' | 'disable', status: RequestStatus): ApiRoute {
-    return {
+    return defineRoute({
       method: 'post',
       path: `${base}/{id}/${action}`,
       operationId: `${action}ProvisionRequest`,
@@ -83,11 +78,11 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         const changed = await requests.setStatus(params['id']!, status, principal.actor);
         return { status: 200, body: provisionRequestView(changed) };
       },
-    };
+    });
   }
 
   return [
-    {
+    defineRoute({
       method: 'post',
       path: base,
       operationId: 'createProvisionRequest',
@@ -99,13 +94,12 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       responses: { 201: { description: 'Created, with the device credentials (shown once).', schema: 'CreatedProvisionRequest' } },
       problems: [409],
       handler: async ({ principal, body }) => {
-        const input = body as NewProvisionRequestBody;
-        requireWriteAccess(principal, input.accountId);
-        const created = await requests.create(toInput(input), { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' });
+        requireWriteAccess(principal, body.accountId);
+        const created = await requests.create(toInput(body), { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' });
         return { status: 201, body: createdView(created) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: `${base}/batch`,
       operationId: 'createProvisionRequestBatch',
@@ -133,7 +127,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       },
       problems: [429],
       handler: async ({ principal, body, req, res }) => {
-        const { requests: items } = body as ProvisionRequestBatchBody;
+        const { requests: items } = body;
         for (const accountId of new Set(items.map((item) => item.accountId))) requireWriteAccess(principal, accountId);
         if (batchesRunning >= maxConcurrentBatches) {
           throw new PlatformError('OVERLOADED', { detail: 'other batches are running', retryAfterSeconds: 1 });
@@ -146,8 +140,8 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
           batchesRunning -= 1;
         }
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: base,
       operationId: 'listProvisionRequests',
@@ -156,8 +150,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       auth: 'bearer',
       query: 'ProvisionRequestListQuery',
       responses: { 200: { description: 'A page of provision requests.', schema: 'ProvisionRequestPage' } },
-      handler: async ({ principal, query }) => {
-        const filter = query as ProvisionRequestListQuery;
+      handler: async ({ principal, query: filter }) => {
         const accountId = listScope(principal, filter.accountId);
         const page = await store.listProvisionRequests({
           ...(accountId !== undefined ? { accountId } : {}),
@@ -171,8 +164,8 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         });
         return { status: 200, body: pageView(page, provisionRequestView) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: `${base}/{id}`,
       operationId: 'getProvisionRequest',
@@ -182,8 +175,8 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       params: idParam,
       responses: { 200: { description: 'The request.', schema: 'ProvisionRequest' } },
       handler: async ({ principal, params }) => ({ status: 200, body: provisionRequestView(await visibleRequest(principal, params['id']!)) }),
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: `${base}/{id}`,
       operationId: 'updateProvisionRequest',
@@ -197,7 +190,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params, body }) => {
         const id = params['id']!;
         await visibleRequest(principal, id);
-        const { version, activatesOn, expiresOn, ...changes } = body as ProvisionRequestPatchBody;
+        const { version, activatesOn, expiresOn, ...changes } = body;
         const updated = await requests.update(
           id,
           version,
@@ -210,10 +203,10 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         );
         return { status: 200, body: provisionRequestView(updated) };
       },
-    },
+    }),
     statusRoute('enable', 'ENABLED'),
     statusRoute('disable', 'DISABLED'),
-    {
+    defineRoute({
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteProvisionRequest',
@@ -227,6 +220,6 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         await requests.delete(request.id, principal.actor);
         return { status: 204 };
       },
-    },
+    }),
   ];
 }

@@ -68,6 +68,4 @@ export const accountPageSchema = pageSchema(accountSchema, 'A page of accounts.'
 
 export const accountListQuerySchema = Type.Object({ ...pageQueryProperties }, { additionalProperties: false });
 
-export type NewAccountBody = Static<typeof newAccountSchema>;
 export type AccountPatchBody = Static<typeof accountPatchSchema>;
-export type AccountListQuery = Static<typeof accountListQuerySchema>;

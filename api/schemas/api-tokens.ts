@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { dateTimeSchema, idSchema, withDefault, withOptions } from './common.ts';
 
 const descriptionSchema = Type.String({
@@ -24,5 +24,3 @@ export const createdApiTokenSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export type NewApiTokenBody = Static<typeof newApiTokenSchema>;

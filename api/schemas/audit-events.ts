@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { AnyObject, clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum, withOptions } from './common.ts';
 
 export const auditEventSchema = Type.Object(
@@ -30,5 +30,3 @@ export const auditEventListQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export type AuditEventListQuery = Static<typeof auditEventListQuerySchema>;

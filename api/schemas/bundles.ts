@@ -46,6 +46,4 @@ export const bundleDownloadQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type BundleUploadQuery = Static<typeof bundleUploadQuerySchema>;
 export type BundleListQuery = Static<typeof bundleListQuerySchema>;
-export type BundleDownloadQuery = Static<typeof bundleDownloadQuerySchema>;

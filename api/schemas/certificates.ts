@@ -49,5 +49,4 @@ export const revocationSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type CertificateListQuery = Static<typeof certificateListQuerySchema>;
 export type RevocationBody = Static<typeof revocationSchema>;

@@ -81,10 +81,6 @@ export const pageQueryProperties = {
   limit: withDefault(Type.Integer({ minimum: 1, maximum: 1000, description: 'Items per page (at most 1000).' }), 50),
 };
 
-export const pageQuerySchema = Type.Object(pageQueryProperties, { additionalProperties: false });
-
-export type PageQuery = Static<typeof pageQuerySchema>;
-
 /** `{ items, total, offset, limit }` around an item schema. */
 export function pageSchema<T extends TSchema>(itemSchema: T, description: string) {
   return Type.Object(

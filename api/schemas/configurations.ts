@@ -39,5 +39,4 @@ export const configurationListQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type NewConfigurationBody = Static<typeof newConfigurationSchema>;
 export type ConfigurationListQuery = Static<typeof configurationListQuerySchema>;

@@ -1,4 +1,4 @@
-import type { TSchema } from '@sinclair/typebox';
+import type { Static, TSchema } from '@sinclair/typebox';
 import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountSchema, newAccountSchema } from './accounts.ts';
 import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
 import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
@@ -57,3 +57,6 @@ export const componentSchemas = {
 } as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;
+
+/** A request part as a handler gets it: checked against the schema named N, defaults filled in; no schema, undefined. */
+export type Validated<N extends SchemaName | undefined> = N extends SchemaName ? Readonly<Static<(typeof componentSchemas)[N]>> : undefined;

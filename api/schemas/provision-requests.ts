@@ -186,6 +186,4 @@ export const provisionRequestBatchResultSchema = Type.Object(
   { description: 'What a batch created, in input order, and which items failed and why.', additionalProperties: false },
 );
 
-export type ProvisionRequestBatchBody = Static<typeof provisionRequestBatchSchema>;
 export type ProvisionRequestPatchBody = Static<typeof provisionRequestPatchSchema>;
-export type ProvisionRequestListQuery = Static<typeof provisionRequestListQuerySchema>;
