@@ -3,7 +3,7 @@
  * PlatformConfig derived from it. The README table is checked against it (test/config.test.ts),
  * so a setting cannot go undocumented.
  */
-import { Type, type SchemaOptions, type Static, type TUnsafe } from '@sinclair/typebox';
+import { OptionalKind, Type, type SchemaOptions, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { auditSettings, protectionSettings } from './protection-schema.ts';
 
 /** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
@@ -15,11 +15,17 @@ function stringEnum<const Values extends readonly string[]>(values: Values, opti
 export const caKeyPassphraseMinLength = 16;
 
 /**
- * A setting with a default is listed as required: ajv assigns the defaults (useDefaults) before
- * it checks `required`, so no input is refused for leaving one out, and its type says it is there.
+ * A setting with a default may be left out: the JSON Schema keeps it out of `required`, yet its
+ * type says it is there, because ajv's useDefaults fills it in before loadConfig returns (the same
+ * rule as withDefault in api/schemas/common.ts).
  */
+function defaultedSettingsOptional<Properties extends TProperties>(properties: Properties): Properties {
+  const entries = Object.entries(properties).map(([key, schema]) => [key, 'default' in schema ? { ...schema, [OptionalKind]: 'Optional' } : schema]);
+  return Object.fromEntries(entries) as Properties;
+}
+
 export const configSchema = Type.Object(
-  {
+  defaultedSettingsOptional({
     dataDir: Type.String({
       minLength: 1,
       default: './data',
@@ -219,7 +225,7 @@ export const configSchema = Type.Object(
       description: 'Largest JSON body the admin API accepts.',
     }),
     ...auditSettings,
-  },
+  }),
   { additionalProperties: false },
 );
 
