@@ -16,7 +16,7 @@ import {
   type SignatureAlgorithm,
 } from './schemas.ts';
 
-export type { ProvisionResult, ReplyStatement, SignatureAlgorithm, SignedDocument, SignerCertificates } from './schemas.ts';
+export type { ProvisionResult, ReplyStatement, SignatureAlgorithm, SignedDocument } from './schemas.ts';
 
 /** Thrown by decoders: the message is not what the protocol allows. */
 export class ProtocolError extends Error {

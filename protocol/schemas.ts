@@ -102,8 +102,6 @@ const signerCertificates = Type.Object(
   { additionalProperties: true },
 );
 
-export type SignerCertificates = Immutable<Static<typeof signerCertificates>>;
-
 /**
  * The signed document inside a successful provisioning reply. Signed bodies are read leniently:
  * an agent MUST ignore fields it does not know (PROTOCOL.md §7), so the platform may add some.
