@@ -1,11 +1,12 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { requireAdmin, visibleOrNotFound } from '../access.ts';
+import { requireAdmin } from '../access.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
-import { accountView, pageView } from '../views.ts';
+import { accountView } from '../views.ts';
+import { listAndGetRoutes } from './list-and-get.ts';
 
 const tag = 'accounts';
 const idParam = { id: idSchema };
@@ -48,34 +49,29 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         return { status: 201, body: accountView(account) };
       },
     }),
-    defineRoute({
-      method: 'get',
-      path: `${apiPrefix}/accounts`,
-      operationId: 'listAccounts',
-      summary: 'List accounts (admin)',
+    ...listAndGetRoutes({
+      base: `${apiPrefix}/accounts`,
       tag,
-      auth: 'bearer',
-      query: 'AccountListQuery',
-      responses: { 200: { description: 'A page of accounts.', schema: 'AccountPage' } },
-      handler: async ({ principal, query }) => {
-        requireAdmin(principal);
-        const { offset, limit } = query;
-        return { status: 200, body: pageView(await store.listAccounts({ offset, limit }), accountView) };
+      noun: 'account',
+      view: accountView,
+      list: {
+        operationId: 'listAccounts',
+        summary: 'List accounts (admin)',
+        query: 'AccountListQuery',
+        response: { description: 'A page of accounts.', schema: 'AccountPage' },
+        load: async (principal, { offset, limit }) => {
+          requireAdmin(principal);
+          return store.listAccounts({ offset, limit });
+        },
       },
-    }),
-    defineRoute({
-      method: 'get',
-      path: `${apiPrefix}/accounts/{id}`,
-      operationId: 'getAccount',
-      summary: 'Get an account (admin, or a token of that account)',
-      tag,
-      auth: 'bearer',
-      params: idParam,
-      responses: { 200: { description: 'The account.', schema: 'Account' } },
-      handler: async ({ principal, params }) => {
-        const account = await store.getAccount(params['id']!);
-        const visible = visibleOrNotFound(principal, account && { ...account, accountId: account.id }, 'account');
-        return { status: 200, body: accountView(visible) };
+      get: {
+        operationId: 'getAccount',
+        summary: 'Get an account (admin, or a token of that account)',
+        response: { description: 'The account.', schema: 'Account' },
+        load: async (id) => {
+          const account = await store.getAccount(id);
+          return account && { ...account, accountId: account.id };
+        },
       },
     }),
     defineRoute({

@@ -8,7 +8,8 @@ import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute, type ResponseDoc } from '../route-spec.ts';
 import { sha256HexSchema } from '../schemas/bundles.ts';
 import { idSchema } from '../schemas/common.ts';
-import { bundleView, pageView } from '../views.ts';
+import { bundleView } from '../views.ts';
+import { listAndGetRoutes } from './list-and-get.ts';
 import { requiredListAccount } from './list-scope.ts';
 
 const tag = 'bundles';
@@ -91,34 +92,25 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
         return { status: 201, body: bundleView(bundle) };
       },
     }),
-    defineRoute({
-      method: 'get',
-      path: base,
-      operationId: 'listBundles',
-      summary: 'List the bundles of an account',
+    ...listAndGetRoutes({
+      base,
       tag,
-      auth: 'bearer',
-      query: 'BundleListQuery',
-      responses: { 200: { description: 'A page of bundles.', schema: 'BundlePage' } },
-      handler: async ({ principal, query }) => {
-        const { accountId, offset, limit } = query;
-        const page = await store.listBundles(requiredListAccount(principal, accountId), { offset, limit });
-        return { status: 200, body: pageView(page, bundleView) };
+      noun: 'bundle',
+      view: bundleView,
+      list: {
+        operationId: 'listBundles',
+        summary: 'List the bundles of an account',
+        query: 'BundleListQuery',
+        response: { description: 'A page of bundles.', schema: 'BundlePage' },
+        load: async (principal, { accountId, offset, limit }) =>
+          store.listBundles(requiredListAccount(principal, accountId), { offset, limit }),
       },
-    }),
-    defineRoute({
-      method: 'get',
-      path: `${base}/{id}`,
-      operationId: 'getBundle',
-      summary: 'Get the metadata of a bundle',
-      tag,
-      auth: 'bearer',
-      params: idParam,
-      responses: { 200: { description: 'The bundle metadata.', schema: 'Bundle' } },
-      handler: async ({ principal, params }) => ({
-        status: 200,
-        body: bundleView(visibleOrNotFound(principal, await store.getBundle(params['id']!), 'bundle')),
-      }),
+      get: {
+        operationId: 'getBundle',
+        summary: 'Get the metadata of a bundle',
+        response: { description: 'The bundle metadata.', schema: 'Bundle' },
+        load: (id) => store.getBundle(id),
+      },
     }),
     defineRoute({
       method: 'get',

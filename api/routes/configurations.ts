@@ -3,7 +3,8 @@ import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
-import { configurationView, pageView } from '../views.ts';
+import { configurationView } from '../views.ts';
+import { listAndGetRoutes } from './list-and-get.ts';
 import { requiredListAccount } from './list-scope.ts';
 
 const tag = 'configurations';
@@ -38,33 +39,24 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         return { status: 201, body: configurationView(configuration) };
       },
     }),
-    defineRoute({
-      method: 'get',
-      path: base,
-      operationId: 'listConfigurations',
-      summary: 'List the configurations of an account',
+    ...listAndGetRoutes({
+      base,
       tag,
-      auth: 'bearer',
-      query: 'ConfigurationListQuery',
-      responses: { 200: { description: 'A page of configurations.', schema: 'ConfigurationPage' } },
-      handler: async ({ principal, query }) => {
-        const { accountId, offset, limit } = query;
-        const page = await store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit });
-        return { status: 200, body: pageView(page, configurationView) };
+      noun: 'configuration',
+      view: configurationView,
+      list: {
+        operationId: 'listConfigurations',
+        summary: 'List the configurations of an account',
+        query: 'ConfigurationListQuery',
+        response: { description: 'A page of configurations.', schema: 'ConfigurationPage' },
+        load: async (principal, { accountId, offset, limit }) =>
+          store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit }),
       },
-    }),
-    defineRoute({
-      method: 'get',
-      path: `${base}/{id}`,
-      operationId: 'getConfiguration',
-      summary: 'Get a configuration',
-      tag,
-      auth: 'bearer',
-      params: idParam,
-      responses: { 200: { description: 'The configuration.', schema: 'Configuration' } },
-      handler: async ({ principal, params }) => {
-        const configuration = visibleOrNotFound(principal, await store.getConfiguration(params['id']!), 'configuration');
-        return { status: 200, body: configurationView(configuration) };
+      get: {
+        operationId: 'getConfiguration',
+        summary: 'Get a configuration',
+        response: { description: 'The configuration.', schema: 'Configuration' },
+        load: (id) => store.getConfiguration(id),
       },
     }),
     defineRoute({

@@ -1,0 +1,63 @@
+import type { Page } from '../../store/types.ts';
+import { visibleOrNotFound } from '../access.ts';
+import type { Principal } from '../auth.ts';
+import { defineRoute, type ApiRoute, type ResponseDoc } from '../route-spec.ts';
+import { idSchema } from '../schemas/common.ts';
+import type { SchemaName, Validated } from '../schemas/index.ts';
+import { pageView } from '../views.ts';
+
+/** What GET {base} and GET {base}/{id} of one kind of record (accounts, bundles, configurations) differ in. */
+export interface ListAndGet<T, Q extends SchemaName> {
+  readonly base: string;
+  readonly tag: string;
+  /** The record in a 404's detail: "no such {noun}". */
+  readonly noun: string;
+  readonly view: (record: T) => unknown;
+  readonly list: {
+    readonly operationId: string;
+    readonly summary: string;
+    readonly query: Q;
+    readonly response: ResponseDoc;
+    /** Checks what the principal may list, and reads the page. */
+    readonly load: (principal: Principal, query: Validated<Q>) => Promise<Page<T>>;
+  };
+  readonly get: {
+    readonly operationId: string;
+    readonly summary: string;
+    readonly response: ResponseDoc;
+    /** The record with the account it belongs to, or null. */
+    readonly load: (id: string) => Promise<(T & { readonly accountId: string }) | null>;
+  };
+}
+
+/** A page of records, and one record by id: 404 alike for a missing one and one of another account. */
+export function listAndGetRoutes<T, Q extends SchemaName>(spec: ListAndGet<T, Q>): ApiRoute[] {
+  const { base, tag, noun, view, list, get } = spec;
+  return [
+    defineRoute({
+      method: 'get',
+      path: base,
+      operationId: list.operationId,
+      summary: list.summary,
+      tag,
+      auth: 'bearer',
+      query: list.query,
+      responses: { 200: list.response },
+      handler: async ({ principal, query }) => ({ status: 200, body: pageView(await list.load(principal, query), view) }),
+    }),
+    defineRoute({
+      method: 'get',
+      path: `${base}/{id}`,
+      operationId: get.operationId,
+      summary: get.summary,
+      tag,
+      auth: 'bearer',
+      params: { id: idSchema },
+      responses: { 200: get.response },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: view(visibleOrNotFound(principal, await get.load(params['id']!), noun)),
+      }),
+    }),
+  ];
+}
