@@ -8,6 +8,12 @@ import mqttPacket from 'mqtt-packet';
  * measures the RSS). Each step checks the shape it expects and otherwise leaves the client as it is:
  * a changed dependency costs memory, never behaviour (test/broker-connection-footprint.test.ts
  * fails if the savings are lost).
+ *
+ * slimParser and forgetConnectPacket edit private fields of mqtt-packet's parser (aedes'
+ * client._parser). The upstream change that makes them unnecessary, written up with its measured
+ * effect and tests: docs/upstream/mqtt-packet-parser-footprint.md. The other two upstream
+ * write-ups, which let patches/ and the packet-size guard in listeners.ts go:
+ * docs/upstream/aedes-clean-session-queue.md and docs/upstream/aedes-max-packet-size.md.
  */
 
 // The plain byte list mqtt-packet's parser needs, from the copy of `bl` that mqtt-packet itself loads.

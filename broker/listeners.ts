@@ -50,6 +50,10 @@ export function packetLimitFor(maxMessageBytes: number): number {
  *
  * It listens to 'data' after aedes has attached its 'readable' listener: 'readable' keeps control
  * of the flow, and 'data' is emitted with each chunk aedes reads, just before aedes parses it.
+ *
+ * Upstream (aedes issue #831, open): a `maxPacketSize` option for aedes, enforced by mqtt-packet's
+ * parser, would replace this guard. The design, measured effect, tests and what goes here once it
+ * lands are in docs/upstream/aedes-max-packet-size.md.
  */
 function guardPacketSize(socket: Socket, maxPacketBytes: number, onOversized?: ListenOptions['onOversizedPacket']): void {
   let state: 'type' | 'length' | 'body' = 'type';
