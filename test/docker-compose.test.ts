@@ -39,6 +39,23 @@ describe('docker-compose.yml', () => {
     assert.match(config.stderr, /PROVISIO_ADMIN_TOKEN|PROVISIO_INTERNAL_PASSWORD/);
   });
 
+  it('Should pass the secrets to the services as environment values only, never on a command line', () => {
+    const file = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
+    const interpolated = file.split('\n').filter((line) => line.includes('${'));
+    assert.ok(interpolated.length >= 3, 'the admin token and the internal password come from the environment');
+    for (const line of interpolated) assert.match(line, /^\s+PROVISIO_[A-Z_]+: \$\{PROVISIO_[A-Z_]+:\?[^}]*\}$/);
+  });
+
+  it('Should run compiled JavaScript with plain node and show no secret in any command (docker-compose config)', (t) => {
+    if (skipUnlessInstalled(t, ['docker-compose'], 'apt-get install -y docker-compose', requiredBy)) return;
+    const text = compose(['config']).stdout;
+    const withSecret = text.split('\n').filter((line) => Object.values(secrets).some((secret) => line.includes(secret)));
+    assert.ok(withSecret.length > 0, 'the secrets reach the services');
+    for (const line of withSecret) assert.match(line, /^\s+PROVISIO_(ADMIN_TOKEN|INTERNAL_PASSWORD): \S+$/, 'a secret outside an environment variable');
+    assert.doesNotMatch(text, /tsx|--import|\.ts\b/);
+    assert.equal((text.match(/- dist\/platform\/[a-z-]+\.js\n/g) ?? []).length, 6, 'api, two brokers, two provisioners and the sim fleet');
+  });
+
   it('uses only documented PROVISIO_* variables', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     const file = readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8');
