@@ -14,14 +14,37 @@ import mqtt, { type MqttClient } from 'mqtt';
  * not change: [MQTT-3.1.2-6] a clean session gets nothing queued for an earlier session, and
  * that queue is gone for good.
  */
-describe('aedes with the clean-session patch', () => {
+/**
+ * aedes' own in-memory persistence, but answering outgoingStream with an async generator instead
+ * of a Readable, as aedes-persistence-redis 11 does (the platform wraps that one in
+ * broker/clean-session-persistence.ts; the patch must not depend on the wrapper).
+ */
+async function generatorQueuePersistence(): Promise<unknown> {
+  const { default: memoryPersistence } = (await import('aedes-persistence')) as unknown as {
+    default: () => { outgoingStream(client: unknown): AsyncIterable<unknown> };
+  };
+  const persistence = memoryPersistence();
+  const readableQueue = persistence.outgoingStream.bind(persistence);
+  persistence.outgoingStream = (client) =>
+    (async function* () {
+      yield* readableQueue(client);
+    })();
+  return persistence;
+}
+
+for (const [persistenceName, makePersistence] of [
+  ['a Readable queue (aedes-persistence)', async () => undefined],
+  ['an async-generator queue (as aedes-persistence-redis 11 answers)', generatorQueuePersistence],
+] as const)
+describe(`aedes with the clean-session patch, ${persistenceName}`, () => {
   let broker: Aedes;
   let server: Server;
   let url: string;
   const clients: MqttClient[] = [];
 
   before(async () => {
-    broker = await Aedes.createBroker();
+    const persistence = await makePersistence();
+    broker = await Aedes.createBroker(persistence === undefined ? {} : ({ persistence } as Parameters<typeof Aedes.createBroker>[0]));
     server = createServer((socket) => broker.handle(socket));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
