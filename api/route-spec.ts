@@ -69,7 +69,7 @@ interface Handles<P extends Principal | null, Q extends SchemaName | undefined, 
   handler(context: RouteContext<P, Q, B>): Promise<RouteResult | void>;
 }
 
-export type RouteSpec<Q extends SchemaName | undefined, B extends SchemaName | undefined> =
+type RouteSpec<Q extends SchemaName | undefined, B extends SchemaName | undefined> =
   | (RouteBase<Q, B> & { readonly auth: 'bearer' } & Handles<Principal, Q, B>)
   | (RouteBase<Q, B> & { readonly auth: 'none' } & Handles<null, Q, B>);
 

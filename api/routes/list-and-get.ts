@@ -7,7 +7,7 @@ import type { SchemaName, Validated } from '../schemas/index.ts';
 import { pageView } from '../views.ts';
 
 /** What GET {base} and GET {base}/{id} of one kind of record (accounts, bundles, configurations) differ in. */
-export interface ListAndGet<T, Q extends SchemaName> {
+interface ListAndGet<T, Q extends SchemaName> {
   readonly base: string;
   readonly tag: string;
   /** The record in a 404's detail: "no such {noun}". */

@@ -1,15 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import {
-  accountNameSchema,
-  AnyObject,
-  dateTimeSchema,
-  idSchema,
-  Nullable,
-  pageQueryProperties,
-  pageSchema,
-  versionSchema,
-  withDefault,
-} from './common.ts';
+import { Type } from '@sinclair/typebox';
+import { accountNameSchema, AnyObject, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, versionSchema, withDefault } from './common.ts';
 
 export const brokerUrlSchema = Nullable(
   Type.String({
@@ -67,5 +57,3 @@ export const accountSchema = Type.Object(
 export const accountPageSchema = pageSchema(accountSchema, 'A page of accounts.');
 
 export const accountListQuerySchema = Type.Object({ ...pageQueryProperties }, { additionalProperties: false });
-
-export type AccountPatchBody = Static<typeof accountPatchSchema>;

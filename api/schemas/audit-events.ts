@@ -1,15 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import {
-  AnyObject,
-  clientIdSchema,
-  dateTimeSchema,
-  idSchema,
-  Nullable,
-  pageQueryProperties,
-  pageSchema,
-  StringEnum,
-  withOptions,
-} from './common.ts';
+import { AnyObject, clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum, withOptions } from './common.ts';
 
 export const auditEventSchema = Type.Object(
   {

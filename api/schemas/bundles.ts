@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { dateTimeSchema, idSchema, pageQueryProperties, pageSchema, withOptions } from './common.ts';
 
 const bundleNameSchema = Type.String({ pattern: '^[A-Za-z0-9._-]{1,128}$' });
@@ -31,9 +31,7 @@ export const bundlePageSchema = pageSchema(bundleSchema, 'A page of bundles.');
 
 export const bundleListQuerySchema = Type.Object(
   {
-    accountId: Type.Optional(
-      withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' }),
-    ),
+    accountId: Type.Optional(withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' })),
     ...pageQueryProperties,
   },
   { additionalProperties: false },
@@ -45,5 +43,3 @@ export const bundleDownloadQuerySchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export type BundleListQuery = Static<typeof bundleListQuerySchema>;

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum } from './common.ts';
 
 export const serialSchema = Type.String({
@@ -48,5 +48,3 @@ export const revocationSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-export type RevocationBody = Static<typeof revocationSchema>;

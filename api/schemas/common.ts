@@ -1,14 +1,4 @@
-import {
-  Kind,
-  OptionalKind,
-  Type,
-  type SchemaOptions,
-  type Static,
-  type TInteger,
-  type TSchema,
-  type TString,
-  type TUnsafe,
-} from '@sinclair/typebox';
+import { Kind, OptionalKind, Type, type SchemaOptions, type Static, type TInteger, type TSchema, type TString, type TUnsafe } from '@sinclair/typebox';
 import { errorCodes } from '../../errors/catalogue.ts';
 
 /**

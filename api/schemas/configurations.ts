@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { AnyObject, dateTimeSchema, idSchema, pageQueryProperties, pageSchema, withOptions } from './common.ts';
 
 const configurationNameSchema = Type.String({
@@ -31,12 +31,8 @@ export const configurationPageSchema = pageSchema(configurationSchema, 'A page o
 
 export const configurationListQuerySchema = Type.Object(
   {
-    accountId: Type.Optional(
-      withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' }),
-    ),
+    accountId: Type.Optional(withOptions(idSchema, { description: 'Required with the admin token; an account token sees its own account.' })),
     ...pageQueryProperties,
   },
   { additionalProperties: false },
 );
-
-export type ConfigurationListQuery = Static<typeof configurationListQuerySchema>;

@@ -50,10 +50,7 @@ export const newProvisionRequestSchema = Type.Object(
     clientId: clientIdSchema,
     username: Type.Optional(usernameSchema),
     password: Type.Optional(passwordSchema),
-    generateActivationKey: withDefault(
-      Type.Boolean({ description: 'Generate a 32-character activation key the device must send with its request.' }),
-      false,
-    ),
+    generateActivationKey: withDefault(Type.Boolean({ description: 'Generate a 32-character activation key the device must send with its request.' }), false),
     activatesOn: Type.Optional(withOptions(dateTimeSchema, { description: 'Not valid before (default: now).' })),
     expiresOn: Type.Optional(withOptions(dateTimeSchema, { description: 'Not valid after (default: now + requestDefaultValidityDays).' })),
     retryMaxAttempts: withDefault(retryMaxAttemptsSchema, 5),
@@ -94,9 +91,7 @@ export const provisionRequestPatchSchema = Type.Object(
     password: Type.Optional(passwordSchema),
     configurationId: Type.Optional(configurationIdSchema),
     bundleIds: Type.Optional(bundleIdListSchema),
-    status: Type.Optional(
-      withOptions(statusSchema, { description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' }),
-    ),
+    status: Type.Optional(withOptions(statusSchema, { description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' })),
   },
   { additionalProperties: false, minProperties: 2 },
 );
@@ -185,5 +180,3 @@ export const provisionRequestBatchResultSchema = Type.Object(
   },
   { description: 'What a batch created, in input order, and which items failed and why.', additionalProperties: false },
 );
-
-export type ProvisionRequestPatchBody = Static<typeof provisionRequestPatchSchema>;
