@@ -24,8 +24,7 @@ export const layers = [
   { folders: ['agent-sim'], only: ['protocol'] },
   { folders: ['platform'] },
   { folders: ['dev-support'] },
-  { folders: ['bench'] },
-  { folders: ['scripts'] },
+  { folders: ['bench', 'scripts'] },
   { folders: ['test'] },
 ];
 
