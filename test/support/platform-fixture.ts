@@ -103,7 +103,7 @@ export async function createAccountAndRequest(
   options: { account?: string; generateActivationKey?: boolean; extra?: Record<string, unknown>; accountBody?: Record<string, unknown> } = {},
 ): Promise<CreatedRequest> {
   const name = options.account ?? 'acme';
-  let account = await fixture.api<{ items: { id: string; name: string }[] }>('GET', `/accounts?limit=1000`);
+  const account = await fixture.api<{ items: { id: string; name: string }[] }>('GET', `/accounts?limit=1000`);
   let accountId = account.body.items.find((item) => item.name === name)?.id;
   if (!accountId) {
     const created = await fixture.api<{ id: string }>('POST', '/accounts', { name, ...options.accountBody });
