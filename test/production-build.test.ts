@@ -22,12 +22,12 @@ const adminToken = 'production-build-admin-token-0123456789';
 function productionPackages(): string[] {
   const listed = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: repoRoot, encoding: 'utf8' });
   const top = join(repoRoot, 'node_modules') + sep;
-  const names = listed.stdout
+  const names = (listed.stdout ?? '')
     .split('\n')
     .filter((path) => path.startsWith(top))
     .map((path) => path.slice(top.length))
     .filter((name) => !name.includes(`${sep}node_modules${sep}`));
-  assert.ok(names.includes('aedes'), `npm ls --omit=dev listed no aedes:\n${listed.stderr}`);
+  assert.ok(names.includes('aedes'), `npm ls --omit=dev listed no aedes:\n${listed.error?.message ?? listed.stderr}`);
   return [...new Set(names)];
 }
 
@@ -104,7 +104,7 @@ describe('the production build (npm run build)', { timeout: 400_000 }, () => {
   it('Should start the all-in-one platform with plain node and answer /healthz and the admin API', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'provisio-image-data-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env = platformEnv({ dataDir, ports: { mqtt: 0, mqtts: 0, account: 0, http: 0 }, adminToken, env: { PROVISIO_LOG_LEVEL: 'info' } });
+    const env = platformEnv({ dataDir, ports: { mqtt: 0, mqtts: 0, account: 0, http: 0 }, adminToken });
     const child = spawn(process.execPath, ['dist/platform/main.js'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | string | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
     t.after(() => child.kill('SIGKILL'));
