@@ -11,7 +11,7 @@ import tseslint from 'typescript-eslint';
  * protocol alone, so an outside agent can be too). test/layer-rules.test.ts checks that the README
  * table says the same as the rules made from this list.
  */
-export const layers = [
+const layers = [
   { folders: ['protocol'] },
   { folders: ['errors'] },
   { folders: ['config'] },
@@ -29,7 +29,7 @@ export const layers = [
 ];
 
 /** What `folder` may import, bottom to top. */
-export function mayImport(folder) {
+function mayImport(folder) {
   const row = layers.findIndex((layer) => layer.folders.includes(folder));
   if (row < 0) throw new Error(`${folder}/ is not in the layer list`);
   return layers[row].only ?? layers.slice(0, row).flatMap((layer) => layer.folders);
@@ -58,7 +58,7 @@ export default tseslint.config(
   },
   {
     files: ['**/*.ts', '**/*.js'],
-    ignores: ['*.js'],
+    ignores: ['*.js'], // this file and other tool configurations at the top belong to no folder
     plugins: { boundaries },
     settings: {
       'boundaries/root-path': fileURLToPath(new URL('.', import.meta.url)),
