@@ -159,7 +159,11 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
     return exitCodes.online;
   }
   const reason =
-    result.status === 'failed' ? result.reason : result.status === 'stopped' ? `stopped (${String(signal.reason)})` : 'provisioning is disabled (enabled=false)';
+    result.status === 'failed'
+      ? result.reason
+      : result.status === 'stopped'
+        ? `stopped (${String(signal.reason)})`
+        : 'provisioning is disabled (enabled=false)';
   say(`device not online: ${reason}`);
   if (values.json) process.stdout.write(`${JSON.stringify({ status: result.status, reason, attempts: result.attempts })}\n`);
   return exitCodes.failed;

@@ -133,10 +133,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   }
 
   const stuck = whenNothingCanHappen();
-  await Promise.race([
-    Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, devices.length)) }, () => worker())),
-    stuck.happened,
-  ]);
+  await Promise.race([Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, devices.length)) }, () => worker())), stuck.happened]);
   stuck.cancel();
   for (const step of running.values()) fail(`agent-sim bug: a wait nothing could end, at step ${step}`);
   running.clear();

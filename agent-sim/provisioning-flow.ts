@@ -2,13 +2,7 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { sha256Hex } from '../protocol/configuration-hash.ts';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
-import {
-  encodeProvisionComplete,
-  encodeProvisionRequest,
-  type ProvisionResult,
-  type ReplyMessage,
-  type ReplyStatement,
-} from '../protocol/messages.ts';
+import { encodeProvisionComplete, encodeProvisionRequest, type ProvisionResult, type ReplyMessage, type ReplyStatement } from '../protocol/messages.ts';
 import { actionFor, actionForConnack } from '../protocol/device-outcomes.ts';
 import { ResponseCode } from '../protocol/response-codes.ts';
 import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../protocol/topics.ts';
@@ -293,9 +287,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
     const result = answer.document as ProvisionResult;
     context.onStep?.('bundles', String(result.bundles.length));
     await downloadBundles(context, result);
-    const keyPem = context.deviceKey
-      ? context.deviceKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-      : (result.certificates.clientKey ?? '');
+    const keyPem = context.deviceKey ? context.deviceKey.export({ type: 'pkcs8', format: 'pem' }).toString() : (result.certificates.clientKey ?? '');
     await context.state.saveProvisioning(result, keyPem);
     installed = true;
 

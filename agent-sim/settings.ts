@@ -54,9 +54,7 @@ export const defaultSettings = {
  * to the client id: the user name the admin API gives a request when the operator names none
  * (ESF's own default, MAC-serial, matches no request the API creates by default: CONNACK 4).
  */
-export function settingsFor(
-  given: Partial<AgentSettings> & { readonly mac: string; readonly serial: string; readonly password: string },
-): AgentSettings {
+export function settingsFor(given: Partial<AgentSettings> & { readonly mac: string; readonly serial: string; readonly password: string }): AgentSettings {
   const clientId = given['client-id'] ?? given.mac.replace(/:/g, '').toUpperCase();
   return {
     ...defaultSettings,

@@ -56,9 +56,7 @@ export class BundleDownloadTokens {
   }
 
   private mac(bundleId: string, clientId: string, expiresAtSeconds: number, secret = this.secret): Buffer {
-    return createHmac('sha256', secret)
-      .update(`provisio-bundle-download\n${bundleId}\n${clientId}\n${expiresAtSeconds}`)
-      .digest();
+    return createHmac('sha256', secret).update(`provisio-bundle-download\n${bundleId}\n${clientId}\n${expiresAtSeconds}`).digest();
   }
 }
 

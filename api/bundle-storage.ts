@@ -67,9 +67,7 @@ export class BundleStorage {
     let written: StoredContent;
     try {
       await mkdir(this.directory, { recursive: true, mode: directoryMode });
-      written = Buffer.isBuffer(source)
-        ? await writeBuffer(source, temporary, options.maxBytes)
-        : await writeStream(source, temporary, options.maxBytes);
+      written = Buffer.isBuffer(source) ? await writeBuffer(source, temporary, options.maxBytes) : await writeStream(source, temporary, options.maxBytes);
       if (options.expectedSha256 !== undefined && options.expectedSha256.toLowerCase() !== written.sha256) {
         throw new PlatformError('BUNDLE_HASH_MISMATCH', { detail: `the content's sha256 is ${written.sha256}` });
       }

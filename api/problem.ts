@@ -60,5 +60,8 @@ export function sendProblem(res: Response, error: PlatformError, instance?: stri
   }
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="provisio"');
   res.setHeader('Cache-Control', 'no-store');
-  res.status(status).type('application/problem+json').send(JSON.stringify(problemBody(error, instance)));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify(problemBody(error, instance)));
 }

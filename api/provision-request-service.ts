@@ -184,7 +184,12 @@ export class ProvisionRequestService {
       );
     }
     plain.sort((a, b) => a.index - b.index);
-    for (const [i, creation] of (await this.storeMany(plain.map((item) => item.prepared), options)).entries()) {
+    for (const [i, creation] of (
+      await this.storeMany(
+        plain.map((item) => item.prepared),
+        options,
+      )
+    ).entries()) {
       const { index, prepared } = plain[i]!;
       results[index] = creation.ok
         ? { ok: true, index, created: { request: creation.request, credentials: prepared.credentials } }

@@ -82,9 +82,7 @@ export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtim
       const parsed = validator.validatePart(bodySchema, raw, 'body');
       const context = { params, query, body: parsed, req, res };
       const result =
-        route.auth === 'bearer'
-          ? await route.handler({ ...context, principal: principal! })
-          : await route.handler({ ...context, principal: null });
+        route.auth === 'bearer' ? await route.handler({ ...context, principal: principal! }) : await route.handler({ ...context, principal: null });
       if (result) send(res, result);
     });
   }

@@ -70,8 +70,7 @@ interface Handles<P extends Principal | null, Q extends SchemaName | undefined, 
 }
 
 type RouteSpec<Q extends SchemaName | undefined, B extends SchemaName | undefined> =
-  | (RouteBase<Q, B> & { readonly auth: 'bearer' } & Handles<Principal, Q, B>)
-  | (RouteBase<Q, B> & { readonly auth: 'none' } & Handles<null, Q, B>);
+  (RouteBase<Q, B> & { readonly auth: 'bearer' } & Handles<Principal, Q, B>) | (RouteBase<Q, B> & { readonly auth: 'none' } & Handles<null, Q, B>);
 
 /** Any route: the table api/register-routes.ts mounts and api/openapi.ts documents. */
 export type ApiRoute = RouteSpec<SchemaName | undefined, SchemaName | undefined>;
@@ -80,9 +79,7 @@ export type ApiRoute = RouteSpec<SchemaName | undefined, SchemaName | undefined>
  * Writes a route: its handler's `query` and `body` get the static types of the schemas named in
  * `query` and `body.schema`, so a handler needs no cast and cannot disagree with its validation.
  */
-export function defineRoute<Q extends SchemaName | undefined = undefined, B extends SchemaName | undefined = undefined>(
-  route: RouteSpec<Q, B>,
-): ApiRoute {
+export function defineRoute<Q extends SchemaName | undefined = undefined, B extends SchemaName | undefined = undefined>(route: RouteSpec<Q, B>): ApiRoute {
   return route;
 }
 

@@ -82,7 +82,10 @@ function normalizeTextParameters(schema: JsonSchema, value: unknown): unknown {
   for (const [key, raw] of Object.entries(value as Record<string, unknown>)) {
     if (properties[key]?.['type'] === 'array') {
       const values = (Array.isArray(raw) ? raw : [raw]).map(String);
-      out[key] = values.flatMap((item) => item.split(',')).map((item) => item.trim()).filter((item) => item.length > 0);
+      out[key] = values
+        .flatMap((item) => item.split(','))
+        .map((item) => item.trim())
+        .filter((item) => item.length > 0);
     } else {
       out[key] = raw;
     }

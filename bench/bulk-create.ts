@@ -55,9 +55,18 @@ async function main(): Promise<void> {
       platformCoresBusy: round(median(rounds.map((x) => x.cores))),
       rounds,
     };
-    printTable(`Provision requests created through POST /provision-requests/batch (${flags.rounds} rounds of ${flags.requests}, batches of ${maxBatchSize}, ${maxConcurrentBatches} in flight, CSV answers)`, [
-      { 'requests/s': result.perSecond, 'platform CPU ms/request': result.platformCpuMsPerRequest, 'of it main thread': result.platformMainThreadCpuMsPerRequest, 'platform cores busy': result.platformCoresBusy, rounds: rounds.map((x) => Math.round(x.perSecond)).join(' ') },
-    ]);
+    printTable(
+      `Provision requests created through POST /provision-requests/batch (${flags.rounds} rounds of ${flags.requests}, batches of ${maxBatchSize}, ${maxConcurrentBatches} in flight, CSV answers)`,
+      [
+        {
+          'requests/s': result.perSecond,
+          'platform CPU ms/request': result.platformCpuMsPerRequest,
+          'of it main thread': result.platformMainThreadCpuMsPerRequest,
+          'platform cores busy': result.platformCoresBusy,
+          rounds: rounds.map((x) => Math.round(x.perSecond)).join(' '),
+        },
+      ],
+    );
     await writeResult(flags.json, context, {
       benchmark: 'bulk-create',
       parameters: { ...flags, json: undefined },

@@ -50,9 +50,17 @@ async function main(): Promise<void> {
     const rsaKey = createCsr({ commonName: 'key', keyAlgorithm: 'rsa' }).privateKey;
     const rsaCsrs = Array.from({ length: 64 }, (_, i) => createCsr({ commonName: `device-${i}`, privateKey: rsaKey }).csrPem);
     const cases: Case[] = [
-      { name: 'EC CA, EC P-256 CSR', ca: ecCa, issue: (ca, i) => ca.issueFromCsr(ecCsrs[i % 256] as string, { clientId: `device-${i % 256}`, account: 'bench' }) },
+      {
+        name: 'EC CA, EC P-256 CSR',
+        ca: ecCa,
+        issue: (ca, i) => ca.issueFromCsr(ecCsrs[i % 256] as string, { clientId: `device-${i % 256}`, account: 'bench' }),
+      },
       { name: 'EC CA, generated EC key', ca: ecCa, issue: (ca, i) => ca.issueWithGeneratedKey({ clientId: `device-${i}`, account: 'bench' }) },
-      { name: 'RSA CA, RSA-2048 CSR', ca: rsaCa, issue: (ca, i) => ca.issueFromCsr(rsaCsrs[i % 64] as string, { clientId: `device-${i % 64}`, account: 'bench' }) },
+      {
+        name: 'RSA CA, RSA-2048 CSR',
+        ca: rsaCa,
+        issue: (ca, i) => ca.issueFromCsr(rsaCsrs[i % 64] as string, { clientId: `device-${i % 64}`, account: 'bench' }),
+      },
     ];
     const results: { case: string; perSecond: number; rounds: number[] }[] = [];
     for (const testCase of cases) {

@@ -111,7 +111,9 @@ async function main(): Promise<void> {
         for (const name of order) {
           const figure = await measureRound(pool, brokers[name].pid, targetOf(name, transport), flags.connects, offset);
           rounds[name].push(figure);
-          process.stdout.write(`  ${transport} round ${r + 1} ${name.padEnd(10)} ${Math.round(figure.perSecond)} connects/s, ${figure.brokerCpuMsPerConnect.toFixed(3)} ms broker CPU/connect\n`);
+          process.stdout.write(
+            `  ${transport} round ${r + 1} ${name.padEnd(10)} ${Math.round(figure.perSecond)} connects/s, ${figure.brokerCpuMsPerConnect.toFixed(3)} ms broker CPU/connect\n`,
+          );
         }
         offset += flags.connects;
       }
@@ -128,8 +130,20 @@ async function main(): Promise<void> {
       const rateRatio = ratio(ours.connectsPerSecond, theirs.connectsPerSecond);
       const cpuRatio = ratio(ours.brokerCpuMsPerConnect, theirs.brokerCpuMsPerConnect);
       ratios[transport] = rateRatio;
-      results.push({ transport, provisio: ours, mosquitto: theirs, nodeFloor, rateRatio: rateRatio && round(rateRatio), cpuRatio: cpuRatio && round(cpuRatio), rounds });
-      for (const [name, s] of [['provisio', ours], ['mosquitto', theirs], ['node floor', nodeFloor]] as const) {
+      results.push({
+        transport,
+        provisio: ours,
+        mosquitto: theirs,
+        nodeFloor,
+        rateRatio: rateRatio && round(rateRatio),
+        cpuRatio: cpuRatio && round(cpuRatio),
+        rounds,
+      });
+      for (const [name, s] of [
+        ['provisio', ours],
+        ['mosquitto', theirs],
+        ['node floor', nodeFloor],
+      ] as const) {
         rows.push({
           transport,
           broker: name,
@@ -143,12 +157,23 @@ async function main(): Promise<void> {
         });
       }
     }
-    printTable(`Authenticated connects (median of ${flags.rounds} rounds of ${flags.connects}, concurrency ${flags.concurrency}, client threads TCP ${flags['tcp-client-threads']} / TLS ${flags['tls-client-threads']}, ${flags.devices} credentials)`, rows);
+    printTable(
+      `Authenticated connects (median of ${flags.rounds} rounds of ${flags.connects}, concurrency ${flags.concurrency}, client threads TCP ${flags['tcp-client-threads']} / TLS ${flags['tls-client-threads']}, ${flags.devices} credentials)`,
+      rows,
+    );
     await writeResult(flags.json, context, {
       benchmark: 'connect-rate',
       parameters: { ...flags, json: undefined },
       results,
-      targets: transports.map((t) => checkTarget(`connects/s vs mosquitto over ${t.toUpperCase()}`, ratios[t] === null || ratios[t] === undefined ? null : round(ratios[t]!), 0.5, '× mosquitto', 'atLeast')),
+      targets: transports.map((t) =>
+        checkTarget(
+          `connects/s vs mosquitto over ${t.toUpperCase()}`,
+          ratios[t] === null || ratios[t] === undefined ? null : round(ratios[t]!),
+          0.5,
+          '× mosquitto',
+          'atLeast',
+        ),
+      ),
       notes: [
         'The load client runs on the same 2-core machine and competes with the broker for CPU; its own CPU per connect is reported.',
         'Platform log level warn; mosquitto logs errors and warnings only, connection messages off.',

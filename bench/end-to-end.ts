@@ -171,7 +171,10 @@ async function main(): Promise<void> {
       'simulator CPU ms/device': result.simulatorCpuMsPerDevice,
       'platform peak RSS MiB': result.platformPeakRssMiB,
     });
-    printTable(`End to end, TLS both legs (${flags.rounds} rounds of ${perRound} devices, concurrency ${flags.concurrency}, after ${flags.warmup} warm-up devices)`, rows);
+    printTable(
+      `End to end, TLS both legs (${flags.rounds} rounds of ${perRound} devices, concurrency ${flags.concurrency}, after ${flags.warmup} warm-up devices)`,
+      rows,
+    );
     process.stdout.write(`devices/s per platform core (1 / CPU per device): ${result.devicesPerSecondPerPlatformCore}\n`);
     await writeResult(flags.json, context, {
       benchmark: 'end-to-end',
@@ -182,8 +185,8 @@ async function main(): Promise<void> {
         checkTarget('latency p99 to birth', result.latencyMs.p99, p99TargetMs, 'ms', 'atMost'),
       ],
       notes: [
-        'agent-sim runs on the same machine: its CPU per device is reported beside the platform\'s; the whole-run devices/s is bounded by both together.',
-        'Latency is agent-sim\'s: from the start of a device\'s run (writing its state, making its key) to its birth message; the wait for a free concurrency slot is not in it.',
+        "agent-sim runs on the same machine: its CPU per device is reported beside the platform's; the whole-run devices/s is bounded by both together.",
+        "Latency is agent-sim's: from the start of a device's run (writing its state, making its key) to its birth message; the wait for a free concurrency slot is not in it.",
         'CPU per device divides by the devices attempted (provisioned + failed).',
         'Platform log level warn.',
       ],

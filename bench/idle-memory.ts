@@ -68,7 +68,14 @@ async function measure(start: () => Promise<RunningBroker>, identities: readonly
       await broker.gc();
       await sleep(500);
       const afterKb = rssKb(broker.pid);
-      return { connected: sockets.length, failures, firstFailure, beforeKb, afterKb, bytesPerConnection: ((afterKb - beforeKb) * 1024) / Math.max(1, sockets.length) };
+      return {
+        connected: sockets.length,
+        failures,
+        firstFailure,
+        beforeKb,
+        afterKb,
+        bytesPerConnection: ((afterKb - beforeKb) * 1024) / Math.max(1, sockets.length),
+      };
     } finally {
       await closeSessions(sockets);
     }
@@ -95,21 +102,39 @@ async function main(): Promise<void> {
       const accountId = await api.createAccount('bench-idle');
       const n = flags.connections;
       process.stdout.write(`creating ${n} provision requests for the password scenarios…\n`);
-      const passwords = await api.createRequests(accountId, Array.from({ length: n }, (_, i) => `bench-idle-pw-${String(i).padStart(6, '0')}`));
+      const passwords = await api.createRequests(
+        accountId,
+        Array.from({ length: n }, (_, i) => `bench-idle-pw-${String(i).padStart(6, '0')}`),
+      );
       passwordIdentities = passwords.map((c) => ({ clientId: c.clientId, username: c.username, password: c.password }));
       if (scenarios.includes('account-mtls')) {
         process.stdout.write(`provisioning ${n} devices with agent-sim for the account broker…\n`);
-        const devices = await api.createRequests(accountId, Array.from({ length: n }, (_, i) => `bench-idle-dev-${String(i).padStart(6, '0')}`));
+        const devices = await api.createRequests(
+          accountId,
+          Array.from({ length: n }, (_, i) => `bench-idle-dev-${String(i).padStart(6, '0')}`),
+        );
         const credentialsFile = path.join(workDir, 'devices.json');
         await writeFile(credentialsFile, JSON.stringify(devices));
         const stateRoot = path.join(workDir, 'devices');
-        const fleet = await runFleet({ credentialsFile, rootCaFile: setup.rootCaFile, brokerUrl: `mqtts://localhost:${setup.provisionTlsPort}`, count: n, concurrency: 50, stateRoot });
+        const fleet = await runFleet({
+          credentialsFile,
+          rootCaFile: setup.rootCaFile,
+          brokerUrl: `mqtts://localhost:${setup.provisionTlsPort}`,
+          count: n,
+          concurrency: 50,
+          stateRoot,
+        });
         provisioningFailures = fleet.summary.failed;
-        process.stdout.write(`  ${fleet.summary.provisioned} provisioned in ${(fleet.summary.durationMs / 1000).toFixed(1)} s (${fleet.summary.failed} failed: ${JSON.stringify(fleet.summary.failuresByReason)})\n`);
+        process.stdout.write(
+          `  ${fleet.summary.provisioned} provisioned in ${(fleet.summary.durationMs / 1000).toFixed(1)} s (${fleet.summary.failed} failed: ${JSON.stringify(fleet.summary.failuresByReason)})\n`,
+        );
         for (const device of devices) {
           const directory = path.join(stateRoot, encodeURIComponent(device.clientId));
           if (!existsSync(path.join(directory, 'client.pem'))) continue;
-          const [certPem, keyPem] = await Promise.all([readFile(path.join(directory, 'client.pem'), 'utf8'), readFile(path.join(directory, 'client.key'), 'utf8')]);
+          const [certPem, keyPem] = await Promise.all([
+            readFile(path.join(directory, 'client.pem'), 'utf8'),
+            readFile(path.join(directory, 'client.key'), 'utf8'),
+          ]);
           certificateIdentities.push({ clientId: device.clientId, certPem, keyPem });
         }
         await rm(stateRoot, { recursive: true, force: true });
@@ -122,10 +147,19 @@ async function main(): Promise<void> {
     const startProvisio = (transport: Transport) => async (): Promise<RunningBroker> => {
       const platform = await startPlatformProcess({ dataDir, gcHook: true });
       const port = transport === 'tcp' ? platform.provisionTcpPort : transport === 'tls' ? platform.provisionTlsPort : platform.accountTlsPort;
-      return { pid: platform.pid, target: transport === 'tcp' ? { port } : { port, tls: { ca: rootCa } }, gc: () => platform.gc(), stop: () => platform.stop() };
+      return {
+        pid: platform.pid,
+        target: transport === 'tcp' ? { port } : { port, tls: { ca: rootCa } },
+        gc: () => platform.gc(),
+        stop: () => platform.stop(),
+      };
     };
     const startReference = (transport: Transport, directory: string) => async (): Promise<RunningBroker> => {
-      const mosquitto = await startMosquitto({ directory, credentials: passwordIdentities.map((i) => ({ username: i.username!, password: i.password! })), caDir });
+      const mosquitto = await startMosquitto({
+        directory,
+        credentials: passwordIdentities.map((i) => ({ username: i.username!, password: i.password! })),
+        caDir,
+      });
       const port = transport === 'tcp' ? mosquitto.tcpPort : transport === 'tls' ? mosquitto.tlsPort : mosquitto.mtlsPort;
       return { pid: mosquitto.pid, target: transport === 'tcp' ? { port } : { port, tls: { ca: rootCa } }, gc: async () => {}, stop: () => mosquitto.stop() };
     };
@@ -161,7 +195,13 @@ async function main(): Promise<void> {
       const theirsBytes = median(theirs.map((m) => m.bytesPerConnection));
       perConnection[c.scenario] = { ours: oursBytes, theirs: theirsBytes };
       const r = ratio(oursBytes, theirsBytes);
-      results.push({ scenario: c.scenario, transport: c.transport, provisio: { broker: c.ours, bytesPerConnection: round(oursBytes), rounds: ours }, mosquitto: { bytesPerConnection: round(theirsBytes), rounds: theirs }, ratio: r && round(r) });
+      results.push({
+        scenario: c.scenario,
+        transport: c.transport,
+        provisio: { broker: c.ours, bytesPerConnection: round(oursBytes), rounds: ours },
+        mosquitto: { bytesPerConnection: round(theirsBytes), rounds: theirs },
+        ratio: r && round(r),
+      });
       rows.push({
         scenario: c.scenario,
         'provisio broker': c.ours,
@@ -176,13 +216,17 @@ async function main(): Promise<void> {
     printTable(`Idle connections, RSS per connection (median of ${flags.rounds} rounds, fresh broker each, ${flags['settle-ms']} ms settle + GC)`, rows);
     const targets = [];
     if (perConnection['provision-tcp']) {
-      targets.push(checkTarget('RSS per idle device over TCP (provision broker)', round(perConnection['provision-tcp'].ours / 1000), tcpLimitBytes / 1000, 'KB', 'atMost'));
+      targets.push(
+        checkTarget('RSS per idle device over TCP (provision broker)', round(perConnection['provision-tcp'].ours / 1000), tcpLimitBytes / 1000, 'KB', 'atMost'),
+      );
     }
     for (const scenario of ['account-mtls', 'provision-tls']) {
       const p = perConnection[scenario];
       if (!p) continue;
       const r = ratio(p.ours, p.theirs);
-      targets.push(checkTarget(`RSS per idle device over TLS vs mosquitto (${scenario})`, r === null ? null : round(r), tlsLimitRatio, '× mosquitto', 'atMost'));
+      targets.push(
+        checkTarget(`RSS per idle device over TLS vs mosquitto (${scenario})`, r === null ? null : round(r), tlsLimitRatio, '× mosquitto', 'atMost'),
+      );
     }
     await writeResult(flags.json, context, {
       benchmark: 'idle-memory',
@@ -192,7 +236,9 @@ async function main(): Promise<void> {
       notes: [
         'The platform process holds everything (both brokers, API, provisioner): its RSS delta is what N idle devices cost the all-in-one process.',
         'The platform is collected with global.gc() through bench/support/gc-preload.ts (loaded with --expose-gc); mosquitto has no GC.',
-        ...(provisioningFailures > 0 ? [`${provisioningFailures} devices failed to provision or reach the account broker, so the account-mtls scenario holds fewer connections.`] : []),
+        ...(provisioningFailures > 0
+          ? [`${provisioningFailures} devices failed to provision or reach the account broker, so the account-mtls scenario holds fewer connections.`]
+          : []),
       ],
     });
   } finally {

@@ -51,7 +51,8 @@ async function main(): Promise<void> {
     summaries.push({ run: r.name, summary });
   }
   for (const { run: name, summary } of summaries) printSummary(`Platform profile under ${name}`, summary);
-  if (flags.json) await writeFile(flags.json, `${JSON.stringify({ benchmark: 'profile', parameters: { ...flags, json: undefined }, profiles: summaries }, null, 2)}\n`);
+  if (flags.json)
+    await writeFile(flags.json, `${JSON.stringify({ benchmark: 'profile', parameters: { ...flags, json: undefined }, profiles: summaries }, null, 2)}\n`);
 }
 
 await main();

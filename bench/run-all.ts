@@ -15,7 +15,7 @@ import { printTable } from './support/table.ts';
 const flags = parseFlags('tsx bench/run-all.ts: the whole benchmark suite', {
   quick: { default: false, help: 'reduced sizes' },
   only: { default: '', help: 'comma-separated benchmark names' },
-  out: { default: path.join(benchDir, 'results'), help: 'directory for each benchmark\'s JSON' },
+  out: { default: path.join(benchDir, 'results'), help: "directory for each benchmark's JSON" },
 });
 
 interface Benchmark {
@@ -64,7 +64,15 @@ async function main(): Promise<void> {
     const json = JSON.parse(await readFile(output, 'utf8')) as BenchmarkResult & { targetPerSecond?: number };
     collected[benchmark.name] = json;
     const targets = benchmark.name === 'ca-issuance' ? caTargets(json as never) : json.targets;
-    for (const t of targets) rows.push({ benchmark: benchmark.name, target: t.target, measured: t.measured, limit: t.limit, unit: t.unit, met: t.met === null ? 'n/a' : t.met ? 'met' : 'NOT MET' });
+    for (const t of targets)
+      rows.push({
+        benchmark: benchmark.name,
+        target: t.target,
+        measured: t.measured,
+        limit: t.limit,
+        unit: t.unit,
+        met: t.met === null ? 'n/a' : t.met ? 'met' : 'NOT MET',
+      });
   }
   printTable(`Targets of issue 6${flags.quick ? ' (quick sizes)' : ''}`, rows);
   if (failed.length > 0) process.stdout.write(`\nfailed: ${failed.join(', ')}\n`);

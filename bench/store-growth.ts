@@ -94,7 +94,9 @@ async function measureBackend(backend: 'sqlite' | 'redis', redisServer: RedisSer
     PROVISIO_AUDIT_RETENTION_DAYS: '0',
     // One birth per second per device is let through (the minimum interval); rounds are slower than that.
     PROVISIO_BIRTH_INTERVAL_SECONDS: '1',
-    ...(backend === 'redis' && redisServer ? { PROVISIO_STORE_BACKEND: 'redis', PROVISIO_REDIS_URL: redisServer.url, PROVISIO_REDIS_KEY_PREFIX: keyPrefix } : {}),
+    ...(backend === 'redis' && redisServer
+      ? { PROVISIO_STORE_BACKEND: 'redis', PROVISIO_REDIS_URL: redisServer.url, PROVISIO_REDIS_KEY_PREFIX: keyPrefix }
+      : {}),
   };
   const phases: Phase[] = [];
   let platform: PlatformProcess | null = null;

@@ -57,10 +57,24 @@ async function journey(store: ProvisionStore, account: Account, clientId: string
   let request = await store.findEnabledProvisionRequest(clientId);
   if (!request) throw new Error(`no request for ${clientId}`);
   await store.getAccount(account.id);
-  request = await store.updateProvisionRequest(request.id, request.version, { currentRequestId: 'r1', certificateSerial: null, retryCount: 1, jobStatus: 'STARTED', modifiedBy: actor });
+  request = await store.updateProvisionRequest(request.id, request.version, {
+    currentRequestId: 'r1',
+    certificateSerial: null,
+    retryCount: 1,
+    jobStatus: 'STARTED',
+    modifiedBy: actor,
+  });
   await store.appendAudit({ ...about(request), type: 'provision.started', outcome: 'success', detail: { requestId: 'r1' } });
   const serial = randomBytes(16).toString('hex');
-  await store.recordCertificate({ serial, accountId: account.id, clientId, provisionRequestId: request.id, pem: 'x'.repeat(700), notBefore: 0, notAfter: Date.now() + 86_400_000 });
+  await store.recordCertificate({
+    serial,
+    accountId: account.id,
+    clientId,
+    provisionRequestId: request.id,
+    pem: 'x'.repeat(700),
+    notBefore: 0,
+    notAfter: Date.now() + 86_400_000,
+  });
   request = await store.updateProvisionRequest(request.id, request.version, { certificateSerial: serial, jobStatus: 'RUNNING', modifiedBy: actor });
   await store.appendAudit({ ...about(request), type: 'certificate.issued', outcome: 'success', detail: { serial, fromCsr: true } });
   // Completion.
@@ -78,7 +92,15 @@ async function journey(store: ProvisionStore, account: Account, clientId: string
   await store.getAccount(account.id);
   await store.getAccountByName(account.name);
   await store.upsertDevice(account.id, clientId, { online: true, lastBirthOn: Date.now(), lastSeenOn: Date.now(), reportedConfigurationHash: 'h' });
-  await store.appendAudit({ type: 'device.birth', outcome: 'success', actor: clientId, accountId: account.id, clientId, provisionRequestId: null, detail: { configurationHash: 'h' } });
+  await store.appendAudit({
+    type: 'device.birth',
+    outcome: 'success',
+    actor: clientId,
+    accountId: account.id,
+    clientId,
+    provisionRequestId: null,
+    detail: { configurationHash: 'h' },
+  });
 }
 
 async function runDevices(store: ProvisionStore, account: Account, clientIds: readonly string[]): Promise<void> {

@@ -13,7 +13,10 @@ import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { SessionTerminator } from './session-terminator.ts';
 
 export interface AccountBrokerOptions {
-  readonly config: Pick<PlatformConfig, 'bindHost' | 'accountMqttsPort' | 'maxMessageBytes' | 'mqttConnectionsPerAddress' | 'mqttConnectTimeoutMs' | RetainedLimitSettingKey>;
+  readonly config: Pick<
+    PlatformConfig,
+    'bindHost' | 'accountMqttsPort' | 'maxMessageBytes' | 'mqttConnectionsPerAddress' | 'mqttConnectTimeoutMs' | RetainedLimitSettingKey
+  >;
   readonly store: ProvisionStore;
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
   /** Issuing CA and root: client certificates must chain to them. */

@@ -117,7 +117,13 @@ export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, opt
    * nothing reads them; within a device's bounds elsewhere. A will is checked here too (aedes asks
    * authorizePublish before publishing it): a refused will is dropped, the connection is gone anyway.
    */
-  function authorizeRetained(client: Client | null, principal: BrokerPrincipal, topic: string, payloadBytes: number, callback: (error?: Error | null) => void): void {
+  function authorizeRetained(
+    client: Client | null,
+    principal: BrokerPrincipal,
+    topic: string,
+    payloadBytes: number,
+    callback: (error?: Error | null) => void,
+  ): void {
     if (!retainedLedger) {
       options.log.info({ clientId: client?.id, topic }, 'publish refused: this broker keeps no retained messages');
       callback(new Error('RETAIN_NOT_ALLOWED'));

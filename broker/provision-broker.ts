@@ -23,7 +23,8 @@ export interface ProvisionBrokerOptions {
     | 'authLockoutSeconds'
     | 'authFailureDelayMs'
     | 'maxMessageBytes'
-    | 'mqttConnectionsPerAddress' | 'mqttConnectTimeoutMs'
+    | 'mqttConnectionsPerAddress'
+    | 'mqttConnectTimeoutMs'
   >;
   readonly store: ProvisionStore;
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
@@ -71,10 +72,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     internal: options.internal,
     guard,
     onRefused: (attempt, error, reason) => {
-      brokerLog.info(
-        { clientId: attempt.clientId, address: attempt.remoteAddress, code: error.code, connack: error.connackCode, reason },
-        'CONNECT refused',
-      );
+      brokerLog.info({ clientId: attempt.clientId, address: attempt.remoteAddress, code: error.code, connack: error.connackCode, reason }, 'CONNECT refused');
       store
         .appendAudit({
           type: 'connect.refused',

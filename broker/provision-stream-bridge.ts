@@ -71,7 +71,8 @@ export function bridgeProvisionMessagesToStream(aedes: Aedes, options: Provision
     if (!client || !isProvisioningRequest(packet.topic, options.provisioningAccount)) return;
     if (!admission.admit(client.id, Date.now())) {
       // One line per thousand, not per message: the flood must not become a log flood.
-      if (dropped++ % 1000 === 0) options.log.warn({ clientId: client.id, dropped }, 'provisioning messages over the per-device rate dropped before the stream');
+      if (dropped++ % 1000 === 0)
+        options.log.warn({ clientId: client.id, dropped }, 'provisioning messages over the per-device rate dropped before the stream');
       return;
     }
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);

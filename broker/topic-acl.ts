@@ -7,8 +7,7 @@ import { deviceNamespace, hasWildcard } from '../protocol/topics.ts';
  * '#' or leading '$', so a prefix test cannot be widened by the clientId itself.
  */
 export type BrokerPrincipal =
-  | { readonly kind: 'device'; readonly account: string; readonly clientId: string; readonly namespaces: readonly string[] }
-  | { readonly kind: 'internal' };
+  { readonly kind: 'device'; readonly account: string; readonly clientId: string; readonly namespaces: readonly string[] } | { readonly kind: 'internal' };
 
 export function deviceNamespacesOnProvisionBroker(provisioningAccount: string, clientId: string): string[] {
   return [`${deviceNamespace(provisioningAccount, clientId)}/`];

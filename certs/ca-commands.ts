@@ -62,7 +62,9 @@ export async function createCa(options: CaCommandOptions): Promise<{ rootKeyFile
  * one (its key is overwritten); the current certificate goes to ca/retired/, where the platform
  * keeps trusting it for the device certificates it issued until it expires.
  */
-export async function issueIntermediate(options: CaCommandOptions): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string } }> {
+export async function issueIntermediate(
+  options: CaCommandOptions,
+): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string } }> {
   const directory = await ensureCaDirectory(options.dataDir);
   const root = await loadRootCertificate(directory);
   const rootKeyFile = options.rootKeyFile ?? caPath(directory, caFileNames.rootKey);
@@ -103,7 +105,8 @@ export interface CaDescription {
 export async function describeCa(dataDir: string): Promise<CaDescription> {
   const directory = path.resolve(dataDir, 'ca');
   const rootText = await readOptionalFile(caPath(directory, caFileNames.rootCert));
-  if (rootText === undefined) throw invalidCa(`${caPath(directory, caFileNames.rootCert)} does not exist: no CA yet (npm run ca -- create, or start the platform)`);
+  if (rootText === undefined)
+    throw invalidCa(`${caPath(directory, caFileNames.rootCert)} does not exist: no CA yet (npm run ca -- create, or start the platform)`);
   const root = parseCertificatePem(rootText, caPath(directory, caFileNames.rootCert));
   const issuingText = await readOptionalFile(caPath(directory, caFileNames.issuingCert));
   const issuingKeyText = await readOptionalFile(caPath(directory, caFileNames.issuingKey));

@@ -51,10 +51,7 @@ export function createRootCa(keyAlgorithm: KeyAlgorithm): Promise<NewCa> {
 }
 
 /** An issuing CA (5 years, never beyond the root), pathLen 0, signed by the root's key. */
-export function createIssuingCa(
-  keyAlgorithm: KeyAlgorithm,
-  root: { readonly fields: CertificateFields; readonly privateKey: KeyObject },
-): Promise<NewCa> {
+export function createIssuingCa(keyAlgorithm: KeyAlgorithm, root: { readonly fields: CertificateFields; readonly privateKey: KeyObject }): Promise<NewCa> {
   return createCa({
     role: 'issuing',
     keyAlgorithm,

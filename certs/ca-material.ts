@@ -52,7 +52,12 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
     issuing = operator.issuing;
     retiredIssuing = await loadRetiredIssuing(directory, root, log);
   } else {
-    const generated = await loadOrCreateGeneratedCa({ directory, keyAlgorithm: options.keyAlgorithm, ...(passphrase !== undefined ? { passphrase } : {}), log });
+    const generated = await loadOrCreateGeneratedCa({
+      directory,
+      keyAlgorithm: options.keyAlgorithm,
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      log,
+    });
     root = { certificate: generated.root.certificate, certPem: generated.root.certPem };
     issuing = generated.issuing;
     retiredIssuing = generated.retiredIssuing;

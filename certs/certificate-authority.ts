@@ -78,10 +78,7 @@ export interface CertificateAuthority {
    * Checks a device certificate (PEM or as a TLS socket presents it): issued by our issuing CA,
    * not revoked, valid now. Throws CERTIFICATE_INVALID or CERTIFICATE_REVOKED.
    */
-  verifyDeviceCertificate(
-    certificate: string | X509Certificate,
-    revokedSerials: ReadonlySet<string>,
-  ): VerifiedDeviceCertificate;
+  verifyDeviceCertificate(certificate: string | X509Certificate, revokedSerials: ReadonlySet<string>): VerifiedDeviceCertificate;
 }
 
 /** Creates the CA under {dataDir}/ca on first start, loads it afterwards. */
@@ -113,8 +110,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     issueWithGeneratedKey: (device: DeviceIdentity) => deviceIssuer.issueWithGeneratedKey(device),
     issueForPublicKey: async (publicKey: KeyObject, device: DeviceIdentity) => deviceIssuer.issueForPublicKey(publicKey, device),
     createCrl: (revoked: readonly RevokedCertificate[], crlOptions?: CrlOptions) => crlSigner.createCrl(revoked, crlOptions),
-    verifyDeviceCertificate: (certificate: string | X509Certificate, revokedSerials: ReadonlySet<string>) =>
-      verifier.verify(certificate, revokedSerials),
+    verifyDeviceCertificate: (certificate: string | X509Certificate, revokedSerials: ReadonlySet<string>) => verifier.verify(certificate, revokedSerials),
   });
 }
 

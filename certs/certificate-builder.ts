@@ -4,18 +4,7 @@
  * signatureValue BIT STRING holds; RSA signs PKCS#1 v1.5).
  */
 import { randomBytes, sign, type KeyObject } from 'node:crypto';
-import {
-  bitString,
-  embed,
-  explicit,
-  sequence,
-  sequenceOfDer,
-  smallInteger,
-  time,
-  toDer,
-  unsignedInteger,
-  type Asn1,
-} from './der.ts';
+import { bitString, embed, explicit, sequence, sequenceOfDer, smallInteger, time, toDer, unsignedInteger, type Asn1 } from './der.ts';
 import { authorityKeyIdentifier, keyIdentifierOf, subjectKeyIdentifier } from './extensions.ts';
 import { signatureAlgorithmFor, describeKey, type SignatureAlgorithm } from './key-pairs.ts';
 import { toPem } from './pem.ts';
@@ -65,10 +54,7 @@ export function signStructure(tbsDer: Buffer, issuer: Issuer): Buffer {
  * Builds, signs and encodes one certificate. For a self-signed certificate pass a function that
  * makes the issuer from the new certificate's own key identifier.
  */
-export function buildCertificate(
-  template: CertificateTemplate,
-  issuer: Issuer | ((subjectKeyIdentifier: Buffer) => Issuer),
-): BuiltCertificate {
+export function buildCertificate(template: CertificateTemplate, issuer: Issuer | ((subjectKeyIdentifier: Buffer) => Issuer)): BuiltCertificate {
   const spki = embed(template.subjectPublicKeyInfo);
   const keyId = keyIdentifierOf(spki);
   const signer = typeof issuer === 'function' ? issuer(keyId) : issuer;
@@ -92,7 +78,7 @@ export function buildCertificate(
  */
 export function randomSerial(): Buffer {
   const serial = randomBytes(16);
-  serial[0] = ((serial[0] as number) & 0x7f) || 0x01;
+  serial[0] = (serial[0] as number) & 0x7f || 0x01;
   return serial;
 }
 

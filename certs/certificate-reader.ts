@@ -1,15 +1,5 @@
 /** Reads the fields of an X.509 certificate that node:crypto's X509Certificate does not expose as data. */
-import {
-  Asn1Type,
-  children,
-  contentBytes,
-  fromDer,
-  isContext,
-  isUniversal,
-  oidOf,
-  timeOf,
-  type Asn1,
-} from './der.ts';
+import { Asn1Type, children, contentBytes, fromDer, isContext, isUniversal, oidOf, timeOf, type Asn1 } from './der.ts';
 import { parseName, type ParsedName } from './names.ts';
 import { Oid } from './oids.ts';
 

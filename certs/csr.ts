@@ -11,18 +11,7 @@
  */
 import { verify, type KeyObject } from 'node:crypto';
 import { isPlatformError, PlatformError } from '../errors/platform-error.ts';
-import {
-  Asn1Type,
-  bitStringBytes,
-  children,
-  contentBytes,
-  fromDer,
-  isContext,
-  isUniversal,
-  oidOf,
-  readTlv,
-  type Asn1,
-} from './der.ts';
+import { Asn1Type, bitStringBytes, children, contentBytes, fromDer, isContext, isUniversal, oidOf, readTlv, type Asn1 } from './der.ts';
 import { describeKey, publicKeyFromSpki, spkiDerOf, type HashName } from './key-pairs.ts';
 import { parseName } from './names.ts';
 import { Oid } from './oids.ts';

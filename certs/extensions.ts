@@ -1,20 +1,7 @@
 /** X.509 v3 extensions (RFC 5280 4.2) the CA writes, and key identifiers. */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import {
-  bitString,
-  bitStringBytes,
-  boolean,
-  children,
-  fromDer,
-  implicitPrimitive,
-  octetString,
-  oid,
-  sequence,
-  smallInteger,
-  toDer,
-  type Asn1,
-} from './der.ts';
+import { bitString, bitStringBytes, boolean, children, fromDer, implicitPrimitive, octetString, oid, sequence, smallInteger, toDer, type Asn1 } from './der.ts';
 import { Oid } from './oids.ts';
 
 /** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
@@ -100,11 +87,7 @@ export function ipAddressBytes(address: string): Buffer {
 
 /** GeneralNames with dNSName [2] and iPAddress [7] entries, in the given order. */
 export function subjectAltNameValue(names: readonly string[]): Asn1 {
-  return sequence(
-    names.map((name) =>
-      isIP(name) ? implicitPrimitive(7, ipAddressBytes(name)) : implicitPrimitive(2, Buffer.from(name, 'ascii')),
-    ),
-  );
+  return sequence(names.map((name) => (isIP(name) ? implicitPrimitive(7, ipAddressBytes(name)) : implicitPrimitive(2, Buffer.from(name, 'ascii')))));
 }
 
 export function subjectAltName(names: readonly string[]): Asn1 {

@@ -89,7 +89,10 @@ async function takeLegacyRootKeyOffline(directory: string, log: Logger): Promise
   if (!(await exists(legacy))) return;
   const offline = caPath(directory, caFileNames.rootKey);
   if (await exists(offline)) {
-    log.warn({ file: legacy, offline }, 'two root CA keys: one beside the issuing key, one in the offline directory; the platform reads neither, keep the right one off this machine');
+    log.warn(
+      { file: legacy, offline },
+      'two root CA keys: one beside the issuing key, one in the offline directory; the platform reads neither, keep the right one off this machine',
+    );
     return;
   }
   await ensurePrivateDirectory(path.dirname(offline));

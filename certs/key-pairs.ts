@@ -118,9 +118,7 @@ function algorithm(hash: HashName, algorithmOid: string, withNullParameters: boo
  */
 export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm | undefined {
   if (key.asymmetricKeyType === 'rsa') {
-    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048
-      ? algorithm('sha256', Oid.sha256WithRsa, true)
-      : undefined;
+    return (key.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 ? algorithm('sha256', Oid.sha256WithRsa, true) : undefined;
   }
   if (key.asymmetricKeyType !== 'ec') return undefined;
   switch (key.asymmetricKeyDetails?.namedCurve) {

@@ -25,15 +25,7 @@ import { subjectAltNameValue } from './extensions.ts';
 import { generateCaKeyPair, keysMatch, privateKeyToPem, spkiDerOf, type KeyAlgorithm } from './key-pairs.ts';
 import { buildName, type NameFields } from './names.ts';
 import { Oid } from './oids.ts';
-import {
-  leafRenewalDays,
-  lifetimeDays,
-  platformOrganization,
-  serverExtensions,
-  serverNames,
-  signingCommonName,
-  signingExtensions,
-} from './profiles.ts';
+import { leafRenewalDays, lifetimeDays, platformOrganization, serverExtensions, serverNames, signingCommonName, signingExtensions } from './profiles.ts';
 
 /** A certificate with its private key, parsed and as PEM (keyPem unencrypted: in memory only, for TLS and signing). */
 export interface Credential {
@@ -145,8 +137,7 @@ export async function loadOrIssueLeaves(
       subject: { organization: platformOrganization, commonName: serverCommonName(context.hostnames) },
       lifetimeDays: lifetimeDays.server,
       extensions: (key) => serverExtensions(key, names),
-      outdated: (fields) =>
-        fields.extensions.get(Oid.subjectAltName)?.value.equals(wantedAltNames) ? undefined : 'the host names changed',
+      outdated: (fields) => (fields.extensions.get(Oid.subjectAltName)?.value.equals(wantedAltNames) ? undefined : 'the host names changed'),
     },
     context,
   );
@@ -158,8 +149,7 @@ export async function loadOrIssueLeaves(
       lifetimeDays: lifetimeDays.signing,
       extensions: () => signingExtensions(),
       // Signing certificates of earlier versions lack the purpose agents now check.
-      outdated: (fields) =>
-        extendedKeyUsagesOf(fields).includes(Oid.messageSigning) ? undefined : 'it lacks the message-signing purpose',
+      outdated: (fields) => (extendedKeyUsagesOf(fields).includes(Oid.messageSigning) ? undefined : 'it lacks the message-signing purpose'),
     },
     context,
   );

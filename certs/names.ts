@@ -1,18 +1,5 @@
 /** X.501 distinguished names: the few attributes we write, and reading them back. */
-import {
-  Asn1Type,
-  T61_STRING,
-  VISIBLE_STRING,
-  children,
-  contentBytes,
-  isUniversal,
-  oid,
-  oidOf,
-  sequence,
-  set,
-  utf8String,
-  type Asn1,
-} from './der.ts';
+import { Asn1Type, T61_STRING, VISIBLE_STRING, children, contentBytes, isUniversal, oid, oidOf, sequence, set, utf8String, type Asn1 } from './der.ts';
 import { Oid } from './oids.ts';
 
 export interface NameFields {

@@ -28,8 +28,7 @@ export function issuingCaExtensions(): Asn1[] {
 
 /** RSA keys may also be used for key transport (TLS 1.2 RSA key exchange); EC keys only sign. */
 function endEntityKeyUsage(key: KeyObject): Asn1 {
-  const bits: KeyUsageBit[] =
-    key.asymmetricKeyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
+  const bits: KeyUsageBit[] = key.asymmetricKeyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
   return keyUsage(bits);
 }
 
@@ -48,12 +47,7 @@ export function serverNames(hostnames: readonly string[]): string[] {
 }
 
 export function serverExtensions(key: KeyObject, names: readonly string[]): Asn1[] {
-  return [
-    basicConstraints({ ca: false }),
-    endEntityKeyUsage(key),
-    extendedKeyUsage([Oid.serverAuth]),
-    subjectAltName(names),
-  ];
+  return [basicConstraints({ ca: false }), endEntityKeyUsage(key), extendedKeyUsage([Oid.serverAuth]), subjectAltName(names)];
 }
 
 /**

@@ -1,12 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/logger.ts';
-import {
-  decodeSessionEndFields,
-  encodeSessionEndFields,
-  sessionEndStreamKey,
-  type SessionEndNotice,
-  type SessionEnder,
-} from './session-end-notice.ts';
+import { decodeSessionEndFields, encodeSessionEndFields, sessionEndStreamKey, type SessionEndNotice, type SessionEnder } from './session-end-notice.ts';
 
 /**
  * Session-end notices in a cluster: a Redis stream, not PUB/SUB, so that a broker process
@@ -133,9 +127,9 @@ export function followSessionEnds(options: SessionEndFollowerOptions): SessionEn
           ? 'the session-end stream was recreated (Redis lost its data)'
           : compareStreamIds(info.maxDeletedId, lastId) > 0
             ? 'session-end notices were trimmed before this process read them (PROVISIO_SESSION_END_STREAM_MAX_LENGTH)'
-          : info.length < info.entriesAdded - position
-            ? `session-end notices were trimmed before this process read them (PROVISIO_SESSION_END_STREAM_MAX_LENGTH)`
-            : null;
+            : info.length < info.entriesAdded - position
+              ? `session-end notices were trimmed before this process read them (PROVISIO_SESSION_END_STREAM_MAX_LENGTH)`
+              : null;
     if (reason === null) return;
     log.error({ reason }, 'session-end notices missed: ending every device session of this process');
     lastId = info?.lastGeneratedId ?? '0-0';
@@ -167,8 +161,7 @@ export function followSessionEnds(options: SessionEndFollowerOptions): SessionEn
         // this process will never see (MAXLEN ~ trims whole nodes, so counting alone misses some).
         await checkForGap();
         const answer = (await redis.callBuffer('XREAD', 'COUNT', String(batchSize), 'BLOCK', String(sessionEndReadBlockMs), 'STREAMS', key, lastId)) as
-          | [Buffer, StreamEntry[]][]
-          | null;
+          [Buffer, StreamEntry[]][] | null;
         const entries = answer?.[0]?.[1] ?? [];
         await applyEntries(entries);
         if (unreadable) log.info('session-end notices readable again');

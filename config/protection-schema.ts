@@ -49,12 +49,13 @@ export const protectionSettings = {
     minimum: 1,
     default: 10,
     description:
-      'Account broker: a device\'s birth messages are handled (recorded, audited, answered with a configuration push) two at once, then one per this many seconds; the latest of those in between is handled when its turn comes, the others are dropped. Counted per broker process.',
+      "Account broker: a device's birth messages are handled (recorded, audited, answered with a configuration push) two at once, then one per this many seconds; the latest of those in between is handled when its turn comes, the others are dropped. Counted per broker process.",
   }),
   configurationResendIntervalSeconds: Type.Integer({
     minimum: 1,
     default: 60,
-    description: 'Account broker: at most one configuration push per device per this many seconds while the hash its births report differs from the one the platform holds.',
+    description:
+      'Account broker: at most one configuration push per device per this many seconds while the hash its births report differs from the one the platform holds.',
   }),
   retainedMessagesPerDevice: Type.Integer({
     minimum: 0,
@@ -65,7 +66,8 @@ export const protectionSettings = {
   retainedBytesPerDevice: Type.Integer({
     minimum: 1,
     default: 65536,
-    description: 'Account broker: bytes (topic plus payload) of all the retained messages of one device; a retained PUBLISH that would exceed it closes the connection.',
+    description:
+      'Account broker: bytes (topic plus payload) of all the retained messages of one device; a retained PUBLISH that would exceed it closes the connection.',
   }),
   retainedBytesTotal: Type.Integer({
     minimum: 1,
@@ -83,7 +85,8 @@ export const protectionSettings = {
     minimum: 100,
     maximum: 600000,
     default: 10000,
-    description: 'Time from the TCP connection to its CONNECT being answered, TLS handshake included, on every MQTT listener; a connection that takes longer is closed.',
+    description:
+      'Time from the TCP connection to its CONNECT being answered, TLS handshake included, on every MQTT listener; a connection that takes longer is closed.',
   }),
 };
 
@@ -109,9 +112,11 @@ export const auditSettings = {
     description:
       'How often audit retention runs (the first run comes at most 5 s after start). It runs in the all-in-one process and in the API process of a cluster, in batches of 500 events.',
   }),
-  auditArchiveDir: Type.Optional(Type.String({
-    minLength: 1,
-    description:
-      'Directory where audit retention appends each batch of events before deleting it: one NDJSON file per UTC day of the events (audit-YYYY-MM-DD.ndjson, mode 0600), flushed to disk first; a batch that cannot be archived is not deleted. Unset: events are deleted without an archive.',
-  })),
+  auditArchiveDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Directory where audit retention appends each batch of events before deleting it: one NDJSON file per UTC day of the events (audit-YYYY-MM-DD.ndjson, mode 0600), flushed to disk first; a batch that cannot be archived is not deleted. Unset: events are deleted without an archive.',
+    }),
+  ),
 };

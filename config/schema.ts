@@ -91,16 +91,20 @@ export const configSchema = Type.Object(
       default: 8090,
       description: 'HTTP port of /healthz and /readyz of the separate broker, provisioner and API processes (0 picks a free port).',
     }),
-    accountBrokerUrl: Type.Optional(Type.String({
-      pattern: '^mqtts://',
-      description:
-        'Account broker URL handed to devices (next.brokerUrl). Unset: mqtts://{first public host name}:{PROVISIO_ACCOUNT_MQTTS_PORT}; set it when a load balancer or DNS name fronts several brokers.',
-    })),
-    publicHttpUrl: Type.Optional(Type.String({
-      pattern: '^https?://',
-      description:
-        'Base URL of the admin API as devices reach it, for bundle download links. Unset: http://{first public host name}:{PROVISIO_HTTP_PORT} (the all-in-one process uses the port it listens on).',
-    })),
+    accountBrokerUrl: Type.Optional(
+      Type.String({
+        pattern: '^mqtts://',
+        description:
+          'Account broker URL handed to devices (next.brokerUrl). Unset: mqtts://{first public host name}:{PROVISIO_ACCOUNT_MQTTS_PORT}; set it when a load balancer or DNS name fronts several brokers.',
+      }),
+    ),
+    publicHttpUrl: Type.Optional(
+      Type.String({
+        pattern: '^https?://',
+        description:
+          'Base URL of the admin API as devices reach it, for bundle download links. Unset: http://{first public host name}:{PROVISIO_HTTP_PORT} (the all-in-one process uses the port it listens on).',
+      }),
+    ),
     bindHost: Type.String({
       minLength: 1,
       default: '0.0.0.0',
@@ -149,44 +153,61 @@ export const configSchema = Type.Object(
       default: 'provisioning',
       description: 'The account every device being provisioned shares on the provision broker ($EDC/{this}/...).',
     }),
-    adminToken: Type.Optional(Type.String({
-      minLength: 24,
-      description:
-        'Admin API bearer token. When unset, one is generated at first start, written once to {dataDir}/admin-token (mode 0600; only the path is printed) and stored hashed.',
-    })),
+    adminToken: Type.Optional(
+      Type.String({
+        minLength: 24,
+        description:
+          'Admin API bearer token. When unset, one is generated at first start, written once to {dataDir}/admin-token (mode 0600; only the path is printed) and stored hashed.',
+      }),
+    ),
     internalUsername: Type.String({
       pattern: '^[A-Za-z0-9_.-]{1,64}$',
       default: 'provisio-internal',
-      description: 'MQTT user name of the platform\'s own workers (the provisioner) on the brokers.',
+      description: "MQTT user name of the platform's own workers (the provisioner) on the brokers.",
     }),
-    internalPassword: Type.Optional(Type.String({
-      minLength: 24,
-      description:
-        'MQTT password of the platform\'s own workers. Unset in the all-in-one process: a random one is made at each start. Required when workers run as separate processes.',
-    })),
-    caRootCertFile: Type.Optional(Type.String({
-      description: "Operator-supplied root CA certificate (PEM). Set with the two below to use your own CA instead of the generated one.",
-    })),
-    caIssuingCertFile: Type.Optional(Type.String({
-      description: 'Operator-supplied issuing (intermediate) CA certificate (PEM), signed by the root.',
-    })),
-    caIssuingKeyFile: Type.Optional(Type.String({
-      description: 'Private key (PEM, PKCS#8, unencrypted or encrypted with the CA key passphrase) of the operator-supplied issuing CA.',
-    })),
-    caKeyPassphrase: Type.Optional(Type.String({
-      minLength: caKeyPassphraseMinLength,
-      description:
-        'Encrypts the private keys the platform writes (issuing CA, server, signing, and the root key of the first start: encrypted PKCS#8, AES-256-CBC) and the secrets file (scrypt, AES-256-GCM); without it they cannot be read, and start-up stops with CA_MATERIAL_INVALID. Unset: they are written unencrypted, readable by the platform user only (mode 0600). Prefer the _FILE variant.',
-    })),
-    caKeyPassphraseFile: Type.Optional(Type.String({
-      minLength: 1,
-      description: 'File whose first line is the CA key passphrase, instead of PROVISIO_CA_KEY_PASSPHRASE (keeps it out of the environment). Set one of the two at most.',
-    })),
-    secretsFile: Type.Optional(Type.String({
-      minLength: 1,
-      description:
-        'File holding the secrets that derive the keys of devices without a CSR and sign bundle download links (never in the store). Unset: {dataDir}/secrets/platform-secrets.json, created at first start (mode 0600, directory 0700). Every process of a cluster reads the same file. Rotation: docs/OPERATIONS.md.',
-    })),
+    internalPassword: Type.Optional(
+      Type.String({
+        minLength: 24,
+        description:
+          "MQTT password of the platform's own workers. Unset in the all-in-one process: a random one is made at each start. Required when workers run as separate processes.",
+      }),
+    ),
+    caRootCertFile: Type.Optional(
+      Type.String({
+        description: 'Operator-supplied root CA certificate (PEM). Set with the two below to use your own CA instead of the generated one.',
+      }),
+    ),
+    caIssuingCertFile: Type.Optional(
+      Type.String({
+        description: 'Operator-supplied issuing (intermediate) CA certificate (PEM), signed by the root.',
+      }),
+    ),
+    caIssuingKeyFile: Type.Optional(
+      Type.String({
+        description: 'Private key (PEM, PKCS#8, unencrypted or encrypted with the CA key passphrase) of the operator-supplied issuing CA.',
+      }),
+    ),
+    caKeyPassphrase: Type.Optional(
+      Type.String({
+        minLength: caKeyPassphraseMinLength,
+        description:
+          'Encrypts the private keys the platform writes (issuing CA, server, signing, and the root key of the first start: encrypted PKCS#8, AES-256-CBC) and the secrets file (scrypt, AES-256-GCM); without it they cannot be read, and start-up stops with CA_MATERIAL_INVALID. Unset: they are written unencrypted, readable by the platform user only (mode 0600). Prefer the _FILE variant.',
+      }),
+    ),
+    caKeyPassphraseFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'File whose first line is the CA key passphrase, instead of PROVISIO_CA_KEY_PASSPHRASE (keeps it out of the environment). Set one of the two at most.',
+      }),
+    ),
+    secretsFile: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'File holding the secrets that derive the keys of devices without a CSR and sign bundle download links (never in the store). Unset: {dataDir}/secrets/platform-secrets.json, created at first start (mode 0600, directory 0700). Every process of a cluster reads the same file. Rotation: docs/OPERATIONS.md.',
+      }),
+    ),
     certKeyAlgorithm: stringEnum(['ec', 'rsa'], {
       default: 'ec',
       description: 'Key type of generated CA, server and signing keys, and of device keys generated on the server (EC P-256 or RSA-2048).',

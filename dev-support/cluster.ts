@@ -129,7 +129,6 @@ function launch(name: string, kind: ServiceKind, env: Record<string, string>): P
   });
 }
 
-
 /**
  * Starts the API (it creates the CA), then the brokers and the provisioners side by side. A port
  * taken by someone else between choosing and binding it (EADDRINUSE) means a new try on new ports.

@@ -65,9 +65,7 @@ export function createCsr(options: CreateCsrOptions): TestCsr {
     privateKey.asymmetricKeyType === 'rsa'
       ? node(asn1.Type.SEQUENCE, [oid('1.2.840.113549.1.1.11'), node(asn1.Type.NULL, '')])
       : node(asn1.Type.SEQUENCE, [oid('1.2.840.10045.4.3.2')]);
-  const request = der(
-    node(asn1.Type.SEQUENCE, [info, algorithm, node(asn1.Type.BITSTRING, `\x00${signature.toString('binary')}`)]),
-  );
+  const request = der(node(asn1.Type.SEQUENCE, [info, algorithm, node(asn1.Type.BITSTRING, `\x00${signature.toString('binary')}`)]));
   return {
     csrPem: toPem('CERTIFICATE REQUEST', request),
     keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

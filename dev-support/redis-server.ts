@@ -31,7 +31,13 @@ export const redisRequiredEnvName = 'PROVISIO_TEST_REQUIRE_REDIS';
 const installHint = 'apt-get install -y redis-server';
 
 export function findRedisServerBinary(): string | null {
-  const candidates = ['/usr/bin/redis-server', ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server'))];
+  const candidates = [
+    '/usr/bin/redis-server',
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'redis-server')),
+  ];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -42,7 +48,6 @@ export function findRedisServerBinary(): string | null {
   }
   return null;
 }
-
 
 /** Starts redis-server, or answers null when it is not installed. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer | null> {

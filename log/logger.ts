@@ -6,17 +6,7 @@ export type { Logger } from 'pino';
  * Field names that hold secrets. Code never logs them on purpose; this redaction is the second
  * line of defence, and the security suite greps the logs for the secrets it used.
  */
-const secretPaths = [
-  'password',
-  'passwd',
-  'activationKey',
-  'privateKey',
-  'key',
-  'token',
-  'adminToken',
-  'authorization',
-  'secret',
-];
+const secretPaths = ['password', 'passwd', 'activationKey', 'privateKey', 'key', 'token', 'adminToken', 'authorization', 'secret'];
 const redactPaths = [...secretPaths, ...secretPaths.map((path) => `*.${path}`), 'req.headers.authorization'];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

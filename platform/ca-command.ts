@@ -31,7 +31,9 @@ function describeCertificate(label: string, certificate: X509Certificate): strin
 
 async function run(command: string, options: { 'root-key'?: string; 'root-key-out'?: string }, config: PlatformConfig): Promise<string> {
   if (config.caRootCertFile !== undefined) {
-    throw new Error(`the CA is the operator's own (${envNameOf('caRootCertFile')}): roll it over with your own tools and point the ${envNameOf('caIssuingCertFile')}/${envNameOf('caIssuingKeyFile')} settings at the new files`);
+    throw new Error(
+      `the CA is the operator's own (${envNameOf('caRootCertFile')}): roll it over with your own tools and point the ${envNameOf('caIssuingCertFile')}/${envNameOf('caIssuingKeyFile')} settings at the new files`,
+    );
   }
   const log = createLogger('warn', process.stderr);
   const passphrase = readKeyPassphrase(config);

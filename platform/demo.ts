@@ -31,16 +31,19 @@ async function api<T>(base: string, token: string, method: string, path: string,
 async function demo(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'provisio-demo-'));
   const adminToken = generateSecret(40);
-  const config = loadConfig({}, {
-    dataDir,
-    bindHost: '127.0.0.1',
-    provisionMqttPort: 0,
-    provisionMqttsPort: 0,
-    accountMqttsPort: 0,
-    httpPort: 0,
-    adminToken,
-    logLevel: 'warn',
-  });
+  const config = loadConfig(
+    {},
+    {
+      dataDir,
+      bindHost: '127.0.0.1',
+      provisionMqttPort: 0,
+      provisionMqttsPort: 0,
+      accountMqttsPort: 0,
+      httpPort: 0,
+      adminToken,
+      logLevel: 'warn',
+    },
+  );
   const platform = await startPlatform(config, createLogger('warn'));
   try {
     say('1. platform started (temporary data directory, free ports):');

@@ -135,7 +135,10 @@ export async function openPlatformSecrets(config: PlatformConfig, store: Provisi
   for (const name of secretNames) {
     if (legacy[name] === undefined) continue;
     await store.deleteSetting(legacySecretSettings[name]);
-    log.warn({ file, secret: name }, 'moved a secret out of the store into the secrets file (backups of the store made before still hold it: docs/OPERATIONS.md)');
+    log.warn(
+      { file, secret: name },
+      'moved a secret out of the store into the secrets file (backups of the store made before still hold it: docs/OPERATIONS.md)',
+    );
   }
   const ready = document as SecretsDocument;
   return { file, deviceKey: keysOf(ready.deviceKey), bundleToken: keysOf(ready.bundleToken) };

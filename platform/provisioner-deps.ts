@@ -33,7 +33,13 @@ export async function provisionerDependencies(
   ca: CertificateAuthority,
   log: Logger,
   /** The all-in-one process knows its listeners' real ports and already holds the token keys. How sessions are ended differs per process. */
-  known: { readonly accountBrokerUrl?: string; readonly httpBaseUrl?: string; readonly downloadTokens?: BundleDownloadTokens; readonly sessions: SessionEnder; readonly secrets?: PlatformSecrets },
+  known: {
+    readonly accountBrokerUrl?: string;
+    readonly httpBaseUrl?: string;
+    readonly downloadTokens?: BundleDownloadTokens;
+    readonly sessions: SessionEnder;
+    readonly secrets?: PlatformSecrets;
+  },
 ): Promise<ProvisionerDependencies> {
   const secrets = known.secrets ?? (await openPlatformSecrets(config, store, log));
   const downloadTokens = known.downloadTokens ?? new BundleDownloadTokens(secrets.bundleToken);

@@ -49,7 +49,12 @@ async function describe(file: string, document: SecretsDocument, sealed: boolean
   return text;
 }
 
-async function run(command: string, argument: string | undefined, options: { force: boolean; oldPassphraseFile?: string }, config: PlatformConfig): Promise<string> {
+async function run(
+  command: string,
+  argument: string | undefined,
+  options: { force: boolean; oldPassphraseFile?: string },
+  config: PlatformConfig,
+): Promise<string> {
   const log = createLogger('warn', process.stderr);
   if (command === 'reseal') {
     const oldPassphrase = options.oldPassphraseFile === undefined ? undefined : readKeyPassphrase({ caKeyPassphraseFile: options.oldPassphraseFile });
@@ -99,7 +104,8 @@ async function main(): Promise<void> {
   }
   const [command, argument, ...rest] = parsed.positionals;
   const valid =
-    ((command === 'status' || command === 'reseal') && argument === undefined) || ((command === 'rotate' || command === 'drop-previous') && argument !== undefined);
+    ((command === 'status' || command === 'reseal') && argument === undefined) ||
+    ((command === 'rotate' || command === 'drop-previous') && argument !== undefined);
   if (!valid || rest.length > 0) exitWithUsage(usage);
   const oldPassphraseFile = parsed.values['old-passphrase-file'];
   const options = { force: parsed.values.force === true, ...(oldPassphraseFile !== undefined ? { oldPassphraseFile } : {}) };

@@ -35,7 +35,10 @@ const count = Number(values.count);
 const api = new AdminApi(values.api, adminToken);
 const name = `sim-${Date.now().toString(36)}`;
 const accountId = await api.createAccount(name);
-const credentials = await api.createRequests(accountId, Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`));
+const credentials = await api.createRequests(
+  accountId,
+  Array.from({ length: count }, (_, i) => `${name}-${String(i).padStart(5, '0')}`),
+);
 const summary = await runFleet({
   credentials,
   concurrency: Number(values.concurrency),

@@ -8,11 +8,6 @@ export type ChainCheck = { ok: true } | { ok: false; reason: string };
  * byte for byte, never one taken from the message. One check with nothing remembered; a fleet
  * keeps one ChainVerifier instead.
  */
-export function checkChain(
-  leafPem: string,
-  intermediatePems: readonly string[],
-  trustedRootPem: string,
-  now = new Date(),
-): ChainCheck {
+export function checkChain(leafPem: string, intermediatePems: readonly string[], trustedRootPem: string, now = new Date()): ChainCheck {
   return new ChainVerifier().check(leafPem, intermediatePems, trustedRootPem, now);
 }

@@ -16,15 +16,7 @@
  * - new-attempt: a provision request with a NEW request.id;
  * - give-up: stop and tell the operator.
  */
-export type DeviceAction =
-  | 'install'
-  | 'retry'
-  | 'retry-after'
-  | 'back-off'
-  | 'wait-lockout'
-  | 'repeat-provision'
-  | 'new-attempt'
-  | 'give-up';
+export type DeviceAction = 'install' | 'retry' | 'retry-after' | 'back-off' | 'wait-lockout' | 'repeat-provision' | 'new-attempt' | 'give-up';
 
 export interface DeviceOutcome {
   readonly code: number;

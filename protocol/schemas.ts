@@ -11,11 +11,7 @@ function stringEnum<const Values extends readonly string[]>(values: Values, opti
 }
 
 /** Static<> types are mutable; what a decoder returns is read-only at every level. */
-type Immutable<T> = T extends readonly (infer Item)[]
-  ? readonly Immutable<Item>[]
-  : T extends object
-    ? { readonly [K in keyof T]: Immutable<T[K]> }
-    : T;
+type Immutable<T> = T extends readonly (infer Item)[] ? readonly Immutable<Item>[] : T extends object ? { readonly [K in keyof T]: Immutable<T[K]> } : T;
 
 const requestId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
 const clientId = Type.String({ minLength: 1, maxLength: 128 });

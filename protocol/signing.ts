@@ -14,12 +14,7 @@ export function signBody(body: Buffer, privateKey: KeyObject): { signature: stri
 }
 
 /** The signing certificate may be given parsed (a fleet parses it once for all its devices). */
-export function verifyBodySignature(
-  body: Buffer,
-  signature: string,
-  algorithm: SignatureAlgorithm,
-  signingCertificate: string | X509Certificate,
-): boolean {
+export function verifyBodySignature(body: Buffer, signature: string, algorithm: SignatureAlgorithm, signingCertificate: string | X509Certificate): boolean {
   const key = (typeof signingCertificate === 'string' ? new X509Certificate(signingCertificate) : signingCertificate).publicKey;
   if (signatureAlgorithmOf(key) !== algorithm) return false;
   try {

@@ -31,10 +31,7 @@ export function replyFilter(provisioningAccount: string, clientId: string): stri
 
 /** The platform's subscriptions on the provision broker. */
 export function platformRequestFilters(provisioningAccount: string): string[] {
-  return [
-    `$EDC/${provisioningAccount}/+/${provisioningApp}/EXEC/provision`,
-    `$EDC/${provisioningAccount}/+/${provisioningApp}/EXEC/complete`,
-  ];
+  return [`$EDC/${provisioningAccount}/+/${provisioningApp}/EXEC/provision`, `$EDC/${provisioningAccount}/+/${provisioningApp}/EXEC/complete`];
 }
 
 /** Lifecycle: the birth message a device publishes on its account broker. */

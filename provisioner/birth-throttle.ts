@@ -63,7 +63,8 @@ export class BirthThrottle<T> {
     if (!waiting) return;
     this.held.delete(key);
     const waitMs = this.buckets.take(key);
-    if (waitMs > 0) this.hold(key, waiting, waitMs); // a timer that fired a little early
+    if (waitMs > 0)
+      this.hold(key, waiting, waitMs); // a timer that fired a little early
     else this.release(key, waiting.item, waiting.dropped);
   }
 }

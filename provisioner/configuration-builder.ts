@@ -29,11 +29,7 @@ function fill(value: unknown, values: ConfigurationValues): unknown {
  * The request's configuration attachment if it has one, otherwise the account's template with
  * the device's values filled in. Deterministic, so a repeated request gets the same hash.
  */
-export function buildConfiguration(
-  attachment: Configuration | null,
-  account: Account,
-  values: ConfigurationValues,
-): BuiltConfiguration {
+export function buildConfiguration(attachment: Configuration | null, account: Account, values: ConfigurationValues): BuiltConfiguration {
   const source = attachment
     ? attachment.content
     : {

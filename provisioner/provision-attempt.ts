@@ -69,11 +69,7 @@ async function checkActivationKey(deps: ProvisionerDependencies, request: Provis
  * two workers handling the same message exactly one issues a certificate. A new request.id after
  * an unfinished attempt revokes the certificate that attempt issued (the device never used it).
  */
-async function claimAttempt(
-  deps: ProvisionerDependencies,
-  request: ProvisionRequest,
-  message: ProvisionRequestMessage,
-): Promise<ProvisionRequest> {
+async function claimAttempt(deps: ProvisionerDependencies, request: ProvisionRequest, message: ProvisionRequestMessage): Promise<ProvisionRequest> {
   const requestId = message.requestId;
   if (request.retryCount >= request.retryMaxAttempts) throw new PlatformError('RETRIES_EXHAUSTED');
   const claimed = await deps.store.updateProvisionRequest(request.id, request.version, {
@@ -173,7 +169,12 @@ async function buildResult(
  * a certificate that does not match the key it holds (issue 11): ATTEMPT_KEY_CHANGED.
  * Returns the generated key's PEM when there is one to send again.
  */
-function keyOfRepeat(deps: ProvisionerDependencies, request: ProvisionRequest, message: ProvisionRequestMessage, certificate: IssuedCertificate): string | undefined {
+function keyOfRepeat(
+  deps: ProvisionerDependencies,
+  request: ProvisionRequest,
+  message: ProvisionRequestMessage,
+  certificate: IssuedCertificate,
+): string | undefined {
   const certificateSpki = new X509Certificate(certificate.pem).publicKey.export({ type: 'spki', format: 'der' });
   const csr = checkCsr(message.csr, request.clientId);
   if (csr) {

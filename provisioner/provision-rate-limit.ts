@@ -1,10 +1,7 @@
 import { KeyedTokenBuckets } from './token-buckets.ts';
 
 /** handle: go on; refuse: answer 429 with retry.after.seconds; ignore: no reply at all. */
-export type RateVerdict =
-  | { readonly kind: 'handle' }
-  | { readonly kind: 'refuse'; readonly retryAfterSeconds: number }
-  | { readonly kind: 'ignore' };
+export type RateVerdict = { readonly kind: 'handle' } | { readonly kind: 'refuse'; readonly retryAfterSeconds: number } | { readonly kind: 'ignore' };
 
 const handle: RateVerdict = Object.freeze({ kind: 'handle' });
 const ignore: RateVerdict = Object.freeze({ kind: 'ignore' });

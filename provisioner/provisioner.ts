@@ -74,7 +74,7 @@ export async function startProvisioner(
     // Decided before anything is read: a flood costs one signed 429 per retry delay, then nothing.
     const rate = rateLimit.check(clientId);
     if (rate.kind === 'ignore') {
-      log.debug({ clientId }, 'provisioning message ignored: over the device\'s limit, told when to come back');
+      log.debug({ clientId }, "provisioning message ignored: over the device's limit, told when to come back");
       return;
     }
     let requestId: string | null = null;

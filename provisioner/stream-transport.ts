@@ -78,11 +78,16 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
     do {
       await waitForRoom();
       const room = Math.max(1, options.concurrency - inFlight.size);
-      const answer = (await redis.callBuffer('XAUTOCLAIM', key, provisionStreamGroup, options.consumerName, String(options.claimIdleMs), cursor, 'COUNT', String(room))) as [
-        Buffer,
-        StreamEntry[],
-        ...unknown[],
-      ];
+      const answer = (await redis.callBuffer(
+        'XAUTOCLAIM',
+        key,
+        provisionStreamGroup,
+        options.consumerName,
+        String(options.claimIdleMs),
+        cursor,
+        'COUNT',
+        String(room),
+      )) as [Buffer, StreamEntry[], ...unknown[]];
       cursor = answer[0].toString('utf8');
       const entries = answer[1].filter((entry) => entry[1] !== null);
       if (entries.length > 0) log.info({ count: entries.length }, 'claimed provision messages abandoned by another worker');
@@ -99,7 +104,8 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
         }
         await waitForRoom();
         const room = options.concurrency - inFlight.size;
-        const answer = (await redis.callBuffer('XREADGROUP', 
+        const answer = (await redis.callBuffer(
+          'XREADGROUP',
           'GROUP',
           provisionStreamGroup,
           options.consumerName,

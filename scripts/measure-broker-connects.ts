@@ -59,7 +59,11 @@ async function session(port: number, index: number, round: string): Promise<{ co
 
 async function measure(variant: Variant, redisUrl: string, round: number) {
   const backends = variant.backends(redisUrl) as Partial<BrokerBackends> | null;
-  const aedes = await Aedes.createBroker({ id: `measure-${round}`, ...(backends?.persistence ? { persistence: backends.persistence } : {}), ...(backends?.mq ? { mq: backends.mq } : {}) });
+  const aedes = await Aedes.createBroker({
+    id: `measure-${round}`,
+    ...(backends?.persistence ? { persistence: backends.persistence } : {}),
+    ...(backends?.mq ? { mq: backends.mq } : {}),
+  });
   const server = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
   const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
   await session(port, -1, `warm${round}`); // connections, scripts and JIT warm

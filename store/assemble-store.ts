@@ -70,9 +70,7 @@ type CallMode = 'sync' | 'async';
 type Answer<Result, Mode extends CallMode> = Mode extends 'async' ? Promise<Result> : Result;
 
 /** A part's method for a store method: the same arguments and the same result, given as Answer. */
-type Answering<Method, Mode extends CallMode> = Method extends (...args: infer Args) => Promise<infer Result>
-  ? (...args: Args) => Answer<Result, Mode>
-  : never;
+type Answering<Method, Mode extends CallMode> = Method extends (...args: infer Args) => Promise<infer Result> ? (...args: Args) => Answer<Result, Mode> : never;
 
 /** The parts a backend builds its store from: the methods partMethods names, and the audit log's oldest end. */
 type StoreParts<Mode extends CallMode> = {

@@ -85,20 +85,23 @@ export class AuditRetention {
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.runOnce().then(
-        (run) => {
-          if (run.deleted > 0) this.log.info({ deleted: run.deleted, archiveDir: this.settings.archiveDir ?? null }, 'audit retention deleted expired events');
-          if (run.deletedYoung > 0) {
-            this.log.warn(
-              { deleted: run.deletedYoung, maxEvents: this.settings.maxEvents, retentionDays: this.settings.retentionDays },
-              'audit retention deleted events younger than the retention age to keep the log within PROVISIO_AUDIT_MAX_EVENTS',
-            );
-          }
-        },
-        (error: unknown) => this.log.warn({ err: error }, 'audit retention failed; nothing more was deleted, retrying at the next interval'),
-      ).finally(() => {
-        if (!this.closed) this.schedule(this.settings.intervalMs);
-      });
+      this.runOnce()
+        .then(
+          (run) => {
+            if (run.deleted > 0)
+              this.log.info({ deleted: run.deleted, archiveDir: this.settings.archiveDir ?? null }, 'audit retention deleted expired events');
+            if (run.deletedYoung > 0) {
+              this.log.warn(
+                { deleted: run.deletedYoung, maxEvents: this.settings.maxEvents, retentionDays: this.settings.retentionDays },
+                'audit retention deleted events younger than the retention age to keep the log within PROVISIO_AUDIT_MAX_EVENTS',
+              );
+            }
+          },
+          (error: unknown) => this.log.warn({ err: error }, 'audit retention failed; nothing more was deleted, retrying at the next interval'),
+        )
+        .finally(() => {
+          if (!this.closed) this.schedule(this.settings.intervalMs);
+        });
     }, delayMs);
     this.timer.unref();
   }

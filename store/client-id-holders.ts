@@ -7,10 +7,7 @@ export interface ClientIdClaim {
 }
 
 /** findClientIdHolders' answer from what a backend read; both backends build it here, so they agree. */
-export function clientIdHoldersFrom(
-  requests: readonly ClientIdClaim[],
-  validCertificates: readonly ClientIdClaim[],
-): Map<string, ClientIdHolders> {
+export function clientIdHoldersFrom(requests: readonly ClientIdClaim[], validCertificates: readonly ClientIdClaim[]): Map<string, ClientIdHolders> {
   const sets = new Map<string, { requests: Set<string>; certificates: Set<string> }>();
   const entry = (clientId: string) => {
     let found = sets.get(clientId);

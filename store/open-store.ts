@@ -7,8 +7,7 @@ import { openRedisStore } from './redis/redis-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { ProvisionStore } from './types.ts';
 
-export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> &
-  Partial<Pick<PlatformConfig, 'sqliteSynchronous'>>;
+export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> & Partial<Pick<PlatformConfig, 'sqliteSynchronous'>>;
 
 export const sqliteFileName = 'provisio.db';
 

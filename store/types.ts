@@ -230,9 +230,10 @@ export type NewProvisionRequest = Omit<
  * `device` replaces all three facts at once (they are those of the last attempt): a fact the
  * patch leaves out becomes null, so a provision message's `device` can be passed as it is.
  */
-export type ProvisionRequestPatch = Partial<
-  Omit<ProvisionRequest, 'id' | 'accountId' | 'createdOn' | 'createdBy' | 'modifiedOn' | 'version' | 'device'>
-> & { readonly modifiedBy: string; readonly device?: ReportedDeviceFacts };
+export type ProvisionRequestPatch = Partial<Omit<ProvisionRequest, 'id' | 'accountId' | 'createdOn' | 'createdBy' | 'modifiedOn' | 'version' | 'device'>> & {
+  readonly modifiedBy: string;
+  readonly device?: ReportedDeviceFacts;
+};
 export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn'>;
 export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
 export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;
@@ -247,9 +248,7 @@ export interface ClientIdHolders {
 }
 
 /** One item of createProvisionRequests: created, or refused as createProvisionRequest would refuse it. */
-export type ProvisionRequestCreation =
-  | { readonly ok: true; readonly request: ProvisionRequest }
-  | { readonly ok: false; readonly error: PlatformError };
+export type ProvisionRequestCreation = { readonly ok: true; readonly request: ProvisionRequest } | { readonly ok: false; readonly error: PlatformError };
 
 export interface CreateProvisionRequestsOptions {
   /** The audit event of each created request (index: its position in the input), stored with it. */

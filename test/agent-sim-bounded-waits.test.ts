@@ -56,7 +56,10 @@ class SilentServer {
   }
 }
 
-function runCli(args: string[], onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [new URL('../agent-sim/bin.js', import.meta.url).pathname, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -71,7 +74,11 @@ function runCli(args: string[], onSpawn?: (kill: (signal: NodeJS.Signals) => voi
 type Tail<T extends unknown[]> = T extends [unknown, ...infer Rest] ? Rest : never;
 
 /** Replaces a broker's authorizePublish for the clients `applies` picks; returns the undo. */
-function hookPublish(aedes: Aedes, applies: (clientId: string) => boolean, hook: (client: Client, ...rest: Tail<Parameters<AuthorizePublishHandler>>) => void): () => void {
+function hookPublish(
+  aedes: Aedes,
+  applies: (clientId: string) => boolean,
+  hook: (client: Client, ...rest: Tail<Parameters<AuthorizePublishHandler>>) => void,
+): () => void {
   const original = aedes.authorizePublish;
   aedes.authorizePublish = (client, packet, callback) => {
     if (client && applies(client.id)) return hook(client, packet, callback);
@@ -82,7 +89,11 @@ function hookPublish(aedes: Aedes, applies: (clientId: string) => boolean, hook:
   };
 }
 
-function hookSubscribe(aedes: Aedes, applies: (clientId: string) => boolean, hook: (client: Client, ...rest: Tail<Parameters<AuthorizeSubscribeHandler>>) => void): () => void {
+function hookSubscribe(
+  aedes: Aedes,
+  applies: (clientId: string) => boolean,
+  hook: (client: Client, ...rest: Tail<Parameters<AuthorizeSubscribeHandler>>) => void,
+): () => void {
   const original = aedes.authorizeSubscribe;
   aedes.authorizeSubscribe = (client, subscription, callback) => {
     if (client && applies(client.id)) return hook(client, subscription, callback);
@@ -142,9 +153,13 @@ describe('agent-sim: every wait ends within its settings', () => {
   it('Should fail with a timeout after `timeout` when the account broker never acknowledges the birth', { timeout: 20_000 }, async () => {
     const state = await provisionedDevice('birth-unanswered');
     let births = 0;
-    const undo = hookPublish(fixture.platform.accountBroker.aedes, (id) => id === 'birth-unanswered', () => {
-      births += 1; // and never call back: no PUBACK, ever
-    });
+    const undo = hookPublish(
+      fixture.platform.accountBroker.aedes,
+      (id) => id === 'birth-unanswered',
+      () => {
+        births += 1; // and never call back: no PUBACK, ever
+      },
+    );
     try {
       const startedAt = Date.now();
       await assert.rejects(runDevice(state), /^Error: account broker: timeout waiting for the PUBACK of the birth message \(500 ms\)$/);
@@ -164,11 +179,16 @@ describe('agent-sim: every wait ends within its settings', () => {
   it('Should retry a birth whose connection drops before its PUBACK, and come online', { timeout: 20_000 }, async () => {
     const state = await provisionedDevice('birth-dropped');
     let births = 0;
-    const undo = hookPublish(fixture.platform.accountBroker.aedes, (id) => id === 'birth-dropped', (client, packet, callback) => {
-      births += 1;
-      if (births === 1) client.close(); // the platform dies between the birth and its PUBACK
-      else callback(null);
-    });
+    const undo = hookPublish(
+      fixture.platform.accountBroker.aedes,
+      (id) => id === 'birth-dropped',
+      (client, packet, callback) => {
+        births += 1;
+        if (births === 1)
+          client.close(); // the platform dies between the birth and its PUBACK
+        else callback(null);
+      },
+    );
     try {
       const steps: string[] = [];
       const result = await runDevice(state, { onStep: (step, detail) => steps.push(`${step} ${detail ?? ''}`) });
@@ -183,9 +203,25 @@ describe('agent-sim: every wait ends within its settings', () => {
 
   it('Should end a fleet whose births are never acknowledged with its summary and exit 1, not 13', { timeout: 30_000 }, async () => {
     const args = await fleetFiles('fleet-dropped', 6);
-    const undo = hookPublish(fixture.platform.accountBroker.aedes, (id) => id.startsWith('fleet-dropped-'), (client) => client.close());
+    const undo = hookPublish(
+      fixture.platform.accountBroker.aedes,
+      (id) => id.startsWith('fleet-dropped-'),
+      (client) => client.close(),
+    );
     try {
-      const result = await runCli([...args, '--broker-url', `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`, '--timeout', '1000', '--retry-interval', '100', '--retry-max-attempts', '2', '--concurrency', '3']);
+      const result = await runCli([
+        ...args,
+        '--broker-url',
+        `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
+        '--timeout',
+        '1000',
+        '--retry-interval',
+        '100',
+        '--retry-max-attempts',
+        '2',
+        '--concurrency',
+        '3',
+      ]);
       assert.equal(result.code, 1, `exit ${result.code}\n${result.stdout}\n${result.stderr}`);
       assert.match(result.stdout, /^provisioned 0 of 6, failed 6$/m);
       assert.match(result.stdout, /^ {2}6 × account broker: connection lost waiting for the PUBACK of the birth message$/m);
@@ -269,7 +305,11 @@ describe('agent-sim: every wait ends within its settings', () => {
       assert.ok(Date.now() - startedAt < 1_500, `closed after ${Date.now() - startedAt} ms`);
 
       // The polite way (DISCONNECT, then wait for the broker to close) gives up after `timeout` too.
-      const second = await connectWithin(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, { clientId: 'half-open-2', protocolVersion: 4 }, 500);
+      const second = await connectWithin(
+        `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`,
+        { clientId: 'half-open-2', protocolVersion: 4 },
+        500,
+      );
       const politeStart = Date.now();
       await closeWithin(second, 300);
       const politeMs = Date.now() - politeStart;
@@ -281,19 +321,25 @@ describe('agent-sim: every wait ends within its settings', () => {
     }
   });
 
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     it(`Should stop a fleet on ${signal}, print its summary and exit ${code}`, { timeout: 20_000 }, async () => {
       const args = await fleetFiles(`fleet-${signal.toLowerCase()}`, 4);
       const connectionsBefore = silent.connections;
       const startedAt = Date.now();
       let stoppedAt = 0;
       // Devices that wait 30 s for a CONNACK from a broker that never answers; stopped once two wait.
-      const result = await runCli([...args, '--broker-url', `mqtts://127.0.0.1:${silent.port}`, '--timeout', '30000', '--concurrency', '2', '--json'], (kill) => {
-        void silent.connected(connectionsBefore + 2).then(() => {
-          stoppedAt = Date.now();
-          kill(signal);
-        });
-      });
+      const result = await runCli(
+        [...args, '--broker-url', `mqtts://127.0.0.1:${silent.port}`, '--timeout', '30000', '--concurrency', '2', '--json'],
+        (kill) => {
+          void silent.connected(connectionsBefore + 2).then(() => {
+            stoppedAt = Date.now();
+            kill(signal);
+          });
+        },
+      );
       assert.equal(result.code, code, `exit ${result.code} (${result.signal})\n${result.stdout}\n${result.stderr}`);
       assert.ok(Date.now() - stoppedAt < 5_000, `ended ${Date.now() - stoppedAt} ms after ${signal}`);
       assert.ok(Date.now() - startedAt < 15_000);

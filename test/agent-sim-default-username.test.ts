@@ -99,17 +99,22 @@ describe('agent-sim: a device on default settings against a request created with
     await writeFile(rootFile, fixture.rootPem);
     const run = await runAgentSimCli([
       'device',
-      '--state-dir', join(workDir, 'cli-device'),
+      '--state-dir',
+      join(workDir, 'cli-device'),
       '--json',
-      '--root-ca', rootFile,
-      '--broker-url', `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
-      '--retry-max-attempts', '1',
-      '--client-id', request.clientId,
-      '--password', request.password,
+      '--root-ca',
+      rootFile,
+      '--broker-url',
+      `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
+      '--retry-max-attempts',
+      '1',
+      '--client-id',
+      request.clientId,
+      '--password',
+      request.password,
     ]);
     assert.equal(run.code, 0, run.stderr + run.stdout);
     const summary = JSON.parse(run.stdout) as { status: string; provisionedNow: boolean; clientId: string };
     assert.deepEqual([summary.status, summary.provisionedNow, summary.clientId], ['online', true, 'cli-default-user']);
   });
 });
-

@@ -5,7 +5,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess, adminApiOf } from './support/platform-process.ts';
+import {
+  freePlatformPorts,
+  startPlatformProcess,
+  stopPlatformProcess,
+  type PlatformPorts,
+  type PlatformProcess,
+  adminApiOf,
+} from './support/platform-process.ts';
 
 /**
  * The platform dies under a running `agent-sim fleet` (issue 12 §4, issue 20 §4): kill -9 of the
@@ -35,9 +42,7 @@ function startFleet(args: string[]): FleetRun {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   process.once('exit', () => child.kill('SIGKILL'));
   return {
-    exited: new Promise((resolve) =>
-      child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr, endedAt: Date.now() })),
-    ),
+    exited: new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr, endedAt: Date.now() }))),
   };
 }
 
@@ -122,11 +127,16 @@ describe('agent-sim fleet when the platform is killed with kill -9 under it', ()
     return {
       dataDir,
       args: [
-        '--credentials', csvFile,
-        '--root-ca', rootFile,
-        '--broker-url', `mqtts://localhost:${ports.mqtts}`,
-        '--state-root', join(workDir, `${name}-devices`),
-        '--concurrency', String(concurrency),
+        '--credentials',
+        csvFile,
+        '--root-ca',
+        rootFile,
+        '--broker-url',
+        `mqtts://localhost:${ports.mqtts}`,
+        '--state-root',
+        join(workDir, `${name}-devices`),
+        '--concurrency',
+        String(concurrency),
       ],
     };
   }
@@ -148,7 +158,16 @@ describe('agent-sim fleet when the platform is killed with kill -9 under it', ()
     const timeoutMs = 1000;
     const retryIntervalMs = 200;
     const attempts = 3;
-    const fleet = startFleet([...args, '--timeout', String(timeoutMs), '--retry-interval', String(retryIntervalMs), '--retry-max-attempts', String(attempts), '--json']);
+    const fleet = startFleet([
+      ...args,
+      '--timeout',
+      String(timeoutMs),
+      '--retry-interval',
+      String(retryIntervalMs),
+      '--retry-max-attempts',
+      String(attempts),
+      '--json',
+    ]);
     await completed(deviceCount / 2, fleet);
     await link.nextBirth();
     platform!.child.kill('SIGKILL');
@@ -161,10 +180,7 @@ describe('agent-sim fleet when the platform is killed with kill -9 under it', ()
     // `concurrency` devices at a time; with nobody listening any more each costs little more than its waits.
     const perDeviceMs = 2 * attempts * (timeoutMs + retryIntervalMs) + 2 * linkDelayMs;
     const boundMs = perDeviceMs * Math.ceil(deviceCount / concurrency) + 5_000;
-    const result = await Promise.race([
-      fleet.exited,
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), boundMs).unref()),
-    ]);
+    const result = await Promise.race([fleet.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), boundMs).unref())]);
     assert.ok(result, `the fleet did not end within ${boundMs} ms of the kill`);
     assert.notEqual(result.code, 13, `exit 13: a promise never settled\n${result.stderr}`);
     assert.equal(result.code, 1, `exit ${result.code} (${result.signal})\n${result.stdout}\n${result.stderr}`);
@@ -172,7 +188,10 @@ describe('agent-sim fleet when the platform is killed with kill -9 under it', ()
     assert.equal(summary.requested, deviceCount);
     assert.ok(summary.provisioned > 0 && summary.provisioned < deviceCount, `provisioned ${summary.provisioned}`);
     assert.equal(summary.provisioned + summary.failed, deviceCount);
-    assert.equal(Object.values(summary.failuresByReason).reduce((a, b) => a + b, 0), summary.failed);
+    assert.equal(
+      Object.values(summary.failuresByReason).reduce((a, b) => a + b, 0),
+      summary.failed,
+    );
     process.stdout.write(`# ended ${result.endedAt - killedAt} ms after the kill (bound ${boundMs} ms): ${JSON.stringify(summary.failuresByReason)}\n`);
   });
 

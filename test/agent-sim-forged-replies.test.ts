@@ -48,7 +48,11 @@ describe('agent-sim ignores forged replies and provisions with the genuine one',
         certificates: { signing: attackerKey.certPem, chain: [fixture.platform.ca.issuingCertificatePem, fixture.rootPem] },
       });
       const { signature, algorithm } = signBody(body, createPrivateKey(attackerKey.keyPem));
-      void publishQos1(aedes, topic, encodeReply({ requestId, responseCode: 409, message: 'REQUEST_WRONG_STATE', signature, signatureAlgorithm: algorithm, body }));
+      void publishQos1(
+        aedes,
+        topic,
+        encodeReply({ requestId, responseCode: 409, message: 'REQUEST_WRONG_STATE', signature, signatureAlgorithm: algorithm, body }),
+      );
     };
     aedes.on('publish', inject);
     const steps: string[] = [];
@@ -64,8 +68,14 @@ describe('agent-sim ignores forged replies and provisions with the genuine one',
       aedes.off('publish', inject);
     }
     assert.ok(forgedFor.size >= 1, 'the forged replies were injected');
-    assert.ok(steps.some((step) => /reply ignored: reply is not signed/.test(step)), steps.join('\n'));
-    assert.ok(steps.some((step) => /reply ignored: .*not the platform message signer/.test(step)), steps.join('\n'));
+    assert.ok(
+      steps.some((step) => /reply ignored: reply is not signed/.test(step)),
+      steps.join('\n'),
+    );
+    assert.ok(
+      steps.some((step) => /reply ignored: .*not the platform message signer/.test(step)),
+      steps.join('\n'),
+    );
     const stored = await fixture.platform.store.getProvisionRequest(victim.id);
     assert.equal(stored?.jobStatus, 'COMPLETED');
   });

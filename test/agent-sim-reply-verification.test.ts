@@ -43,11 +43,7 @@ function resultFrom(ca: CertificateAuthority, clientCertificate: string, clientK
 }
 
 /** The reply as it arrives: body signed with `signer`'s key, encoded and decoded like on the wire. */
-function signedReply(
-  result: ProvisionResult,
-  signer: CertificateAuthority | { readonly keyPem: string },
-  tamper?: (body: Buffer) => void,
-): ReplyMessage {
+function signedReply(result: ProvisionResult, signer: CertificateAuthority | { readonly keyPem: string }, tamper?: (body: Buffer) => void): ReplyMessage {
   const body = encodeProvisionResult(result);
   const keyPem = 'keyPem' in signer ? signer.keyPem : signer.signingCredentials.keyPem;
   const { signature, algorithm } = signBody(body, createPrivateKey(keyPem));
@@ -62,7 +58,10 @@ function signedStatement(
   statement: Omit<ReplyStatement, 'certificates'>,
   rewritten: { responseCode?: number; retryAfterSeconds?: number } = {},
 ): ReplyMessage {
-  const body = encodeReplyStatement({ ...statement, certificates: { signing: ca.signingCredentials.certPem, chain: [ca.issuingCertificatePem, ca.rootCertificatePem] } });
+  const body = encodeReplyStatement({
+    ...statement,
+    certificates: { signing: ca.signingCredentials.certPem, chain: [ca.issuingCertificatePem, ca.rootCertificatePem] },
+  });
   const { signature, algorithm } = signBody(body, createPrivateKey(ca.signingCredentials.keyPem));
   const retryAfterSeconds = rewritten.retryAfterSeconds ?? statement.retryAfterSeconds;
   return decodeReply(
@@ -120,7 +119,8 @@ describe('agent-sim verifies a provisioning reply (PROTOCOL.md §7)', () => {
     const reply = signedReply(resultFrom(platform, deviceCertificate), platform);
     assert.throws(() => verify(reply, platform.rootCertificatePem, deviceKey, 'request-2'), refusedWith(/another request.id/));
     assert.throws(
-      () => verifyProvisionReply(reply, { trustedRootPem: platform.rootCertificatePem, caAuthentication: true, clientId: 'someone-else', requestId: 'request-1' }),
+      () =>
+        verifyProvisionReply(reply, { trustedRootPem: platform.rootCertificatePem, caAuthentication: true, clientId: 'someone-else', requestId: 'request-1' }),
       refusedWith(/another clientId/),
     );
   });

@@ -146,7 +146,10 @@ describe("Admin API: an account's configurations and certificates", () => {
     assert.equal(created.status, 201);
     assert.deepEqual(created.body.content, { interval: 30 });
     const list = await fixture.api('GET', `/api/v1/configurations?accountId=${accountId}`);
-    assert.deepEqual(list.body.items.map((item: { id: string }) => item.id), [created.body.id]);
+    assert.deepEqual(
+      list.body.items.map((item: { id: string }) => item.id),
+      [created.body.id],
+    );
     assert.equal((await fixture.api('GET', '/api/v1/configurations')).status, 400, 'the admin names the account');
     assert.deepEqual((await fixture.api('GET', `/api/v1/configurations/${created.body.id}`)).body, created.body);
     assert.equal((await fixture.api('DELETE', `/api/v1/configurations/${created.body.id}`)).status, 204);
@@ -166,7 +169,10 @@ describe("Admin API: an account's configurations and certificates", () => {
       notAfter: now + 86_400_000,
     });
     const list = await fixture.api('GET', `/api/v1/certificates?accountId=${accountId}&clientId=dev-cert&status=VALID`);
-    assert.deepEqual(list.body.items.map((item: { serial: string }) => item.serial), ['0a1b2c']);
+    assert.deepEqual(
+      list.body.items.map((item: { serial: string }) => item.serial),
+      ['0a1b2c'],
+    );
     const one = await fixture.api('GET', '/api/v1/certificates/0A1B2C');
     assert.equal(one.status, 200);
     assert.equal(one.body.status, 'VALID');

@@ -136,11 +136,19 @@ describe('Admin API: authentication and authorization', () => {
       const own = await fixture.api('POST', '/api/v1/provision-requests', { token: accountToken, body: { accountId: ownAccountId, clientId: 'scoped-1' } });
       assert.equal(own.status, 201);
       assert.equal(own.body.createdBy, accountToken.split('.')[0]);
-      const foreign = await fixture.api('POST', '/api/v1/provision-requests', { token: accountToken, body: { accountId: otherAccountId, clientId: 'scoped-2' } });
+      const foreign = await fixture.api('POST', '/api/v1/provision-requests', {
+        token: accountToken,
+        body: { accountId: otherAccountId, clientId: 'scoped-2' },
+      });
       assert.equal(foreign.status, 403);
       const batch = await fixture.api('POST', '/api/v1/provision-requests/batch', {
         token: accountToken,
-        body: { requests: [{ accountId: ownAccountId, clientId: 'scoped-3' }, { accountId: otherAccountId, clientId: 'scoped-4' }] },
+        body: {
+          requests: [
+            { accountId: ownAccountId, clientId: 'scoped-3' },
+            { accountId: otherAccountId, clientId: 'scoped-4' },
+          ],
+        },
       });
       assert.equal(batch.status, 403);
       const audit = await fixture.api('GET', `/api/v1/audit-events?provisionRequestId=${own.body.id}`);

@@ -23,7 +23,11 @@ describe('Admin API: bundles', () => {
     await fixture.close();
   });
 
-  function upload(content: Uint8Array | ReadableStream, query = `accountId=${accountId}&name=org.example.heater&version=1.0.0`, headers: Record<string, string> = {}) {
+  function upload(
+    content: Uint8Array | ReadableStream,
+    query = `accountId=${accountId}&name=org.example.heater&version=1.0.0`,
+    headers: Record<string, string> = {},
+  ) {
     return fetch(`${fixture.baseUrl}/api/v1/bundles?${query}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/octet-stream', ...headers },
@@ -47,7 +51,10 @@ describe('Admin API: bundles', () => {
     assert.equal(bundle.size, 10_000);
     assert.deepEqual(await readFile(join(fixture.config.dataDir, 'bundles', bundle.sha256)), content);
     const entries = await readdir(join(fixture.config.dataDir, 'bundles'));
-    assert.ok(entries.every((name) => !name.startsWith('.upload-')), 'no temporary file is left');
+    assert.ok(
+      entries.every((name) => !name.startsWith('.upload-')),
+      'no temporary file is left',
+    );
   });
 
   it('Should check X-Content-SHA256 and keep nothing when it does not match', async () => {
@@ -76,7 +83,10 @@ describe('Admin API: bundles', () => {
     );
     assert.equal(streamed.status, 413);
     const entries = await readdir(join(fixture.config.dataDir, 'bundles'));
-    assert.ok(entries.every((name) => !name.startsWith('.upload-')), 'no temporary file is left');
+    assert.ok(
+      entries.every((name) => !name.startsWith('.upload-')),
+      'no temporary file is left',
+    );
   });
 
   it('Should refuse uploads without name, version or a known account, and empty ones', async () => {
@@ -134,7 +144,10 @@ describe('Admin API: bundles', () => {
       const valid = fixture.downloadTokens.create({ bundleId: bundle.id, clientId: 'dev-2', ttlSeconds: 60 });
       const [expiry, , mac] = valid.split('.');
       const forged = `${expiry}.${Buffer.from('dev-3').toString('base64url')}.${mac}`;
-      const pastTokens = new BundleDownloadTokens((await openPlatformSecrets(fixture.config, fixture.store, fixture.log)).bundleToken, () => Date.now() - 3_600_000);
+      const pastTokens = new BundleDownloadTokens(
+        (await openPlatformSecrets(fixture.config, fixture.store, fixture.log)).bundleToken,
+        () => Date.now() - 3_600_000,
+      );
       const expired = pastTokens.create({ bundleId: bundle.id, clientId: 'dev-2', ttlSeconds: 60 });
       const otherBundle = fixture.downloadTokens.create({ bundleId: other.id, clientId: 'dev-2', ttlSeconds: 60 });
       for (const token of [forged, expired, otherBundle, 'garbage', '']) {

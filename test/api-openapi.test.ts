@@ -74,7 +74,12 @@ describe('Admin API: OpenAPI document', () => {
     conforms('ProvisionRequest', (await fixture.api('GET', `/api/v1/provision-requests/${request.body.id}`)).body);
     conforms('ProvisionRequestPage', (await fixture.api('GET', '/api/v1/provision-requests')).body);
     const batch = await fixture.api('POST', '/api/v1/provision-requests/batch', {
-      body: { requests: [{ accountId: account.body.id, clientId: 'doc-2' }, { accountId: account.body.id, clientId: 'doc-1' }] },
+      body: {
+        requests: [
+          { accountId: account.body.id, clientId: 'doc-2' },
+          { accountId: account.body.id, clientId: 'doc-1' },
+        ],
+      },
     });
     conforms('ProvisionRequestBatchResult', batch.body);
     const configuration = await fixture.api('POST', '/api/v1/configurations', { body: { accountId: account.body.id, name: 'c', content: { x: 1 } } });

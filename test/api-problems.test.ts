@@ -29,14 +29,20 @@ function fuzzValue(next: () => number, depth = 0): unknown {
   const pick = Math.floor(next() * (depth > 2 ? 7 : 10));
   const strings = ['', ' ', 'a', '$SYS', 'a/b/#', "' OR 1=1 --", '\u0000', '💥'.repeat(50), 'x'.repeat(5000), '2030-01-01T00:00:00Z', 'ENABLED', '__proto__'];
   switch (pick) {
-    case 0: return null;
-    case 1: return next() < 0.5;
-    case 2: return Math.floor(next() * 2000) - 1000;
-    case 3: return [1e308, -1e308, 0.5, -0, 2 ** 53 + 1][Math.floor(next() * 5)];
+    case 0:
+      return null;
+    case 1:
+      return next() < 0.5;
+    case 2:
+      return Math.floor(next() * 2000) - 1000;
+    case 3:
+      return [1e308, -1e308, 0.5, -0, 2 ** 53 + 1][Math.floor(next() * 5)];
     case 4:
     case 5:
-    case 6: return strings[Math.floor(next() * strings.length)];
-    case 7: return Array.from({ length: Math.floor(next() * 4) }, () => fuzzValue(next, depth + 1));
+    case 6:
+      return strings[Math.floor(next() * strings.length)];
+    case 7:
+      return Array.from({ length: Math.floor(next() * 4) }, () => fuzzValue(next, depth + 1));
     default: {
       const keys = ['accountId', 'clientId', 'name', 'version', 'requests', 'password', 'status', 'bundleIds', 'content', 'reason', 'constructor', '__proto__'];
       const object: Record<string, unknown> = {};
@@ -156,7 +162,7 @@ describe('Admin API: problem answers', () => {
       const parameters = ['clientId', 'status', 'limit', 'offset', 'startDate', 'accountId', 'jobStatus', 'x'];
       const query = Array.from({ length: 3 }, () => {
         const value = fuzzValue(next);
-        return `${parameters[Math.floor(next() * parameters.length)]}=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value) ?? '')}`;
+        return `${parameters[Math.floor(next() * parameters.length)]}=${encodeURIComponent(typeof value === 'string' ? value : (JSON.stringify(value) ?? ''))}`;
       }).join('&');
       const answer = await fixture.api('GET', `/api/v1/provision-requests?${query}`);
       assert.ok(answer.status === 200 || answer.status === 400, `${query} → ${answer.status}`);
@@ -199,7 +205,10 @@ describe('Admin API: failures inside the server', () => {
       assert.equal(third.headers.get('retry-after'), '1');
       openGate();
       const answers = await Promise.all(running);
-      assert.deepEqual(answers.map((answer) => answer.status), [201, 201]);
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [201, 201],
+      );
     } finally {
       openGate();
       await fixture.close();
@@ -220,12 +229,22 @@ describe('Admin API: failures inside the server', () => {
     try {
       const accountId = (await fixture.api('POST', '/api/v1/accounts', { body: { name: 'gone' } })).body.id;
       const answer = await fixture.api('POST', '/api/v1/provision-requests/batch', {
-        body: { requests: [{ accountId, clientId: 'lost-1' }, { accountId, clientId: 'lost-2' }] },
+        body: {
+          requests: [
+            { accountId, clientId: 'lost-1' },
+            { accountId, clientId: 'lost-2' },
+          ],
+        },
       });
       assert.equal(answer.status, 200);
       assert.deepEqual(answer.body.created, []);
       assert.deepEqual(
-        answer.body.failed.map((item: { index: number; clientId: string; problem: { status: number; code: string } }) => [item.index, item.clientId, item.problem.status, item.problem.code]),
+        answer.body.failed.map((item: { index: number; clientId: string; problem: { status: number; code: string } }) => [
+          item.index,
+          item.clientId,
+          item.problem.status,
+          item.problem.code,
+        ]),
         [
           [0, 'lost-1', 503, 'STORE_UNAVAILABLE'],
           [1, 'lost-2', 503, 'STORE_UNAVAILABLE'],

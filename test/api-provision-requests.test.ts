@@ -121,7 +121,10 @@ describe('Admin API: provision requests', () => {
       assert.equal(second.status, 201);
       assert.equal((await fixture.api('GET', `/api/v1/provision-requests/${first.body.id}`)).status, 404);
       const list = await fixture.api('GET', `/api/v1/provision-requests?accountId=${accountId}&clientId=dev-over`);
-      assert.deepEqual(list.body.items.map((item: { id: string }) => item.id), [second.body.id]);
+      assert.deepEqual(
+        list.body.items.map((item: { id: string }) => item.id),
+        [second.body.id],
+      );
       const audit = await fixture.api('GET', `/api/v1/audit-events?provisionRequestId=${second.body.id}`);
       assert.equal(audit.body.items[0].detail.replacedRequestId, first.body.id);
     });
@@ -271,11 +274,17 @@ describe('Admin API: provision requests', () => {
       ];
       const { status, body } = await fixture.api('POST', '/api/v1/provision-requests/batch', { body: { requests } });
       assert.equal(status, 200);
-      assert.deepEqual(body.created.map((item: { clientId: string }) => item.clientId), ['batch-part-1']);
-      assert.deepEqual(body.failed.map((item: { index: number; problem: { code: string } }) => [item.index, item.problem.code]), [
-        [1, 'DUPLICATE'],
-        [2, 'VALIDATION_FAILED'],
-      ]);
+      assert.deepEqual(
+        body.created.map((item: { clientId: string }) => item.clientId),
+        ['batch-part-1'],
+      );
+      assert.deepEqual(
+        body.failed.map((item: { index: number; problem: { code: string } }) => [item.index, item.problem.code]),
+        [
+          [1, 'DUPLICATE'],
+          [2, 'VALIDATION_FAILED'],
+        ],
+      );
     });
 
     it('Should replace with overwriteIfDuplicate inside a batch and audit every created item once', async () => {
@@ -290,7 +299,10 @@ describe('Admin API: provision requests', () => {
         },
       });
       assert.equal(status, 201);
-      assert.deepEqual(body.created.map((item: { clientId: string }) => item.clientId), ['batch-audit-1', 'batch-over', 'batch-audit-2']);
+      assert.deepEqual(
+        body.created.map((item: { clientId: string }) => item.clientId),
+        ['batch-audit-1', 'batch-over', 'batch-audit-2'],
+      );
       assert.equal((await fixture.api('GET', `/api/v1/provision-requests/${old.body.id}`)).status, 404);
       for (const [index, created] of (body.created as { id: string; clientId: string; status: string }[]).entries()) {
         const audit = await fixture.api('GET', `/api/v1/audit-events?provisionRequestId=${created.id}`);
@@ -310,7 +322,12 @@ describe('Admin API: provision requests', () => {
 
     it('Should refuse a whole batch naming a clientId twice, or with more than 1,000 items', async () => {
       const twice = await fixture.api('POST', '/api/v1/provision-requests/batch', {
-        body: { requests: [{ accountId, clientId: 'twin' }, { accountId, clientId: 'twin' }] },
+        body: {
+          requests: [
+            { accountId, clientId: 'twin' },
+            { accountId, clientId: 'twin' },
+          ],
+        },
       });
       assert.equal(twice.status, 400);
       assert.equal(twice.body.errors[0].path, 'body/requests/1/clientId');

@@ -23,7 +23,16 @@ async function tempDir(t: TestContext): Promise<string> {
 }
 
 function event(time: number, index = 0): NewAuditEvent {
-  return { type: 'device.birth', outcome: 'success', actor: 'account-broker', accountId: 'a1', clientId: `device-${index}`, provisionRequestId: null, detail: { index }, time };
+  return {
+    type: 'device.birth',
+    outcome: 'success',
+    actor: 'account-broker',
+    accountId: 'a1',
+    clientId: `device-${index}`,
+    provisionRequestId: null,
+    detail: { index },
+    time,
+  };
 }
 
 /** Appends `count` events at `time` (+ index ms), in chunks so neither backend gets one huge turn. */
@@ -134,7 +143,12 @@ for (const backend of backends) {
       const archived: unknown[] = [];
       for (const name of (await readdir(archiveDir)).sort()) {
         assert.equal((await stat(join(archiveDir, name))).mode & 0o777, 0o600, name);
-        archived.push(...(await readFile(join(archiveDir, name), 'utf8')).trimEnd().split('\n').map((line) => JSON.parse(line)));
+        archived.push(
+          ...(await readFile(join(archiveDir, name), 'utf8'))
+            .trimEnd()
+            .split('\n')
+            .map((line) => JSON.parse(line)),
+        );
       }
       assert.deepEqual(
         archived,

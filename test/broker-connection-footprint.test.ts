@@ -55,7 +55,16 @@ function collect(socket: Socket): Session {
 }
 
 function connectBytes(clientId: string): Buffer {
-  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId, username: 'u', password: Buffer.from('p') });
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 0,
+    clientId,
+    username: 'u',
+    password: Buffer.from('p'),
+  });
 }
 
 function subscribeBytes(topic: string): Buffer {
@@ -78,8 +87,8 @@ async function roundTrip(socket: Socket, clientId: string): Promise<void> {
   const session = collect(socket);
   const topic = `$EDC/acme/${clientId}/echo`;
   await writeInPieces(socket, Buffer.concat([connectBytes(clientId), subscribeBytes(topic)]), 1);
-  assert.equal((await session.next('connack') as Packet & { returnCode: number }).returnCode, 0);
-  assert.deepEqual((await session.next('suback') as Packet & { granted: number[] }).granted, [0]);
+  assert.equal(((await session.next('connack')) as Packet & { returnCode: number }).returnCode, 0);
+  assert.deepEqual(((await session.next('suback')) as Packet & { granted: number[] }).granted, [0]);
   // Three packets in one write, then one of 200 KB in uneven pieces.
   socket.write(Buffer.concat(['one', 'two', 'three'].map((word) => publishBytes(topic, Buffer.from(word)))));
   await writeInPieces(socket, publishBytes(topic, bigPayload), 70_001);

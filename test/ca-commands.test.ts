@@ -24,7 +24,10 @@ async function temporaryDirectory(): Promise<string> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function firstCertificate(pem: string): X509Certificate {
@@ -60,59 +63,63 @@ describe('npm run ca', () => {
     assert.match(status.stdout, /root key {5}not in the data directory \(offline\)/);
   });
 
-  it('Should roll the issuing CA over: devices provisioned after it chain to the same root, devices provisioned before keep working', { timeout: 120_000 }, async () => {
-    const dataDir = await temporaryDirectory();
-    const accountMqttsPort = await freePort();
-    let fixture: TestPlatform = await startTestPlatform({ dataDir, accountMqttsPort });
-    const oldIssuingPem = fixture.platform.ca.issuingCertificatePem;
-    const rootPem = fixture.rootPem;
-    let before;
-    try {
-      const request = await createAccountAndRequest(fixture, 'before-rollover');
-      before = await newSimulatedDevice(fixture, request, { timeout: 15_000 });
-      const result = await runDevice(before);
-      assert.equal(result.status, 'online', result.status === 'failed' ? result.reason : result.status);
-      if (result.status === 'online') await result.accountClient.endAsync();
-    } finally {
-      await fixture.close();
-    }
+  it(
+    'Should roll the issuing CA over: devices provisioned after it chain to the same root, devices provisioned before keep working',
+    { timeout: 120_000 },
+    async () => {
+      const dataDir = await temporaryDirectory();
+      const accountMqttsPort = await freePort();
+      let fixture: TestPlatform = await startTestPlatform({ dataDir, accountMqttsPort });
+      const oldIssuingPem = fixture.platform.ca.issuingCertificatePem;
+      const rootPem = fixture.rootPem;
+      let before;
+      try {
+        const request = await createAccountAndRequest(fixture, 'before-rollover');
+        before = await newSimulatedDevice(fixture, request, { timeout: 15_000 });
+        const result = await runDevice(before);
+        assert.equal(result.status, 'online', result.status === 'failed' ? result.reason : result.status);
+        if (result.status === 'online') await result.accountClient.endAsync();
+      } finally {
+        await fixture.close();
+      }
 
-    // The root key was taken offline; the operator brings it back for the rollover.
-    const rootKey = join(await temporaryDirectory(), 'root-ca.key.pem');
-    await rename(join(dataDir, 'ca', caFileNames.rootKey), rootKey);
-    const withoutKey = await runPlatformCommand('ca', ['issue-intermediate'], { PROVISIO_DATA_DIR: dataDir });
-    assert.equal(withoutKey.status, 1);
-    assert.match(withoutKey.stderr, /root-ca\.key\.pem does not exist: bring the root key back/);
-    const rolled = await runPlatformCommand('ca', ['issue-intermediate', '--root-key', rootKey], { PROVISIO_DATA_DIR: dataDir });
-    assert.equal(rolled.status, 0, rolled.stderr);
-    assert.match(rolled.stdout, /Restart every platform process/);
+      // The root key was taken offline; the operator brings it back for the rollover.
+      const rootKey = join(await temporaryDirectory(), 'root-ca.key.pem');
+      await rename(join(dataDir, 'ca', caFileNames.rootKey), rootKey);
+      const withoutKey = await runPlatformCommand('ca', ['issue-intermediate'], { PROVISIO_DATA_DIR: dataDir });
+      assert.equal(withoutKey.status, 1);
+      assert.match(withoutKey.stderr, /root-ca\.key\.pem does not exist: bring the root key back/);
+      const rolled = await runPlatformCommand('ca', ['issue-intermediate', '--root-key', rootKey], { PROVISIO_DATA_DIR: dataDir });
+      assert.equal(rolled.status, 0, rolled.stderr);
+      assert.match(rolled.stdout, /Restart every platform process/);
 
-    fixture = await startTestPlatform({ dataDir, accountMqttsPort });
-    try {
-      const newIssuingPem = fixture.platform.ca.issuingCertificatePem;
-      assert.equal(fixture.rootPem, rootPem, 'the same root');
-      assert.notEqual(newIssuingPem, oldIssuingPem, 'a new issuing CA');
-      const newIssuing = new X509Certificate(newIssuingPem);
-      assert.ok(firstCertificate(fixture.platform.ca.serverCredentials.certPem).checkIssued(newIssuing), 'server certificate reissued under it');
-      assert.ok(new X509Certificate(fixture.platform.ca.signingCredentials.certPem).checkIssued(newIssuing), 'signing certificate reissued under it');
+      fixture = await startTestPlatform({ dataDir, accountMqttsPort });
+      try {
+        const newIssuingPem = fixture.platform.ca.issuingCertificatePem;
+        assert.equal(fixture.rootPem, rootPem, 'the same root');
+        assert.notEqual(newIssuingPem, oldIssuingPem, 'a new issuing CA');
+        const newIssuing = new X509Certificate(newIssuingPem);
+        assert.ok(firstCertificate(fixture.platform.ca.serverCredentials.certPem).checkIssued(newIssuing), 'server certificate reissued under it');
+        assert.ok(new X509Certificate(fixture.platform.ca.signingCredentials.certPem).checkIssued(newIssuing), 'signing certificate reissued under it');
 
-      // A device provisioned now: agent-sim checks the chain it receives against the root it was built with.
-      const request = await createAccountAndRequest(fixture, 'after-rollover');
-      const afterState = await newSimulatedDevice(fixture, request, { 'use-csr': false, timeout: 15_000 });
-      const result = await runDevice(afterState);
-      assert.equal(result.status, 'online', result.status === 'failed' ? result.reason : result.status);
-      if (result.status === 'online') await result.accountClient.endAsync();
-      const deviceCertificate = await readFile(join(afterState.directory, 'client.pem'), 'utf8');
-      assert.ok(new X509Certificate(deviceCertificate).checkIssued(newIssuing));
-      const check = new ChainVerifier().check(deviceCertificate, [newIssuingPem], rootPem);
-      assert.ok(check.ok, check.ok ? '' : check.reason);
+        // A device provisioned now: agent-sim checks the chain it receives against the root it was built with.
+        const request = await createAccountAndRequest(fixture, 'after-rollover');
+        const afterState = await newSimulatedDevice(fixture, request, { 'use-csr': false, timeout: 15_000 });
+        const result = await runDevice(afterState);
+        assert.equal(result.status, 'online', result.status === 'failed' ? result.reason : result.status);
+        if (result.status === 'online') await result.accountClient.endAsync();
+        const deviceCertificate = await readFile(join(afterState.directory, 'client.pem'), 'utf8');
+        assert.ok(new X509Certificate(deviceCertificate).checkIssued(newIssuing));
+        const check = new ChainVerifier().check(deviceCertificate, [newIssuingPem], rootPem);
+        assert.ok(check.ok, check.ok ? '' : check.reason);
 
-      // The device provisioned before, restarted: its certificate (old issuing CA) still opens the account broker.
-      const restarted = await runDevice(before);
-      assert.equal(restarted.status, 'online', restarted.status === 'failed' ? restarted.reason : restarted.status);
-      if (restarted.status === 'online') await restarted.accountClient.endAsync();
-    } finally {
-      await fixture.close();
-    }
-  });
+        // The device provisioned before, restarted: its certificate (old issuing CA) still opens the account broker.
+        const restarted = await runDevice(before);
+        assert.equal(restarted.status, 'online', restarted.status === 'failed' ? restarted.reason : restarted.status);
+        if (restarted.status === 'online') await restarted.accountClient.endAsync();
+      } finally {
+        await fixture.close();
+      }
+    },
+  );
 });

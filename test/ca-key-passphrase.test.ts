@@ -47,7 +47,18 @@ async function provisionOne(fixture: TestPlatform, clientId: string): Promise<vo
 async function refusedStart(overrides: Partial<PlatformConfig>): Promise<{ error: PlatformError; logText: string }> {
   const lines: string[] = [];
   const log = createLogger('trace', new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
-  const config = loadConfig({}, { bindHost: '127.0.0.1', provisionMqttPort: 0, provisionMqttsPort: 0, accountMqttsPort: 0, httpPort: 0, adminToken: 'test-admin-token-0123456789abcdef', ...overrides });
+  const config = loadConfig(
+    {},
+    {
+      bindHost: '127.0.0.1',
+      provisionMqttPort: 0,
+      provisionMqttsPort: 0,
+      accountMqttsPort: 0,
+      httpPort: 0,
+      adminToken: 'test-admin-token-0123456789abcdef',
+      ...overrides,
+    },
+  );
   try {
     const platform = await startPlatform(config, log);
     await platform.close();
@@ -96,7 +107,10 @@ describe('CA key passphrase', () => {
     await fixture.close();
     const missing = await refusedStart({ dataDir });
     assert.equal(missing.error.code, 'CA_MATERIAL_INVALID');
-    assert.match(missing.error.message, /issuing-ca\.key\.pem is encrypted and no passphrase was given \(PROVISIO_CA_KEY_PASSPHRASE or PROVISIO_CA_KEY_PASSPHRASE_FILE\)/);
+    assert.match(
+      missing.error.message,
+      /issuing-ca\.key\.pem is encrypted and no passphrase was given \(PROVISIO_CA_KEY_PASSPHRASE or PROVISIO_CA_KEY_PASSPHRASE_FILE\)/,
+    );
     const wrong = await refusedStart({ dataDir, caKeyPassphrase: wrongPassphrase });
     assert.equal(wrong.error.code, 'CA_MATERIAL_INVALID');
     assert.match(wrong.error.message, /issuing-ca\.key\.pem cannot be decrypted with the passphrase given .*: wrong passphrase/);
@@ -145,36 +159,43 @@ describe('CA key passphrase', () => {
     assert.ok(after?.document.bundleToken.current.equals(before!.document.bundleToken.current), 'same bundle-token secret');
   });
 
-  it('Should change the passphrase as docs/OPERATIONS.md says: keys decrypted, secrets resealed, the next start encrypts with the new one', { timeout: 60_000 }, async () => {
-    const dataDir = await temporaryDirectory();
-    const first = await startTestPlatform({ dataDir, caKeyPassphrase: passphrase });
-    await first.close();
-    const before = await readSecretsFile(secretsFileOf(first.config), passphrase);
-    const newPassphrase = 'a new passphrase, just as random 77';
-    // What `openssl pkcs8 -in … -passin …` does for each key.
-    for (const name of [caFileNames.issuingKey, caFileNames.serverKey, caFileNames.signingKey]) {
-      const file = join(dataDir, 'ca', name);
-      const key = createPrivateKey({ key: await readFile(file, 'utf8'), format: 'pem', passphrase });
-      await writeFile(file, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-    }
-    const oldPassphraseFile = join(await temporaryDirectory(), 'old');
-    await writeFile(oldPassphraseFile, `${passphrase}\n`);
-    const resealed = await runPlatformCommand('secrets', ['reseal', '--old-passphrase-file', oldPassphraseFile], { PROVISIO_DATA_DIR: dataDir, PROVISIO_CA_KEY_PASSPHRASE: newPassphrase });
-    assert.equal(resealed.status, 0, resealed.stderr);
-    const after = await readSecretsFile(secretsFileOf(first.config), newPassphrase);
-    assert.ok(after?.sealed && after.document.deviceKey.current.equals(before!.document.deviceKey.current), 'same secrets, sealed with the new passphrase');
-    await assert.rejects(readSecretsFile(secretsFileOf(first.config), passphrase), /wrong passphrase/);
+  it(
+    'Should change the passphrase as docs/OPERATIONS.md says: keys decrypted, secrets resealed, the next start encrypts with the new one',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = await temporaryDirectory();
+      const first = await startTestPlatform({ dataDir, caKeyPassphrase: passphrase });
+      await first.close();
+      const before = await readSecretsFile(secretsFileOf(first.config), passphrase);
+      const newPassphrase = 'a new passphrase, just as random 77';
+      // What `openssl pkcs8 -in … -passin …` does for each key.
+      for (const name of [caFileNames.issuingKey, caFileNames.serverKey, caFileNames.signingKey]) {
+        const file = join(dataDir, 'ca', name);
+        const key = createPrivateKey({ key: await readFile(file, 'utf8'), format: 'pem', passphrase });
+        await writeFile(file, key.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      }
+      const oldPassphraseFile = join(await temporaryDirectory(), 'old');
+      await writeFile(oldPassphraseFile, `${passphrase}\n`);
+      const resealed = await runPlatformCommand('secrets', ['reseal', '--old-passphrase-file', oldPassphraseFile], {
+        PROVISIO_DATA_DIR: dataDir,
+        PROVISIO_CA_KEY_PASSPHRASE: newPassphrase,
+      });
+      assert.equal(resealed.status, 0, resealed.stderr);
+      const after = await readSecretsFile(secretsFileOf(first.config), newPassphrase);
+      assert.ok(after?.sealed && after.document.deviceKey.current.equals(before!.document.deviceKey.current), 'same secrets, sealed with the new passphrase');
+      await assert.rejects(readSecretsFile(secretsFileOf(first.config), passphrase), /wrong passphrase/);
 
-    const again = await startTestPlatform({ dataDir, caKeyPassphrase: newPassphrase });
-    try {
-      await provisionOne(again, 'new-passphrase-1');
-    } finally {
-      await again.close();
-    }
-    const issuingKey = await readFile(join(dataDir, 'ca', caFileNames.issuingKey), 'utf8');
-    assert.match(issuingKey, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
-    assert.equal(createPrivateKey({ key: issuingKey, format: 'pem', passphrase: newPassphrase }).type, 'private');
-  });
+      const again = await startTestPlatform({ dataDir, caKeyPassphrase: newPassphrase });
+      try {
+        await provisionOne(again, 'new-passphrase-1');
+      } finally {
+        await again.close();
+      }
+      const issuingKey = await readFile(join(dataDir, 'ca', caFileNames.issuingKey), 'utf8');
+      assert.match(issuingKey, /^-----BEGIN ENCRYPTED PRIVATE KEY-----/);
+      assert.equal(createPrivateKey({ key: issuingKey, format: 'pem', passphrase: newPassphrase }).type, 'private');
+    },
+  );
 
   it('Should open an operator CA whose issuing key is encrypted with the passphrase', async () => {
     const operatorDir = await temporaryDirectory();
@@ -186,6 +207,9 @@ describe('CA key passphrase', () => {
     };
     const ca = await openTestCa(await temporaryDirectory(), { operatorCa, keyPassphrase: passphrase });
     assert.ok(ca.operatorSupplied);
-    await assert.rejects(openTestCa(await temporaryDirectory(), { operatorCa }), (error: unknown) => error instanceof PlatformError && error.code === 'CA_MATERIAL_INVALID');
+    await assert.rejects(
+      openTestCa(await temporaryDirectory(), { operatorCa }),
+      (error: unknown) => error instanceof PlatformError && error.code === 'CA_MATERIAL_INVALID',
+    );
   });
 });

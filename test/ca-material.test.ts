@@ -40,11 +40,47 @@ async function operatorFilesFromOpenssl(): Promise<OperatorCaFiles & { dir: stri
     '[v3]\nbasicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
   );
   const steps = [
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-nodes', '-keyout', file('root.key'), '-out', file('root.pem'),
-      '-days', '3650', '-subj', '/O=Operator/CN=Operator Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-384',
+      '-nodes',
+      '-keyout',
+      file('root.key'),
+      '-out',
+      file('root.pem'),
+      '-days',
+      '3650',
+      '-subj',
+      '/O=Operator/CN=Operator Root',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('issuing.key'), '-out', file('issuing.csr'), '-subj', '/O=Operator/CN=Operator Issuing'],
-    ['x509', '-req', '-in', file('issuing.csr'), '-CA', file('root.pem'), '-CAkey', file('root.key'), '-CAcreateserial', '-days', '1825',
-      '-extfile', file('ext.cnf'), '-extensions', 'v3', '-out', file('issuing.pem')],
+    [
+      'x509',
+      '-req',
+      '-in',
+      file('issuing.csr'),
+      '-CA',
+      file('root.pem'),
+      '-CAkey',
+      file('root.key'),
+      '-CAcreateserial',
+      '-days',
+      '1825',
+      '-extfile',
+      file('ext.cnf'),
+      '-extensions',
+      'v3',
+      '-out',
+      file('issuing.pem'),
+    ],
   ];
   for (const args of steps) {
     const result = openssl(args);
@@ -63,10 +99,7 @@ describe('CA material on disk', () => {
     const dataDir = await temporaryDirectory();
     const ca = await openTestCa(dataDir, { operatorCa: operator });
     assert.ok(ca.operatorSupplied);
-    assert.equal(
-      new X509Certificate(ca.rootCertificatePem).fingerprint256,
-      new X509Certificate(await readFile(operator.rootCertFile)).fingerprint256,
-    );
+    assert.equal(new X509Certificate(ca.rootCertificatePem).fingerprint256, new X509Certificate(await readFile(operator.rootCertFile)).fingerprint256);
     const issued = await ca.issueFromCsr(createCsr({ commonName: 'dev1' }).csrPem, device);
     const files = await writePems(operator.dir, {
       device: issued.certPem,
@@ -74,7 +107,10 @@ describe('CA material on disk', () => {
       crl: ca.createCrl([{ serial: issued.serial, revokedOn: Date.now() }]),
       chain: ca.chainPem,
     });
-    for (const [leaf, purpose] of [[files.device, 'sslclient'], [files.server, 'sslserver']] as const) {
+    for (const [leaf, purpose] of [
+      [files.device, 'sslclient'],
+      [files.server, 'sslserver'],
+    ] as const) {
       const verified = openssl(['verify', '-purpose', purpose, '-CAfile', operator.rootCertFile, '-untrusted', operator.issuingCertFile, leaf]);
       assert.equal(verified.status, 0, verified.stderr + verified.stdout);
     }
@@ -214,8 +250,26 @@ describe('CA material on disk', () => {
       ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('old.key')],
       ['pkcs8', '-topk8', '-nocrypt', '-in', file('old.key'), '-out', file('old.pk8')],
       ['req', '-new', '-key', file('old.pk8'), '-subj', '/O=provisio/CN=provisio message signing', '-out', file('old.csr')],
-      ['x509', '-req', '-in', file('old.csr'), '-CA', path.join(caDir, caFileNames.issuingCert), '-CAkey', path.join(caDir, caFileNames.issuingKey),
-        '-set_serial', '4242', '-days', '300', '-extfile', file('ext.cnf'), '-extensions', 'v1', '-out', file('old.pem')],
+      [
+        'x509',
+        '-req',
+        '-in',
+        file('old.csr'),
+        '-CA',
+        path.join(caDir, caFileNames.issuingCert),
+        '-CAkey',
+        path.join(caDir, caFileNames.issuingKey),
+        '-set_serial',
+        '4242',
+        '-days',
+        '300',
+        '-extfile',
+        file('ext.cnf'),
+        '-extensions',
+        'v1',
+        '-out',
+        file('old.pem'),
+      ],
     ]) {
       const result = openssl(args);
       assert.equal(result.status, 0, result.stderr);

@@ -23,7 +23,10 @@ async function temporaryDirectory(): Promise<string> {
 }
 
 async function exists(file: string): Promise<boolean> {
-  return access(file).then(() => true, () => false);
+  return access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function provisionBothWays(fixture: TestPlatform, prefix: string): Promise<void> {
@@ -46,7 +49,10 @@ describe('the root CA key stays offline', () => {
       assert.equal((await stat(offlineKey)).mode & 0o777, 0o600);
       assert.equal((await stat(join(dataDir, 'ca', 'offline'))).mode & 0o777, 0o700);
       assert.equal(await exists(join(dataDir, 'ca', caFileNames.legacyRootKey)), false, 'no root key beside the issuing key');
-      const lines = first.logText().split('\n').filter((line) => line.includes('move it off this machine'));
+      const lines = first
+        .logText()
+        .split('\n')
+        .filter((line) => line.includes('move it off this machine'));
       assert.equal(lines.length, 1, first.logText());
       assert.ok(lines[0]!.includes(offlineKey));
     } finally {

@@ -8,14 +8,7 @@ import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import { caFileNames } from '../certs/certificate-authority.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { createCsr, tamperCsrSignature } from '../dev-support/csr.ts';
-import {
-  openTestCa,
-  openssl,
-  opensslSkip,
-  removeTemporaryDirectories,
-  temporaryDirectory,
-  writePems,
-} from './support/ca-test-kit.ts';
+import { openTestCa, openssl, opensslSkip, removeTemporaryDirectories, temporaryDirectory, writePems } from './support/ca-test-kit.ts';
 
 function rejectsWith(code: string): (error: unknown) => boolean {
   return (error: unknown) => {

@@ -41,7 +41,10 @@ describe('one rule for a clientId: the admin API and the brokers agree', () => {
       const created = await fixture.api<{ code: string; errors: { path: string; message: string }[] }>('POST', '/provision-requests', { accountId, clientId });
       assert.equal(created.status, 400, JSON.stringify(created.body));
       assert.equal(created.body.code, 'VALIDATION_FAILED');
-      assert.ok(created.body.errors.some((error) => error.path === 'body/clientId'), JSON.stringify(created.body.errors));
+      assert.ok(
+        created.body.errors.some((error) => error.path === 'body/clientId'),
+        JSON.stringify(created.body.errors),
+      );
       const options = { clientId, username: 'someone', password: 'something', clean: true, ca: fixture.rootPem };
       assert.equal(await connectOutcome(tlsUrl(), options), 'connack 2', 'provision broker, TLS');
       const { ca: _ca, ...plain } = options;

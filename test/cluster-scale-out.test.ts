@@ -66,10 +66,7 @@ async function runSplitFleet(
         onProgress(done[0]! + done[1]!);
       },
     });
-  const [first, second] = await Promise.all([
-    fleet(credentials.slice(0, half), `${url1},${url2}`, 0),
-    fleet(credentials.slice(half), `${url2},${url1}`, 1),
-  ]);
+  const [first, second] = await Promise.all([fleet(credentials.slice(0, half), `${url1},${url2}`, 0), fleet(credentials.slice(half), `${url2},${url1}`, 1)]);
   return { first, second };
 }
 
@@ -136,7 +133,10 @@ describe('cluster: two brokers and two provisioner workers on one Redis', { time
     for (const process of cluster.processes) {
       const health = await fetch(`http://127.0.0.1:${process.endpoints['health']}/healthz`);
       assert.equal(health.status, 200, process.name);
-      const ready = await eventually(`${process.name} ready`, async () => (await fetch(`http://127.0.0.1:${process.endpoints['health']}/readyz`)).status === 200);
+      const ready = await eventually(
+        `${process.name} ready`,
+        async () => (await fetch(`http://127.0.0.1:${process.endpoints['health']}/readyz`)).status === 200,
+      );
       assert.ok(ready);
     }
   });
@@ -174,10 +174,12 @@ describe('cluster: two brokers and two provisioner workers on one Redis', { time
       const summary = (await probe!.xpending(key, provisionStreamGroup)) as [number, ...unknown[]];
       return summary[0] === 0;
     });
-    t.diagnostic(`disruptions at provisioned counts: ${JSON.stringify(disruptions)}; ${first.devicesPerSecond.toFixed(1)} + ${second.devicesPerSecond.toFixed(1)} devices/s`);
+    t.diagnostic(
+      `disruptions at provisioned counts: ${JSON.stringify(disruptions)}; ${first.devicesPerSecond.toFixed(1)} + ${second.devicesPerSecond.toFixed(1)} devices/s`,
+    );
   });
 
-  it("moves the devices of a broker killed with -9 to the other broker, and they finish", async (t) => {
+  it('moves the devices of a broker killed with -9 to the other broker, and they finish', async (t) => {
     if (!cluster || !store) return t.skip('redis-server is not installed');
     const running = cluster;
     const credentials = await createCredentials(running, 'failover', 'failover', 160);

@@ -56,13 +56,19 @@ describe('a cluster ends live sessions on every broker process', () => {
       accountId = created.body.id;
       accounts.set(account, accountId);
     }
-    const created = await cluster!.api<{ id: string; credentials: { username: string; password: string } }>('POST', '/provision-requests', { accountId, clientId });
+    const created = await cluster!.api<{ id: string; credentials: { username: string; password: string } }>('POST', '/provision-requests', {
+      accountId,
+      clientId,
+    });
     assert.equal(created.status, 201, created.text);
     return { id: created.body.id, accountId, clientId, ...created.body.credentials };
   }
 
   /** Provisioned through broker-1's provision listener, online on broker-2's account listener. */
-  async function onlineOnBroker2(account: string, clientId: string): Promise<{ client: MqttClient; serial: string; state: DeviceState; credentials: Credentials }> {
+  async function onlineOnBroker2(
+    account: string,
+    clientId: string,
+  ): Promise<{ client: MqttClient; serial: string; state: DeviceState; credentials: Credentials }> {
     const credentials = await request(account, clientId);
     const dir = await mkdtemp(join(tmpdir(), 'provisio-device-'));
     stateDirs.push(dir);
@@ -127,7 +133,7 @@ describe('a cluster ends live sessions on every broker process', () => {
     await client.publishAsync(topic, 'still here', { qos: 1 });
   }
 
-  it('revoking over the API closes the device online on broker-2 within the bound; another account\'s device stays', async (t) => {
+  it("revoking over the API closes the device online on broker-2 within the bound; another account's device stays", async (t) => {
     if (!cluster) return t.skip('redis-server is not installed');
     const bystander = await onlineOnBroker2('c-bystanders', 'cse-bystander');
     const device = await onlineOnBroker2('c-acme', 'cse-revoke');

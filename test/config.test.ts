@@ -55,7 +55,10 @@ describe('configuration', () => {
     const message = refusal(() => loadConfig({ PROVISIO_HTTP_PORT: '80a' }));
     assert.match(message, /PROVISIO_HTTP_PORT/);
     assert.match(message, /integer >= 0 and <= 65535/);
-    assert.match(refusal(() => loadConfig({ PROVISIO_HTTP_PORT: '70000' })), /PROVISIO_HTTP_PORT/);
+    assert.match(
+      refusal(() => loadConfig({ PROVISIO_HTTP_PORT: '70000' })),
+      /PROVISIO_HTTP_PORT/,
+    );
   });
 
   it('Should refuse a value outside an enumeration, listing the accepted ones', () => {
@@ -64,11 +67,17 @@ describe('configuration', () => {
   });
 
   it('Should refuse a boolean that is not one', () => {
-    assert.match(refusal(() => loadConfig({ PROVISIO_PROVISION_MQTT_ENABLED: 'maybe' })), /PROVISIO_PROVISION_MQTT_ENABLED.*true or false/);
+    assert.match(
+      refusal(() => loadConfig({ PROVISIO_PROVISION_MQTT_ENABLED: 'maybe' })),
+      /PROVISIO_PROVISION_MQTT_ENABLED.*true or false/,
+    );
   });
 
   it('Should refuse half of an operator CA', () => {
-    assert.match(refusal(() => loadConfig({ PROVISIO_CA_ROOT_CERT_FILE: '/x.pem' })), /go together/);
+    assert.match(
+      refusal(() => loadConfig({ PROVISIO_CA_ROOT_CERT_FILE: '/x.pem' })),
+      /go together/,
+    );
   });
 
   it('reads an optional JSON config file, which the environment overrides', () => {
@@ -84,9 +93,15 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'provisio-config-'));
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ htpPort: 7000 }));
-    assert.match(refusal(() => loadConfig({ PROVISIO_CONFIG_FILE: file })), /htpPort in .*config\.json: unknown setting/);
+    assert.match(
+      refusal(() => loadConfig({ PROVISIO_CONFIG_FILE: file })),
+      /htpPort in .*config\.json: unknown setting/,
+    );
     writeFileSync(file, 'not json');
-    assert.match(refusal(() => loadConfig({ PROVISIO_CONFIG_FILE: file })), /JSON object/);
+    assert.match(
+      refusal(() => loadConfig({ PROVISIO_CONFIG_FILE: file })),
+      /JSON object/,
+    );
   });
 
   it('documents every variable in the README with its default', () => {

@@ -47,7 +47,11 @@ describe('the data directory of a running platform', () => {
   const api = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`http://127.0.0.1:${ports.http}/api/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && !Buffer.isBuffer(body) ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined && !Buffer.isBuffer(body) ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: Buffer.isBuffer(body) ? body : JSON.stringify(body) } : {}),
     });
 
@@ -109,7 +113,10 @@ describe('the data directory of a running platform', () => {
     for (const expected of ['provisio.db', 'provisio.db-wal', 'provisio.db-shm', 'admin-token', 'bundles', 'ca']) {
       assert.ok(names.includes(expected), `${expected} exists while the platform runs`);
     }
-    assert.ok(names.some((name) => name.startsWith('bundles/') && !name.includes('.upload-')), 'the bundle is stored');
+    assert.ok(
+      names.some((name) => name.startsWith('bundles/') && !name.includes('.upload-')),
+      'the bundle is stored',
+    );
     assert.deepEqual(modeProblems(running), []);
     assert.equal((await stat(dataDir)).mode & 0o777, 0o700);
   });

@@ -41,7 +41,11 @@ describe('the device journey: provision broker → account broker', () => {
     assert.equal(device?.reportedConfigurationHash, configurationHash(applied));
     assert.equal(device?.expectedConfigurationHash, configurationHash(applied));
     assert.ok(device?.certificateSerial);
-    await eventually(() => fixture.platform.store.getDevice(request.accountId, 'journey-1'), (record) => record?.online === false, 'offline after disconnect');
+    await eventually(
+      () => fixture.platform.store.getDevice(request.accountId, 'journey-1'),
+      (record) => record?.online === false,
+      'offline after disconnect',
+    );
 
     assert.equal(
       await connackOf(fixture.connectProvision({ clientId: request.clientId, username: request.username, password: request.password })),
@@ -107,7 +111,11 @@ describe('the device journey: provision broker → account broker', () => {
         ca: fixture.rootPem,
       });
       assert.notEqual(outcome, 'connected');
-      await eventually(async () => fixture.logText(), (text) => text.includes('TLS handshake refused'), 'handshake refusal logged');
+      await eventually(
+        async () => fixture.logText(),
+        (text) => text.includes('TLS handshake refused'),
+        'handshake refusal logged',
+      );
     } finally {
       await other.close();
     }
@@ -206,7 +214,11 @@ describe('agent retries while the provisioner is down', () => {
     await fixture.platform.provisioner.stop();
     const retries: number[] = [];
     const running = runDevice(state, { onStep: (step) => step === 'retry' && retries.push(Date.now()) });
-    await eventually(async () => retries.length, (count) => count >= 2, 'the agent retries');
+    await eventually(
+      async () => retries.length,
+      (count) => count >= 2,
+      'the agent retries',
+    );
     await fixture.platform.provisioner.start();
     const result = await running;
     assert.equal(result.status, 'online');

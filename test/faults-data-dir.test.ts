@@ -23,7 +23,12 @@ describe('an unusable data directory', () => {
   after(() => rm(workDir, { recursive: true, force: true }));
 
   async function startFails(dataDir: string): Promise<string> {
-    const platform = await startPlatformProcess({ dataDir, ports: await freePlatformPorts(), adminToken: 'data-dir-admin-token-0123456789', waitUntilRunning: false });
+    const platform = await startPlatformProcess({
+      dataDir,
+      ports: await freePlatformPorts(),
+      adminToken: 'data-dir-admin-token-0123456789',
+      waitUntilRunning: false,
+    });
     const exit = await Promise.race([platform.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 60_000).unref())]);
     if (exit === 'still running') await stopPlatformProcess(platform, 'SIGKILL');
     assert.equal(exit, '1', platform.output());

@@ -11,7 +11,14 @@ import { DeviceState } from '../agent-sim/device-state.ts';
 import { defaultSettings, type AgentSettings } from '../agent-sim/settings.ts';
 import { loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open-store.ts';
-import { freePlatformPorts, startPlatformProcess, stopPlatformProcess, type PlatformPorts, type PlatformProcess, adminApiOf } from './support/platform-process.ts';
+import {
+  freePlatformPorts,
+  startPlatformProcess,
+  stopPlatformProcess,
+  type PlatformPorts,
+  type PlatformProcess,
+  adminApiOf,
+} from './support/platform-process.ts';
 
 /**
  * kill -9 of the all-in-one platform in the middle of a rollout, then a restart on the same data
@@ -44,7 +51,11 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
     const start = () => startPlatformProcess({ dataDir, ports, adminToken });
     platform = await start();
     const account = (await (await api('POST', '/accounts', { name: 'rollout' })).json()) as { id: string };
-    const requests = Array.from({ length: deviceCount }, (_, i) => ({ accountId: account.id, clientId: `${name}-${String(i).padStart(4, '0')}`, generateActivationKey: i % 2 === 0 }));
+    const requests = Array.from({ length: deviceCount }, (_, i) => ({
+      accountId: account.id,
+      clientId: `${name}-${String(i).padStart(4, '0')}`,
+      generateActivationKey: i % 2 === 0,
+    }));
     const csv = await (await api('POST', '/provision-requests/batch', { requests }, 'text/csv')).text();
     const credentials = parseCredentialsCsv(csv);
     assert.equal(credentials.length, deviceCount);
@@ -105,17 +116,20 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
         hung.catch(() => undefined);
         feedWatchdog();
         try {
-          const result = await Promise.race([hung, runDevice(state, {
-            signal: abort.signal,
-            onStep: (step, detail) => {
-              lastStep.set(credential.clientId, `${step} ${detail ?? ''}`);
-              feedWatchdog();
-              // The platform recorded the completion but died before its answer went out: the
-              // credentials are used up (CONNACK 4) while the device holds a valid certificate. See
-              // docs/SECURITY.md, "Known limits": the agent cannot tell; here we let it go on.
-              if (step === 'retry' && detail?.startsWith('CONNACK 4') && killedAt >= 0) abort.abort();
-            },
-          })]);
+          const result = await Promise.race([
+            hung,
+            runDevice(state, {
+              signal: abort.signal,
+              onStep: (step, detail) => {
+                lastStep.set(credential.clientId, `${step} ${detail ?? ''}`);
+                feedWatchdog();
+                // The platform recorded the completion but died before its answer went out: the
+                // credentials are used up (CONNACK 4) while the device holds a valid certificate. See
+                // docs/SECURITY.md, "Known limits": the agent cannot tell; here we let it go on.
+                if (step === 'retry' && detail?.startsWith('CONNACK 4') && killedAt >= 0) abort.abort();
+              },
+            }),
+          ]);
           if (result.status === 'online') {
             lastStep.delete(credential.clientId);
             provisioned += 1;
@@ -160,7 +174,12 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
       }),
     );
 
-    const progress = process.env.PROVISIO_FAULT_DEBUG ? setInterval(() => console.log(`# provisioned ${provisioned}, failed ${failures.length}, killedAt ${killedAt}`, JSON.stringify([...lastStep].slice(0, 5))), 2000) : null;
+    const progress = process.env.PROVISIO_FAULT_DEBUG
+      ? setInterval(
+          () => console.log(`# provisioned ${provisioned}, failed ${failures.length}, killedAt ${killedAt}`, JSON.stringify([...lastStep].slice(0, 5))),
+          2000,
+        )
+      : null;
     await killed;
     // SIGTERM: a clean exit within the grace period (in-flight replies go out first: platform.ts).
     const exit = await Promise.race([platform.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000).unref())]);
@@ -171,7 +190,8 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
     assert.deepEqual(failures, [], `failures: ${failures.slice(0, 10).join('; ')}`);
     assert.equal(provisioned, deviceCount);
     assert.ok(killedAt > 0 && killedAt < deviceCount, `killed after ${killedAt} devices`);
-    if (completedButUnanswered.length > 0) console.log(`# ${completedButUnanswered.length} device(s) completed while their answer was lost: ${completedButUnanswered.join(', ')}`);
+    if (completedButUnanswered.length > 0)
+      console.log(`# ${completedButUnanswered.length} device(s) completed while their answer was lost: ${completedButUnanswered.join(', ')}`);
 
     await stopPlatformProcess(platform, 'SIGTERM');
     platform = null;
@@ -179,11 +199,19 @@ describe('faults in the middle of a rollout: kill -9 and SIGTERM of the all-in-o
     try {
       const all = await store.listProvisionRequests({ limit: 1000 });
       const notDone = all.items.filter((request) => request.jobStatus !== 'COMPLETED' || request.status !== 'DISABLED');
-      assert.deepEqual(notDone.map((request) => `${request.clientId}:${request.jobStatus}/${request.status}`), [], 'every request ends COMPLETED and disabled');
+      assert.deepEqual(
+        notDone.map((request) => `${request.clientId}:${request.jobStatus}/${request.status}`),
+        [],
+        'every request ends COMPLETED and disabled',
+      );
       const valid = await store.listCertificates({ status: 'VALID', limit: 10_000 });
       const perDevice = new Map<string, number>();
       for (const certificate of valid.items) perDevice.set(certificate.clientId, (perDevice.get(certificate.clientId) ?? 0) + 1);
-      assert.deepEqual([...perDevice].filter(([, count]) => count > 1), [], 'no device holds two valid certificates');
+      assert.deepEqual(
+        [...perDevice].filter(([, count]) => count > 1),
+        [],
+        'no device holds two valid certificates',
+      );
       assert.equal(perDevice.size, deviceCount, 'every device holds one valid certificate');
       // …and it is the one the device holds, and the request names.
       for (const request of all.items) {

@@ -70,11 +70,16 @@ describe('agent-sim fleet mode', () => {
     await writeFile(rootFile, fixture.rootPem);
     const result = await runAgentSimCli([
       'fleet',
-      '--credentials', csvFile,
-      '--root-ca', rootFile,
-      '--broker-url', `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
-      '--concurrency', '5',
-      '--state-root', join(workDir, 'cli-state'),
+      '--credentials',
+      csvFile,
+      '--root-ca',
+      rootFile,
+      '--broker-url',
+      `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
+      '--concurrency',
+      '5',
+      '--state-root',
+      join(workDir, 'cli-state'),
       '--json',
     ]);
     assert.equal(result.code, 0, result.stderr);
@@ -98,11 +103,16 @@ describe('agent-sim fleet mode', () => {
     const args = ['device', '--state-dir', stateDir, '--json'];
     const first = await runAgentSimCli([
       ...args,
-      '--root-ca', rootFile,
-      '--broker-url', `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
-      '--client-id', device.clientId,
-      '--username', device.username,
-      '--password', device.password,
+      '--root-ca',
+      rootFile,
+      '--broker-url',
+      `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
+      '--client-id',
+      device.clientId,
+      '--username',
+      device.username,
+      '--password',
+      device.password,
     ]);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     assert.equal((JSON.parse(first.stdout) as { provisionedNow: boolean }).provisionedNow, true);

@@ -74,7 +74,10 @@ describe('fuzzing the MQTT listeners', () => {
       case 4: // after a successful CONNECT: truncated packets, or noise
         return {
           kind: 'CONNECT, truncated packet or noise',
-          bytes: Buffer.concat([valid, next() < 0.5 ? truncate(next, sessionPacket(next, fuzzDevice.clientId)) : randomBytesFrom(next, 1 + randomInt(next, 256))]),
+          bytes: Buffer.concat([
+            valid,
+            next() < 0.5 ? truncate(next, sessionPacket(next, fuzzDevice.clientId)) : randomBytesFrom(next, 1 + randomInt(next, 256)),
+          ]),
           fuzzDeviceConnect: true,
         };
       case 5: // well-formed, pipelined: none of it may be answered but the refusal
@@ -143,7 +146,9 @@ describe('fuzzing the MQTT listeners', () => {
         const target = targets.find((candidate) => candidate.transport === transport)!;
         const before = retainedBytes();
         const sockets = 3;
-        const results = await Promise.all(Array.from({ length: sockets }, () => floodOversized(target, variant === 'before CONNECT' ? null : connectPacket(fuzzDevice))));
+        const results = await Promise.all(
+          Array.from({ length: sockets }, () => floodOversized(target, variant === 'before CONNECT' ? null : connectPacket(fuzzDevice))),
+        );
         for (const result of results) {
           const sent = `after ${(result.written / 1048576).toFixed(1)} MiB sent`;
           assert.equal(result.ending.by, 'server', `the connection was not closed by the broker ${sent}: ${JSON.stringify(result.ending)}`);

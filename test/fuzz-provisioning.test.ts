@@ -119,12 +119,42 @@ describe('fuzzing the provisioning messages', () => {
     { name: 'request.id of 65 characters', payload: () => metrics({ 'request.id': 'r'.repeat(65) }), expect: 'none' },
     { name: 'no metrics', payload: () => JSON.stringify({ sentOn: 1 }), expect: 'none' },
     { name: 'an unknown metric', payload: () => metrics({ 'request.id': 'c-unknown', 'device.color': 'red' }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'no requester.client.id', payload: () => JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'c-norequester' } }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'sentOn a string', payload: () => JSON.stringify({ sentOn: 'now', metrics: { 'request.id': 'c-senton', 'requester.client.id': 'fp-dev' } }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'a metric that is an object', payload: () => metrics({ 'request.id': 'c-object', 'device.model': { $gt: '' } }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'device.model over 128 characters', payload: () => metrics({ 'request.id': 'c-model', 'device.model': 'm'.repeat(129) }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'an extra top-level field', payload: () => JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'c-extra', 'requester.client.id': 'fp-dev' }, __proto__x: 1 }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: "requester.client.id of another device", payload: () => metrics({ 'request.id': 'c-requester', 'requester.client.id': 'fp-other' }), expect: 400, code: 'VALIDATION_FAILED' },
+    {
+      name: 'no requester.client.id',
+      payload: () => JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'c-norequester' } }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'sentOn a string',
+      payload: () => JSON.stringify({ sentOn: 'now', metrics: { 'request.id': 'c-senton', 'requester.client.id': 'fp-dev' } }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'a metric that is an object',
+      payload: () => metrics({ 'request.id': 'c-object', 'device.model': { $gt: '' } }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'device.model over 128 characters',
+      payload: () => metrics({ 'request.id': 'c-model', 'device.model': 'm'.repeat(129) }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'an extra top-level field',
+      payload: () => JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'c-extra', 'requester.client.id': 'fp-dev' }, __proto__x: 1 }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'requester.client.id of another device',
+      payload: () => metrics({ 'request.id': 'c-requester', 'requester.client.id': 'fp-other' }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
     {
       name: 'a payload of exactly maxMessageBytes (still a schema violation, but it gets through the broker)',
       payload: () => {
@@ -134,19 +164,89 @@ describe('fuzzing the provisioning messages', () => {
       expect: 400,
       code: 'VALIDATION_FAILED',
     },
-    { name: 'a payload over maxMessageBytes', payload: () => metrics({ 'request.id': 'c-big', 'device.firmware': 'f'.repeat(fixture.config.maxMessageBytes) }), expect: 'closed' },
+    {
+      name: 'a payload over maxMessageBytes',
+      payload: () => metrics({ 'request.id': 'c-big', 'device.firmware': 'f'.repeat(fixture.config.maxMessageBytes) }),
+      expect: 'closed',
+    },
     { name: 'a CSR that is not PEM', payload: () => provision('c-csr-text', { csr: 'hello' }), expect: 400, code: 'CSR_INVALID' },
-    { name: 'a CSR of random DER', payload: () => provision('c-csr-random', { csr: `-----BEGIN CERTIFICATE REQUEST-----\n${randomBytesFrom(random, 300).toString('base64')}\n-----END CERTIFICATE REQUEST-----\n` }), expect: 400, code: 'CSR_INVALID' },
-    { name: 'a CSR whose signature does not verify (foreign key)', payload: () => provision('c-csr-tampered', { csr: tamperCsrSignature(createCsr({ commonName: 'fp-dev' }).csrPem) }), expect: 400, code: 'CSR_INVALID' },
-    { name: 'a CSR for a P-521 key', payload: () => provision('c-csr-p521', { csr: createCsr({ commonName: 'fp-dev', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey }).csrPem }), expect: 400, code: 'CSR_INVALID' },
-    { name: "a CSR whose CN is another device's", payload: () => provision('c-csr-cn', { csr: createCsr({ commonName: 'fp-other', privateKey: key() }).csrPem }), expect: 400, code: 'CSR_SUBJECT_MISMATCH' },
-    { name: 'a CSR over 16 KiB', payload: () => provision('c-csr-long', { csr: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(17_000)}\n-----END CERTIFICATE REQUEST-----\n` }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'a completion for an attempt never answered', topic: completeTopic, payload: () => completion('c-complete-unknown', 'never-asked'), expect: 409, code: 'REQUEST_WRONG_STATE' },
-    { name: 'a completion naming another device', topic: completeTopic, payload: () => completion('c-complete-requester', 'never-asked', 'fp-other'), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: 'a completion with a bad hash', topic: completeTopic, payload: () => JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'c-hash', 'requester.client.id': 'fp-dev', 'provision.request.id': 'x', 'configuration.hash': 'zz' } }), expect: 400, code: 'VALIDATION_FAILED' },
-    { name: "a completion on another device's topic", topic: provisionCompleteTopic(pa, 'fp-other'), payload: () => completion('c-complete-topic', 'never-asked', 'fp-other'), expect: 'closed' },
-    { name: "a provision request on another device's topic", topic: provisionRequestTopic(pa, 'fp-other'), payload: () => provision('c-request-topic'), expect: 'closed' },
-    { name: 'an unknown action in the namespace', topic: `$EDC/${pa}/fp-dev/PROV-V1/EXEC/delete`, payload: () => provision('c-unknown-action'), expect: 'none' },
+    {
+      name: 'a CSR of random DER',
+      payload: () =>
+        provision('c-csr-random', {
+          csr: `-----BEGIN CERTIFICATE REQUEST-----\n${randomBytesFrom(random, 300).toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`,
+        }),
+      expect: 400,
+      code: 'CSR_INVALID',
+    },
+    {
+      name: 'a CSR whose signature does not verify (foreign key)',
+      payload: () => provision('c-csr-tampered', { csr: tamperCsrSignature(createCsr({ commonName: 'fp-dev' }).csrPem) }),
+      expect: 400,
+      code: 'CSR_INVALID',
+    },
+    {
+      name: 'a CSR for a P-521 key',
+      payload: () =>
+        provision('c-csr-p521', { csr: createCsr({ commonName: 'fp-dev', privateKey: generateKeyPairSync('ec', { namedCurve: 'P-521' }).privateKey }).csrPem }),
+      expect: 400,
+      code: 'CSR_INVALID',
+    },
+    {
+      name: "a CSR whose CN is another device's",
+      payload: () => provision('c-csr-cn', { csr: createCsr({ commonName: 'fp-other', privateKey: key() }).csrPem }),
+      expect: 400,
+      code: 'CSR_SUBJECT_MISMATCH',
+    },
+    {
+      name: 'a CSR over 16 KiB',
+      payload: () => provision('c-csr-long', { csr: `-----BEGIN CERTIFICATE REQUEST-----\n${'A'.repeat(17_000)}\n-----END CERTIFICATE REQUEST-----\n` }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'a completion for an attempt never answered',
+      topic: completeTopic,
+      payload: () => completion('c-complete-unknown', 'never-asked'),
+      expect: 409,
+      code: 'REQUEST_WRONG_STATE',
+    },
+    {
+      name: 'a completion naming another device',
+      topic: completeTopic,
+      payload: () => completion('c-complete-requester', 'never-asked', 'fp-other'),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: 'a completion with a bad hash',
+      topic: completeTopic,
+      payload: () =>
+        JSON.stringify({
+          sentOn: 1,
+          metrics: { 'request.id': 'c-hash', 'requester.client.id': 'fp-dev', 'provision.request.id': 'x', 'configuration.hash': 'zz' },
+        }),
+      expect: 400,
+      code: 'VALIDATION_FAILED',
+    },
+    {
+      name: "a completion on another device's topic",
+      topic: provisionCompleteTopic(pa, 'fp-other'),
+      payload: () => completion('c-complete-topic', 'never-asked', 'fp-other'),
+      expect: 'closed',
+    },
+    {
+      name: "a provision request on another device's topic",
+      topic: provisionRequestTopic(pa, 'fp-other'),
+      payload: () => provision('c-request-topic'),
+      expect: 'closed',
+    },
+    {
+      name: 'an unknown action in the namespace',
+      topic: `$EDC/${pa}/fp-dev/PROV-V1/EXEC/delete`,
+      payload: () => provision('c-unknown-action'),
+      expect: 'none',
+    },
   ];
 
   let marker = 0;
@@ -166,10 +266,13 @@ describe('fuzzing the provisioning messages', () => {
             marker += 1;
             await client.publishAsync(provisionTopic, metrics({ 'request.id': `marker-${marker}`, bogus: 1 }), { qos: 1 });
             await replyTo(`marker-${marker}`);
-            assert.deepEqual(replies.map((reply) => reply.requestId), [`marker-${marker}`], 'no reply to the unreadable message');
+            assert.deepEqual(
+              replies.map((reply) => reply.requestId),
+              [`marker-${marker}`],
+              'no reply to the unreadable message',
+            );
           } else {
-            const requestId =
-              badMessage.requestId ?? (JSON.parse(payload.toString()) as { metrics: { 'request.id': string } }).metrics['request.id'];
+            const requestId = badMessage.requestId ?? (JSON.parse(payload.toString()) as { metrics: { 'request.id': string } }).metrics['request.id'];
             const reply = await replyTo(requestId);
             assert.equal(reply.responseCode, badMessage.expect, reply.message);
             if (badMessage.code) assert.match(reply.message ?? '', new RegExp(`^${badMessage.code}`));
@@ -254,7 +357,11 @@ describe('fuzzing the provisioning messages', () => {
       const before = await snapshot(device);
       const { client, replyTo } = await session(other);
       try {
-        await client.publishAsync(provisionRequestTopic(pa, 'fp-other'), encodeProvisionRequest({ requestId: 'good-1', requesterClientId: 'fp-other', device: {} }), { qos: 1 });
+        await client.publishAsync(
+          provisionRequestTopic(pa, 'fp-other'),
+          encodeProvisionRequest({ requestId: 'good-1', requesterClientId: 'fp-other', device: {} }),
+          { qos: 1 },
+        );
         assert.equal((await replyTo('good-1')).responseCode, 200);
         // …and a completion for this device's attempt, from the other device, is refused.
         await client.publishAsync(provisionCompleteTopic(pa, 'fp-other'), completion('other-complete', 'good-0', 'fp-other'), { qos: 1 });

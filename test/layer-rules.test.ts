@@ -64,12 +64,19 @@ describe('layer rules', () => {
   it('Should report a type-only import and a dynamic import across layers too', async () => {
     const typeOnly = await lint('protocol/probe.ts', "import type { Account } from '../store/types.ts';\n\nexport type Probe = Account;\n");
     const dynamic = await lint('store/probe.ts', "export const probe = () => import('../api/app.ts');\n");
-    for (const result of [typeOnly, dynamic]) assert.deepEqual(result.messages.map((message) => message.ruleId), ['boundaries/dependencies']);
+    for (const result of [typeOnly, dynamic])
+      assert.deepEqual(
+        result.messages.map((message) => message.ruleId),
+        ['boundaries/dependencies'],
+      );
   });
 
   it('Should report a file in a folder the layer table does not name', async () => {
     const result = await lint('newfolder/probe.ts', 'export const probe = 1;\n');
-    assert.deepEqual(result.messages.map((message) => message.ruleId), ['boundaries/no-unknown-files']);
+    assert.deepEqual(
+      result.messages.map((message) => message.ruleId),
+      ['boundaries/no-unknown-files'],
+    );
   });
 
   it('Should enforce exactly the layer table of the README', async () => {
@@ -80,7 +87,11 @@ describe('layer rules', () => {
 
     const [table] = findTables(readFileSync(join(root, 'README.md'), 'utf8'), '| Layer | Path |');
     assert.ok(table, 'README.md has no "| Layer | Path |" table');
-    const rows = table.rows.map(([layer, path, , mayImport]) => ({ layer: Number(layer), folder: codeSpans(path!)[0]!.replace(/\/$/, ''), mayImport: mayImport! }));
+    const rows = table.rows.map(([layer, path, , mayImport]) => ({
+      layer: Number(layer),
+      folder: codeSpans(path!)[0]!.replace(/\/$/, ''),
+      mayImport: mayImport!,
+    }));
     const foldersOfLayers = (from: number, to: number) => rows.filter((row) => row.layer >= from && row.layer <= to).map((row) => row.folder);
     const readmeSays = (cell: string): string[] => {
       if (cell === 'nothing of ours') return [];
@@ -89,10 +100,17 @@ describe('layer rules', () => {
       return codeSpans(cell).map((folder) => folder.replace(/\/$/, ''));
     };
 
-    assert.deepEqual(rows.map((row) => row.folder), folders, 'the README lists the folders of eslint.config.js, bottom to top');
+    assert.deepEqual(
+      rows.map((row) => row.folder),
+      folders,
+      'the README lists the folders of eslint.config.js, bottom to top',
+    );
     for (const row of rows) {
       assert.deepEqual(readmeSays(row.mayImport).sort(), enforced.get(row.folder) ?? [], `what ${row.folder}/ may import`);
-      assert.ok(foldersOfLayers(row.layer, Infinity).every((folder) => !enforced.get(row.folder)?.includes(folder)), `${row.folder}/ imports no layer of its own or above`);
+      assert.ok(
+        foldersOfLayers(row.layer, Infinity).every((folder) => !enforced.get(row.folder)?.includes(folder)),
+        `${row.folder}/ imports no layer of its own or above`,
+      );
     }
   });
 });
@@ -115,7 +133,10 @@ describe('dead-code check', () => {
     const options = (dir: string) => JSON.parse(readFileSync(join(dir, 'knip.json'), 'utf8')) as { ignoreExportsUsedInFile?: boolean };
     assert.equal(options(fixture).ignoreExportsUsedInFile, options(root).ignoreExportsUsedInFile, 'the fixture is checked as the repository is');
 
-    const run = spawnSync(process.execPath, [join(root, 'node_modules/knip/bin/knip.js'), '--directory', fixture, '--no-progress'], { encoding: 'utf8', timeout: 50_000 });
+    const run = spawnSync(process.execPath, [join(root, 'node_modules/knip/bin/knip.js'), '--directory', fixture, '--no-progress'], {
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
     assert.equal(run.status, 1, `knip exit ${run.status}: ${run.stdout}${run.stderr}`);
     assert.match(run.stdout, /Unused exports \(1\)/);
     assert.match(run.stdout, /unusedFarewell\s+function\s+greeting\.ts:\d+/);

@@ -84,8 +84,15 @@ describe('MQTT listeners: connections per source address', () => {
         const extras = await Promise.all(Array.from({ length: 4 }, () => tcpFrom(target.port, '127.0.0.2')));
         for (const extra of extras) extra.write(connectBytes('limits-over'));
         const received = await Promise.all(extras.map((extra) => closedWith(extra)));
-        assert.deepEqual(received.map((bytes) => bytes.length), [0, 0, 0, 0], 'nothing answered to a refused connection');
-        assert.ok(held.every((socket) => !socket.destroyed), `${target.name}: the ${perAddress} connections held are still open`);
+        assert.deepEqual(
+          received.map((bytes) => bytes.length),
+          [0, 0, 0, 0],
+          'nothing answered to a refused connection',
+        );
+        assert.ok(
+          held.every((socket) => !socket.destroyed),
+          `${target.name}: the ${perAddress} connections held are still open`,
+        );
 
         // Another address is not affected.
         const other = await target.completes('127.0.0.3');
@@ -142,7 +149,12 @@ describe('MQTT listeners: the time to CONNECT', () => {
     const partialClientHello = Buffer.from('16030100c8010000c40303', 'hex');
     const cases: [string, string, () => Promise<Socket>, (socket: Socket) => void][] = [
       ['provision TCP, nothing', '127.0.0.10', () => tcpFrom(provisionTcp.port, '127.0.0.10'), () => undefined],
-      ['provision TCP, half a CONNECT', '127.0.0.11', () => tcpFrom(provisionTcp.port, '127.0.0.11'), (socket) => socket.write(connectBytes('limits-half').subarray(0, 9))],
+      [
+        'provision TCP, half a CONNECT',
+        '127.0.0.11',
+        () => tcpFrom(provisionTcp.port, '127.0.0.11'),
+        (socket) => socket.write(connectBytes('limits-half').subarray(0, 9)),
+      ],
       ['provision TLS, nothing', '127.0.0.12', () => tcpFrom(provisionTls.port, '127.0.0.12'), () => undefined],
       ['provision TLS, part of a ClientHello', '127.0.0.13', () => tcpFrom(provisionTls.port, '127.0.0.13'), (socket) => socket.write(partialClientHello)],
       ['provision TLS, handshake and no CONNECT', '127.0.0.14', () => open(provisionTls, '127.0.0.14'), () => undefined],
@@ -158,7 +170,9 @@ describe('MQTT listeners: the time to CONNECT', () => {
     }
     for (const [i, client] of connected.entries()) {
       assert.ok(client.connected, `${targets[i]!.name}: a device that sent CONNECT in time stays connected`);
-      await client.subscribeAsync(['$EDC/provisioning/limits-time-tcp/x', '$EDC/provisioning/limits-time-tls/x', '$EDC/acme/limits-time-dev/x'][i]!, { qos: 1 });
+      await client.subscribeAsync(['$EDC/provisioning/limits-time-tcp/x', '$EDC/provisioning/limits-time-tls/x', '$EDC/acme/limits-time-dev/x'][i]!, {
+        qos: 1,
+      });
     }
     await Promise.all(connected.map((client) => client.endAsync()));
 

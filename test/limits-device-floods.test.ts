@@ -39,7 +39,11 @@ describe('a birth flood from one device', () => {
     const { accountId, clientId } = device.request;
     const store = fixture.platform.store;
     const rows = async (type: string) => (await store.listAudit({ clientId, type, limit: 1000 })).items;
-    await eventually(() => rows('device.birth'), (items) => items.length === 1, "the agent's own birth recorded");
+    await eventually(
+      () => rows('device.birth'),
+      (items) => items.length === 1,
+      "the agent's own birth recorded",
+    );
     const applied = configurationHash(await readFile(join(device.stateDir, 'configuration.json'), 'utf8'));
 
     const client: MqttClient = await connectAsync(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, {
@@ -78,9 +82,17 @@ describe('a birth flood from one device', () => {
     assert.ok(fromFlood.length >= 2 && fromFlood.length <= bound, `${fromFlood.length} birth rows in ${elapsedMs} ms (at most ${bound})`);
 
     // One push (the first wrong hash), then none within the resend interval; the device's marker comes after any push sent.
-    await eventually(() => rows('device.configuration.resent'), (items) => items.length >= 1, 'the configuration push recorded');
+    await eventually(
+      () => rows('device.configuration.resent'),
+      (items) => items.length >= 1,
+      'the configuration push recorded',
+    );
     await client.publishAsync(`acme/${clientId}/marker`, 'end', { qos: 1 });
-    await eventually(() => markerSeen, (seen) => seen, 'the marker back');
+    await eventually(
+      () => markerSeen,
+      (seen) => seen,
+      'the marker back',
+    );
     assert.equal(pushes.length, 1, 'configuration pushes');
     assert.equal((await rows('device.configuration.resent')).length, 1, 'configuration push audit rows');
     await client.endAsync();
@@ -112,7 +124,11 @@ describe('a birth flood from one device', () => {
       await client.publishAsync(birthTopic('acme', clientId), paddedBirth(applied, 0), { qos: 1 });
       if (i < 2) await client.endAsync();
       else {
-        await eventually(() => fixture.platform.store.getDevice(accountId, clientId), (record) => record?.online === true, 'online after the held birth');
+        await eventually(
+          () => fixture.platform.store.getDevice(accountId, clientId),
+          (record) => record?.online === true,
+          'online after the held birth',
+        );
         await client.endAsync();
       }
     }
@@ -139,7 +155,11 @@ describe('a provisioning flood from one device', () => {
       replies,
       // Another requester.client.id: a 400 that costs no attempt.
       send: (requestId) =>
-        client.publishAsync(provisionRequestTopic('provisioning', clientId), encodeProvisionRequest({ requestId, requesterClientId: 'someone-else', device: {} }), { qos: 1 }).then(() => undefined),
+        client
+          .publishAsync(provisionRequestTopic('provisioning', clientId), encodeProvisionRequest({ requestId, requesterClientId: 'someone-else', device: {} }), {
+            qos: 1,
+          })
+          .then(() => undefined),
     };
   }
 
@@ -154,7 +174,11 @@ describe('a provisioning flood from one device', () => {
     );
     // Another device is not held back by it.
     await neighbour.send('neighbour-1');
-    await eventually(() => neighbour.replies.map((reply) => reply.responseCode), (codes) => codes.includes(400), "the neighbour's answer");
+    await eventually(
+      () => neighbour.replies.map((reply) => reply.responseCode),
+      (codes) => codes.includes(400),
+      "the neighbour's answer",
+    );
 
     const retryAfterSeconds = refused[0]!.retryAfterSeconds;
     assert.ok(retryAfterSeconds !== undefined && retryAfterSeconds >= 1, `retry.after.seconds ${retryAfterSeconds}`);
@@ -162,7 +186,11 @@ describe('a provisioning flood from one device', () => {
     // The device does what the reply says: waits retry.after.seconds, then sends again.
     await new Promise((resolve) => setTimeout(resolve, retryAfterSeconds! * 1000));
     await flooder.send('after-the-delay');
-    await eventually(() => flooder.replies.some((reply) => reply.requestId === 'after-the-delay'), (seen) => seen, 'an answer after the delay');
+    await eventually(
+      () => flooder.replies.some((reply) => reply.requestId === 'after-the-delay'),
+      (seen) => seen,
+      'an answer after the delay',
+    );
 
     const codes = flooder.replies.filter((reply) => reply.requestId.startsWith('flood-')).map((reply) => reply.responseCode);
     assert.deepEqual(

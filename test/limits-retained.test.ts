@@ -72,7 +72,11 @@ describe('retained messages on the platform', () => {
     const request = await createAccountAndRequest(fixture, 'retain-prov');
     const credentials = { clientId: request.clientId, username: request.username, password: request.password };
     const topic = '$EDC/provisioning/retain-prov/status';
-    for (const [payload, transport] of [[bytes(60_000), 'tcp'], ['', 'tcp'], ['online', 'tls']] as const) {
+    for (const [payload, transport] of [
+      [bytes(60_000), 'tcp'],
+      ['', 'tcp'],
+      ['online', 'tls'],
+    ] as const) {
       const client = await fixture.connectProvision({ ...credentials, tcp: transport === 'tcp' });
       assert.equal(await retainedOutcome(client, topic, payload), 'closed', `${payload.length} bytes retained over ${transport}`);
       client.end(true);
@@ -111,7 +115,11 @@ describe('retained messages on the platform', () => {
       [topics[2]!, 1_000],
       [topics[3]!, 1_000],
     ]);
-    await eventually(() => received.size, (size) => size >= expected.size, 'retained messages redelivered');
+    await eventually(
+      () => received.size,
+      (size) => size >= expected.size,
+      'retained messages redelivered',
+    );
     assert.deepEqual(received, expected);
     await client.endAsync();
     assert.deepEqual(await storedRetained(fixture.platform.accountBroker.aedes, ['$EDC/acme/retain-a/#', 'acme/retain-a/#']), expected);
@@ -168,13 +176,18 @@ describe('retained messages on brokers sharing Redis', () => {
     const first = await brokerOnRedis(server.url, keyPrefix);
     const second = await brokerOnRedis(server.url, keyPrefix);
     t.after(() => Promise.all([first.close(), second.close()]));
-    const connect = (port: number): Promise<MqttClient> => connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, clientId: 'moving' });
+    const connect = (port: number): Promise<MqttClient> =>
+      connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, clientId: 'moving' });
 
     const onFirst = await connect(first.listener.port);
     assert.equal(await retainedOutcome(onFirst, 'acme/moving/a', 'one'), 'accepted');
     assert.equal(await retainedOutcome(onFirst, 'acme/moving/b', 'two'), 'accepted');
     await onFirst.endAsync();
-    await eventually(() => storedRetained(second.aedes, ['acme/moving/#']), (stored) => stored.size === 2, 'both stored in Redis');
+    await eventually(
+      () => storedRetained(second.aedes, ['acme/moving/#']),
+      (stored) => stored.size === 2,
+      'both stored in Redis',
+    );
 
     let onSecond = await connect(second.listener.port);
     assert.equal(await retainedOutcome(onSecond, 'acme/moving/c', 'three'), 'closed', 'the second process knows the two held in Redis');
@@ -183,6 +196,12 @@ describe('retained messages on brokers sharing Redis', () => {
     assert.equal(await retainedOutcome(onSecond, 'acme/moving/b', ''), 'accepted', 'deleting one held');
     assert.equal(await retainedOutcome(onSecond, 'acme/moving/c', 'three'), 'accepted', 'in the place freed');
     await onSecond.endAsync();
-    assert.deepEqual(await storedRetained(first.aedes, ['acme/moving/#']), new Map([['acme/moving/a', 9], ['acme/moving/c', 5]]));
+    assert.deepEqual(
+      await storedRetained(first.aedes, ['acme/moving/#']),
+      new Map([
+        ['acme/moving/a', 9],
+        ['acme/moving/c', 5],
+      ]),
+    );
   });
 });

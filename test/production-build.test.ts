@@ -34,11 +34,15 @@ function productionPackages(): string[] {
 /** Builds with tsconfig.build.json into `root`/dist and lays `root` out like the image's /app. */
 function buildImageLayout(root: string): void {
   const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const build = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', join(root, 'dist'), '--tsBuildInfoFile', join(root, 'tsbuildinfo')], {
-    cwd: repoRoot,
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const build = spawnSync(
+    process.execPath,
+    [tsc, '-p', 'tsconfig.build.json', '--outDir', join(root, 'dist'), '--tsBuildInfoFile', join(root, 'tsbuildinfo')],
+    {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 300_000,
+    },
+  );
   assert.equal(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
   copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
   for (const name of productionPackages()) {
@@ -74,10 +78,13 @@ function runNode(cwd: string, script: string, args: readonly string[], env: Reco
 
 describe('the production build (npm run build)', { timeout: 400_000 }, () => {
   let root = '';
-  before(() => {
-    root = mkdtempSync(join(tmpdir(), 'provisio-image-'));
-    buildImageLayout(root);
-  }, { timeout: 320_000 });
+  before(
+    () => {
+      root = mkdtempSync(join(tmpdir(), 'provisio-image-'));
+      buildImageLayout(root);
+    },
+    { timeout: 320_000 },
+  );
   after(() => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
@@ -154,8 +161,9 @@ describe('the production build (npm run build)', { timeout: 400_000 }, () => {
   });
 
   it('is what docker-compose.yml and the Dockerfile start', () => {
-    const started = [readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'), readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')]
-      .flatMap((text) => text.match(/dist\/platform\/[a-z-]+\.js/g) ?? []);
+    const started = [readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'), readFileSync(join(repoRoot, 'docker-compose.yml'), 'utf8')].flatMap(
+      (text) => text.match(/dist\/platform\/[a-z-]+\.js/g) ?? [],
+    );
     assert.ok(started.length >= 6);
     for (const script of started) assert.ok(existsSync(join(root, script)), `${script} is not built`);
   });
@@ -205,7 +213,9 @@ describe('Dockerfile', () => {
   });
 
   it('has a .dockerignore that keeps tests, benchmarks, docs and local state out of the build context', () => {
-    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim());
+    const ignored = readFileSync(join(repoRoot, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim());
     for (const path of ['test', 'bench', 'docs', 'dev-support', 'scripts', 'node_modules', 'dist', 'data', '.git']) {
       assert.ok(ignored.includes(path), `.dockerignore lacks ${path}`);
     }

@@ -8,7 +8,16 @@ import { connackOutcomes, replyOutcomes, type DeviceAction, type DeviceOutcome }
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
 import { decodeProvisionResult, encodeProvisionRequest } from '../protocol/messages.ts';
 import { ResponseCode } from '../protocol/response-codes.ts';
-import { expectConnack, mqtt5Connect, ObservedOutcomes, openSession, outcomeTables as tables, rawConnack, rowOf, type TableName } from './support/device-outcome-probe.ts';
+import {
+  expectConnack,
+  mqtt5Connect,
+  ObservedOutcomes,
+  openSession,
+  outcomeTables as tables,
+  rawConnack,
+  rowOf,
+  type TableName,
+} from './support/device-outcome-probe.ts';
 import { codeSpans, findTables, type MarkdownTable } from './support/markdown-tables.ts';
 import { createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
 import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
@@ -62,7 +71,7 @@ describe('the code table and the error catalogue', () => {
     }
   });
 
-  it('names only errors of the catalogue, each with the row\'s code there', () => {
+  it("names only errors of the catalogue, each with the row's code there", () => {
     for (const table of ['connack', 'reply'] as const) {
       for (const row of tables[table]) {
         for (const code of row.errorCodes) {
@@ -94,7 +103,10 @@ describe('the code table and the error catalogue', () => {
     assert.deepEqual(rowOf('connack', 0).errorCodes, []);
     assert.deepEqual(rowOf('reply', 200).errorCodes, []);
     const named = Object.values(ResponseCode).sort((a, b) => a - b);
-    assert.deepEqual(replyOutcomes.map((row) => row.code).sort((a, b) => a - b), named);
+    assert.deepEqual(
+      replyOutcomes.map((row) => row.code).sort((a, b) => a - b),
+      named,
+    );
   });
 });
 
@@ -231,7 +243,9 @@ describe('every row of the code table, produced over a real socket', { timeout: 
       const request = await createAccountAndRequest(fixture, 'ct-bad');
       const device = await openSession(fixture, observed, request);
       try {
-        const message = JSON.parse(encodeProvisionRequest({ requestId: 'v-1', requesterClientId: request.clientId, device: {} }).toString()) as { metrics: Record<string, unknown> };
+        const message = JSON.parse(encodeProvisionRequest({ requestId: 'v-1', requesterClientId: request.clientId, device: {} }).toString()) as {
+          metrics: Record<string, unknown>;
+        };
         message.metrics['unknown.metric'] = 'x';
         await device.publish('provision', Buffer.from(JSON.stringify(message)));
         await device.expectReply('v-1', 'provision', 400, { errorCode: 'VALIDATION_FAILED' });
@@ -257,7 +271,10 @@ describe('every row of the code table, produced over a real socket', { timeout: 
       const device = await openSession(fixture, observed, request);
       try {
         const reply = await device.provision('e-1', 403, { errorCode: 'REQUEST_NOT_ACTIVE' });
-        assert.ok(reply.retryAfterSeconds !== undefined && reply.retryAfterSeconds > 3_500 && reply.retryAfterSeconds <= 3_600, `retry.after.seconds ${reply.retryAfterSeconds}`);
+        assert.ok(
+          reply.retryAfterSeconds !== undefined && reply.retryAfterSeconds > 3_500 && reply.retryAfterSeconds <= 3_600,
+          `retry.after.seconds ${reply.retryAfterSeconds}`,
+        );
       } finally {
         await device.end();
       }

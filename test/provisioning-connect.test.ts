@@ -47,7 +47,10 @@ describe('provision broker: who may connect', () => {
       const reply = await replyTo('early-1');
       assert.equal(reply.responseCode, 403);
       assert.match(reply.message ?? '', /REQUEST_NOT_ACTIVE/);
-      assert.ok(reply.retryAfterSeconds !== undefined && reply.retryAfterSeconds > 3_500 && reply.retryAfterSeconds <= 3_600, `retry.after.seconds ${reply.retryAfterSeconds}`);
+      assert.ok(
+        reply.retryAfterSeconds !== undefined && reply.retryAfterSeconds > 3_500 && reply.retryAfterSeconds <= 3_600,
+        `retry.after.seconds ${reply.retryAfterSeconds}`,
+      );
     } finally {
       await client.endAsync();
     }

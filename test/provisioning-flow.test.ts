@@ -32,7 +32,7 @@ describe('provisioning over MQTT/TLS', () => {
     return fixture.connectProvision({ clientId: request.clientId, username: request.username, password: request.password });
   }
 
-  it('Should not let device A subscribe to device B\'s replies (SUBACK 0x80)', async () => {
+  it("Should not let device A subscribe to device B's replies (SUBACK 0x80)", async () => {
     const a = await createAccountAndRequest(fixture, 'acl-a');
     await createAccountAndRequest(fixture, 'acl-b');
     const client = await connect(a);
@@ -145,8 +145,11 @@ describe('provisioning over MQTT/TLS', () => {
       const certificate = new X509Certificate(result.certificates.client);
       assert.match(certificate.subject, /CN=e2e-dev-1/);
       assert.match(certificate.subject, /O=bundled/);
-      assert.ok(certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(
-        generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' })) === false);
+      assert.ok(
+        certificate.publicKey
+          .export({ type: 'spki', format: 'der' })
+          .equals(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' })) === false,
+      );
       assert.equal(result.certificates.clientKey, undefined, 'no key is sent when the device sent a CSR');
 
       // The configuration: the account template filled in, and its hash.

@@ -33,7 +33,11 @@ describe('a repeated request.id', () => {
       client.on('message', onMessage);
     });
     const device = { model: 'Heater 3000', serial: 'SN-0042', firmware: '1.2.3' };
-    await client.publishAsync(provisionRequestTopic(fixture.config.provisioningAccount, clientId), encodeProvisionRequest({ requestId, requesterClientId: clientId, csr, device }), { qos: 1 });
+    await client.publishAsync(
+      provisionRequestTopic(fixture.config.provisioningAccount, clientId),
+      encodeProvisionRequest({ requestId, requesterClientId: clientId, csr, device }),
+      { qos: 1 },
+    );
     return reply;
   }
 

@@ -26,13 +26,28 @@ async function temporaryDirectory(): Promise<string> {
 }
 
 /** One provision message over TLS and its reply, checked as a device checks it. */
-async function provisionAttempt(fixture: TestPlatform, request: CreatedRequest, requestId: string, csr?: { pem: string; key: ReturnType<typeof makeDeviceKey> }) {
+async function provisionAttempt(
+  fixture: TestPlatform,
+  request: CreatedRequest,
+  requestId: string,
+  csr?: { pem: string; key: ReturnType<typeof makeDeviceKey> },
+) {
   const client: MqttClient = await fixture.connectProvision({ clientId: request.clientId, username: request.username, password: request.password });
   try {
     const replyTo = await listenForReplies(client, request.clientId);
     await requestProvisioning(client, request.clientId, requestId, csr ? { csr: csr.pem } : {});
     const reply: ReplyMessage = await replyTo(requestId);
-    return { reply, verified: () => verifyProvisionReply(reply, { trustedRootPem: fixture.rootPem, caAuthentication: true, clientId: request.clientId, requestId, ...(csr ? { devicePublicKey: csr.key } : {}) }) };
+    return {
+      reply,
+      verified: () =>
+        verifyProvisionReply(reply, {
+          trustedRootPem: fixture.rootPem,
+          caAuthentication: true,
+          clientId: request.clientId,
+          requestId,
+          ...(csr ? { devicePublicKey: csr.key } : {}),
+        }),
+    };
   } finally {
     await client.endAsync();
   }
@@ -77,45 +92,49 @@ describe('secret rotation without re-provisioning', () => {
     }
   });
 
-  it('Should keep links handed out before a bundle-token rotation opening until the previous value is dropped; a repeat then gets fresh ones', { timeout: 60_000 }, async () => {
-    const dataDir = await temporaryDirectory();
-    const settings = { PROVISIO_DATA_DIR: dataDir };
-    let fixture = await startTestPlatform({ dataDir });
-    const request = await createAccountAndRequest(fixture, 'rotating-links');
-    const upload = await fetch(`${fixture.apiUrl}/bundles?accountId=${request.accountId}&name=org.example.rotated&version=1.0.0`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/octet-stream' },
-      body: Buffer.from('rotated bundle'),
-    });
-    assert.equal(upload.status, 201);
-    const bundle = (await upload.json()) as { id: string };
-    const current = await fixture.api('GET', `/provision-requests/${request.id}`);
-    assert.equal((await fixture.api('PATCH', `/provision-requests/${request.id}`, { version: current.body['version'], bundleIds: [bundle.id] })).status, 200);
-    const key = makeDeviceKey();
-    const csr = { pem: createCertificateSigningRequest('rotating-links', key), key };
-    const firstLink = (await provisionAttempt(fixture, request, 'attempt-1', csr)).verified().bundles[0]!.url;
-    await fixture.close();
+  it(
+    'Should keep links handed out before a bundle-token rotation opening until the previous value is dropped; a repeat then gets fresh ones',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = await temporaryDirectory();
+      const settings = { PROVISIO_DATA_DIR: dataDir };
+      let fixture = await startTestPlatform({ dataDir });
+      const request = await createAccountAndRequest(fixture, 'rotating-links');
+      const upload = await fetch(`${fixture.apiUrl}/bundles?accountId=${request.accountId}&name=org.example.rotated&version=1.0.0`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${fixture.adminToken}`, 'content-type': 'application/octet-stream' },
+        body: Buffer.from('rotated bundle'),
+      });
+      assert.equal(upload.status, 201);
+      const bundle = (await upload.json()) as { id: string };
+      const current = await fixture.api('GET', `/provision-requests/${request.id}`);
+      assert.equal((await fixture.api('PATCH', `/provision-requests/${request.id}`, { version: current.body['version'], bundleIds: [bundle.id] })).status, 200);
+      const key = makeDeviceKey();
+      const csr = { pem: createCertificateSigningRequest('rotating-links', key), key };
+      const firstLink = (await provisionAttempt(fixture, request, 'attempt-1', csr)).verified().bundles[0]!.url;
+      await fixture.close();
 
-    const port = (url: string) => new URL(url).port;
-    const rotated = await runPlatformCommand('secrets', ['rotate', 'bundle-token'], settings);
-    assert.equal(rotated.status, 0, rotated.stderr);
-    fixture = await startTestPlatform({ dataDir, httpPort: Number(port(firstLink)) });
-    try {
-      assert.equal((await fetch(firstLink)).status, 200, 'a link made before the rotation still opens');
-    } finally {
-      await fixture.close();
-    }
-    const dropped = await runPlatformCommand('secrets', ['drop-previous', 'bundle-token'], settings);
-    assert.equal(dropped.status, 0, dropped.stderr);
-    fixture = await startTestPlatform({ dataDir, httpPort: Number(port(firstLink)) });
-    try {
-      assert.equal((await fetch(firstLink)).status, 403, 'dropped: the old link is refused');
-      const again = (await provisionAttempt(fixture, request, 'attempt-1', csr)).verified();
-      const freshLink = again.bundles[0]!.url;
-      assert.notEqual(freshLink, firstLink);
-      assert.equal((await fetch(freshLink)).status, 200, 'the repeat carries a link that opens');
-    } finally {
-      await fixture.close();
-    }
-  });
+      const port = (url: string) => new URL(url).port;
+      const rotated = await runPlatformCommand('secrets', ['rotate', 'bundle-token'], settings);
+      assert.equal(rotated.status, 0, rotated.stderr);
+      fixture = await startTestPlatform({ dataDir, httpPort: Number(port(firstLink)) });
+      try {
+        assert.equal((await fetch(firstLink)).status, 200, 'a link made before the rotation still opens');
+      } finally {
+        await fixture.close();
+      }
+      const dropped = await runPlatformCommand('secrets', ['drop-previous', 'bundle-token'], settings);
+      assert.equal(dropped.status, 0, dropped.stderr);
+      fixture = await startTestPlatform({ dataDir, httpPort: Number(port(firstLink)) });
+      try {
+        assert.equal((await fetch(firstLink)).status, 403, 'dropped: the old link is refused');
+        const again = (await provisionAttempt(fixture, request, 'attempt-1', csr)).verified();
+        const freshLink = again.bundles[0]!.url;
+        assert.notEqual(freshLink, firstLink);
+        assert.equal((await fetch(freshLink)).status, 200, 'the repeat carries a link that opens');
+      } finally {
+        await fixture.close();
+      }
+    },
+  );
 });

@@ -35,14 +35,40 @@ describe('access matrix: who may connect to which broker', () => {
   // Expected outcome on the provision broker (TLS and TCP alike) and on the account broker.
   // 'refused' on the account broker = the mutual-TLS handshake failed (no or no valid certificate).
   const clients: { kind: string; options: () => IClientOptions; provision: string; account: string }[] = [
-    { kind: 'unknown clientId', options: () => ({ clientId: 'mx-nobody', username: 'mx-nobody', password: 'guess' }), provision: 'connack 4', account: 'refused' },
-    { kind: 'wrong password', options: () => ({ clientId: 'mx-a', username: deviceA.username, password: 'wrong' }), provision: 'connack 4', account: 'refused' },
+    {
+      kind: 'unknown clientId',
+      options: () => ({ clientId: 'mx-nobody', username: 'mx-nobody', password: 'guess' }),
+      provision: 'connack 4',
+      account: 'refused',
+    },
+    {
+      kind: 'wrong password',
+      options: () => ({ clientId: 'mx-a', username: deviceA.username, password: 'wrong' }),
+      provision: 'connack 4',
+      account: 'refused',
+    },
     { kind: 'no credentials', options: () => ({ clientId: 'mx-a' }), provision: 'connack 4', account: 'refused' },
-    { kind: 'provisioning device A', options: () => ({ clientId: 'mx-a', username: deviceA.username, password: deviceA.password }), provision: 'connected', account: 'refused' },
-    { kind: 'provisioning device B', options: () => ({ clientId: 'mx-b', username: deviceB.username, password: deviceB.password }), provision: 'connected', account: 'refused' },
+    {
+      kind: 'provisioning device A',
+      options: () => ({ clientId: 'mx-a', username: deviceA.username, password: deviceA.password }),
+      provision: 'connected',
+      account: 'refused',
+    },
+    {
+      kind: 'provisioning device B',
+      options: () => ({ clientId: 'mx-b', username: deviceB.username, password: deviceB.password }),
+      provision: 'connected',
+      account: 'refused',
+    },
     {
       kind: 'account device, used-up credentials + its certificate',
-      options: () => ({ clientId: 'mx-acct', username: accountDevice.request.username, password: accountDevice.request.password, cert: accountDevice.certPem, key: accountDevice.keyPem }),
+      options: () => ({
+        clientId: 'mx-acct',
+        username: accountDevice.request.username,
+        password: accountDevice.request.password,
+        cert: accountDevice.certPem,
+        key: accountDevice.keyPem,
+      }),
       provision: 'connack 4',
       account: 'connected',
     },
@@ -59,8 +85,18 @@ describe('access matrix: who may connect to which broker', () => {
       account: 'connack 5',
     },
     // The account broker authenticates by certificate only: the workers' password opens nothing there.
-    { kind: 'internal worker', options: () => ({ clientId: 'provisio-worker-1', username: 'provisio-internal', password: internalPassword }), provision: 'connected', account: 'refused' },
-    { kind: 'internal user, wrong password', options: () => ({ clientId: 'provisio-worker-2', username: 'provisio-internal', password: 'nope' }), provision: 'connack 4', account: 'refused' },
+    {
+      kind: 'internal worker',
+      options: () => ({ clientId: 'provisio-worker-1', username: 'provisio-internal', password: internalPassword }),
+      provision: 'connected',
+      account: 'refused',
+    },
+    {
+      kind: 'internal user, wrong password',
+      options: () => ({ clientId: 'provisio-worker-2', username: 'provisio-internal', password: 'nope' }),
+      provision: 'connack 4',
+      account: 'refused',
+    },
   ];
 
   for (const client of clients) {
@@ -105,7 +141,14 @@ describe('access matrix: who may connect to which broker', () => {
 
   it('clientId with unicode: accepted end to end when a request exists, namespace included', async () => {
     const request = await createAccountAndRequest(fixture, 'gerät-ü-設備');
-    const client = await connectAsync(urls.tls, { clientId: request.clientId, username: request.username, password: request.password, ca: fixture.rootPem, protocolVersion: 4, reconnectPeriod: 0 });
+    const client = await connectAsync(urls.tls, {
+      clientId: request.clientId,
+      username: request.username,
+      password: request.password,
+      ca: fixture.rootPem,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     try {
       assert.equal(await subackCode(client, '$EDC/provisioning/gerät-ü-設備/PROV-V1/REPLY/+'), 1);
       assert.equal(await subackCode(client, '$EDC/provisioning/gerät-ü/#'), 128);
@@ -136,17 +179,21 @@ describe('access matrix: which topics each connected client may use', () => {
   after(() => fixture.close());
 
   type Connector = () => Promise<MqttClient>;
-  const provisionConnector = (options: () => IClientOptions, tcp = false): Connector => () =>
-    fixture.connectProvision({ ...options(), ...(tcp ? { tcp: true } : {}) });
-  const accountConnector = (device: () => ProvisionedDevice): Connector => () =>
-    connectAsync(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, {
-      clientId: device().request.clientId,
-      cert: device().certPem,
-      key: device().keyPem,
-      ca: fixture.rootPem,
-      protocolVersion: 4,
-      reconnectPeriod: 0,
-    });
+  const provisionConnector =
+    (options: () => IClientOptions, tcp = false): Connector =>
+    () =>
+      fixture.connectProvision({ ...options(), ...(tcp ? { tcp: true } : {}) });
+  const accountConnector =
+    (device: () => ProvisionedDevice): Connector =>
+    () =>
+      connectAsync(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, {
+        clientId: device().request.clientId,
+        cert: device().certPem,
+        key: device().keyPem,
+        ca: fixture.rootPem,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      });
 
   // sub: SUBACK return code; pub: 'accepted' (PUBACK) or 'closed' (the broker drops the connection).
   interface TopicCase {
@@ -191,7 +238,13 @@ describe('access matrix: which topics each connected client may use', () => {
     { topicClass: "another device's, account namespace", filter: 'acme/tp-a/#', sub: 128, topic: 'acme/tp-a/x', pub: 'closed' },
     { topicClass: "another account's", filter: '$EDC/globex/tp-glob/#', sub: 128, topic: 'globex/tp-glob/x', pub: 'closed' },
     { topicClass: 'its name under another account', filter: '$EDC/globex/tp-acct/#', sub: 128, topic: '$EDC/globex/tp-acct/x', pub: 'closed' },
-    { topicClass: 'the provisioning namespace', filter: '$EDC/provisioning/tp-acct/#', sub: 128, topic: '$EDC/provisioning/tp-acct/PROV-V1/EXEC/provision', pub: 'closed' },
+    {
+      topicClass: 'the provisioning namespace',
+      filter: '$EDC/provisioning/tp-acct/#',
+      sub: 128,
+      topic: '$EDC/provisioning/tp-acct/PROV-V1/EXEC/provision',
+      pub: 'closed',
+    },
     { topicClass: '#', filter: '#', sub: 128 },
     { topicClass: '+/…', filter: '+/tp-acct/#', sub: 128 },
     { topicClass: 'acme/+/…', filter: 'acme/+/telemetry', sub: 128 },

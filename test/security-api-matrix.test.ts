@@ -60,7 +60,15 @@ async function newRequest(world: World, owner: AccountKey, extra: Record<string,
 async function newCertificate(world: World, owner: AccountKey): Promise<string> {
   const serial = randomUUID().replace(/-/g, '');
   const now = Date.now();
-  await world.fixture.store.recordCertificate({ serial, accountId: world.accounts[owner], clientId: unique('dev'), provisionRequestId: null, pem, notBefore: now, notAfter: now + 86_400_000 });
+  await world.fixture.store.recordCertificate({
+    serial,
+    accountId: world.accounts[owner],
+    clientId: unique('dev'),
+    provisionRequestId: null,
+    pem,
+    notBefore: now,
+    notAfter: now + 86_400_000,
+  });
   return serial;
 }
 
@@ -81,7 +89,11 @@ const readRequest = (world: World, id: string) => () => world.fixture.store.getP
 
 const rows: readonly Row[] = [
   // accounts and tokens: the admin's
-  { operationId: 'createAccount', expected: adminOnly(201), target: async (world) => ({ call: api(world, 'POST', '/api/v1/accounts', { name: unique('acct') }) }) },
+  {
+    operationId: 'createAccount',
+    expected: adminOnly(201),
+    target: async (world) => ({ call: api(world, 'POST', '/api/v1/accounts', { name: unique('acct') }) }),
+  },
   { operationId: 'listAccounts', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/accounts') }) },
   {
     operationId: 'getAccount',
@@ -183,7 +195,10 @@ const rows: readonly Row[] = [
     expected: scoped(200, 404),
     target: async (world, owner) => {
       const serial = await newCertificate(world, owner);
-      return { call: api(world, 'POST', `/api/v1/certificates/${serial}/revoke`, { reason: 'keyCompromise' }), read: () => world.fixture.store.getCertificate(serial) };
+      return {
+        call: api(world, 'POST', `/api/v1/certificates/${serial}/revoke`, { reason: 'keyCompromise' }),
+        read: () => world.fixture.store.getCertificate(serial),
+      };
     },
   },
   { operationId: 'getCrl', expected: scoped(200, 200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/crl') }) },
@@ -297,7 +312,9 @@ describe('Admin API access matrix: every route × every kind of token × both or
   after(() => world?.fixture.close());
 
   it('Should have a row for every operation of the OpenAPI document', async () => {
-    const document = (await world.fixture.api('GET', '/api/v1/openapi.json', { token: null })).body as { paths: Record<string, Record<string, { operationId: string }>> };
+    const document = (await world.fixture.api('GET', '/api/v1/openapi.json', { token: null })).body as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
     const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods).map((operation) => operation.operationId));
     assert.deepEqual(rows.map((row) => row.operationId).sort(), [...operations].sort());
   });
@@ -322,11 +339,20 @@ describe('Admin API access matrix: every route × every kind of token × both or
     for (const owner of ['acme', 'globex'] as const) {
       const other: AccountKey = owner === 'acme' ? 'globex' : 'acme';
       await newCertificate(world, other);
-      for (const path of ['/api/v1/provision-requests?limit=1000', '/api/v1/certificates?limit=1000', '/api/v1/audit-events?limit=1000', '/api/v1/bundles?limit=1000', '/api/v1/configurations?limit=1000']) {
+      for (const path of [
+        '/api/v1/provision-requests?limit=1000',
+        '/api/v1/certificates?limit=1000',
+        '/api/v1/audit-events?limit=1000',
+        '/api/v1/bundles?limit=1000',
+        '/api/v1/configurations?limit=1000',
+      ]) {
         const answer = await world.fixture.api('GET', path, { token: world.tokens[owner] });
         assert.equal(answer.status, 200, path);
         assert.ok(answer.body.total > 0 || path.includes('bundles') || path.includes('configurations'), `${path}: own records listed`);
-        assert.ok(answer.body.items.every((item: { accountId: string }) => item.accountId === world.accounts[owner]), path);
+        assert.ok(
+          answer.body.items.every((item: { accountId: string }) => item.accountId === world.accounts[owner]),
+          path,
+        );
         assert.doesNotMatch(JSON.stringify(answer.body), new RegExp(world.accounts[other]), path);
       }
     }

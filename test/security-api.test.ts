@@ -76,9 +76,15 @@ describe('Admin API: tenants stay apart, hostile input stays data', () => {
     assert.equal((await fixture.api('GET', `/api/v1/configurations/${theirConfigurationId}`, { token })).status, 404);
     assert.equal((await fixture.api('PATCH', `/api/v1/configurations/${theirConfigurationId}`, { token, body: { version: 1, name: 'mine' } })).status, 404);
     assert.equal((await fixture.api('DELETE', `/api/v1/configurations/${theirConfigurationId}`, { token })).status, 404);
-    const attach = await fixture.api('POST', '/api/v1/provision-requests', { token, body: { accountId: ownId, clientId: 'mine-1', configurationId: theirConfigurationId } });
+    const attach = await fixture.api('POST', '/api/v1/provision-requests', {
+      token,
+      body: { accountId: ownId, clientId: 'mine-1', configurationId: theirConfigurationId },
+    });
     assert.ok([400, 404].includes(attach.status), `attach: ${attach.status}`);
-    const bundles = await fixture.api('POST', '/api/v1/provision-requests', { token, body: { accountId: ownId, clientId: 'mine-2', bundleIds: [theirBundleId] } });
+    const bundles = await fixture.api('POST', '/api/v1/provision-requests', {
+      token,
+      body: { accountId: ownId, clientId: 'mine-2', bundleIds: [theirBundleId] },
+    });
     assert.ok([400, 404].includes(bundles.status), `bundle: ${bundles.status}`);
     assert.equal((await fixture.api('GET', `/api/v1/configurations/${theirConfigurationId}`)).body.name, 'theirs');
   });
@@ -100,7 +106,16 @@ describe('Admin API: tenants stay apart, hostile input stays data', () => {
 
   it('Should refuse malformed tokens: a known id with a wrong secret, an empty bearer, two tokens, control characters', async () => {
     const [id] = token.split('.');
-    const headers = [`Bearer ${id}.${'A'.repeat(32)}`, `Bearer ${id}.`, 'Bearer ', 'Bearer', `Bearer ${token} ${token}`, `Bearer ${token}\u0000`, `Bearer\t${fixture.adminToken}x`, `${fixture.adminToken}`];
+    const headers = [
+      `Bearer ${id}.${'A'.repeat(32)}`,
+      `Bearer ${id}.`,
+      'Bearer ',
+      'Bearer',
+      `Bearer ${token} ${token}`,
+      `Bearer ${token}\u0000`,
+      `Bearer\t${fixture.adminToken}x`,
+      `${fixture.adminToken}`,
+    ];
     for (const authorization of headers) {
       const status = await rawGet('/api/v1/provision-requests', authorization);
       assert.ok(status === 401 || status === 400, `${JSON.stringify(authorization.slice(0, 40))} → ${status}`);

@@ -55,7 +55,12 @@ const holdings: readonly Holding[] = [
     make: async (world, accountId, clientId) => {
       const request = await adminRequest(world, accountId, clientId);
       const serial = await validCertificate(world, accountId, clientId, request.id);
-      await world.store.updateProvisionRequest(request.id, request.version, { status: 'DISABLED', jobStatus: 'COMPLETED', certificateSerial: serial, modifiedBy: 'test' });
+      await world.store.updateProvisionRequest(request.id, request.version, {
+        status: 'DISABLED',
+        jobStatus: 'COMPLETED',
+        certificateSerial: serial,
+        modifiedBy: 'test',
+      });
     },
   },
   {
@@ -134,7 +139,10 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
           },
         });
         assert.equal(batch.status, 200);
-        assert.deepEqual(batch.body.created.map((item: { clientId: string }) => item.clientId), [`${clientId}-fresh`]);
+        assert.deepEqual(
+          batch.body.created.map((item: { clientId: string }) => item.clientId),
+          [`${clientId}-fresh`],
+        );
         assert.deepEqual(batch.body.failed, [{ index: 0, clientId, problem: ownDuplicateInBatch }]);
         const overwriting = await world.fixture.api('POST', '/api/v1/provision-requests/batch', {
           token: world.globexToken,
@@ -152,7 +160,11 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
         assert.deepEqual(await snapshot(world.store, clientId), before, "acme's records are as they were");
         const refused = await world.fixture.api('GET', `/api/v1/audit-events?clientId=${clientId}&type=request.claim_refused`);
         assert.ok(refused.body.total >= 1, 'the admin sees the refused claims');
-        assert.ok(refused.body.items.every((event: { accountId: string | null; detail: { heldBy: string[] } }) => event.accountId === null && event.detail.heldBy.includes(world.acme)));
+        assert.ok(
+          refused.body.items.every(
+            (event: { accountId: string | null; detail: { heldBy: string[] } }) => event.accountId === null && event.detail.heldBy.includes(world.acme),
+          ),
+        );
         for (const token of [world.acmeToken, world.globexToken]) {
           const seen = await world.fixture.api('GET', `/api/v1/audit-events?clientId=${clientId}&type=request.claim_refused`, { token });
           assert.equal(seen.body.total, 0, 'no account sees them');
@@ -165,7 +177,10 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
       await holdings[2]!.make(world, world.acme, held);
       const unused = `${held}-nobody`;
       for (const path of ['/api/v1/provision-requests?clientId=', '/api/v1/certificates?clientId=', '/api/v1/audit-events?clientId=']) {
-        const [about, nothing] = [await world.fixture.api('GET', `${path}${held}`, { token: world.globexToken }), await world.fixture.api('GET', `${path}${unused}`, { token: world.globexToken })];
+        const [about, nothing] = [
+          await world.fixture.api('GET', `${path}${held}`, { token: world.globexToken }),
+          await world.fixture.api('GET', `${path}${unused}`, { token: world.globexToken }),
+        ];
         assert.equal(about.status, 200, path);
         assert.deepEqual(about.body, nothing.body, path);
       }
@@ -215,11 +230,17 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
         const enable = await world.fixture.api('POST', `/api/v1/provision-requests/${stale.id}/enable`, { token });
         assert.equal(enable.status, 409);
         assert.deepEqual(enable.body, { ...ownDuplicate.body, instance: `/api/v1/provision-requests/${stale.id}/enable` });
-        const patch = await world.fixture.api('PATCH', `/api/v1/provision-requests/${stale.id}`, { token, body: { version: stale.version, status: 'ENABLED' } });
+        const patch = await world.fixture.api('PATCH', `/api/v1/provision-requests/${stale.id}`, {
+          token,
+          body: { version: stale.version, status: 'ENABLED' },
+        });
         assert.equal(patch.status, 409);
       }
       assert.deepEqual(await snapshot(world.store, clientId), before);
-      const other = await world.fixture.api('PATCH', `/api/v1/provision-requests/${stale.id}`, { token: world.globexToken, body: { version: stale.version, retryMaxAttempts: 4 } });
+      const other = await world.fixture.api('PATCH', `/api/v1/provision-requests/${stale.id}`, {
+        token: world.globexToken,
+        body: { version: stale.version, retryMaxAttempts: 4 },
+      });
       assert.equal(other.status, 200, 'changes that claim nothing are allowed');
     });
 
@@ -227,7 +248,10 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
       const acmeRequest = await adminRequest(world, world.acme, newClientId());
       for (const token of [world.globexToken, world.acmeToken, world.fixture.adminToken]) {
         for (const id of [acmeRequest.id, 'no-such-request']) {
-          for (const body of [{ version: acmeRequest.version, accountId: world.globex }, { version: acmeRequest.version, clientId: 'elsewhere' }]) {
+          for (const body of [
+            { version: acmeRequest.version, accountId: world.globex },
+            { version: acmeRequest.version, clientId: 'elsewhere' },
+          ]) {
             const answer = await world.fixture.api('PATCH', `/api/v1/provision-requests/${id}`, { token, body });
             assert.equal(answer.status, 400, `${JSON.stringify(body)} on ${id}`);
           }
@@ -242,7 +266,10 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
       const serial = await validCertificate(world, world.acme, clientId, request.id);
       assert.equal((await world.fixture.api('DELETE', `/api/v1/provision-requests/${request.id}`, { token: world.acmeToken })).status, 204);
       assert.equal((await asGlobex({ accountId: world.globex, clientId })).status, 409, 'still held by the VALID certificate');
-      const revoke = await world.fixture.api('POST', `/api/v1/certificates/${serial}/revoke`, { token: world.acmeToken, body: { reason: 'cessationOfOperation' } });
+      const revoke = await world.fixture.api('POST', `/api/v1/certificates/${serial}/revoke`, {
+        token: world.acmeToken,
+        body: { reason: 'cessationOfOperation' },
+      });
       assert.equal(revoke.status, 200);
       const claimed = await asGlobex({ accountId: world.globex, clientId });
       assert.equal(claimed.status, 201, JSON.stringify(claimed.body));
@@ -260,11 +287,17 @@ function ownershipSuite(backend: string, config: () => Partial<PlatformConfig>):
       for (const serial of acmeSerials) await world.store.revokeCertificate(serial, 'superseded: device provisioned again');
       const acmeRequest = (await world.store.listProvisionRequests({ accountId: world.acme, clientIds: [clientId] })).items[0]!;
 
-      const create = await world.fixture.api('POST', '/api/v1/provision-requests', { token: world.acmeToken, body: { accountId: world.acme, clientId, overwriteIfDuplicate: true } });
+      const create = await world.fixture.api('POST', '/api/v1/provision-requests', {
+        token: world.acmeToken,
+        body: { accountId: world.acme, clientId, overwriteIfDuplicate: true },
+      });
       assert.equal(create.status, 409);
       const enable = await world.fixture.api('POST', `/api/v1/provision-requests/${acmeRequest.id}/enable`, { token: world.acmeToken });
       assert.equal(enable.status, 409);
-      const again = await world.fixture.api('POST', '/api/v1/provision-requests', { token: world.globexToken, body: { accountId: world.globex, clientId, overwriteIfDuplicate: true } });
+      const again = await world.fixture.api('POST', '/api/v1/provision-requests', {
+        token: world.globexToken,
+        body: { accountId: world.globex, clientId, overwriteIfDuplicate: true },
+      });
       assert.equal(again.status, 201, 'globex re-provisions its device');
     });
   });

@@ -35,18 +35,27 @@ describe('secrets never appear in the logs', () => {
     });
     // A generated password and activation key; the platform generates (derives) the device key.
     const generated = await createAccountAndRequest(fixture, 'secret-genkey', { generateActivationKey: true });
-    for (const [name, request] of [['csr', chosen], ['generated', generated]] as const) {
+    for (const [name, request] of [
+      ['csr', chosen],
+      ['generated', generated],
+    ] as const) {
       secrets.set(`${name} password`, request.password);
       secrets.set(`${name} activation key`, request.activationKey!);
       // A wrong activation key and a wrong password on the way: refusals are logged too.
-      assert.equal(await connackOf(fixture.connectProvision({ clientId: request.clientId, username: request.username, password: `${request.password}-wrong` })), 4);
+      assert.equal(
+        await connackOf(fixture.connectProvision({ clientId: request.clientId, username: request.username, password: `${request.password}-wrong` })),
+        4,
+      );
       secrets.set(`${name} wrong password`, `${request.password}-wrong`);
     }
     const wrongKeyState = await newSimulatedDevice(fixture, generated, { 'activation-key': 'WrongActivationKey-never-logged-1', 'retry-max-attempts': 1 });
     await runDevice(wrongKeyState);
     secrets.set('wrong activation key', 'WrongActivationKey-never-logged-1');
 
-    for (const [request, useCsr] of [[chosen, true], [generated, false]] as const) {
+    for (const [request, useCsr] of [
+      [chosen, true],
+      [generated, false],
+    ] as const) {
       const state = await newSimulatedDevice(fixture, request, { 'use-csr': useCsr, timeout: 15_000 });
       const result = await runDevice(state);
       assert.equal(result.status, 'online', result.status === 'failed' ? result.reason : result.status);

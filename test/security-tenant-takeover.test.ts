@@ -81,7 +81,12 @@ describe('another account cannot take over a provisioned device (the probe of is
     assert.equal(ownAgain.status, 409);
     const ownInBatch = await asGlobex('POST', '/provision-requests/batch', { requests: [{ accountId: globexId, clientId: 'globex-device-1' }] });
 
-    for (const extra of [{}, { overwriteIfDuplicate: true }, { status: 'DISABLED' }, { username: acme.username, password: acme.password, overwriteIfDuplicate: true }]) {
+    for (const extra of [
+      {},
+      { overwriteIfDuplicate: true },
+      { status: 'DISABLED' },
+      { username: acme.username, password: acme.password, overwriteIfDuplicate: true },
+    ]) {
       const answer = await asGlobex('POST', '/provision-requests', { accountId: globexId, clientId, ...extra });
       assert.deepEqual(answer, ownAgain, `single create ${JSON.stringify(extra)}`);
     }
@@ -109,7 +114,10 @@ describe('another account cannot take over a provisioned device (the probe of is
       assert.equal(theirs.status, 404, `${method} ${suffix}`);
       assert.deepEqual(withoutInstance(theirs), withoutInstance(nothing), `${method} ${suffix}`);
     }
-    for (const [method, suffix, body] of [['GET', '', undefined], ['POST', '/revoke', { reason: 'superseded' }]] as const) {
+    for (const [method, suffix, body] of [
+      ['GET', '', undefined],
+      ['POST', '/revoke', { reason: 'superseded' }],
+    ] as const) {
       const theirs = await asGlobex(method, `/certificates/${serial}${suffix}`, body);
       const nothing = await asGlobex(method, `/certificates/0badc0ffee${suffix}`, body);
       assert.equal(theirs.status, 404);
@@ -133,7 +141,10 @@ describe('another account cannot take over a provisioned device (the probe of is
     assert.equal((await store.getCertificate(serial))?.status, 'VALID');
     assert.deepEqual(await store.getProvisionRequest(acme.id), acmeRequest, "acme's request is unchanged");
     assert.deepEqual((await store.listCertificates({ clientId, limit: 1000 })).items, certificatesBefore.items, 'no certificate issued or revoked');
-    assert.deepEqual((await store.listProvisionRequests({ clientIds: [clientId] })).items.map((item) => item.accountId), [acme.accountId]);
+    assert.deepEqual(
+      (await store.listProvisionRequests({ clientIds: [clientId] })).items.map((item) => item.accountId),
+      [acme.accountId],
+    );
     assert.deepEqual(sessionEvents, [], "acme's session never dropped");
     assert.equal(session.connected, true);
     assert.equal(await publishOutcome(session, `acme/${clientId}/telemetry`, '{"t":21}'), 'accepted');

@@ -81,8 +81,11 @@ describe('TLS on the brokers', () => {
       // Asynchronously: the brokers run in this very process and must keep answering.
       const { execFile } = await import('node:child_process');
       const result = await new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
-        const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port()}`, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'], { timeout: 20_000 }, (error, stdout, stderr) =>
-          resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }),
+        const child = execFile(
+          'openssl',
+          ['s_client', '-connect', `127.0.0.1:${port()}`, '-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0'],
+          { timeout: 20_000 },
+          (error, stdout, stderr) => resolve({ status: error ? Number((error as { code?: unknown }).code ?? 1) || 1 : 0, stdout, stderr }),
         );
         child.stdin?.end();
       });
@@ -121,7 +124,11 @@ describe('TLS on the brokers', () => {
     it('refuses an expired certificate of our own CA in the handshake, and logs why', async () => {
       const expired = await certificateFromOurCa('tls-expired', Date.now() - 10 * dayMs, 1);
       assert.equal(await connectOutcome(accountUrl(), { clientId: 'tls-expired', ...expired, ca: fixture.rootPem }), 'refused');
-      await eventually(() => fixture.logText(), (text) => /TLS handshake refused[^\n]*expired/.test(text), 'the refusal is logged with its reason');
+      await eventually(
+        () => fixture.logText(),
+        (text) => /TLS handshake refused[^\n]*expired/.test(text),
+        'the refusal is logged with its reason',
+      );
     });
 
     it('refuses a certificate of our own CA that is not valid yet', async () => {
@@ -137,7 +144,11 @@ describe('TLS on the brokers', () => {
     it("refuses a device's valid certificate presented under another clientId (CONNACK 5), and logs why", async () => {
       const outcome = await connectOutcome(accountUrl(), { clientId: 'tls-impostor', cert: device.certPem, key: device.keyPem, ca: fixture.rootPem });
       assert.equal(outcome, 'connack 5');
-      await eventually(() => fixture.logText(), (text) => /tls-impostor[^\n]*CERTIFICATE_INVALID|CERTIFICATE_INVALID[^\n]*tls-impostor/.test(text), 'the refusal is logged with its code');
+      await eventually(
+        () => fixture.logText(),
+        (text) => /tls-impostor[^\n]*CERTIFICATE_INVALID|CERTIFICATE_INVALID[^\n]*tls-impostor/.test(text),
+        'the refusal is logged with its code',
+      );
     });
 
     it('refuses a certificate of our CA that the store does not know (CONNACK 5)', async () => {
@@ -145,7 +156,12 @@ describe('TLS on the brokers', () => {
       const issuer = new DeviceIssuer({ issuer: material.issuing.issuer, issuerNotAfter: material.issuing.fields.notAfter, validityDays: 30 });
       const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const issued = issuer.issueForPublicKey(createPublicKey(privateKey), { clientId: 'tls-unrecorded', account: 'acme' });
-      const outcome = await connectOutcome(accountUrl(), { clientId: 'tls-unrecorded', cert: issued.certPem, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), ca: fixture.rootPem });
+      const outcome = await connectOutcome(accountUrl(), {
+        clientId: 'tls-unrecorded',
+        cert: issued.certPem,
+        key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        ca: fixture.rootPem,
+      });
       assert.equal(outcome, 'connack 5');
     });
 
@@ -154,15 +170,25 @@ describe('TLS on the brokers', () => {
       const serial = (await fixture.platform.store.getDevice(revoked.request.accountId, 'tls-revoked'))?.certificateSerial;
       assert.ok(serial);
       assert.equal((await fixture.api('POST', `/certificates/${serial}/revoke`, { reason: 'keyCompromise' })).status, 200);
-      assert.equal(await connectOutcome(accountUrl(), { clientId: 'tls-revoked', cert: revoked.certPem, key: revoked.keyPem, ca: fixture.rootPem }), 'connack 5');
-      await eventually(() => fixture.logText(), (text) => text.includes('CERTIFICATE_REVOKED'), 'the refusal is logged');
+      assert.equal(
+        await connectOutcome(accountUrl(), { clientId: 'tls-revoked', cert: revoked.certPem, key: revoked.keyPem, ca: fixture.rootPem }),
+        'connack 5',
+      );
+      await eventually(
+        () => fixture.logText(),
+        (text) => text.includes('CERTIFICATE_REVOKED'),
+        'the refusal is logged',
+      );
     });
 
-    it('refuses a certificate from another platform\'s CA, with the same clientId and account', async () => {
+    it("refuses a certificate from another platform's CA, with the same clientId and account", async () => {
       const other = await startTestPlatform();
       try {
         const foreign = await provisionDevice(other, 'tls-foreign');
-        assert.equal(await connectOutcome(accountUrl(), { clientId: 'tls-foreign', cert: foreign.certPem, key: foreign.keyPem, ca: fixture.rootPem }), 'refused');
+        assert.equal(
+          await connectOutcome(accountUrl(), { clientId: 'tls-foreign', cert: foreign.certPem, key: foreign.keyPem, ca: fixture.rootPem }),
+          'refused',
+        );
       } finally {
         await other.close();
       }

@@ -87,7 +87,12 @@ describe('session-end notices: the Redis stream', () => {
     await publisher.endSessions(notice('before'));
     const [first, second] = [await follow(keyPrefix), await follow(keyPrefix)];
     for (const serial of ['01', '02', '03']) await publisher.endSessions(notice(serial));
-    for (const reader of [first, second]) await until(() => reader.applied, (seen) => seen.length >= 3, 'notices applied');
+    for (const reader of [first, second])
+      await until(
+        () => reader.applied,
+        (seen) => seen.length >= 3,
+        'notices applied',
+      );
     assert.deepEqual(first.applied, ['01', '02', '03'], 'a notice older than the reader is not applied');
     assert.deepEqual(second.applied, ['01', '02', '03']);
     assert.deepEqual([...first.gaps, ...second.gaps], []);
@@ -99,20 +104,35 @@ describe('session-end notices: the Redis stream', () => {
     const publisher = sessionEndPublisher({ redis: writer, redisKeyPrefix: keyPrefix, maxLength: 1000 });
     const reader = await follow(keyPrefix);
     await publisher.endSessions(notice('a'));
-    await until(() => reader.applied, (seen) => seen.length === 1, 'first notice');
+    await until(
+      () => reader.applied,
+      (seen) => seen.length === 1,
+      'first notice',
+    );
 
     // Its blocked XREAD is cut; the notice is added while it reconnects.
     const clients = String(await writer.call('CLIENT', 'LIST', 'TYPE', 'normal'));
-    const blocked = clients.split('\n').filter((line) => /cmd=xread\b/.test(line)).map((line) => /id=(\d+)/.exec(line)![1]!);
+    const blocked = clients
+      .split('\n')
+      .filter((line) => /cmd=xread\b/.test(line))
+      .map((line) => /id=(\d+)/.exec(line)![1]!);
     assert.ok(blocked.length > 0, 'the reader blocks in XREAD');
     for (const id of blocked) await writer.call('CLIENT', 'KILL', 'ID', id);
     await publisher.endSessions(notice('b'));
-    await until(() => reader.applied, (seen) => seen.length === 2, 'notice added while the reader reconnected');
+    await until(
+      () => reader.applied,
+      (seen) => seen.length === 2,
+      'notice added while the reader reconnected',
+    );
 
     // Redis goes away and comes back with its data (append-only file).
     await server.restart();
     await publisher.endSessions(notice('c'));
-    await until(() => reader.applied, (seen) => seen.length === 3, 'notice added after Redis restarted');
+    await until(
+      () => reader.applied,
+      (seen) => seen.length === 3,
+      'notice added after Redis restarted',
+    );
     assert.deepEqual(reader.applied, ['a', 'b', 'c']);
     assert.deepEqual(reader.gaps, []);
   });
@@ -126,7 +146,11 @@ describe('session-end notices: the Redis stream', () => {
     assert.ok((await writer.xlen(sessionEndStreamKey(keyPrefix))) < 3000, 'MAXLEN ~ trimmed the stream');
     // A broker that stood at the start while 3,000 notices came and 2,000 went.
     const reader = await follow(keyPrefix, from);
-    const [reason] = await until(() => reader.gaps, (gaps) => gaps.length > 0, 'gap reported');
+    const [reason] = await until(
+      () => reader.gaps,
+      (gaps) => gaps.length > 0,
+      'gap reported',
+    );
     assert.match(reason!, /trimmed/);
   });
 
@@ -139,7 +163,11 @@ describe('session-end notices: the Redis stream', () => {
     const length = await writer.xlen(sessionEndStreamKey(keyPrefix));
     assert.ok(length < 1150 && length > 1000, `a node's worth trimmed (${length} left)`);
     const reader = await follow(keyPrefix, from);
-    const [reason] = await until(() => reader.gaps, (gaps) => gaps.length > 0, 'gap reported');
+    const [reason] = await until(
+      () => reader.gaps,
+      (gaps) => gaps.length > 0,
+      'gap reported',
+    );
     assert.match(reason!, /trimmed/);
   });
 
@@ -149,12 +177,24 @@ describe('session-end notices: the Redis stream', () => {
     const publisher = sessionEndPublisher({ redis: writer, redisKeyPrefix: keyPrefix, maxLength: 1000 });
     const reader = await follow(keyPrefix);
     await publisher.endSessions(notice('x'));
-    await until(() => reader.applied, (seen) => seen.length === 1, 'notice applied');
+    await until(
+      () => reader.applied,
+      (seen) => seen.length === 1,
+      'notice applied',
+    );
     await writer.del(sessionEndStreamKey(keyPrefix));
-    const [reason] = await until(() => reader.gaps, (gaps) => gaps.length > 0, 'gap reported');
+    const [reason] = await until(
+      () => reader.gaps,
+      (gaps) => gaps.length > 0,
+      'gap reported',
+    );
     assert.match(reason!, /gone/);
     // And it carries on with what comes next.
     await publisher.endSessions(notice('y'));
-    await until(() => reader.applied, (seen) => seen.length === 2, 'next notice applied');
+    await until(
+      () => reader.applied,
+      (seen) => seen.length === 2,
+      'next notice applied',
+    );
   });
 });

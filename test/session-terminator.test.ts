@@ -68,7 +68,10 @@ describe('session terminator: a CONNECT racing a revocation', () => {
   async function connectHeld(clientId: string): Promise<{ connected: Promise<MqttClient>; release: () => void }> {
     const inside = new Promise<void>((resolve) => started.set(clientId, resolve));
     const connected = connectAsync(url(), { clientId, protocolVersion: 4, reconnectPeriod: 0 });
-    connected.then((client) => clients.push(client), () => undefined);
+    connected.then(
+      (client) => clients.push(client),
+      () => undefined,
+    );
     await inside;
     return { connected, release: () => held.get(clientId)!() };
   }

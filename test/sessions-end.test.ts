@@ -122,7 +122,10 @@ describe('revoking, disabling and deleting end live sessions (one process)', () 
   it('disabling a request with PATCH status DISABLED closes its session; another PATCH does not', async () => {
     const { request, client } = await provisioningSession(fixture, 'se-patch-1', 'acme-se');
     const current = await fixture.api<{ version: number }>('GET', `/provision-requests/${request.id}`);
-    const retries = await fixture.api<{ version: number }>('PATCH', `/provision-requests/${request.id}`, { version: current.body.version, retryMaxAttempts: 7 });
+    const retries = await fixture.api<{ version: number }>('PATCH', `/provision-requests/${request.id}`, {
+      version: current.body.version,
+      retryMaxAttempts: 7,
+    });
     assert.equal(retries.status, 200);
     await assertStillServed(client, provisionTopic('se-patch-1'));
     const closed = closeOf(client, 'request patched to DISABLED');
@@ -138,7 +141,10 @@ describe('revoking, disabling and deleting end live sessions (one process)', () 
     await assertStillServed(client, provisionTopic('se-password-1'));
     const closed = closeOf(client, 'password changed');
     const current = await fixture.api<{ version: number }>('GET', `/provision-requests/${request.id}`);
-    const changed = await fixture.api('PATCH', `/provision-requests/${request.id}`, { version: current.body.version, password: 'a-new-password-for-se-password-1' });
+    const changed = await fixture.api('PATCH', `/provision-requests/${request.id}`, {
+      version: current.body.version,
+      password: 'a-new-password-for-se-password-1',
+    });
     assert.equal(changed.status, 200, JSON.stringify(changed.body));
     assert.equal(holds(fixture.platform.provisionBroker.aedes, 'se-password-1'), false, 'closed by the time the API answered');
     await closed;

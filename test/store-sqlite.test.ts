@@ -58,7 +58,10 @@ describe('sqlite store specifics', () => {
   it('applies each pending migration once, in one transaction, reporting the versions applied', (t) => {
     const db = new Database(join(withTempDir(t), 'provisio.db'));
     t.after(() => db.close());
-    assert.deepEqual(applyMigrations(db), migrations.map((migration) => migration.version));
+    assert.deepEqual(
+      applyMigrations(db),
+      migrations.map((migration) => migration.version),
+    );
     assert.deepEqual(applyMigrations(db), []);
   });
 
@@ -98,7 +101,10 @@ describe('sqlite store specifics', () => {
     const db = new Database(file);
     db.pragma(`user_version = ${migrations.length + 1}`);
     db.close();
-    assert.throws(() => openSqliteStore(file), (error: Error & { code?: string }) => error.code === 'STORE_UNAVAILABLE');
+    assert.throws(
+      () => openSqliteStore(file),
+      (error: Error & { code?: string }) => error.code === 'STORE_UNAVAILABLE',
+    );
   });
 
   it('runs in WAL mode with foreign keys on and a busy timeout', async (t) => {
@@ -145,7 +151,15 @@ describe('sqlite store specifics', () => {
     // A write read back with RETURNING (the device upsert) waits for the commit like any other.
     const account = await store.getAccountByName('group-00');
     assert.ok(account);
-    const audit = store.appendAudit({ type: 'test.group', outcome: 'success', actor: 'test', accountId: null, clientId: null, provisionRequestId: null, detail: {} });
+    const audit = store.appendAudit({
+      type: 'test.group',
+      outcome: 'success',
+      actor: 'test',
+      accountId: null,
+      clientId: null,
+      provisionRequestId: null,
+      detail: {},
+    });
     const devices = Array.from({ length: 20 }, (_, index) => store.upsertDevice(account.id, `device-${index}`, { online: true }));
     await devices[19];
     const { total } = reader.prepare('SELECT count(*) AS total FROM devices').get() as { total: number };

@@ -101,7 +101,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'delete',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'deleteAccount',
-      summary: 'Delete an account (admin); refused while provision requests refer to it; ends its devices\' live sessions',
+      summary: "Delete an account (admin); refused while provision requests refer to it; ends its devices' live sessions",
       tag,
       auth: 'bearer',
       params: idParam,

@@ -102,8 +102,7 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
         summary: 'List the bundles of an account',
         query: 'BundleListQuery',
         response: { description: 'A page of bundles.', schema: 'BundlePage' },
-        load: async (principal, { accountId, offset, limit }) =>
-          store.listBundles(requiredListAccount(principal, accountId), { offset, limit }),
+        load: async (principal, { accountId, offset, limit }) => store.listBundles(requiredListAccount(principal, accountId), { offset, limit }),
       },
       get: {
         operationId: 'getBundle',

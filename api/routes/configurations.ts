@@ -49,8 +49,7 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         summary: 'List the configurations of an account',
         query: 'ConfigurationListQuery',
         response: { description: 'A page of configurations.', schema: 'ConfigurationPage' },
-        load: async (principal, { accountId, offset, limit }) =>
-          store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit }),
+        load: async (principal, { accountId, offset, limit }) => store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit }),
       },
       get: {
         operationId: 'getConfiguration',

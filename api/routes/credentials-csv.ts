@@ -12,9 +12,7 @@ function csvField(value: string): string {
 export function credentialsCsv(created: readonly CreatedProvisionRequest[]): string {
   const lines = ['clientId,username,password,activationKey'];
   for (const { request, credentials } of created) {
-    lines.push(
-      [request.clientId, credentials.username, credentials.password, credentials.activationKey ?? ''].map(csvField).join(','),
-    );
+    lines.push([request.clientId, credentials.username, credentials.password, credentials.activationKey ?? ''].map(csvField).join(','));
   }
   return `${lines.join('\n')}\n`;
 }

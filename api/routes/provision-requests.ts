@@ -41,9 +41,7 @@ function createdView({ request, credentials }: CreatedProvisionRequest) {
 
 function batchAnswer(req: Request, res: Response, results: readonly BatchItemResult[]): RouteResult | undefined {
   const created = results.flatMap((result) => (result.ok ? [result.created] : []));
-  const failed = results.flatMap((result) =>
-    result.ok ? [] : [{ index: result.index, clientId: result.clientId, problem: problemBody(result.error) }],
-  );
+  const failed = results.flatMap((result) => (result.ok ? [] : [{ index: result.index, clientId: result.clientId, problem: problemBody(result.error) }]));
   const status = failed.length === 0 ? 201 : 200;
   if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
     res.status(status).setHeader('Cache-Control', 'no-store');

@@ -129,7 +129,16 @@ export async function summariseProfile(file: string, count = 15): Promise<Profil
 
 export function printSummary(title: string, summary: ProfileSummary): void {
   process.stdout.write(`\n${title}: ${summary.file}\nbusy ${summary.busyMs} ms (idle ${summary.idleMs} ms not counted)\n`);
-  printTable('Self time by function', summary.byFunction.map((e) => ({ 'self ms': e.ms, '% busy': e.percent, function: e.name })));
-  printTable('Self time by package / directory', summary.byPackage.map((e) => ({ 'self ms': e.ms, '% busy': e.percent, package: e.name })));
-  printTable('Our functions, inclusive time', summary.ownInclusive.map((e) => ({ 'total ms': e.ms, '% busy': e.percent, function: e.name })));
+  printTable(
+    'Self time by function',
+    summary.byFunction.map((e) => ({ 'self ms': e.ms, '% busy': e.percent, function: e.name })),
+  );
+  printTable(
+    'Self time by package / directory',
+    summary.byPackage.map((e) => ({ 'self ms': e.ms, '% busy': e.percent, package: e.name })),
+  );
+  printTable(
+    'Our functions, inclusive time',
+    summary.ownInclusive.map((e) => ({ 'total ms': e.ms, '% busy': e.percent, function: e.name })),
+  );
 }

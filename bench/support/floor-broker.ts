@@ -35,7 +35,8 @@ const tcp = net.createServer(serve);
 const secure = tls.createServer({ key: read('server.key.pem'), cert: read('server.cert.pem') + read('issuing-ca.cert.pem') }, serve);
 secure.on('tlsClientError', () => {});
 
-const listening = (server: net.Server) => new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
+const listening = (server: net.Server) =>
+  new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 const [tcpPort, tlsPort] = await Promise.all([listening(tcp), listening(secure)]);
 process.stdout.write(`tcp=${tcpPort} tls=${tlsPort}\n`);
 process.on('SIGTERM', () => process.exit(0));

@@ -40,10 +40,15 @@ export class LoadClientPool {
     // Node 20 does not hand tsx's loader to workers: the worker registers it, then imports the .ts.
     const entry = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(workerModule.href)}); })`;
     const workers = Array.from({ length: threads }, () => new Worker(entry, { eval: true, workerData: { identities } }));
-    await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {
-      worker.once('online', () => resolve());
-      worker.once('error', reject);
-    })));
+    await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            worker.once('online', () => resolve());
+            worker.once('error', reject);
+          }),
+      ),
+    );
     return new LoadClientPool(workers);
   }
 

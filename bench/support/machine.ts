@@ -20,7 +20,13 @@ function gitState(): MachineInfo['git'] {
   const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' });
   return {
     head: head.status === 0 ? head.stdout.trim() : null,
-    changedFiles: status.status === 0 ? status.stdout.split('\n').filter(Boolean).map((line) => line.slice(3)) : [],
+    changedFiles:
+      status.status === 0
+        ? status.stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => line.slice(3))
+        : [],
   };
 }
 

@@ -1,7 +1,6 @@
 /** Loopback port helpers (free ports: dev-support/ports.ts). */
 import net from 'node:net';
 
-
 /** Resolves once something accepts TCP connections on the port; rejects after `timeoutMs`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

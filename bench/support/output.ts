@@ -28,9 +28,7 @@ export function checkTarget(target: string, measured: number | null, limit: numb
 }
 
 export function describeTargets(targets: readonly TargetCheck[]): string {
-  return targets
-    .map((t) => `  ${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'NOT MET'}  ${t.target}: measured ${t.measured ?? '–'} ${t.unit}`)
-    .join('\n');
+  return targets.map((t) => `  ${t.met === null ? 'n/a    ' : t.met ? 'met    ' : 'NOT MET'}  ${t.target}: measured ${t.measured ?? '–'} ${t.unit}`).join('\n');
 }
 
 /** When a run started and on what (the code's git state is read now, before anything is measured). */

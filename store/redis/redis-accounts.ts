@@ -38,7 +38,11 @@ export class RedisAccounts {
       redis,
       {
         index: keys.accounts(),
-        load: (ids) => loadStrings(redis, ids.map((id) => keys.account(id))),
+        load: (ids) =>
+          loadStrings(
+            redis,
+            ids.map((id) => keys.account(id)),
+          ),
         parse: (json) => parseRecord<Account>(json),
       },
       pageWindow(page),
@@ -66,14 +70,7 @@ export class RedisAccounts {
       if (!current) throw new PlatformError('NOT_FOUND', { detail: refusal.accountNotFound });
       const { outcome } = await scripts.run(
         deleteAccountScript,
-        [
-          keys.account(id),
-          keys.accountName(current.name),
-          keys.accounts(),
-          keys.accountRequests(id),
-          keys.accountConfigurations(id),
-          keys.accountBundles(id),
-        ],
+        [keys.account(id), keys.accountName(current.name), keys.accounts(), keys.accountRequests(id), keys.accountConfigurations(id), keys.accountBundles(id)],
         [id, current.version],
       );
       return outcome === 'RETRY' ? retry : undefined;

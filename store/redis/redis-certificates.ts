@@ -14,7 +14,12 @@ export class RedisCertificates {
     const certificate = buildCertificate(input, Date.now());
     await scripts.run(
       recordCertificateScript,
-      [keys.certificate(certificate.serial), keys.certificates(), keys.accountCertificates(certificate.accountId), keys.clientCertificates(certificate.clientId)],
+      [
+        keys.certificate(certificate.serial),
+        keys.certificates(),
+        keys.accountCertificates(certificate.accountId),
+        keys.clientCertificates(certificate.clientId),
+      ],
       [certificate.serial, JSON.stringify(certificate), certificate.createdOn],
     );
     return certificate;
@@ -32,13 +37,16 @@ export class RedisCertificates {
       redis,
       {
         index: filter.accountId === undefined ? keys.certificates() : keys.accountCertificates(filter.accountId),
-        load: (serials) => loadStrings(redis, serials.map((serial) => keys.certificate(serial))),
+        load: (serials) =>
+          loadStrings(
+            redis,
+            serials.map((serial) => keys.certificate(serial)),
+          ),
         parse: (json) => parseRecord<IssuedCertificate>(json),
         matches:
           clientId === undefined && status === undefined
             ? undefined
-            : (certificate) =>
-                (clientId === undefined || certificate.clientId === clientId) && (status === undefined || certificate.status === status),
+            : (certificate) => (clientId === undefined || certificate.clientId === clientId) && (status === undefined || certificate.status === status),
       },
       pageWindow(filter),
     );
@@ -66,7 +74,10 @@ export class RedisCertificates {
   async listRevoked(): Promise<IssuedCertificate[]> {
     const { redis, keys } = this.context;
     const serials = await redis.zrange(keys.revokedCertificates(), 0, -1);
-    const records = await loadStrings(redis, serials.map((serial) => keys.certificate(serial)));
+    const records = await loadStrings(
+      redis,
+      serials.map((serial) => keys.certificate(serial)),
+    );
     return records.flatMap((json) => (json ? [parseRecord<IssuedCertificate>(json)] : []));
   }
 }

@@ -35,8 +35,14 @@ export class RedisClientIdHolders {
     const candidates = wanted.flatMap((clientId, i) => sets[2 * i]!.map((accountId) => ({ clientId, accountId })));
     const serials = wanted.flatMap((_, i) => sets[2 * i + 1]!);
     const [requestIds, certificates] = await Promise.all([
-      loadStrings(redis, candidates.map(({ accountId, clientId }) => keys.requestOfClient(accountId, clientId))),
-      loadStrings(redis, serials.map((serial) => keys.certificate(serial))),
+      loadStrings(
+        redis,
+        candidates.map(({ accountId, clientId }) => keys.requestOfClient(accountId, clientId)),
+      ),
+      loadStrings(
+        redis,
+        serials.map((serial) => keys.certificate(serial)),
+      ),
     ]);
     const requests = candidates.filter((_, i) => requestIds[i] !== null);
     const valid = certificates.flatMap((json): ClientIdClaim[] => {
@@ -52,8 +58,16 @@ export class RedisClientIdHolders {
     const { redis, keys } = this.context;
     if ((await redis.hget(keys.settings(), indexBuiltSetting)) === null) {
       // Writers running meanwhile add to the indexes themselves; adding twice changes nothing.
-      await this.addAll(keys.requests(), (id) => keys.request(id), (record) => [keys.clientAccounts(record.clientId), record.accountId]);
-      await this.addAll(keys.certificates(), (serial) => keys.certificate(serial), (record) => [keys.clientCertificates(record.clientId), record.serial ?? '']);
+      await this.addAll(
+        keys.requests(),
+        (id) => keys.request(id),
+        (record) => [keys.clientAccounts(record.clientId), record.accountId],
+      );
+      await this.addAll(
+        keys.certificates(),
+        (serial) => keys.certificate(serial),
+        (record) => [keys.clientCertificates(record.clientId), record.serial ?? ''],
+      );
       await redis.hset(keys.settings(), indexBuiltSetting, '1');
     }
     this.built = true;

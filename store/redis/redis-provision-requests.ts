@@ -143,7 +143,11 @@ export class RedisProvisionRequests {
         index: filter.accountId === undefined ? keys.requests() : keys.accountRequests(filter.accountId),
         minScore: filter.startDate,
         maxScore: filter.endDate,
-        load: (ids) => loadStrings(redis, ids.map((id) => keys.request(id))),
+        load: (ids) =>
+          loadStrings(
+            redis,
+            ids.map((id) => keys.request(id)),
+          ),
         parse: requestFromJson,
         matches: filtered
           ? (request) =>

@@ -122,12 +122,7 @@ export function selectPage<Row, Item>(
     const rows =
       window.limit === 0
         ? []
-        : sql.all<Row>(
-            `SELECT * FROM ${table}${conditions.where} ORDER BY ${orderBy} LIMIT ? OFFSET ?`,
-            ...conditions.parameters,
-            window.limit,
-            window.offset,
-          );
+        : sql.all<Row>(`SELECT * FROM ${table}${conditions.where} ORDER BY ${orderBy} LIMIT ? OFFSET ?`, ...conditions.parameters, window.limit, window.offset);
     return { items: rows.map(fromRow), total, offset: window.offset, limit: window.limit };
   });
 }

@@ -1,14 +1,7 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import { buildBundle, buildConfiguration, pageWindow, refusal } from '../records.ts';
 import type { BundleMetadata, Configuration, NewBundle, NewConfiguration, Page, PageOptions } from '../types.ts';
-import {
-  bundleFromRow,
-  bundleToRow,
-  configurationFromRow,
-  configurationToRow,
-  type BundleRow,
-  type ConfigurationRow,
-} from './row-mapping.ts';
+import { bundleFromRow, bundleToRow, configurationFromRow, configurationToRow, type BundleRow, type ConfigurationRow } from './row-mapping.ts';
 import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
 
 /** What a provision request can attach: configurations and application bundle metadata. */

@@ -28,10 +28,7 @@ export class SqliteCertificates {
   }
 
   list(filter: CertificateFilter = {}): Page<IssuedCertificate> {
-    const conditions = new Conditions()
-      .equal('account_id', filter.accountId)
-      .equal('client_id', filter.clientId)
-      .equal('status', filter.status);
+    const conditions = new Conditions().equal('account_id', filter.accountId).equal('client_id', filter.clientId).equal('status', filter.status);
     return selectPage(this.sql, 'certificates', conditions, 'created_on, serial', pageWindow(filter), certificateFromRow);
   }
 
@@ -53,8 +50,6 @@ export class SqliteCertificates {
   }
 
   listRevoked(): IssuedCertificate[] {
-    return this.sql
-      .all<CertificateRow>("SELECT * FROM certificates WHERE status = 'REVOKED' ORDER BY revoked_on, serial")
-      .map(certificateFromRow);
+    return this.sql.all<CertificateRow>("SELECT * FROM certificates WHERE status = 'REVOKED' ORDER BY revoked_on, serial").map(certificateFromRow);
   }
 }

@@ -88,10 +88,7 @@ export class SqliteProvisionRequests {
   }
 
   findEnabled(clientId: string): ProvisionRequest | null {
-    const row = this.sql.get<ProvisionRequestRow>(
-      "SELECT * FROM provision_requests WHERE client_id = ? AND status = 'ENABLED'",
-      clientId,
-    );
+    const row = this.sql.get<ProvisionRequestRow>("SELECT * FROM provision_requests WHERE client_id = ? AND status = 'ENABLED'", clientId);
     return row ? provisionRequestFromRow(row) : null;
   }
 
@@ -117,7 +114,10 @@ export class SqliteProvisionRequests {
         this.refuseTakenClientId(next, current.id);
       }
       const nextRow = provisionRequestToRow(next);
-      const { changes } = this.sql.run(updateRequest(changedColumns(provisionRequestToRow(current), nextRow)), { ...nextRow, expected_version: expectedVersion });
+      const { changes } = this.sql.run(updateRequest(changedColumns(provisionRequestToRow(current), nextRow)), {
+        ...nextRow,
+        expected_version: expectedVersion,
+      });
       if (changes === 0) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
       return next;
     });

@@ -43,7 +43,11 @@ export function auditAndSettingsContract(fresh: FreshStore): void {
       assert.equal(new Set(numeric).size, 20);
       const listed = await store.listAudit({ limit: 100 });
       const listedIds = listed.items.map((item) => Number(item.id));
-      assert.deepEqual(listedIds, [...listedIds].sort((a, b) => a - b), 'listed in id order');
+      assert.deepEqual(
+        listedIds,
+        [...listedIds].sort((a, b) => a - b),
+        'listed in id order',
+      );
       assert.equal(listed.total, 20);
     });
 

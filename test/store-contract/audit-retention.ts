@@ -4,7 +4,17 @@ import type { AuditEvent, NewAuditEvent, ProvisionStore } from '../../store/type
 import { type FreshStore } from './fixtures.ts';
 
 function event(time: number, overrides: Partial<NewAuditEvent> = {}): NewAuditEvent {
-  return { type: 'device.birth', outcome: 'success', actor: 'account-broker', accountId: 'a1', clientId: 'c1', provisionRequestId: null, detail: { time }, time, ...overrides };
+  return {
+    type: 'device.birth',
+    outcome: 'success',
+    actor: 'account-broker',
+    accountId: 'a1',
+    clientId: 'c1',
+    provisionRequestId: null,
+    detail: { time },
+    time,
+    ...overrides,
+  };
 }
 
 async function appendAll(store: ProvisionStore, times: readonly number[]): Promise<AuditEvent[]> {
@@ -51,7 +61,10 @@ export function auditRetentionContract(fresh: FreshStore): void {
 
     it('deletes at most `limit` events per call (at least one), so repeated calls finish the job', async (t) => {
       const { store } = await fresh(t);
-      const events = await appendAll(store, Array.from({ length: 25 }, (_, index) => 1000 + index));
+      const events = await appendAll(
+        store,
+        Array.from({ length: 25 }, (_, index) => 1000 + index),
+      );
       assert.equal(await store.deleteExpiredAudit({ before: 2000, limit: 10 }), 10);
       assert.deepEqual(await remainingIds(store), ids(events.slice(10)));
       assert.equal(await store.deleteExpiredAudit({ before: 2000, limit: 0 }), 1, 'a limit below 1 deletes one');
@@ -117,7 +130,10 @@ export function auditRetentionContract(fresh: FreshStore): void {
       const { store, openAnother } = await fresh(t);
       const other = await openAnother();
       t.after(() => other.close());
-      await appendAll(store, Array.from({ length: 40 }, (_, index) => 1000 + index));
+      await appendAll(
+        store,
+        Array.from({ length: 40 }, (_, index) => 1000 + index),
+      );
       const kept = await store.appendAudit(event(Date.now()));
       const counts = await Promise.all(
         Array.from({ length: 6 }, async (_, index) => {

@@ -42,7 +42,9 @@ export function clientIdHolderContract(fresh: FreshStore): void {
       const { store } = await fresh(t);
       const account = await store.createAccount(newAccount());
       const odd = ["it's", 'gerät-設備-😀', 'a"b', 'x,y', '%_'];
-      const created = await store.createProvisionRequests([...odd, ...Array.from({ length: 300 }, (_, i) => `bulk-${i}`)].map((clientId) => newRequest(account.id, { clientId })));
+      const created = await store.createProvisionRequests(
+        [...odd, ...Array.from({ length: 300 }, (_, i) => `bulk-${i}`)].map((clientId) => newRequest(account.id, { clientId })),
+      );
       assert.ok(created.every((item) => item.ok));
       const asked = [...odd, ...Array.from({ length: 1500 - odd.length }, (_, i) => `bulk-${i}`)];
       const holders = await store.findClientIdHolders(asked);

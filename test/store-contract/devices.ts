@@ -32,7 +32,12 @@ async function seedDevices(store: ProvisionStore): Promise<{ accounts: [string, 
   return { accounts, devices };
 }
 
-async function assertListing(store: ProvisionStore, seeded: readonly DeviceRecord[], filter: DeviceFilter, keep: (device: DeviceRecord) => boolean): Promise<void> {
+async function assertListing(
+  store: ProvisionStore,
+  seeded: readonly DeviceRecord[],
+  filter: DeviceFilter,
+  keep: (device: DeviceRecord) => boolean,
+): Promise<void> {
   const all = inDeviceOrder(seeded.filter(keep));
   const offset = filter.offset ?? 0;
   const page = await store.listDevices(filter);
@@ -172,7 +177,12 @@ export function deviceContract(fresh: FreshStore): void {
       await assertListing(store, devices, { online: true }, (device) => device.online);
       await assertListing(store, devices, { online: false }, (device) => !device.online);
       await assertListing(store, devices, { accountId: one, online: true }, (device) => device.accountId === one && device.online);
-      await assertListing(store, devices, { accountId: two, clientId: 'sensor-b', online: true }, (device) => device.accountId === two && device.clientId === 'sensor-b');
+      await assertListing(
+        store,
+        devices,
+        { accountId: two, clientId: 'sensor-b', online: true },
+        (device) => device.accountId === two && device.clientId === 'sensor-b',
+      );
       await assertListing(store, devices, { accountId: two, clientId: 'sensor-b', online: false }, () => false);
     });
 
@@ -242,22 +252,29 @@ export function deviceContract(fresh: FreshStore): void {
       const results = await Promise.all(patches.map((patch, index) => (index % 2 ? other : store).upsertDevice(account.id, 'contested', patch)));
       const stored = await store.getDevice(account.id, 'contested');
       assert.ok(stored);
-      assert.deepEqual({ ...stored, modifiedOn: 0 }, {
-        accountId: account.id,
-        clientId: 'contested',
-        online: true,
-        certificateSerial: 'serial-1',
-        expectedConfigurationHash: 'expected-1',
-        reportedConfigurationHash: 'reported-1',
-        provisionedOn: 1001,
-        lastBirthOn: 1002,
-        lastSeenOn: 1003,
-        modifiedOn: 0,
-      });
-      assert.ok(results.some((result) => isSame(result, stored)), 'the stored record is what the last upsert answered');
+      assert.deepEqual(
+        { ...stored, modifiedOn: 0 },
+        {
+          accountId: account.id,
+          clientId: 'contested',
+          online: true,
+          certificateSerial: 'serial-1',
+          expectedConfigurationHash: 'expected-1',
+          reportedConfigurationHash: 'reported-1',
+          provisionedOn: 1001,
+          lastBirthOn: 1002,
+          lastSeenOn: 1003,
+          modifiedOn: 0,
+        },
+      );
+      assert.ok(
+        results.some((result) => isSame(result, stored)),
+        'the stored record is what the last upsert answered',
+      );
       for (const [index, result] of results.entries()) {
         const written = patches[index] ?? {};
-        for (const [field, value] of Object.entries(written)) assert.equal(result[field as keyof DeviceRecord], value, 'each upsert answers its own write applied');
+        for (const [field, value] of Object.entries(written))
+          assert.equal(result[field as keyof DeviceRecord], value, 'each upsert answers its own write applied');
       }
       assert.equal((await store.listDevices({ accountId: account.id })).total, 1);
     });
@@ -275,7 +292,10 @@ export function deviceContract(fresh: FreshStore): void {
       );
       const stored = await store.getDevice(account.id, 'contested');
       assert.ok(stored);
-      assert.ok(results.some((result) => isSame(result, stored)), 'the stored record is one of the written states');
+      assert.ok(
+        results.some((result) => isSame(result, stored)),
+        'the stored record is one of the written states',
+      );
       assert.ok(results.some((result) => result.lastSeenOn === stored.lastSeenOn && result.online === stored.online));
       assert.equal(stored.certificateSerial, 'serial-1', 'fields nobody patched are kept');
       assert.equal((await store.listDevices()).total, 1);

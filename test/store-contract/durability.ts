@@ -13,7 +13,15 @@ export function durabilityContract(fresh: FreshStore): void {
       const bundle = await store.createBundle({ accountId: account.id, name: 'b', version: '1', size: 10, sha256: 'ab'.repeat(32) });
       const certificate = await store.recordCertificate(newCertificate(account.id));
       const revoked = await store.revokeCertificate(certificate.serial, 'superseded');
-      const audit = await store.appendAudit({ type: 'request.created', outcome: 'success', actor: 'admin', accountId: account.id, clientId: null, provisionRequestId: request.id, detail: {} });
+      const audit = await store.appendAudit({
+        type: 'request.created',
+        outcome: 'success',
+        actor: 'admin',
+        accountId: account.id,
+        clientId: null,
+        provisionRequestId: request.id,
+        detail: {},
+      });
       await store.setSettingIfAbsent('admin-token-hash', 'hash');
       await store.close();
 
@@ -32,7 +40,15 @@ export function durabilityContract(fresh: FreshStore): void {
       // The rules hold across the reopen too.
       await rejectsWith(reopened.createAccount(newAccount({ name: account.name })), 'DUPLICATE');
       await rejectsWith(reopened.updateProvisionRequest(request.id, 1, { modifiedBy: 'late' }), 'VERSION_CONFLICT');
-      const next = await reopened.appendAudit({ type: 'x', outcome: 'success', actor: 'a', accountId: null, clientId: null, provisionRequestId: null, detail: {} });
+      const next = await reopened.appendAudit({
+        type: 'x',
+        outcome: 'success',
+        actor: 'a',
+        accountId: null,
+        clientId: null,
+        provisionRequestId: null,
+        detail: {},
+      });
       assert.ok(Number(next.id) > Number(audit.id), 'audit ids keep increasing after a reopen');
     });
 

@@ -81,7 +81,10 @@ export function provisionRequestContract(fresh: FreshStore): void {
         assert.deepEqual((await store.getProvisionRequest(request.id))?.device, none);
       }
       const listed = await store.listProvisionRequests({ accountId: account.id });
-      assert.deepEqual(listed.items.map((request) => request.device), [none, none, none]);
+      assert.deepEqual(
+        listed.items.map((request) => request.device),
+        [none, none, none],
+      );
     });
 
     it('records the device facts of the last attempt: each patch replaces all three, a fact left out becomes null', async (t) => {
@@ -115,7 +118,12 @@ export function provisionRequestContract(fresh: FreshStore): void {
       const created = await store.createProvisionRequest(newRequest(account.id));
       const facts = { model: 'ReliaGATE 10-12', serial: 'SN-0042', firmware: '5.4.0' };
       await store.updateProvisionRequest(created.id, 1, { modifiedBy: 'provisioner', device: facts });
-      const later = await store.updateProvisionRequest(created.id, 2, { modifiedBy: 'provisioner', jobStatus: 'COMPLETED', status: 'DISABLED', device: undefined });
+      const later = await store.updateProvisionRequest(created.id, 2, {
+        modifiedBy: 'provisioner',
+        jobStatus: 'COMPLETED',
+        status: 'DISABLED',
+        device: undefined,
+      });
       assert.deepEqual(later.device, facts);
       assert.deepEqual(await store.getProvisionRequest(created.id), later);
       const listed = await store.listProvisionRequests({ accountId: account.id, statuses: ['DISABLED'] });

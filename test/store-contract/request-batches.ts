@@ -93,10 +93,12 @@ export function requestBatchContract(fresh: FreshStore): void {
       assert.deepEqual(await store.getProvisionRequest(taken.id), taken, 'a refused item leaves the existing request alone');
       assert.deepEqual(await store.findEnabledProvisionRequest('enabled-in-two'), enabledElsewhere);
       assert.equal((await store.listProvisionRequests({ clientIds: ['orphan'] })).total, 0);
-      assert.deepEqual(
-        (await store.listProvisionRequests({ accountId: one.id, limit: 10 })).items.map((request) => request.clientId).sort(),
-        ['enabled-in-two-but-disabled', 'fine-1', 'fine-2', 'taken'],
-      );
+      assert.deepEqual((await store.listProvisionRequests({ accountId: one.id, limit: 10 })).items.map((request) => request.clientId).sort(), [
+        'enabled-in-two-but-disabled',
+        'fine-1',
+        'fine-2',
+        'taken',
+      ]);
     });
 
     it('lets a later item see the earlier ones, as one call after the other would', async (t) => {

@@ -95,7 +95,10 @@ export function requestListingContract(open: OpenStore): void {
       await assertListing(
         { accountId: accountA, statuses: ['ENABLED'], jobStatuses: ['CREATED', 'RUNNING'], startDate },
         (request) =>
-          request.accountId === accountA && request.status === 'ENABLED' && ['CREATED', 'RUNNING'].includes(request.jobStatus) && request.createdOn >= startDate,
+          request.accountId === accountA &&
+          request.status === 'ENABLED' &&
+          ['CREATED', 'RUNNING'].includes(request.jobStatus) &&
+          request.createdOn >= startDate,
       );
     });
 

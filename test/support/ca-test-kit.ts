@@ -22,10 +22,7 @@ export async function removeTemporaryDirectories(): Promise<void> {
   await Promise.all(temporaryDirectories.splice(0).map((directory) => rm(directory, { recursive: true, force: true })));
 }
 
-export async function openTestCa(
-  dataDir: string,
-  overrides: Partial<CertificateAuthorityOptions> = {},
-): Promise<CertificateAuthority> {
+export async function openTestCa(dataDir: string, overrides: Partial<CertificateAuthorityOptions> = {}): Promise<CertificateAuthority> {
   return openCertificateAuthority({
     dataDir,
     keyAlgorithm: 'ec',
@@ -56,10 +53,7 @@ export function openssl(args: readonly string[], input?: string): OpensslResult 
 }
 
 /** Writes PEM files into `directory` and returns their paths, by name. */
-export async function writePems<T extends Record<string, string>>(
-  directory: string,
-  files: T,
-): Promise<{ [K in keyof T]: string }> {
+export async function writePems<T extends Record<string, string>>(directory: string, files: T): Promise<{ [K in keyof T]: string }> {
   const paths = {} as { [K in keyof T]: string };
   for (const [name, content] of Object.entries(files)) {
     const file = path.join(directory, `${name}.pem`);

@@ -62,7 +62,16 @@ export function closedWith(socket: Socket): Promise<Buffer> {
 }
 
 export function connectBytes(clientId: string, username = 'nobody', password = 'nothing'): Buffer {
-  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId, username, password: Buffer.from(password) });
+  return mqttPacket.generate({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clean: true,
+    keepalive: 30,
+    clientId,
+    username,
+    password: Buffer.from(password),
+  });
 }
 
 /** The platform's JSON log lines with this message. */

@@ -61,7 +61,11 @@ export interface DeviceSession {
    */
   expectReply(requestId: string, exchange: Exchange, code: number, expected?: { errorCode?: ErrorCode; deviceKey?: KeyObject }): Promise<ReplyMessage>;
   /** A provision request (with a CSR for deviceKey, when given), and expectReply. */
-  provision(requestId: string, code: number, options?: { activationKey?: string; deviceKey?: KeyObject; csr?: string; errorCode?: ErrorCode }): Promise<ReplyMessage>;
+  provision(
+    requestId: string,
+    code: number,
+    options?: { activationKey?: string; deviceKey?: KeyObject; csr?: string; errorCode?: ErrorCode },
+  ): Promise<ReplyMessage>;
   /** A completion report, and expectReply. */
   complete(requestId: string, provisionRequestId: string, configurationHash: string, code: number, errorCode?: ErrorCode): Promise<ReplyMessage>;
   end(): Promise<void>;
@@ -103,7 +107,10 @@ export async function openSession(
     async provision(requestId, code, { activationKey, deviceKey, csr, errorCode } = {}) {
       const csrPem = csr ?? (deviceKey ? createCertificateSigningRequest(clientId, deviceKey) : undefined);
       const message = { requestId, requesterClientId: clientId, device: { model: 'code-table' } };
-      await session.publish('provision', encodeProvisionRequest({ ...message, ...(activationKey ? { activationKey } : {}), ...(csrPem ? { csr: csrPem } : {}) }));
+      await session.publish(
+        'provision',
+        encodeProvisionRequest({ ...message, ...(activationKey ? { activationKey } : {}), ...(csrPem ? { csr: csrPem } : {}) }),
+      );
       return session.expectReply(requestId, 'provision', code, { ...(errorCode ? { errorCode } : {}), ...(deviceKey ? { deviceKey } : {}) });
     },
     async complete(requestId, provisionRequestId, configurationHash, code, errorCode) {

@@ -29,7 +29,15 @@ export function connectPacket(credentials: Credentials): Buffer {
 }
 
 function randomTopic(next: () => number, clientId: string): string {
-  const topics = [`$EDC/provisioning/${clientId}/PROV-V1/EXEC/provision`, `$EDC/provisioning/${clientId}/x`, '#', '$SYS/x', 'a/+/b', '', `$EDC/provisioning/other/x`];
+  const topics = [
+    `$EDC/provisioning/${clientId}/PROV-V1/EXEC/provision`,
+    `$EDC/provisioning/${clientId}/x`,
+    '#',
+    '$SYS/x',
+    'a/+/b',
+    '',
+    `$EDC/provisioning/other/x`,
+  ];
   return topics[randomInt(next, topics.length)]!;
 }
 
@@ -37,11 +45,30 @@ function randomTopic(next: () => number, clientId: string): string {
 export function sessionPacket(next: () => number, clientId: string): Buffer {
   switch (randomInt(next, 5)) {
     case 0:
-      return mqttPacket.generate({ cmd: 'publish', topic: randomTopic(next, clientId) || 'x', payload: randomBytesFrom(next, randomInt(next, 300)), qos: 1, messageId: 1 + randomInt(next, 65535), retain: false, dup: false });
+      return mqttPacket.generate({
+        cmd: 'publish',
+        topic: randomTopic(next, clientId) || 'x',
+        payload: randomBytesFrom(next, randomInt(next, 300)),
+        qos: 1,
+        messageId: 1 + randomInt(next, 65535),
+        retain: false,
+        dup: false,
+      });
     case 1:
-      return mqttPacket.generate({ cmd: 'publish', topic: randomTopic(next, clientId) || 'x', payload: JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'fz', 'requester.client.id': clientId } }), qos: 0, retain: false, dup: false });
+      return mqttPacket.generate({
+        cmd: 'publish',
+        topic: randomTopic(next, clientId) || 'x',
+        payload: JSON.stringify({ sentOn: 1, metrics: { 'request.id': 'fz', 'requester.client.id': clientId } }),
+        qos: 0,
+        retain: false,
+        dup: false,
+      });
     case 2:
-      return mqttPacket.generate({ cmd: 'subscribe', messageId: 1 + randomInt(next, 65535), subscriptions: [{ topic: randomTopic(next, clientId) || '#', qos: 1 }] });
+      return mqttPacket.generate({
+        cmd: 'subscribe',
+        messageId: 1 + randomInt(next, 65535),
+        subscriptions: [{ topic: randomTopic(next, clientId) || '#', qos: 1 }],
+      });
     case 3:
       return mqttPacket.generate({ cmd: 'unsubscribe', messageId: 1 + randomInt(next, 65535), unsubscriptions: [randomTopic(next, clientId) || '#'] });
     default:

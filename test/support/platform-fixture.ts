@@ -69,9 +69,7 @@ export async function startTestPlatform(overrides: Partial<PlatformConfig> = {},
     },
     connectProvision(options) {
       const { tcp, ...mqttOptions } = options;
-      const url = tcp
-        ? `mqtt://127.0.0.1:${platform.provisionBroker.mqttPort}`
-        : `mqtts://localhost:${platform.provisionBroker.mqttsPort}`;
+      const url = tcp ? `mqtt://127.0.0.1:${platform.provisionBroker.mqttPort}` : `mqtts://localhost:${platform.provisionBroker.mqttsPort}`;
       return connectAsync(url, {
         protocolVersion: 4,
         reconnectPeriod: 0,
