@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import mqttPacket, { type Packet } from 'mqtt-packet';
+import { connectBytes } from './connections-from.ts';
 import { randomBytesFrom, randomInt } from './security-kit.ts';
 
 export interface Credentials {
@@ -16,16 +17,7 @@ export interface Credentials {
 }
 
 export function connectPacket(credentials: Credentials): Buffer {
-  return mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    keepalive: 30,
-    clientId: credentials.clientId,
-    username: credentials.username,
-    password: Buffer.from(credentials.password),
-  });
+  return connectBytes(credentials.clientId, credentials.username, credentials.password);
 }
 
 function randomTopic(next: () => number, clientId: string): string {
