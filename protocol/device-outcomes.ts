@@ -53,6 +53,21 @@ export const replyOutcomes: readonly DeviceOutcome[] = [
   { code: 503, errorCodes: ['STORE_UNAVAILABLE'], action: 'retry' },
 ];
 
+/**
+ * `response.code` of replies to CERT-V1 renewal requests on the account broker (PROTOCOL.md §13).
+ * `give-up` there means: keep the current certificate and stop renewing until an operator acts;
+ * `new-attempt`: a renewal request with a NEW request.id (and the new key).
+ */
+export const renewalOutcomes: readonly DeviceOutcome[] = [
+  { code: 200, errorCodes: [], action: 'install' },
+  { code: 400, errorCodes: ['VALIDATION_FAILED', 'CSR_INVALID', 'CSR_SUBJECT_MISMATCH'], action: 'give-up' },
+  { code: 413, errorCodes: ['PAYLOAD_TOO_LARGE'], action: 'give-up' },
+  { code: 422, errorCodes: ['ATTEMPT_KEY_CHANGED'], action: 'new-attempt' },
+  { code: 429, errorCodes: ['OVERLOADED'], action: 'retry-after' },
+  { code: 500, errorCodes: ['INTERNAL'], action: 'retry' },
+  { code: 503, errorCodes: ['STORE_UNAVAILABLE'], action: 'retry' },
+];
+
 function actionIn(table: readonly DeviceOutcome[], code: number): DeviceAction {
   // An unknown code is a platform newer than the agent: stop rather than guess.
   return table.find((row) => row.code === code)?.action ?? 'give-up';
@@ -61,6 +76,11 @@ function actionIn(table: readonly DeviceOutcome[], code: number): DeviceAction {
 /** What a device does on a reply's `response.code`. */
 export function actionFor(responseCode: number): DeviceAction {
   return actionIn(replyOutcomes, responseCode);
+}
+
+/** What a device does on the `response.code` of a reply to a renewal request. */
+export function actionForRenewal(responseCode: number): DeviceAction {
+  return actionIn(renewalOutcomes, responseCode);
 }
 
 /** What a device does on a CONNACK return code of the provision broker. */

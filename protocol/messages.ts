@@ -77,7 +77,7 @@ const validators = {
   birth: ajv.compile<BirthPayload>(birthSchema),
 };
 
-function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
+export function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
   const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
   if (size > maxBytes) throw new ProtocolError(`${what} is larger than ${maxBytes} bytes`, ResponseCode.tooLarge);
   try {
@@ -87,7 +87,7 @@ function parseJson(payload: Buffer | string, what: string, maxBytes: number): un
   }
 }
 
-function check<T>(validate: ValidateFunction<T>, value: unknown, what: string): T {
+export function check<T>(validate: ValidateFunction<T>, value: unknown, what: string): T {
   if (!validate(value)) {
     const first = validate.errors?.[0];
     const where = first?.instancePath || '/';

@@ -11,7 +11,7 @@ function stringEnum<const Values extends readonly string[]>(values: Values, opti
 }
 
 /** Static<> types are mutable; what a decoder returns is read-only at every level. */
-type Immutable<T> = T extends readonly (infer Item)[] ? readonly Immutable<Item>[] : T extends object ? { readonly [K in keyof T]: Immutable<T[K]> } : T;
+export type Immutable<T> = T extends readonly (infer Item)[] ? readonly Immutable<Item>[] : T extends object ? { readonly [K in keyof T]: Immutable<T[K]> } : T;
 
 const requestId = Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$' });
 const clientId = Type.String({ minLength: 1, maxLength: 128 });
@@ -22,6 +22,21 @@ const sentOn = Type.Integer({ minimum: 0 });
 const signatureAlgorithm = stringEnum(['SHA256withECDSA', 'SHA256withRSA']);
 
 export type SignatureAlgorithm = Static<typeof signatureAlgorithm>;
+
+/** Building blocks shared with the schemas of other exchanges (protocol/renewal.ts). */
+export const schemaParts = { requestId, clientId, pem, sentOn, signatureAlgorithm } as const;
+
+/**
+ * When the device should renew the certificate a signed body carries (CERT-V1, PROTOCOL.md §13):
+ * `after` = notBefore + share × validity, `notAfter` = the certificate's notAfter; both in ms.
+ */
+export const renewalWindowSchema = Type.Object(
+  {
+    after: Type.Integer({ minimum: 0 }),
+    notAfter: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: true },
+);
 
 export const provisionRequestSchema = Type.Object(
   {
@@ -147,6 +162,8 @@ export const provisionResultSchema = Type.Object(
       },
       { additionalProperties: true },
     ),
+    /** Since revision 3 (CERT-V1); older platforms leave it out, older agents ignore it. */
+    renewal: Type.Optional(renewalWindowSchema),
   },
   { $id: 'provisio:provision-result', additionalProperties: true },
 );
