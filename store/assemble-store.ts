@@ -45,6 +45,9 @@ const partMethods = {
     listCertificates: 'list',
     revokeCertificate: 'revoke',
     listRevokedCertificates: 'listRevoked',
+    listClientCertificates: 'listOfClient',
+    settleRenewal: 'settleRenewal',
+    listUnsettledRenewals: 'listUnsettledRenewals',
   },
   devices: {
     upsertDevice: 'upsert',

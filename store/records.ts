@@ -192,6 +192,21 @@ export function buildCertificate(input: NewCertificate, now: number): IssuedCert
     revokedOn: null,
     revocationReason: null,
     createdOn: now,
+    renewsSerial: input.renewsSerial ?? null,
+    renewalRequestId: input.renewalRequestId ?? null,
+    renewalSettledOn: null,
+  };
+}
+
+/** A certificate record written before CERT-V1 lacks the renewal fields: they are null. */
+export function withRenewalFields(
+  stored: Omit<IssuedCertificate, 'renewsSerial' | 'renewalRequestId' | 'renewalSettledOn'> & Partial<IssuedCertificate>,
+): IssuedCertificate {
+  return {
+    ...stored,
+    renewsSerial: stored.renewsSerial ?? null,
+    renewalRequestId: stored.renewalRequestId ?? null,
+    renewalSettledOn: stored.renewalSettledOn ?? null,
   };
 }
 

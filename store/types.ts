@@ -121,6 +121,16 @@ export interface IssuedCertificate {
   readonly revokedOn: number | null;
   readonly revocationReason: string | null;
   readonly createdOn: number;
+  /** CERT-V1 (PROTOCOL.md §13): the serial of the certificate this one renews; null when it renews nothing (provisioning). */
+  readonly renewsSerial: string | null;
+  /** CERT-V1: the renewal request.id this certificate answered (a repeat gets it again); null for provisioning. */
+  readonly renewalRequestId: string | null;
+  /**
+   * When the renewal was settled, so nothing is left to do for it: the certificate it renews was
+   * revoked and this one became the device's current certificate (first CONNECT with it, or the
+   * grace period ended), or it was itself revoked first. null while pending, and when it renews nothing.
+   */
+  readonly renewalSettledOn: number | null;
 }
 
 export interface AuditEvent {
@@ -236,7 +246,10 @@ export type ProvisionRequestPatch = Partial<Omit<ProvisionRequest, 'id' | 'accou
 };
 export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn'>;
 export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
-export type NewCertificate = Omit<IssuedCertificate, 'status' | 'revokedOn' | 'revocationReason' | 'createdOn'>;
+export type NewCertificate = Omit<
+  IssuedCertificate,
+  'status' | 'revokedOn' | 'revocationReason' | 'createdOn' | 'renewsSerial' | 'renewalRequestId' | 'renewalSettledOn'
+> & { readonly renewsSerial?: string | null; readonly renewalRequestId?: string | null };
 export type NewAuditEvent = Omit<AuditEvent, 'id' | 'time'> & { readonly time?: number };
 
 /** Which accounts have a claim on a clientId (findClientIdHolders); account ids sorted, without repeats. */
@@ -321,6 +334,15 @@ export interface ProvisionStore {
   revokeCertificate(serial: string, reason: string): Promise<IssuedCertificate>;
   /** All revoked serials, for CRLs and the account broker's check. */
   listRevokedCertificates(): Promise<readonly IssuedCertificate[]>;
+  /** Every certificate issued for the clientId, in any account and status, oldest first (a device holds a few: one per renewal). */
+  listClientCertificates(clientId: string): Promise<readonly IssuedCertificate[]>;
+  /**
+   * Sets renewalSettledOn of a renewal (a certificate with renewsSerial) that has none yet:
+   * true when this call did, false when it was settled already or renews nothing. NOT_FOUND when absent.
+   */
+  settleRenewal(serial: string): Promise<boolean>;
+  /** Renewals not yet settled whose createdOn is before `createdBefore`, oldest first, at most `limit` (clamped to 1..1000). */
+  listUnsettledRenewals(createdBefore: number, limit: number): Promise<readonly IssuedCertificate[]>;
 
   /**
    * Creates the device record for (accountId, clientId) with the patch over empty defaults

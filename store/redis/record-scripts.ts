@@ -78,16 +78,37 @@ return {'OK'}
 `,
 );
 
-/** KEYS: certificate, certificates, accountCertificates, clientCertificates. ARGV: serial, json, createdOn */
+/**
+ * KEYS: certificate, certificates, accountCertificates, clientCertificates, unsettledRenewals.
+ * ARGV: serial, json, createdOn, '1' when it renews a certificate (a pending renewal) else '0'
+ */
 export const recordCertificateScript = defineScript(
   'record_certificate',
-  4,
+  5,
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'DUPLICATE', 'serialTaken'} end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])
+if ARGV[4] == '1' then redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1]) end
+return {'OK'}
+`,
+);
+
+/**
+ * Compare-and-set like revoke_certificate; the renewal leaves the unsettled index.
+ * KEYS: certificate, unsettledRenewals. ARGV: serial, expectedJson, settledJson
+ */
+export const settleRenewalScript = defineScript(
+  'settle_renewal',
+  2,
+  `
+local current = redis.call('GET', KEYS[1])
+if not current then return {'NOT_FOUND', 'certificateNotFound'} end
+if current ~= ARGV[2] then return {'CHANGED', current} end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return {'OK'}
 `,
 );
@@ -140,6 +161,7 @@ export const recordScripts = [
   deleteAttachmentScript,
   recordCertificateScript,
   revokeCertificateScript,
+  settleRenewalScript,
   appendAuditScript,
   setSettingIfAbsentScript,
 ];

@@ -1,10 +1,15 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { buildCertificate, pageWindow, refusal, revokedCertificate } from '../records.ts';
+import { buildCertificate, pageWindow, refusal, revokedCertificate, withRenewalFields } from '../records.ts';
 import type { CertificateFilter, IssuedCertificate, NewCertificate, Page } from '../types.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';
-import { recordCertificateScript, revokeCertificateScript } from './record-scripts.ts';
+import { recordCertificateScript, revokeCertificateScript, settleRenewalScript } from './record-scripts.ts';
 import { parseRecord, type RedisContext } from './redis-context.ts';
 import { retry, retryWhileChanged } from './script-runner.ts';
+
+/** A stored record; those written before CERT-V1 get the renewal fields as null. */
+function parseCertificate(json: string): IssuedCertificate {
+  return withRenewalFields(parseRecord<IssuedCertificate>(json));
+}
 
 export class RedisCertificates {
   constructor(private readonly context: RedisContext) {}
@@ -19,15 +24,16 @@ export class RedisCertificates {
         keys.certificates(),
         keys.accountCertificates(certificate.accountId),
         keys.clientCertificates(certificate.clientId),
+        keys.unsettledRenewals(),
       ],
-      [certificate.serial, JSON.stringify(certificate), certificate.createdOn],
+      [certificate.serial, JSON.stringify(certificate), certificate.createdOn, certificate.renewsSerial === null ? '0' : '1'],
     );
     return certificate;
   }
 
   async get(serial: string): Promise<IssuedCertificate | null> {
     const json = await this.context.redis.get(this.context.keys.certificate(serial));
-    return json ? parseRecord<IssuedCertificate>(json) : null;
+    return json ? parseCertificate(json) : null;
   }
 
   list(filter: CertificateFilter = {}): Promise<Page<IssuedCertificate>> {
@@ -42,7 +48,7 @@ export class RedisCertificates {
             redis,
             serials.map((serial) => keys.certificate(serial)),
           ),
-        parse: (json) => parseRecord<IssuedCertificate>(json),
+        parse: parseCertificate,
         matches:
           clientId === undefined && status === undefined
             ? undefined
@@ -58,7 +64,7 @@ export class RedisCertificates {
     return retryWhileChanged(async () => {
       const json = await this.context.redis.get(keys.certificate(serial));
       if (!json) throw new PlatformError('NOT_FOUND', { detail: refusal.certificateNotFound });
-      const current = parseRecord<IssuedCertificate>(json);
+      const current = parseCertificate(json);
       if (current.status === 'REVOKED') return current;
       const revoked = revokedCertificate(current, reason, Date.now());
       const { outcome } = await scripts.run(
@@ -78,6 +84,43 @@ export class RedisCertificates {
       redis,
       serials.map((serial) => keys.certificate(serial)),
     );
-    return records.flatMap((json) => (json ? [parseRecord<IssuedCertificate>(json)] : []));
+    return records.flatMap((json) => (json ? [parseCertificate(json)] : []));
+  }
+
+  async listOfClient(clientId: string): Promise<IssuedCertificate[]> {
+    const { redis, keys } = this.context;
+    const serials = await redis.smembers(keys.clientCertificates(clientId));
+    const records = await loadStrings(
+      redis,
+      serials.map((serial) => keys.certificate(serial)),
+    );
+    return records
+      .flatMap((json) => (json ? [parseCertificate(json)] : []))
+      .sort((a, b) => a.createdOn - b.createdOn || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  }
+
+  /** Compare-and-set on the stored JSON, as revoke. */
+  async settleRenewal(serial: string): Promise<boolean> {
+    const { keys, scripts } = this.context;
+    return retryWhileChanged(async () => {
+      const json = await this.context.redis.get(keys.certificate(serial));
+      if (!json) throw new PlatformError('NOT_FOUND', { detail: refusal.certificateNotFound });
+      const current = parseCertificate(json);
+      if (current.renewsSerial === null || current.renewalSettledOn !== null) return false;
+      const settled: IssuedCertificate = { ...current, renewalSettledOn: Date.now() };
+      const { outcome } = await scripts.run(settleRenewalScript, [keys.certificate(serial), keys.unsettledRenewals()], [serial, json, JSON.stringify(settled)]);
+      return outcome === 'OK' ? true : retry;
+    });
+  }
+
+  async listUnsettledRenewals(createdBefore: number, limit: number): Promise<IssuedCertificate[]> {
+    const { redis, keys } = this.context;
+    const count = Math.min(1000, Math.max(1, Math.trunc(limit)));
+    const serials = await redis.zrangebyscore(keys.unsettledRenewals(), '-inf', `(${createdBefore}`, 'LIMIT', 0, count);
+    const records = await loadStrings(
+      redis,
+      serials.map((serial) => keys.certificate(serial)),
+    );
+    return records.flatMap((json) => (json ? [parseCertificate(json)] : []));
   }
 }

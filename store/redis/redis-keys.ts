@@ -71,6 +71,10 @@ export class RedisKeys {
     return `${this.prefix}client-certificates:${clientId}`;
   }
   /** Scored by revokedOn. */
+  /** Renewals not yet settled (CERT-V1), scored by createdOn: what the grace sweep reads. */
+  unsettledRenewals(): string {
+    return `${this.prefix}unsettled-renewals`;
+  }
   revokedCertificates(): string {
     return `${this.prefix}revoked-certificates`;
   }

@@ -164,6 +164,19 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE provision_requests ADD COLUMN device_firmware TEXT;
     `,
   },
+  {
+    version: 5,
+    description: 'certificate renewal (CERT-V1)',
+    sql: `
+      -- NULL for every certificate issued before (and by provisioning): it renews nothing.
+      ALTER TABLE certificates ADD COLUMN renews_serial TEXT;
+      ALTER TABLE certificates ADD COLUMN renewal_request_id TEXT;
+      ALTER TABLE certificates ADD COLUMN renewal_settled_on INTEGER;
+      -- The grace sweep reads the pending renewals, oldest first; settled ones leave the index.
+      CREATE INDEX certificates_unsettled_renewals ON certificates (created_on, serial)
+        WHERE renews_serial IS NOT NULL AND renewal_settled_on IS NULL;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

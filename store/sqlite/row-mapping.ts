@@ -213,6 +213,9 @@ export interface CertificateRow {
   revoked_on: number | null;
   revocation_reason: string | null;
   created_on: number;
+  renews_serial: string | null;
+  renewal_request_id: string | null;
+  renewal_settled_on: number | null;
 }
 
 export function certificateFromRow(row: CertificateRow): IssuedCertificate {
@@ -228,6 +231,9 @@ export function certificateFromRow(row: CertificateRow): IssuedCertificate {
     revokedOn: row.revoked_on,
     revocationReason: row.revocation_reason,
     createdOn: row.created_on,
+    renewsSerial: row.renews_serial,
+    renewalRequestId: row.renewal_request_id,
+    renewalSettledOn: row.renewal_settled_on,
   };
 }
 
@@ -244,6 +250,9 @@ export function certificateToRow(certificate: IssuedCertificate): CertificateRow
     revoked_on: certificate.revokedOn,
     revocation_reason: certificate.revocationReason,
     created_on: certificate.createdOn,
+    renews_serial: certificate.renewsSerial,
+    renewal_request_id: certificate.renewalRequestId,
+    renewal_settled_on: certificate.renewalSettledOn,
   };
 }
 

@@ -7,10 +7,10 @@ import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
 const insertCertificate = `
   INSERT INTO certificates (
     serial, account_id, client_id, provision_request_id, pem, not_before, not_after, status, revoked_on,
-    revocation_reason, created_on)
+    revocation_reason, created_on, renews_serial, renewal_request_id, renewal_settled_on)
   VALUES (
     @serial, @account_id, @client_id, @provision_request_id, @pem, @not_before, @not_after, @status, @revoked_on,
-    @revocation_reason, @created_on)`;
+    @revocation_reason, @created_on, @renews_serial, @renewal_request_id, @renewal_settled_on)`;
 
 export class SqliteCertificates {
   constructor(private readonly sql: SqlRunner) {}
@@ -47,6 +47,32 @@ export class SqliteCertificates {
       );
       return revoked;
     });
+  }
+
+  listOfClient(clientId: string): IssuedCertificate[] {
+    return this.sql.all<CertificateRow>('SELECT * FROM certificates WHERE client_id = ? ORDER BY created_on, serial', clientId).map(certificateFromRow);
+  }
+
+  settleRenewal(serial: string): boolean {
+    return this.sql.write(() => {
+      if (!this.get(serial)) throw new PlatformError('NOT_FOUND', { detail: refusal.certificateNotFound });
+      const { changes } = this.sql.run(
+        'UPDATE certificates SET renewal_settled_on = ? WHERE serial = ? AND renews_serial IS NOT NULL AND renewal_settled_on IS NULL',
+        Date.now(),
+        serial,
+      );
+      return changes > 0;
+    });
+  }
+
+  listUnsettledRenewals(createdBefore: number, limit: number): IssuedCertificate[] {
+    return this.sql
+      .all<CertificateRow>(
+        'SELECT * FROM certificates WHERE renews_serial IS NOT NULL AND renewal_settled_on IS NULL AND created_on < ? ORDER BY created_on, serial LIMIT ?',
+        createdBefore,
+        Math.min(1000, Math.max(1, Math.trunc(limit))),
+      )
+      .map(certificateFromRow);
   }
 
   listRevoked(): IssuedCertificate[] {

@@ -14,7 +14,16 @@ export function certificateContract(fresh: FreshStore): void {
       const account = await store.createAccount(newAccount());
       const input = newCertificate(account.id, { serial: '00a1b2c3', provisionRequestId: 'request-1', notBefore: 1_700_000_000_001 });
       const recorded = await store.recordCertificate(input);
-      assert.deepEqual(recorded, { ...input, status: 'VALID', revokedOn: null, revocationReason: null, createdOn: recorded.createdOn });
+      assert.deepEqual(recorded, {
+        ...input,
+        status: 'VALID',
+        revokedOn: null,
+        revocationReason: null,
+        createdOn: recorded.createdOn,
+        renewsSerial: null,
+        renewalRequestId: null,
+        renewalSettledOn: null,
+      });
       assert.deepEqual(await store.getCertificate('00a1b2c3'), recorded);
       assert.equal(await store.getCertificate('a1b2c3'), null, 'serials are compared exactly, leading zeros included');
     });
@@ -107,6 +116,51 @@ export function certificateContract(fresh: FreshStore): void {
       await nextMillisecond();
       const second = await store.revokeCertificate(made[0]?.serial ?? '', 'key compromise');
       assert.deepEqual(await store.listRevokedCertificates(), [first, second]);
+    });
+
+    it('records a renewal with the serial it renews and its request.id, and lists the certificates of a clientId oldest first', async (t) => {
+      const { store } = await fresh(t);
+      const [one, two] = [await store.createAccount(newAccount()), await store.createAccount(newAccount())];
+      const first = await store.recordCertificate(newCertificate(one.id, { clientId: 'renewing' }));
+      await nextMillisecond();
+      const elsewhere = await store.recordCertificate(newCertificate(two.id, { clientId: 'renewing' }));
+      await nextMillisecond();
+      const renewal = await store.recordCertificate(newCertificate(one.id, { clientId: 'renewing', renewsSerial: first.serial, renewalRequestId: 'renew-1' }));
+      assert.equal(renewal.renewsSerial, first.serial);
+      assert.equal(renewal.renewalRequestId, 'renew-1');
+      assert.equal(renewal.renewalSettledOn, null);
+      assert.deepEqual(await store.getCertificate(renewal.serial), renewal);
+      assert.deepEqual(serials(await store.listClientCertificates('renewing')), serials([first, elsewhere, renewal]));
+      assert.deepEqual(await store.listClientCertificates('nobody'), []);
+    });
+
+    it('settles a renewal once, lists only unsettled renewals created before a time, and settles nothing that renews nothing', async (t) => {
+      const { store, openAnother } = await fresh(t);
+      const other = await openAnother();
+      t.after(() => other.close());
+      const account = await store.createAccount(newAccount());
+      const old = await store.recordCertificate(newCertificate(account.id, { clientId: 'd' }));
+      const renewals: IssuedCertificate[] = [];
+      for (let index = 0; index < 3; index += 1) {
+        await nextMillisecond();
+        renewals.push(await store.recordCertificate(newCertificate(account.id, { clientId: 'd', renewsSerial: old.serial, renewalRequestId: `r-${index}` })));
+      }
+      const [a, b, c] = renewals as [IssuedCertificate, IssuedCertificate, IssuedCertificate];
+      assert.deepEqual(serials(await store.listUnsettledRenewals(Date.now() + 1, 100)), serials(renewals));
+      assert.deepEqual(serials(await store.listUnsettledRenewals(c.createdOn, 100)), serials([a, b]), 'created before, not at');
+      assert.deepEqual(serials(await store.listUnsettledRenewals(Date.now() + 1, 1)), serials([a]));
+      const outcomes = await Promise.all(Array.from({ length: 6 }, (_, index) => (index % 2 ? other : store).settleRenewal(b.serial)));
+      assert.equal(outcomes.filter(Boolean).length, 1, 'exactly one of concurrent settlements wins');
+      const settled = await store.getCertificate(b.serial);
+      assert.ok(settled?.renewalSettledOn !== null && settled?.renewalSettledOn !== undefined);
+      assert.deepEqual({ ...settled, renewalSettledOn: null }, b);
+      assert.deepEqual(serials(await store.listUnsettledRenewals(Date.now() + 1, 100)), serials([a, c]));
+      assert.equal(await store.settleRenewal(old.serial), false, 'a certificate that renews nothing has nothing to settle');
+      assert.equal((await store.getCertificate(old.serial))?.renewalSettledOn, null);
+      await rejectsWith(store.settleRenewal('ffff'), 'NOT_FOUND');
+      // Revoking a renewal keeps it unsettled: the sweep settles it.
+      await store.revokeCertificate(a.serial, 'superseded');
+      assert.deepEqual(serials(await store.listUnsettledRenewals(Date.now() + 1, 100)), serials([a, c]));
     });
   });
 }
