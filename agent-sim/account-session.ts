@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { encodeBirth } from '../protocol/messages.ts';
+import { renewalDeviceFilters } from '../protocol/renewal.ts';
 import { birthTopic } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
 import { answerWithin, connectWithin, dropConnection } from './mqtt-waits.ts';
@@ -13,12 +14,19 @@ function fromAccountBroker(error: unknown): Error {
 }
 
 /**
- * Connects to the account broker with the certificate received (mutual TLS) and publishes the
- * birth message with the applied configuration hash. The caller owns the returned client.
- * CONNACK and the birth's PUBACK are each awaited for `timeout` at most, and not past the loss of
- * the connection or `signal`; the error then says which, and the connection is dropped.
+ * Connects to the account broker with the certificate in use (mutual TLS), subscribes to the
+ * CERT-V1 replies and renew-now commands, then publishes the birth message with the applied
+ * configuration hash (PROTOCOL.md: nothing is published before those subscriptions). The caller
+ * owns the returned client; `onConnected` sees it at CONNACK, before anything can arrive.
+ * CONNACK, SUBACK and the birth's PUBACK are each awaited for `timeout` at most, and not past the
+ * loss of the connection or `signal`; the error then says which, and the connection is dropped.
  */
-export async function connectToAccountBroker(state: DeviceState, settings: AgentSettings, signal?: AbortSignal): Promise<MqttClient> {
+export async function connectToAccountBroker(
+  state: DeviceState,
+  settings: AgentSettings,
+  signal?: AbortSignal,
+  onConnected?: (client: MqttClient) => void,
+): Promise<MqttClient> {
   const [credentials, trustedRootPem] = await Promise.all([state.accountCredentials(), state.trustedRoot()]);
   const { next } = credentials;
   const client = await connectWithin(
@@ -39,6 +47,10 @@ export async function connectToAccountBroker(state: DeviceState, settings: Agent
   const onAbort = (): void => dropConnection(client);
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    onConnected?.(client);
+    const filters = renewalDeviceFilters(next.account, next.clientId);
+    const granted = await answerWithin(client, client.subscribeAsync(filters, { qos: 1 }), 'SUBACK of the CERT-V1 subscriptions', settings.timeout);
+    if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filters.join(' and ')} refused`);
     const birth = client.publishAsync(
       birthTopic(next.account, next.clientId),
       encodeBirth({

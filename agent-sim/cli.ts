@@ -8,6 +8,7 @@ import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
 import { runFleet, type FleetSummary } from './fleet.ts';
 import { closeWithin } from './mqtt-waits.ts';
+import { recordEarlyMessages, stayOnline, type EarlyMessages, type OnlineReport } from './online-session.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { settingsFor, type AgentSettings } from './settings.ts';
 
@@ -61,9 +62,24 @@ Settings (ESF names): --broker-url URL  --account-name NAME  --client-id ID  --u
   and ends in a retry every --retry-interval or, after --retry-max-attempts, in a failure.
   SIGINT or SIGTERM stops the devices where they are; the fleet then prints its summary.
 
+Staying online (device and fleet; without these a device leaves after its birth message):
+  --stay-online SECONDS   stay on the account broker this long after the birth, renewing the
+                          certificate when due (CERT-V1) or when told to (renew now), connecting
+                          again when the connection is lost, provisioning again when the
+                          certificate has expired
+  --renewals N            leave after N renewals (with --stay-online: whichever comes first;
+                          alone: no time limit, SIGINT ends it)
+  --renewal-jitter-max-seconds S
+                          renew at most S seconds after renewal.after (default: anywhere in the
+                          first half of what is left of the validity after it, as the protocol
+                          says; shorter for tests)
+  A renewal that fails is retried with the same request.id and key every --retry-interval (or
+  after retry.after.seconds). The fleet's progress line and summary count renewals, their
+  failures by reason and their latency (first request to the birth on the new certificate).
+
 Exit codes:
-  0    every device online
-  1    a device did not come online (the fleet's summary counts the reasons)
+  0    every device online (and, staying online, every one left with the renewals asked for)
+  1    a device did not come online, or did not renew as often as asked (the summary says why)
   2    bad command line or setting
   3    could not start (a file could not be read, a directory not made)
   4    internal error of agent-sim
@@ -91,6 +107,9 @@ const options = {
   'no-ca-authentication': { type: 'boolean', default: false },
   'no-csr': { type: 'boolean', default: false },
   'factory-reset': { type: 'boolean', default: false },
+  'stay-online': { type: 'string' },
+  renewals: { type: 'string' },
+  'renewal-jitter-max-seconds': { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -121,6 +140,22 @@ function settingOverrides(values: Values): Partial<AgentSettings> {
   return overrides as Partial<AgentSettings>;
 }
 
+/** --stay-online, --renewals, --renewal-jitter-max-seconds; undefined when the device leaves after its birth. */
+function stayOptions(values: Values): { renewals?: number; durationMs?: number; jitterMaxMs?: number } | undefined {
+  const seconds = integer(values['stay-online'], 'stay-online', 0);
+  const renewals = integer(values.renewals, 'renewals', 0);
+  const jitter = integer(values['renewal-jitter-max-seconds'], 'renewal-jitter-max-seconds', 0);
+  if (seconds === undefined && renewals === undefined) {
+    if (jitter !== undefined) throw new UsageError('--renewal-jitter-max-seconds needs --stay-online or --renewals');
+    return undefined;
+  }
+  return {
+    ...(renewals !== undefined ? { renewals } : {}),
+    ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),
+    ...(jitter !== undefined ? { jitterMaxMs: jitter * 1000 } : {}),
+  };
+}
+
 async function device(values: Values, signal: AbortSignal): Promise<number> {
   const stateDir = values['state-dir'];
   if (!stateDir) throw new UsageError('--state-dir is required');
@@ -139,24 +174,65 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
   const say = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
+  const stay = stayOptions(values);
+  let early: EarlyMessages | undefined;
   let result: Awaited<ReturnType<typeof runDevice>>;
   try {
     result = await runDevice(state, {
       factoryReset: values['factory-reset'],
       signal,
       onStep: (step, detail) => say(`  ${step}${detail ? `: ${detail}` : ''}`),
+      ...(stay ? { onAccountConnected: (client) => void (early = recordEarlyMessages(client)) } : {}),
     });
   } catch (error) {
     // The account broker could not be reached, refused the certificate or left the birth unacknowledged.
     result = { status: 'failed', reason: (error as Error).message, attempts: 0 };
   }
   if (result.status === 'online') {
-    await closeWithin(result.accountClient, settings.timeout);
+    const next = state.accountNext();
+    say(`device ${next.clientId} is online on ${next.brokerUrl} (account ${next.account})`);
+    let report: OnlineReport | undefined;
+    if (stay) {
+      report = await stayOnline(state, result.accountClient, {
+        ...(stay.renewals !== undefined ? { renewals: stay.renewals } : {}),
+        ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
+        ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
+        ...(early ? { early } : {}),
+        signal,
+        onEvent: (event, detail) => say(`  ${event}${detail ? `: ${detail}` : ''}`),
+      });
+      say(
+        `device ${next.clientId} ${report.status === 'failed' ? `could not stay online: ${report.reason ?? ''}` : 'left its account broker'}: ` +
+          `renewed ${report.renewed}, renewal failures ${report.renewalFailures.length}, refused ${report.refused}, reconnects ${report.reconnects}`,
+      );
+    } else {
+      await closeWithin(result.accountClient, settings.timeout);
+    }
     const credentials = await state.accountCredentials();
-    const summary = { status: 'online', provisionedNow: result.provisionedNow, attempts: result.attempts, ...credentials.next };
-    say(`device ${credentials.next.clientId} is online on ${credentials.next.brokerUrl} (account ${credentials.next.account})`);
+    const summary = {
+      status: 'online',
+      provisionedNow: result.provisionedNow,
+      attempts: result.attempts,
+      ...credentials.next,
+      ...(report
+        ? {
+            stay: report.status,
+            ...(report.reason ? { reason: report.reason } : {}),
+            renewals: {
+              renewed: report.renewed,
+              failures: report.renewalFailures,
+              latencyMs: report.renewalLatenciesMs,
+              refused: report.refused,
+              reconnects: report.reconnects,
+              reprovisioned: report.reprovisioned,
+            },
+            certificate: credentials.pair,
+          }
+        : {}),
+    };
     if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-    return exitCodes.online;
+    const short = report !== undefined && (report.status === 'failed' || (stay?.renewals !== undefined && report.renewed < stay.renewals));
+    return short ? exitCodes.failed : exitCodes.online;
   }
   const reason =
     result.status === 'failed'
@@ -174,13 +250,20 @@ function printFleetSummary(summary: FleetSummary, json: boolean): void {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
   }
-  const { latencyMs: l } = summary;
+  const { latencyMs: l, renewals: r } = summary;
   process.stdout.write(
     [
       `provisioned ${summary.provisioned} of ${summary.requested}, failed ${summary.failed}${summary.stopped > 0 ? `, stopped ${summary.stopped}` : ''}`,
       ...Object.entries(summary.failuresByReason).map(([reason, n]) => `  ${n} × ${reason}`),
       `${summary.devicesPerSecond.toFixed(1)} devices/s over ${(summary.durationMs / 1000).toFixed(1)} s`,
       `latency to birth: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms`,
+      ...(r
+        ? [
+            `renewed ${r.renewed}, renewal failures ${r.failed}, refused ${r.refused}, reconnects ${r.reconnects}, provisioned again ${r.reprovisioned}, devices short of their renewals ${r.devicesShort}`,
+            ...Object.entries(r.failuresByReason).map(([reason, n]) => `  ${n} × ${reason}`),
+            `renewal latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`,
+          ]
+        : []),
     ].join('\n') + '\n',
   );
 }
@@ -194,9 +277,11 @@ async function fleet(values: Values, signal: AbortSignal): Promise<number> {
   if (count > credentials.length) throw new UsageError(`--count ${count}: the credentials file has only ${credentials.length} devices`);
   const trustedRootPem = await toStart(readFile(values['root-ca'], 'utf8'));
   const stateRoot = values['state-root'] ?? (await toStart(mkdtemp(join(tmpdir(), 'agent-sim-fleet-'))));
+  const stay = stayOptions(values);
   const progress = new ProgressBar(process.stderr, count);
   const startedAt = Date.now();
   const summary = await runFleet({
+    ...(stay ? { stayOnline: stay } : {}),
     credentials,
     count,
     concurrency,
@@ -205,12 +290,12 @@ async function fleet(values: Values, signal: AbortSignal): Promise<number> {
     stateRoot,
     settings,
     signal,
-    onProgress: (done, failed) => progress.update(done, failed, startedAt),
+    onProgress: (done, failed, renewals) => progress.update(done, failed, startedAt, false, renewals),
   });
-  progress.update(summary.provisioned, summary.failed, startedAt, true);
+  progress.update(summary.provisioned, summary.failed, startedAt, true, summary.renewals);
   progress.finish();
   printFleetSummary(summary, values.json);
-  return summary.provisioned === summary.requested ? exitCodes.online : exitCodes.failed;
+  return summary.provisioned === summary.requested && (summary.renewals?.devicesShort ?? 0) === 0 ? exitCodes.online : exitCodes.failed;
 }
 
 /**

@@ -17,6 +17,14 @@ export interface RunDeviceOptions {
   /** Stops the run: the wait in progress ends at once and the result is `stopped`. */
   readonly signal?: AbortSignal;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Provisioning again after the certificate expired (CERT-V1): the provision request stays
+   * refused (CONNACK 5) until an operator re-enables it, so every refused CONNECT is retried with
+   * back-off, without limit (until `signal`).
+   */
+  readonly reprovision?: boolean;
+  /** Sees the account-broker connection at CONNACK, before anything can arrive on it. */
+  readonly onAccountConnected?: (client: MqttClient) => void;
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -83,16 +91,15 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
       if (installedEarlier && outcome.reason.startsWith('CONNACK 4')) break;
       installedEarlier ||= outcome.installed === true;
       if (options.signal?.aborted) return { status: 'stopped', attempts };
-      const maxAttempts = settings['retry-max-attempts'];
+      const maxAttempts = options.reprovision ? -1 : settings['retry-max-attempts'];
       if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts)) {
         return { status: 'failed', reason: outcome.reason, attempts };
       }
       // 422: the platform refuses this request.id for the key we hold; a new one is a new attempt.
       if (outcome.newRequestId) requestId = randomUUID();
-      badCredentialsStreak = outcome.badCredentials ? badCredentialsStreak + 1 : 0;
-      const waitMs = outcome.badCredentials
-        ? badCredentialsWaitMs(settings['retry-interval'], badCredentialsStreak)
-        : (outcome.waitMs ?? settings['retry-interval']);
+      const backOff = outcome.badCredentials || (options.reprovision === true && outcome.notAuthorized === true);
+      badCredentialsStreak = backOff ? badCredentialsStreak + 1 : 0;
+      const waitMs = backOff ? badCredentialsWaitMs(settings['retry-interval'], badCredentialsStreak) : (outcome.waitMs ?? settings['retry-interval']);
       options.onStep?.('retry', outcome.reason);
       await sleep(waitMs, options.signal);
     }
@@ -105,12 +112,12 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
   for (let accountAttempt = 1; ; accountAttempt += 1) {
     if (options.signal?.aborted) return { status: 'stopped', attempts };
     try {
-      const accountClient = await connectToAccountBroker(state, settings, options.signal);
+      const accountClient = await connectToAccountBroker(state, settings, options.signal, options.onAccountConnected);
       return { status: 'online', accountClient, attempts, provisionedNow };
     } catch (error) {
       if (options.signal?.aborted) return { status: 'stopped', attempts };
       const retryable = worthAnotherBroker(error);
-      const maxAttempts = settings['retry-max-attempts'];
+      const maxAttempts = options.reprovision ? -1 : settings['retry-max-attempts'];
       if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts)) throw error;
       options.onStep?.('retry', (error as Error).message);
       await sleep(settings['retry-interval'], options.signal);

@@ -3,6 +3,7 @@ import type { DeviceCredentials } from './credentials-source.ts';
 import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
 import { closeWithin } from './mqtt-waits.ts';
+import { recordEarlyMessages, stayOnline, type EarlyMessages, type OnlineReport } from './online-session.ts';
 import { SharedFiles } from './shared-files.ts';
 import { defaultSettings, type AgentSettings } from './settings.ts';
 import { summariseLatencies, type LatencySummary } from './statistics.ts';
@@ -20,9 +21,39 @@ export interface FleetOptions {
    */
   readonly stateRoot: string;
   readonly settings?: Partial<Pick<AgentSettings, 'account-name' | 'timeout' | 'retry-interval' | 'retry-max-attempts' | 'use-csr' | 'ca-authentication'>>;
-  readonly onProgress?: (provisioned: number, failed: number) => void;
+  readonly onProgress?: (provisioned: number, failed: number, renewals?: RenewalProgress) => void;
+  /**
+   * Each device stays on its account broker after its birth, renewing its certificate (CERT-V1),
+   * until it has renewed `renewals` times or `durationMs` have passed since its birth, whichever
+   * comes first; `concurrency` then bounds only the provisioning. Unset: it leaves at once.
+   */
+  readonly stayOnline?: { readonly renewals?: number; readonly durationMs?: number; readonly jitterMaxMs?: number };
   /** Stops the fleet: no device starts any more, running ones end at once (counted as stopped). */
   readonly signal?: AbortSignal;
+}
+
+export interface RenewalProgress {
+  readonly renewed: number;
+  readonly failed: number;
+}
+
+/** How the devices that stayed online renewed (present when the fleet ran with stayOnline). */
+export interface RenewalSummary {
+  /** Certificates renewed, summed over the devices. */
+  readonly renewed: number;
+  /** Renewal attempts that failed (each is retried by the protocol's rules), by reason. */
+  readonly failed: number;
+  readonly failuresByReason: Readonly<Record<string, number>>;
+  /** From a renewal's first request to the birth on the new certificate. */
+  readonly latencyMs: LatencySummary;
+  /** Certificates the account broker refused (a CONNACK other than 0 and 3, or a TLS alert). */
+  readonly refused: number;
+  /** Connections lost and made again. */
+  readonly reconnects: number;
+  /** Devices sent back to the provision broker (an expired or refused certificate). */
+  readonly reprovisioned: number;
+  /** Devices that left with fewer renewals than asked for, or could not stay online. */
+  readonly devicesShort: number;
 }
 
 export interface FleetSummary {
@@ -33,9 +64,11 @@ export interface FleetSummary {
   readonly stopped: number;
   readonly failuresByReason: Readonly<Record<string, number>>;
   readonly durationMs: number;
+  /** Provisioned devices per second of the provisioning (the time devices stayed online after it not counted). */
   readonly devicesPerSecond: number;
   /** From the start of a device's run to its birth message on the account broker. */
   readonly latencyMs: LatencySummary;
+  readonly renewals?: RenewalSummary;
 }
 
 function deviceSettings(credentials: DeviceCredentials, index: number, options: FleetOptions): AgentSettings {
@@ -109,15 +142,21 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       running.set(credentials.clientId, 'start');
       try {
         await state.initialise(settings, options.trustedRootPem);
+        let early: EarlyMessages | undefined;
         const result = await runDevice(state, {
           ...(options.signal ? { signal: options.signal } : {}),
           onStep: (step) => running.set(credentials.clientId, step),
+          ...(options.stayOnline ? { onAccountConnected: (client) => void (early = recordEarlyMessages(client)) } : {}),
         });
         if (result.status === 'online') {
           latencies.push(Date.now() - deviceStart);
           provisioned += 1;
-          running.set(credentials.clientId, 'close');
-          await closeWithin(result.accountClient, settings.timeout);
+          if (options.stayOnline) {
+            staying.push(keepOnline(state, result.accountClient, early));
+          } else {
+            running.set(credentials.clientId, 'close');
+            await closeWithin(result.accountClient, settings.timeout);
+          }
         } else if (result.status === 'stopped') {
           stopped += 1;
         } else {
@@ -132,8 +171,55 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     }
   }
 
+  /** The devices staying online (stayOnline), each until its renewals are done or its time is up. */
+  const staying: Promise<void>[] = [];
+  const renewalReasons: Record<string, number> = {};
+  const renewal = { renewed: 0, failed: 0, refused: 0, reconnects: 0, reprovisioned: 0, devicesShort: 0, latencies: [] as number[] };
+  async function keepOnline(state: DeviceState, client: Parameters<typeof stayOnline>[1], early: EarlyMessages | undefined): Promise<void> {
+    const stay = options.stayOnline!;
+    let report: OnlineReport;
+    try {
+      report = await stayOnline(state, client, {
+        ...(stay.renewals !== undefined ? { renewals: stay.renewals } : {}),
+        ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
+        ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(early ? { early } : {}),
+        onEvent: (event) => {
+          if (event === 'renewed') renewal.renewed += 1;
+          else if (event === 'renewal-failed') renewal.failed += 1;
+          else return;
+          options.onProgress?.(provisioned, failed, { renewed: renewal.renewed, failed: renewal.failed });
+        },
+      });
+    } catch (error) {
+      report = {
+        status: 'failed',
+        reason: (error as Error).message,
+        renewed: 0,
+        renewalFailures: [],
+        renewalLatenciesMs: [],
+        refused: 0,
+        reconnects: 0,
+        reprovisioned: 0,
+      };
+    }
+    for (const reason of report.renewalFailures) {
+      const key = reasonKey(reason);
+      renewalReasons[key] = (renewalReasons[key] ?? 0) + 1;
+    }
+    renewal.latencies.push(...report.renewalLatenciesMs);
+    renewal.refused += report.refused;
+    renewal.reconnects += report.reconnects;
+    renewal.reprovisioned += report.reprovisioned;
+    const short = report.status === 'failed' || (stay.renewals !== undefined && report.renewed < stay.renewals);
+    if (short && report.status !== 'stopped') renewal.devicesShort += 1;
+  }
+
   const stuck = whenNothingCanHappen();
   await Promise.race([Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, devices.length)) }, () => worker())), stuck.happened]);
+  const provisioningMs = Date.now() - startedAt;
+  await Promise.race([Promise.all(staying), stuck.happened]);
   stuck.cancel();
   for (const step of running.values()) fail(`agent-sim bug: a wait nothing could end, at step ${step}`);
   running.clear();
@@ -146,7 +232,21 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     stopped,
     failuresByReason: failures,
     durationMs,
-    devicesPerSecond: provisioned / Math.max(0.001, durationMs / 1000),
+    devicesPerSecond: provisioned / Math.max(0.001, provisioningMs / 1000),
     latencyMs: summariseLatencies(latencies),
+    ...(options.stayOnline
+      ? {
+          renewals: {
+            renewed: renewal.renewed,
+            failed: renewal.failed,
+            failuresByReason: renewalReasons,
+            latencyMs: summariseLatencies(renewal.latencies),
+            refused: renewal.refused,
+            reconnects: renewal.reconnects,
+            reprovisioned: renewal.reprovisioned,
+            devicesShort: renewal.devicesShort,
+          },
+        }
+      : {}),
   };
 }

@@ -8,7 +8,8 @@ export class ProgressBar {
     private readonly total: number,
   ) {}
 
-  update(done: number, failed: number, startedAt: number, force = false): void {
+  /** `renewals`: certificates renewed and renewal attempts failed so far, for a fleet that stays online. */
+  update(done: number, failed: number, startedAt: number, force = false, renewals?: { readonly renewed: number; readonly failed: number }): void {
     if (!this.stream.isTTY) return;
     const now = Date.now();
     if (!force && now - this.lastDraw < 100) return;
@@ -17,7 +18,8 @@ export class ProgressBar {
     const filled = Math.round(((done + failed) / Math.max(1, this.total)) * width);
     const rate = done / Math.max(0.001, (now - startedAt) / 1000);
     this.stream.write(
-      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + failed}/${this.total} ok ${done} failed ${failed} ${rate.toFixed(1)}/s `,
+      `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done + failed}/${this.total} ok ${done} failed ${failed} ${rate.toFixed(1)}/s ` +
+        (renewals ? `renewed ${renewals.renewed} renewal failures ${renewals.failed} ` : ''),
     );
   }
 

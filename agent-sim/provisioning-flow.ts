@@ -31,6 +31,8 @@ export type AttemptResult =
       readonly newRequestId?: boolean;
       /** CONNACK 4: the caller backs off, doubling the wait (PROTOCOL.md §2). */
       readonly badCredentials?: boolean;
+      /** CONNACK 5: the request is not enabled (or locked out); a device provisioning again backs off instead of waiting the lock-out. */
+      readonly notAuthorized?: boolean;
     };
 
 export interface AttemptContext {
@@ -61,7 +63,7 @@ const connackMeanings: Record<number, string> = {
 /** A CONNACK 5 (expired, or locked out) is retried no sooner than the default lock-out (PROTOCOL.md §2). */
 export const notAuthorizedWaitMs = 300_000;
 
-function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs?: number; badCredentials?: boolean } {
+function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs?: number; badCredentials?: boolean; notAuthorized?: boolean } {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'number') return { reason: `cannot connect: ${(error as Error).message}`, fatal: false };
   const reason = `CONNACK ${code}: ${connackMeanings[code] ?? 'refused'}`;
@@ -69,7 +71,7 @@ function connackReason(error: unknown): { reason: string; fatal: boolean; waitMs
     case 'back-off':
       return { reason, fatal: false, badCredentials: true };
     case 'wait-lockout':
-      return { reason, fatal: false, waitMs: notAuthorizedWaitMs };
+      return { reason, fatal: false, waitMs: notAuthorizedWaitMs, notAuthorized: true };
     case 'retry':
       return { reason, fatal: false };
     default:

@@ -10,6 +10,7 @@ import {
 import { isMessageSigningCertificate, verifyBodySignature } from '../protocol/signing.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
+import { decodeRenewalResult, type RenewalResult, type RenewNowCommand } from '../protocol/renewal.ts';
 
 export class UntrustedReplyError extends Error {
   override readonly name = 'UntrustedReplyError';
@@ -139,4 +140,43 @@ export function verifyReply(
   kind: 'provision' | 'complete',
 ): ProvisionResult | ReplyStatement {
   return kind === 'provision' && reply.responseCode === 200 ? verifyProvisionReply(reply, options) : verifyReplyStatement(reply, options);
+}
+
+/**
+ * A 200 to a renewal request (CERT-V1): §7's checks, then the new certificate: it must be for the
+ * new key the device holds (its private key: one OpenSSL call), for this device and account, and
+ * chain to the trusted root through the chain received (always: the device is about to use it).
+ */
+export function verifyRenewalReply(reply: ReplyMessage, options: TrustOptions & { readonly account: string; readonly newKey: KeyObject }): RenewalResult {
+  const result = verifySignedBody(reply, options, decodeRenewalResult);
+  if (result.account !== options.account) throw new UntrustedReplyError('renewal result is for another account');
+  let clientCertificate: X509Certificate;
+  try {
+    clientCertificate = new X509Certificate(result.certificates.client);
+  } catch {
+    throw new UntrustedReplyError('client certificate cannot be parsed');
+  }
+  const clientCheck = checkChainNow(clientCertificate, result.certificates.chain, options);
+  if (!clientCheck.ok) throw new UntrustedReplyError(`client certificate not trusted: ${clientCheck.reason}`);
+  if (!clientCertificate.checkPrivateKey(options.newKey)) throw new UntrustedReplyError('client certificate is not for the new key');
+  // A certificate holds whole seconds.
+  if (Math.abs(result.renewal.notAfter - new Date(clientCertificate.validTo).getTime()) >= 1000) {
+    throw new UntrustedReplyError("renewal.notAfter is not the new certificate's notAfter");
+  }
+  return result;
+}
+
+/** "Renew now" (CERT-V1 PUT/renew): §7's checks of its signed statement, which must name this command's request.id and say 200. */
+export function verifyRenewNow(command: RenewNowCommand, options: Omit<TrustOptions, 'requestId'>): ReplyStatement {
+  const reply: ReplyMessage = {
+    sentOn: command.sentOn,
+    requestId: command.requestId,
+    responseCode: 200,
+    signature: command.signature,
+    signatureAlgorithm: command.signatureAlgorithm,
+    body: command.body,
+  };
+  const statement = verifySignedBody(reply, { ...options, requestId: command.requestId }, decodeReplyStatement);
+  if (statement.responseCode !== 200) throw new UntrustedReplyError('renew-now statement does not say 200');
+  return statement;
 }

@@ -12,8 +12,10 @@ export type ReplyFilter = (reply: ReplyMessage) => boolean;
 export class ReplyWaiter {
   private readonly waiting = new Map<string, { accept: ReplyFilter; resolve: (reply: ReplyMessage | null) => void }>();
 
-  constructor(client: MqttClient) {
-    client.on('message', (_topic, payload) => {
+  /** `isReplyTopic`: which topics carry replies (default: all the client receives). */
+  constructor(client: MqttClient, isReplyTopic: (topic: string) => boolean = () => true) {
+    client.on('message', (topic, payload) => {
+      if (!isReplyTopic(topic)) return;
       let reply: ReplyMessage;
       try {
         reply = decodeReply(payload);

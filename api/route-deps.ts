@@ -1,3 +1,4 @@
+import type { SignedCrl } from '../certs/certificate-authority.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
@@ -12,8 +13,11 @@ export interface ApiDeps {
   readonly store: ProvisionStore;
   readonly config: PlatformConfig;
   readonly log: Logger;
-  /** The current CRL in PEM; without it GET /api/v1/crl answers 404. */
-  readonly crl?: () => Promise<string>;
+  /**
+   * The current CRL (signed once, cached, signed again after a revocation and before nextUpdate:
+   * platform/crl-source.ts); without it GET /api/v1/crl and the public /crl/issuing-ca.crl answer 404.
+   */
+  readonly crl?: () => Promise<SignedCrl>;
   readonly bundleStorage: BundleStorage;
   readonly downloadTokens: BundleDownloadTokens;
   readonly adminTokens: ApiTokenAuthenticator;

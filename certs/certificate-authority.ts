@@ -14,13 +14,13 @@ import type { Logger } from '../log/logger.ts';
 import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
 import { readKeyPassphrase } from './key-passphrase.ts';
 import type { ParsedCsr } from './csr.ts';
-import { CrlSigner, type CrlOptions, type RevokedCertificate } from './crl.ts';
+import { CrlSigner, type CrlOptions, type RevokedCertificate, type SignedCrl } from './crl.ts';
 import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
 import { DeviceVerifier, type VerifiedDeviceCertificate } from './device-verifier.ts';
 import type { KeyAlgorithm } from './key-pairs.ts';
 
 export type { OperatorCaFiles } from './ca-material.ts';
-export type { RevokedCertificate, CrlOptions } from './crl.ts';
+export type { RevokedCertificate, CrlOptions, SignedCrl } from './crl.ts';
 export type { DeviceIdentity, IssuedDeviceCertificate } from './device-issuer.ts';
 export type { VerifiedDeviceCertificate } from './device-verifier.ts';
 export type { KeyAlgorithm } from './key-pairs.ts';
@@ -39,6 +39,8 @@ export interface CertificateAuthorityOptions {
   /** Public host names of the brokers, put into the server certificate besides localhost, 127.0.0.1, ::1. */
   readonly hostnames: readonly string[];
   readonly deviceValidityDays: number;
+  /** URL of the published CRL for device certificates (cRLDistributionPoints), read at each issue; absent or undefined: none written. */
+  readonly crlDistributionPoint?: () => string | undefined;
   /** Use the operator's CA instead of generating one. */
   readonly operatorCa?: OperatorCaFiles;
   /** Encrypts the private keys written under {dataDir}/ca, and decrypts those read. Unset: written unencrypted (mode 0600). */
@@ -74,6 +76,8 @@ export interface CertificateAuthority {
   issueForPublicKey(publicKey: KeyObject, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
   /** PEM "X509 CRL" signed by the issuing CA. */
   createCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): string;
+  /** The same list in DER and PEM, with its cRLNumber, thisUpdate and nextUpdate (what the published CRL's HTTP headers say). */
+  signCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): SignedCrl;
   /**
    * Checks a device certificate (PEM or as a TLS socket presents it): issued by our issuing CA,
    * not revoked, valid now. Throws CERTIFICATE_INVALID or CERTIFICATE_REVOKED.
@@ -89,6 +93,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     issuer,
     issuerNotAfter: material.issuing.fields.notAfter,
     validityDays: options.deviceValidityDays,
+    ...(options.crlDistributionPoint ? { crlDistributionPoint: options.crlDistributionPoint } : {}),
   });
   const verifier = new DeviceVerifier({ issuingCertificate: material.issuing.certificate });
   const crlSigner = new CrlSigner(issuer);
@@ -110,6 +115,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     issueWithGeneratedKey: (device: DeviceIdentity) => deviceIssuer.issueWithGeneratedKey(device),
     issueForPublicKey: async (publicKey: KeyObject, device: DeviceIdentity) => deviceIssuer.issueForPublicKey(publicKey, device),
     createCrl: (revoked: readonly RevokedCertificate[], crlOptions?: CrlOptions) => crlSigner.createCrl(revoked, crlOptions),
+    signCrl: (revoked: readonly RevokedCertificate[], crlOptions?: CrlOptions) => crlSigner.signCrl(revoked, crlOptions),
     verifyDeviceCertificate: (certificate: string | X509Certificate, revokedSerials: ReadonlySet<string>) => verifier.verify(certificate, revokedSerials),
   });
 }

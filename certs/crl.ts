@@ -22,6 +22,17 @@ export interface CrlOptions {
 
 export const defaultCrlValidityMs = 7 * dayMs;
 
+/** A signed list and what a publisher puts in its HTTP headers. */
+export interface SignedCrl {
+  readonly der: Buffer;
+  readonly pem: string;
+  /** cRLNumber. */
+  readonly number: bigint;
+  /** Epoch ms, whole seconds, as written in the list. */
+  readonly thisUpdate: number;
+  readonly nextUpdate: number;
+}
+
 function serialBytes(serial: string): Buffer {
   if (typeof serial !== 'string' || !/^[0-9a-fA-F]{1,40}$/.test(serial)) {
     throw new PlatformError('VALIDATION_FAILED', { detail: `not a certificate serial: ${JSON.stringify(serial)}` });
@@ -51,6 +62,11 @@ export class CrlSigner {
 
   /** PEM "X509 CRL" listing the given serials. */
   createCrl(revoked: readonly RevokedCertificate[], options: CrlOptions = {}): string {
+    return this.signCrl(revoked, options).pem;
+  }
+
+  /** The list listing the given serials, in DER and PEM, with its number and times. */
+  signCrl(revoked: readonly RevokedCertificate[], options: CrlOptions = {}): SignedCrl {
     const now = this.#now();
     const thisUpdate = wholeSeconds(now);
     const nextUpdate = thisUpdate + (options.validForMs ?? defaultCrlValidityMs);
@@ -61,7 +77,8 @@ export class CrlSigner {
       return sequence([unsignedInteger(serialBytes(entry.serial)), time(wholeSeconds(entry.revokedOn))]);
     });
     const number = Buffer.alloc(8);
-    number.writeBigUInt64BE(this.#nextNumber(now));
+    const crlNumberValue = this.#nextNumber(now);
+    number.writeBigUInt64BE(crlNumberValue);
     const tbs = sequence([
       smallInteger(1), // v2
       this.#issuer.algorithm.identifier,
@@ -72,6 +89,7 @@ export class CrlSigner {
       ...(entries.length > 0 ? [sequence(entries)] : []),
       explicit(0, sequence([this.#issuer.authorityKeyIdentifier, crlNumber(unsignedInteger(number))])),
     ]);
-    return toPem('X509 CRL', signStructure(toDer(tbs), this.#issuer));
+    const der = signStructure(toDer(tbs), this.#issuer);
+    return { der, pem: toPem('X509 CRL', der), number: crlNumberValue, thisUpdate, nextUpdate };
   }
 }

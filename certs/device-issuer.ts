@@ -35,6 +35,8 @@ export interface DeviceIssuerOptions {
   readonly issuerNotAfter: number;
   readonly validityDays: number;
   readonly now?: () => number;
+  /** The URL of the published CRL, written into each certificate (cRLDistributionPoints); read at each issue, since a process may learn its HTTP port after opening the CA. */
+  readonly crlDistributionPoint?: () => string | undefined;
 }
 
 function checkIdentity(device: DeviceIdentity): void {
@@ -110,7 +112,7 @@ export class DeviceIssuer {
         notAfter,
         subject: buildName({ organization: device.account, commonName: device.clientId }),
         subjectPublicKeyInfo,
-        extensions: deviceExtensions(publicKey),
+        extensions: deviceExtensions(publicKey, this.#options.crlDistributionPoint?.()),
       },
       this.#options.issuer,
     );

@@ -1,7 +1,21 @@
 /** X.509 v3 extensions (RFC 5280 4.2) the CA writes, and key identifiers. */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { bitString, bitStringBytes, boolean, children, fromDer, implicitPrimitive, octetString, oid, sequence, smallInteger, toDer, type Asn1 } from './der.ts';
+import {
+  bitString,
+  bitStringBytes,
+  boolean,
+  children,
+  explicit,
+  fromDer,
+  implicitPrimitive,
+  octetString,
+  oid,
+  sequence,
+  smallInteger,
+  toDer,
+  type Asn1,
+} from './der.ts';
 import { Oid } from './oids.ts';
 
 /** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } */
@@ -97,4 +111,15 @@ export function subjectAltName(names: readonly string[]): Asn1 {
 /** cRLNumber ::= INTEGER (0..MAX) (RFC 5280 5.2.3). */
 export function crlNumber(value: Asn1): Asn1 {
   return extension(Oid.crlNumber, false, value);
+}
+
+/**
+ * cRLDistributionPoints (RFC 5280 4.2.1.13) with one distribution point, named by one URI:
+ * SEQUENCE { DistributionPoint { distributionPoint [0] { fullName [0] { uniformResourceIdentifier [6] } } } }.
+ * DistributionPointName is a CHOICE, so its [0] is explicit; fullName's [0] replaces the SEQUENCE
+ * tag of GeneralNames, which with one name is the same bytes as an explicit wrapper.
+ */
+export function crlDistributionPoints(uri: string): Asn1 {
+  if (!/^https?:\/\/[\x21-\x7e]+$/.test(uri)) throw new Error(`not an HTTP URL for a CRL distribution point: ${JSON.stringify(uri)}`);
+  return extension(Oid.crlDistributionPoints, false, sequence([sequence([explicit(0, explicit(0, implicitPrimitive(6, Buffer.from(uri, 'ascii'))))])]));
 }

@@ -12,6 +12,7 @@ export const Oid = {
   authorityKeyIdentifier: '2.5.29.35',
   subjectAltName: '2.5.29.17',
   crlNumber: '2.5.29.20',
+  crlDistributionPoints: '2.5.29.31',
 
   serverAuth: '1.3.6.1.5.5.7.3.1',
   clientAuth: '1.3.6.1.5.5.7.3.2',

@@ -1,7 +1,7 @@
 /** What each kind of certificate the platform issues contains: names, lifetimes, extensions. */
 import type { KeyObject } from 'node:crypto';
 import type { Asn1 } from './der.ts';
-import { basicConstraints, extendedKeyUsage, keyUsage, subjectAltName, type KeyUsageBit } from './extensions.ts';
+import { basicConstraints, crlDistributionPoints, extendedKeyUsage, keyUsage, subjectAltName, type KeyUsageBit } from './extensions.ts';
 import { Oid } from './oids.ts';
 
 export const platformOrganization = 'provisio';
@@ -58,15 +58,24 @@ export function signingExtensions(): Asn1[] {
   return [basicConstraints({ ca: false }), keyUsage(['digitalSignature']), extendedKeyUsage([Oid.messageSigning])];
 }
 
-const deviceExtensionsByKeyType = new Map<string, readonly Asn1[]>();
+const deviceExtensionsByKey = new Map<string, readonly Asn1[]>();
 
-/** Device client certificates; the nodes are shared between calls (encoding does not mutate them). */
-export function deviceExtensions(key: KeyObject): readonly Asn1[] {
-  const keyType = key.asymmetricKeyType ?? 'unknown';
-  let extensions = deviceExtensionsByKeyType.get(keyType);
+/**
+ * Device client certificates, with the URL of the published CRL when the platform has one
+ * (cRLDistributionPoints: relying parties fetch it there without credentials). The nodes are
+ * shared between calls (encoding does not mutate them).
+ */
+export function deviceExtensions(key: KeyObject, crlUrl?: string): readonly Asn1[] {
+  const cacheKey = `${key.asymmetricKeyType ?? 'unknown'} ${crlUrl ?? ''}`;
+  let extensions = deviceExtensionsByKey.get(cacheKey);
   if (!extensions) {
-    extensions = [basicConstraints({ ca: false }), endEntityKeyUsage(key), extendedKeyUsage([Oid.clientAuth])];
-    deviceExtensionsByKeyType.set(keyType, extensions);
+    extensions = [
+      basicConstraints({ ca: false }),
+      endEntityKeyUsage(key),
+      extendedKeyUsage([Oid.clientAuth]),
+      ...(crlUrl !== undefined ? [crlDistributionPoints(crlUrl)] : []),
+    ];
+    deviceExtensionsByKey.set(cacheKey, extensions);
   }
   return extensions;
 }

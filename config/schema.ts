@@ -240,6 +240,12 @@ export const configSchema = Type.Object(
       default: 900,
       description: 'Lifetime of the signed bundle download links sent to devices.',
     }),
+    crlValiditySeconds: Type.Integer({
+      minimum: 2,
+      maximum: 31536000,
+      default: 604800,
+      description: 'Validity of the published CRL (nextUpdate − thisUpdate). The API signs a new list after every revocation and when half of this has passed.',
+    }),
     httpBodyLimitBytes: Type.Integer({
       minimum: 1024,
       default: 1048576,

@@ -9,12 +9,12 @@ import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer } from './http-server.ts';
-import { sessionEndPublisher } from '../cluster/session-end-stream.ts';
+import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
-import { crlSource } from './crl-source.ts';
+import { crlPublisher, isRevocationNotice, revocationsRefreshCrl } from './crl-source.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
@@ -32,6 +32,22 @@ await runService('api', async (config, log) => {
     const adminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
     const redis = serviceRedis(config, log);
     shutdown.add(async () => void redis.disconnect());
+    const crl = crlPublisher({ ca, store, validityMs: config.crlValiditySeconds * 1000, log: log.child({ component: 'crl' }) });
+    shutdown.add(async () => crl.close());
+    // Revocations made by the provisioners (re-provisioning, abandoned attempts) reach this process
+    // as the session-end notices every broker reads: each one makes the published CRL stale.
+    const noticeRedis = serviceRedis(config, log);
+    const notices = followSessionEnds({
+      redis: noticeRedis,
+      redisKeyPrefix: config.redisKeyPrefix,
+      from: await currentSessionEndPosition(noticeRedis, config.redisKeyPrefix),
+      apply: async (notice) => {
+        if (isRevocationNotice(notice)) crl.invalidate();
+      },
+      onGap: async () => crl.invalidate(),
+      log: log.child({ component: 'session-end-stream' }),
+    });
+    shutdown.add(() => notices.close());
     const app = createApiApp({
       store,
       config,
@@ -39,9 +55,10 @@ await runService('api', async (config, log) => {
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens: new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken),
       adminTokens: new ApiTokenAuthenticator(store, config),
-      crl: crlSource(ca, store),
+      crl: () => crl.current(),
       // Every broker process reads the session-end stream and ends the sessions a notice names.
-      sessions: sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength }),
+      // Revocations made here make the CRL stale at once, before the notice goes out.
+      sessions: revocationsRefreshCrl(sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength }), crl),
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());

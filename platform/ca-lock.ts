@@ -2,6 +2,7 @@ import path from 'node:path';
 import { openCertificateAuthority, certificateAuthorityOptions, type CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
+import { publicCrlUrlOf } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { withFileLock } from './file-lock.ts';
 
@@ -13,6 +14,7 @@ import { withFileLock } from './file-lock.ts';
 export async function openSharedCertificateAuthority(config: PlatformConfig, log: Logger): Promise<CertificateAuthority> {
   prepareDataDir(config.dataDir);
   return withFileLock(path.join(config.dataDir, 'ca.lock'), log, () =>
-    openCertificateAuthority(certificateAuthorityOptions(config, log.child({ component: 'ca' }))),
+    // Device certificates name the CRL the API process publishes (PROVISIO_PUBLIC_HTTP_URL).
+    openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => publicCrlUrlOf(config) }),
   );
 }

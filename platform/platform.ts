@@ -21,7 +21,7 @@ import { generateSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
-import { crlSource } from './crl-source.ts';
+import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
@@ -64,7 +64,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     shutdown.add(() => store.close());
     const auditRetention = startAuditRetention(config, store, log);
     shutdown.add(() => auditRetention.close());
-    const ca = await openCertificateAuthority(certificateAuthorityOptions(config, log.child({ component: 'ca' })));
+    // The CRL's URL names the HTTP port, known once the API listens (port 0 picks one); no device certificate is issued before.
+    let crlUrl: string | undefined;
+    const ca = await openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => crlUrl });
     const generatedAdminToken = await initAdminToken(store, config, log);
     // Written at once: only its hash is stored, so a start-up that fails after this point must not lose it.
     const generatedAdminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
@@ -81,8 +83,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
     });
     shutdown.add(() => accountBroker.close());
-    // Revocations end live sessions on both brokers before the API or the provisioner goes on.
-    const sessions = localSessionEnder([provisionBroker.sessions, accountBroker.sessions]);
+    const crl = crlPublisher({ ca, store, validityMs: config.crlValiditySeconds * 1000, log: log.child({ component: 'crl' }) });
+    shutdown.add(async () => crl.close());
+    // Revocations end live sessions on both brokers before the API or the provisioner goes on, and make the published CRL stale.
+    const sessions = revocationsRefreshCrl(localSessionEnder([provisionBroker.sessions, accountBroker.sessions]), crl);
 
     const secrets = await openPlatformSecrets(config, store, log);
     const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
@@ -93,11 +97,12 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens,
       adminTokens: new ApiTokenAuthenticator(store, config),
-      crl: crlSource(ca, store),
+      crl: () => crl.current(),
       sessions,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
+    crlUrl = publicCrlUrlOf(config, http.port);
 
     // What devices are told honours PROVISIO_ACCOUNT_BROKER_URL and PROVISIO_PUBLIC_HTTP_URL, as in a cluster.
     const deps = await provisionerDependencies(config, store, ca, log, {

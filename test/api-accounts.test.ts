@@ -134,7 +134,9 @@ describe("Admin API: an account's configurations and certificates", () => {
   const crlPem = '-----BEGIN X509 CRL-----\nMIIBtest\n-----END X509 CRL-----\n';
 
   before(async () => {
-    fixture = await startApiFixture({ crl: async () => crlPem });
+    const thisUpdate = Math.floor(Date.now() / 1000) * 1000;
+    const crl = { pem: crlPem, der: Buffer.from('MIIBtest', 'base64'), number: 1n, thisUpdate, nextUpdate: thisUpdate + 86_400_000 };
+    fixture = await startApiFixture({ crl: async () => crl });
     accountId = (await fixture.api('POST', '/api/v1/accounts', { body: { name: 'records' } })).body.id;
   });
   after(async () => {

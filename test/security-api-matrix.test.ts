@@ -202,6 +202,7 @@ const rows: readonly Row[] = [
     },
   },
   { operationId: 'getCrl', expected: scoped(200, 200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/crl') }) },
+  { operationId: 'getPublishedCrl', expected: open(200), target: async (world) => ({ call: api(world, 'GET', '/crl/issuing-ca.crl') }) },
 
   // configurations
   {
@@ -301,7 +302,15 @@ describe('Admin API access matrix: every route × every kind of token × both or
   let world: World;
 
   before(async () => {
-    const fixture = await startApiFixture({ crl: async () => '-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n' });
+    const thisUpdate = Math.floor(Date.now() / 1000) * 1000;
+    const crl = {
+      pem: '-----BEGIN X509 CRL-----\nMIIB\n-----END X509 CRL-----\n',
+      der: Buffer.from('MIIB', 'base64'),
+      number: 1n,
+      thisUpdate,
+      nextUpdate: thisUpdate + 86_400_000,
+    };
+    const fixture = await startApiFixture({ crl: async () => crl });
     const account = async (name: string): Promise<string> => (await fixture.api('POST', '/api/v1/accounts', { body: { name } })).body.id;
     const accounts = { acme: await account('acme'), globex: await account('globex') };
     const token = async (accountId: string): Promise<string> => (await fixture.api('POST', '/api/v1/api-tokens', { body: { accountId } })).body.token;

@@ -9,6 +9,11 @@ const tag = 'certificates';
 const base = `${apiPrefix}/certificates`;
 const serialParam = { serial: serialSchema };
 
+/** Where the CRL is published without credentials, on the API's HTTP server (the URL in device certificates' cRLDistributionPoints). */
+export const publicCrlPath = '/crl/issuing-ca.crl';
+/** How long a relying party may keep the published CRL before asking again (never past its nextUpdate). */
+const publicCrlMaxAgeSeconds = 300;
+
 export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
   const { store } = deps;
   return [
@@ -89,9 +94,49 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       problems: [404],
       handler: async ({ res }) => {
         if (!deps.crl) throw new PlatformError('NOT_FOUND', { detail: 'this server publishes no CRL' });
-        const pem = await deps.crl();
+        const { pem } = await deps.crl();
         res.status(200).setHeader('Cache-Control', 'no-cache');
         res.type('application/pkix-crl').send(pem);
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: publicCrlPath,
+      operationId: 'getPublishedCrl',
+      summary: 'The current certificate revocation list, DER, for devices and relying parties (no token)',
+      description:
+        'The URL written into the cRLDistributionPoints extension of every device certificate. The same list as ' +
+        '/api/v1/crl, signed by the issuing CA, in DER. It is signed again at once after every revocation and at half ' +
+        'its validity, before nextUpdate. ETag (the cRLNumber) and Last-Modified (thisUpdate) answer conditional ' +
+        `requests with 304; Cache-Control max-age is at most ${publicCrlMaxAgeSeconds} s and never past nextUpdate.`,
+      tag,
+      auth: 'none',
+      responses: {
+        200: {
+          description: 'The CRL (DER).',
+          content: { 'application/pkix-crl': { type: 'string', format: 'binary' } },
+          headers: {
+            ETag: { description: 'The cRLNumber in hex, quoted.', schema: { type: 'string' } },
+            'Last-Modified': { description: 'thisUpdate of the list.', schema: { type: 'string' } },
+            'Cache-Control': { description: `public, max-age at most ${publicCrlMaxAgeSeconds} s and never past nextUpdate.`, schema: { type: 'string' } },
+            Expires: { description: 'nextUpdate of the list.', schema: { type: 'string' } },
+          },
+        },
+        304: { description: 'Not modified (If-None-Match or If-Modified-Since).' },
+      },
+      problems: [404],
+      handler: async ({ req, res }) => {
+        if (!deps.crl) throw new PlatformError('NOT_FOUND', { detail: 'this server publishes no CRL' });
+        const crl = await deps.crl();
+        const untilNextUpdate = Math.floor((crl.nextUpdate - Date.now()) / 1000);
+        res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.min(publicCrlMaxAgeSeconds, untilNextUpdate))}`);
+        res.setHeader('ETag', `"${crl.number.toString(16)}"`);
+        res.setHeader('Last-Modified', new Date(crl.thisUpdate).toUTCString());
+        res.setHeader('Expires', new Date(crl.nextUpdate).toUTCString());
+        res.type('application/pkix-crl');
+        // express's req.fresh compares If-None-Match / If-Modified-Since with the headers just set.
+        if (req.fresh) res.status(304).end();
+        else res.status(200).send(crl.der);
       },
     }),
   ];

@@ -13,11 +13,12 @@ import { createLogger, type Logger } from '../../log/logger.ts';
 import { openPlatformSecrets } from '../../platform/platform-secrets.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { ProvisionStore } from '../../store/types.ts';
+import type { SignedCrl } from '../../certs/certificate-authority.ts';
 
 export interface ApiFixtureOptions {
   /** Settings over the defaults; dataDir defaults to a fresh temporary directory (removed by close). */
   readonly config?: Partial<PlatformConfig>;
-  readonly crl?: () => Promise<string>;
+  readonly crl?: () => Promise<SignedCrl>;
   /** Where logs go (default: nowhere), e.g. to check that no secret is logged. */
   readonly logDestination?: DestinationStream;
   readonly logLevel?: PlatformConfig['logLevel'];
