@@ -39,6 +39,8 @@ export interface CertificateAuthorityOptions {
   /** Public host names of the brokers, put into the server certificate besides localhost, 127.0.0.1, ::1. */
   readonly hostnames: readonly string[];
   readonly deviceValidityDays: number;
+  /** When set, device certificate validity in seconds, overriding deviceValidityDays. */
+  readonly deviceValiditySeconds?: number;
   /** URL of the published CRL for device certificates (cRLDistributionPoints), read at each issue; absent or undefined: none written. */
   readonly crlDistributionPoint?: () => string | undefined;
   /** Use the operator's CA instead of generating one. */
@@ -93,6 +95,7 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     issuer,
     issuerNotAfter: material.issuing.fields.notAfter,
     validityDays: options.deviceValidityDays,
+    ...(options.deviceValiditySeconds !== undefined ? { validitySeconds: options.deviceValiditySeconds } : {}),
     ...(options.crlDistributionPoint ? { crlDistributionPoint: options.crlDistributionPoint } : {}),
   });
   const verifier = new DeviceVerifier({ issuingCertificate: material.issuing.certificate });
@@ -129,6 +132,7 @@ export function certificateAuthorityOptions(config: PlatformConfig, log: Logger)
     keyAlgorithm: config.certKeyAlgorithm,
     hostnames: config.publicHostnames,
     deviceValidityDays: config.deviceCertValidityDays,
+    ...(config.deviceCertValiditySeconds !== undefined ? { deviceValiditySeconds: config.deviceCertValiditySeconds } : {}),
     ...(caRootCertFile && caIssuingCertFile && caIssuingKeyFile
       ? { operatorCa: { rootCertFile: caRootCertFile, issuingCertFile: caIssuingCertFile, issuingKeyFile: caIssuingKeyFile } }
       : {}),

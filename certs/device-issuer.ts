@@ -34,6 +34,8 @@ export interface DeviceIssuerOptions {
   /** Device certificates never outlive the issuing CA. */
   readonly issuerNotAfter: number;
   readonly validityDays: number;
+  /** When set, the validity in seconds instead of validityDays (PROVISIO_DEVICE_CERT_VALIDITY_SECONDS, for tests). */
+  readonly validitySeconds?: number;
   readonly now?: () => number;
   /** The URL of the published CRL, written into each certificate (cRLDistributionPoints); read at each issue, since a process may learn its HTTP port after opening the CA. */
   readonly crlDistributionPoint?: () => string | undefined;
@@ -103,7 +105,8 @@ export class DeviceIssuer {
   #issue(publicKey: KeyObject, subjectPublicKeyInfo: Buffer, device: DeviceIdentity): IssuedDeviceCertificate {
     const now = wholeSeconds(this.#now());
     const notBefore = now - clockSkewMs;
-    const notAfter = Math.min(now + this.#options.validityDays * dayMs, this.#options.issuerNotAfter);
+    const validityMs = this.#options.validitySeconds !== undefined ? this.#options.validitySeconds * 1000 : this.#options.validityDays * dayMs;
+    const notAfter = Math.min(now + validityMs, this.#options.issuerNotAfter);
     const serial = randomSerial();
     const built = buildCertificate(
       {

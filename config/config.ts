@@ -19,6 +19,9 @@ function parseEnvValue(key: ConfigKey, raw: string): unknown {
     case 'integer':
       // Number('') is 0 and Number('1e3') is 1000; only plain decimal integers are accepted.
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'number':
+      // A plain decimal (0.67, 1, .5); no exponents, hex or empty strings.
+      return /^-?(\d+\.?\d*|\.\d+)$/.test(raw.trim()) ? Number(raw.trim()) : raw;
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(raw.trim())) return true;
       if (/^(false|0|no|off)$/i.test(raw.trim())) return false;
@@ -37,10 +40,12 @@ function describeAccepted(key: ConfigKey): string {
   const property = configSchema.properties[key] as Record<string, unknown>;
   if (Array.isArray(property['enum'])) return `one of ${(property['enum'] as string[]).join(', ')}`;
   switch (property['type']) {
-    case 'integer': {
+    case 'integer':
+    case 'number': {
       const min = property['minimum'];
       const max = property['maximum'];
-      return `an integer${min !== undefined ? ` >= ${String(min)}` : ''}${max !== undefined ? ` and <= ${String(max)}` : ''}`;
+      const kind = property['type'] === 'integer' ? 'an integer' : 'a number';
+      return `${kind}${min !== undefined ? ` >= ${String(min)}` : ''}${max !== undefined ? ` and <= ${String(max)}` : ''}`;
     }
     case 'boolean':
       return 'true or false';

@@ -4,6 +4,7 @@
  * so a setting cannot go undocumented.
  */
 import { OptionalKind, Type, type SchemaOptions, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
+import { certificateSettings } from './certificate-schema.ts';
 import { auditSettings, protectionSettings } from './protection-schema.ts';
 
 /** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
@@ -218,6 +219,7 @@ export const configSchema = Type.Object(
       default: 365,
       description: 'Validity of issued device client certificates, in days.',
     }),
+    ...certificateSettings,
     requestDefaultValidityDays: Type.Integer({
       minimum: 1,
       maximum: 3650,
