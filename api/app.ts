@@ -10,6 +10,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditEventRoutes } from './routes/audit-events.ts';
 import { bundleRoutes } from './routes/bundles.ts';
+import { certificateRenewalRoutes } from './routes/certificate-renewals.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { configurationRoutes } from './routes/configurations.ts';
 import { metaRoutes } from './routes/meta.ts';
@@ -30,6 +31,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...configurationRoutes(routeDeps),
     ...bundleRoutes(routeDeps),
     ...certificateRoutes(routeDeps),
+    ...certificateRenewalRoutes(routeDeps),
     ...auditEventRoutes(routeDeps),
   ];
   return routes;

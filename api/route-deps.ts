@@ -1,4 +1,5 @@
 import type { SignedCrl } from '../certs/certificate-authority.ts';
+import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
@@ -27,12 +28,18 @@ export interface ApiDeps {
    * with no broker to tell (tests of the API alone).
    */
   readonly sessions?: SessionEnder;
+  /**
+   * Tells online devices to renew their certificate now (POST /api/v1/certificate-renewals): in
+   * place (all-in-one) or through the renew-now channel (cluster). Absent: an API with no broker to tell.
+   */
+  readonly renewals?: RenewNowSender;
 }
 
 /** What route modules use: the deps plus services built from them. */
 export interface RouteDeps extends ApiDeps {
   readonly requests: ProvisionRequestService;
   readonly sessions: SessionEnder;
+  readonly renewals: RenewNowSender;
   readonly audit: (event: Omit<NewAuditEvent, 'outcome'> & { outcome?: 'success' | 'failure' }) => Promise<void>;
 }
 
@@ -41,6 +48,7 @@ export function createRouteDeps(deps: ApiDeps, requests: ProvisionRequestService
     ...deps,
     requests,
     sessions: deps.sessions ?? { endSessions: async () => undefined },
+    renewals: deps.renewals ?? { tellToRenew: async () => undefined },
     audit: async (event) => {
       await deps.store.appendAudit({ outcome: 'success', ...event });
     },

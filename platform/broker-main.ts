@@ -12,6 +12,10 @@ import { localSessionEnder } from '../broker/session-terminator.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
+import { isConnectedHere } from '../broker/connected-clients.ts';
+import { subscribeRenewNow } from '../cluster/renew-now-channel.ts';
+import { publishQos1 } from '../provisioner/aedes-transport.ts';
+import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
@@ -79,6 +83,21 @@ await runService('broker', async (config, log) => {
     const deps = await provisionerDependencies(config, store, ca, log, { sessions });
     const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
+    // Renew now: every broker process hears every notice and tells the named devices connected to it.
+    const renewNow = renewNowPublisher({
+      signing: deps.signing,
+      chainPems: deps.chainPems,
+      publish: (topic, payload) => publishQos1(accountBroker.aedes, topic, payload),
+      isConnectedHere: (clientId) => isConnectedHere(accountBroker.aedes, clientId),
+      log,
+    });
+    const renewNowNotices = await subscribeRenewNow({
+      redis: serviceRedis(config, log),
+      redisKeyPrefix: config.redisKeyPrefix,
+      apply: (notice) => renewNow.tellToRenew(notice),
+      log: log.child({ component: 'renew-now-channel' }),
+    });
+    shutdown.add(() => renewNowNotices.close());
     return {
       endpoints: {
         provisionMqtts: provisionBroker.mqttsPort,

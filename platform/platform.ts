@@ -8,11 +8,14 @@ import { startHttpServer, type RunningHttpServer } from './http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
+import { isConnectedHere } from '../broker/connected-clients.ts';
+import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
+import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import { openCertificateAuthority, certificateAuthorityOptions, type CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
-import { aedesTransport } from '../provisioner/aedes-transport.ts';
+import { aedesTransport, publishQos1 } from '../provisioner/aedes-transport.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
@@ -90,6 +93,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
 
     const secrets = await openPlatformSecrets(config, store, log);
     const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
+    // Renew now (POST /api/v1/certificate-renewals): signed and published here with the provisioner's signer, set once it exists below.
+    let renewNow: RenewNowSender | null = null;
+    const renewals: RenewNowSender = {
+      async tellToRenew(notice) {
+        if (!renewNow) throw new Error('the platform is still starting');
+        await renewNow.tellToRenew(notice);
+      },
+    };
     const app = createApiApp({
       store,
       config,
@@ -99,6 +110,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       adminTokens: new ApiTokenAuthenticator(store, config),
       crl: () => crl.current(),
       sessions,
+      renewals,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
@@ -130,6 +142,13 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     shutdown.add(() => provisionerControl.stop());
     const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
+    renewNow = renewNowPublisher({
+      signing: deps.signing,
+      chainPems: deps.chainPems,
+      publish: (topic, payload) => publishQos1(accountBroker.aedes, topic, payload),
+      isConnectedHere: (clientId) => isConnectedHere(accountBroker.aedes, clientId),
+      log,
+    });
 
     const host = publicHost(config);
     const endpoints: Record<string, string> = {

@@ -3,6 +3,7 @@ import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountS
 import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
 import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
 import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
+import { certificateRenewalSchema, newCertificateRenewalSchema } from './certificate-renewals.ts';
 import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
 import { problemSchema } from './common.ts';
 import { configurationListQuerySchema, configurationPageSchema, configurationSchema, newConfigurationSchema } from './configurations.ts';
@@ -51,6 +52,8 @@ export const componentSchemas = {
   CertificatePage: certificatePageSchema,
   CertificateListQuery: certificateListQuerySchema,
   Revocation: revocationSchema,
+  NewCertificateRenewal: newCertificateRenewalSchema,
+  CertificateRenewal: certificateRenewalSchema,
   AuditEvent: auditEventSchema,
   AuditEventPage: auditEventPageSchema,
   AuditEventListQuery: auditEventListQuerySchema,

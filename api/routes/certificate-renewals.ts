@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { renewNoticeMaxClientIds } from '../../cluster/renew-now-notice.ts';
+import { PlatformError } from '../../errors/platform-error.ts';
+import type { Account, DeviceRecord } from '../../store/types.ts';
+import { requireWriteAccess } from '../access.ts';
+import type { Principal } from '../auth.ts';
+import { invalid } from '../problem.ts';
+import type { RouteDeps } from '../route-deps.ts';
+import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
+
+const tag = 'certificates';
+/** listDevices answers at most this many per page. */
+const pageSize = 1000;
+
+/** The devices a renewal names, per account; `online` are the ones to tell. */
+interface AccountTarget {
+  readonly account: Account;
+  readonly online: string[];
+}
+
+async function accountOf(deps: RouteDeps, accountId: string, cache: Map<string, Account | null>): Promise<Account | null> {
+  if (!cache.has(accountId)) cache.set(accountId, await deps.store.getAccount(accountId));
+  return cache.get(accountId) ?? null;
+}
+
+/** One device: its record in each account the token may see (normally one); none is 404, as for any record it may not see. */
+async function deviceTargets(deps: RouteDeps, principal: Principal, clientId: string): Promise<AccountTarget[]> {
+  const scope = principal.kind === 'account' ? { accountId: principal.accountId } : {};
+  const records: DeviceRecord[] = [...(await deps.store.listDevices({ ...scope, clientId, limit: pageSize })).items];
+  if (records.length === 0) throw new PlatformError('NOT_FOUND', { detail: 'no such device' });
+  const accounts = new Map<string, Account | null>();
+  const targets: AccountTarget[] = [];
+  for (const record of records) {
+    const account = await accountOf(deps, record.accountId, accounts);
+    if (account) targets.push({ account, online: record.online ? [record.clientId] : [] });
+  }
+  if (targets.length === 0) throw new PlatformError('NOT_FOUND', { detail: 'no such device' });
+  return targets;
+}
+
+/** Every online device of one account: another account's is 403 for an account token, as creating there is. */
+async function accountTarget(deps: RouteDeps, principal: Principal, accountId: string): Promise<AccountTarget> {
+  requireWriteAccess(principal, accountId);
+  const account = await deps.store.getAccount(accountId);
+  if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
+  const online: string[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await deps.store.listDevices({ accountId, online: true, offset, limit: pageSize });
+    online.push(...page.items.map((device) => device.clientId));
+    if (page.items.length < pageSize) break;
+  }
+  return { account, online };
+}
+
+/**
+ * POST /api/v1/certificate-renewals: "renew now" (docs/PROTOCOL.md, CERT-V1). The online devices
+ * of the target are told, each by the broker process holding its connection, with a signed
+ * command on $EDC/{account}/{clientId}/CERT-V1/PUT/renew; each then renews on its own within
+ * `withinSeconds`. Answered once the commands went out (one process) or the notices are on the
+ * renew-now channel (cluster).
+ */
+export function certificateRenewalRoutes(deps: RouteDeps): ApiRoute[] {
+  return [
+    defineRoute({
+      method: 'post',
+      path: `${apiPrefix}/certificate-renewals`,
+      operationId: 'requestCertificateRenewal',
+      summary: 'Tell one device, or every online device of an account, to renew its certificate now',
+      description:
+        'Sends the CERT-V1 renew-now command (docs/PROTOCOL.md) to the online devices of the target. A device that is offline is not told; ' +
+        'it renews on its own schedule. An account token may name only its own devices and account.',
+      tag,
+      auth: 'bearer',
+      body: { kind: 'json', schema: 'NewCertificateRenewal' },
+      responses: { 202: { description: 'The command went out to the online devices of the target.', schema: 'CertificateRenewal' } },
+      handler: async ({ principal, body }) => {
+        const { clientId, accountId, withinSeconds, reason } = body;
+        if ((clientId === undefined) === (accountId === undefined)) throw invalid('body', 'send exactly one of clientId and accountId');
+        const targets = clientId !== undefined ? await deviceTargets(deps, principal, clientId) : [await accountTarget(deps, principal, accountId!)];
+        const renewalId = randomUUID();
+        let devicesTold = 0;
+        for (const { account, online } of targets) {
+          for (let start = 0; start < online.length; start += renewNoticeMaxClientIds) {
+            const clientIds = online.slice(start, start + renewNoticeMaxClientIds);
+            await deps.renewals.tellToRenew({ renewalId, accountId: account.id, accountName: account.name, clientIds, withinSeconds, reason });
+            devicesTold += clientIds.length;
+          }
+          await deps.audit({
+            type: 'certificate.renewal-requested',
+            actor: principal.actor,
+            accountId: account.id,
+            clientId: clientId ?? null,
+            provisionRequestId: null,
+            detail: { renewalId, target: clientId !== undefined ? 'device' : 'account', devicesTold: online.length, withinSeconds, reason },
+          });
+        }
+        return { status: 202, body: { renewalId, devicesTold, withinSeconds } };
+      },
+    }),
+  ];
+}
