@@ -244,6 +244,48 @@ export class ProvisionRequestService {
     }
   }
 
+  /**
+   * The expired-certificate path (PROTOCOL.md, CERT-V1 "Expired certificate"): a request the
+   * device used up (COMPLETED) or ran out of attempts on (FAILED) opens the provision broker
+   * again with the same credentials, its attempts counted from zero, so that the device provisions
+   * as on first boot. A request whose expiresOn has passed, or comes within the default validity,
+   * is given that validity from now. The attempt and certificate of the last provisioning are
+   * forgotten here; the device's older certificates are revoked when it completes, as on any
+   * re-provisioning. Re-reads and retries when a concurrent change bumped the version.
+   */
+  async reprovision(id: string, actor: string): Promise<ProvisionRequest> {
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await this.store.getProvisionRequest(id);
+      if (!current) throw new PlatformError('NOT_FOUND', { detail: 'no such provision request' });
+      if (current.jobStatus !== 'COMPLETED' && current.jobStatus !== 'FAILED') {
+        throw new PlatformError('REQUEST_WRONG_STATE', { detail: `job is ${current.jobStatus}: only a COMPLETED or FAILED request is provisioned again` });
+      }
+      await checkMayEnable(this.store, current);
+      const now = this.now();
+      const expiresOn = Math.max(current.expiresOn, now + this.config.requestDefaultValidityDays * dayMs);
+      try {
+        const updated = await this.store.updateProvisionRequest(id, current.version, {
+          status: 'ENABLED',
+          jobStatus: 'CREATED',
+          retryCount: 0,
+          currentRequestId: null,
+          certificateSerial: null,
+          activatesOn: Math.min(current.activatesOn, now),
+          expiresOn,
+          modifiedBy: actor,
+        });
+        await this.audit('request.reprovision', actor, updated, {
+          previousJobStatus: current.jobStatus,
+          previousRetryCount: current.retryCount,
+          expiresOn: new Date(expiresOn).toISOString(),
+        });
+        return updated;
+      } catch (error) {
+        if (!(error instanceof PlatformError && error.code === 'VERSION_CONFLICT') || attempt >= 3) throw error;
+      }
+    }
+  }
+
   async delete(id: string, actor: string): Promise<void> {
     const current = await this.store.getProvisionRequest(id);
     if (!current) throw new PlatformError('NOT_FOUND', { detail: 'no such provision request' });

@@ -301,6 +301,15 @@ const rows: readonly Row[] = [
     },
   },
   {
+    operationId: 'reprovisionProvisionRequest',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const { id, version } = await newRequest(world, owner);
+      await world.fixture.store.updateProvisionRequest(id, version, { jobStatus: 'COMPLETED', status: 'DISABLED', modifiedBy: 'test' });
+      return { call: api(world, 'POST', `/api/v1/provision-requests/${id}/reprovision`), read: readRequest(world, id) };
+    },
+  },
+  {
     operationId: 'deleteProvisionRequest',
     expected: scoped(204, 404),
     target: async (world, owner) => {

@@ -205,6 +205,29 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
     statusRoute('enable', 'ENABLED'),
     statusRoute('disable', 'DISABLED'),
     defineRoute({
+      method: 'post',
+      path: `${base}/{id}/reprovision`,
+      operationId: 'reprovisionProvisionRequest',
+      summary: 'Let a device provision again with the same credentials (its certificate expired, or it was reset)',
+      description:
+        'For a COMPLETED or FAILED request (otherwise 409 REQUEST_WRONG_STATE): status ENABLED, jobStatus CREATED, ' +
+        'retryCount 0, the same user name, password and activation key. An expiresOn that has passed or comes sooner than ' +
+        'the default request validity (PROVISIO_REQUEST_DEFAULT_VALIDITY_DAYS) is moved to that validity from now. The device ' +
+        'then connects to the provision broker with its original credentials and provisions as on first boot; when it ' +
+        'completes, its older certificates are revoked. Refused (409 DUPLICATE) while another account holds the clientId. ' +
+        'Audited as request.reprovision.',
+      tag,
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The request now.', schema: 'ProvisionRequest' } },
+      problems: [409],
+      handler: async ({ principal, params }) => {
+        await visibleRequest(principal, params['id']!);
+        const changed = await requests.reprovision(params['id']!, principal.actor);
+        return { status: 200, body: provisionRequestView(changed) };
+      },
+    }),
+    defineRoute({
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteProvisionRequest',

@@ -25,6 +25,7 @@ export async function provisionOverMqtt(options: {
   readonly clientId: string;
   readonly username: string;
   readonly password: string;
+  readonly activationKey?: string | undefined;
   readonly requestId: string;
 }): Promise<WireProvisioned> {
   const { clientId, requestId } = options;
@@ -40,7 +41,7 @@ export async function provisionOverMqtt(options: {
   try {
     const replyTo = await listenForReplies(client, clientId);
     const csr = createCsr({ commonName: clientId });
-    await requestProvisioning(client, clientId, requestId, { csr: csr.csrPem });
+    await requestProvisioning(client, clientId, requestId, { csr: csr.csrPem, ...(options.activationKey ? { activationKey: options.activationKey } : {}) });
     const reply = await replyTo(requestId);
     if (reply.responseCode !== 200 || !reply.body) throw new Error(`provision reply ${reply.responseCode}: ${reply.message ?? ''}`);
     const result = decodeProvisionResult(reply.body);
