@@ -145,10 +145,8 @@ function stayOptions(values: Values): { renewals?: number; durationMs?: number; 
   const seconds = integer(values['stay-online'], 'stay-online', 0);
   const renewals = integer(values.renewals, 'renewals', 0);
   const jitter = integer(values['renewal-jitter-max-seconds'], 'renewal-jitter-max-seconds', 0);
-  if (seconds === undefined && renewals === undefined) {
-    if (jitter !== undefined) throw new UsageError('--renewal-jitter-max-seconds needs --stay-online or --renewals');
-    return undefined;
-  }
+  // Without them the device leaves after its birth, and the jitter bound has nothing to bound.
+  if (seconds === undefined && renewals === undefined) return undefined;
   return {
     ...(renewals !== undefined ? { renewals } : {}),
     ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),

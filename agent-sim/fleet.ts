@@ -187,7 +187,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
         ...(early ? { early } : {}),
         onEvent: (event) => {
           if (event === 'renewed') renewal.renewed += 1;
-          else if (event === 'renewal-failed') renewal.failed += 1;
+          else if (event === 'renewal-failed' || event === 'fallback') renewal.failed += 1;
           else return;
           options.onProgress?.(provisioned, failed, { renewed: renewal.renewed, failed: renewal.failed });
         },

@@ -90,6 +90,7 @@ export async function renewalAttempt(
   };
   const replied = Promise.race([waiter.wait(pending.requestId, settings.timeout, accept), untilClosed(client)]);
   const payload = encodeRenewalRequest({ requestId: pending.requestId, requesterClientId: clientId, csr: createCertificateSigningRequest(clientId, newKey) });
+  onStep?.('renew', pending.requestId);
   try {
     await answerWithin(
       client,
@@ -101,7 +102,6 @@ export async function renewalAttempt(
     waiter.cancel(pending.requestId);
     return { status: 'failed', reason: (error as Error).message, action: 'retry' };
   }
-  onStep?.('renew', pending.requestId);
   const reply = await replied;
   if (!reply) {
     const reason = client.connected ? 'timeout waiting for the renewal reply' : 'connection lost waiting for the renewal reply';
