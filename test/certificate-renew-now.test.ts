@@ -39,6 +39,8 @@ interface Told {
 /** What a device's account-broker connection receives on its PUT/renew topic, each command checked as PROTOCOL.md §7 says. */
 class RenewInbox {
   readonly commands: Told[] = [];
+  /** A command that failed a check, thrown by nth() (an assertion inside mqtt.js's event would be lost). */
+  private failure: Error | null = null;
   private waiters: (() => void)[] = [];
 
   private constructor(
@@ -51,7 +53,11 @@ class RenewInbox {
     const topic = renewNowTopic(account, clientId);
     client.on('message', (received, payload) => {
       if (received !== topic) return;
-      inbox.commands.push(inbox.verified(received, payload));
+      try {
+        inbox.commands.push(inbox.verified(received, payload));
+      } catch (error) {
+        inbox.failure ??= error as Error;
+      }
       for (const wake of inbox.waiters.splice(0)) wake();
     });
     await client.subscribeAsync(topic, { qos: 1 });
@@ -76,6 +82,7 @@ class RenewInbox {
   async nth(n: number, timeoutMs = 10_000): Promise<Told> {
     const deadline = Date.now() + timeoutMs;
     while (this.commands.length < n) {
+      if (this.failure) throw this.failure;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.clientId}: ${this.commands.length} renew-now command(s) within ${timeoutMs} ms, not ${n}`);
       await new Promise<void>((resolve) => {

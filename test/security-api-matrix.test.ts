@@ -206,6 +206,19 @@ const rows: readonly Row[] = [
     expected: scoped(202, 404),
     target: async (world, owner) => {
       const clientId = unique('dev');
+      await newRequest(world, owner, { clientId });
+      await world.fixture.store.upsertDevice(world.accounts[owner], clientId, { online: true });
+      return {
+        call: api(world, 'POST', '/api/v1/certificate-renewals', { clientId, reason: 'keyCompromise' }),
+        read: async () => (await world.fixture.store.listAudit({ type: 'certificate.renewal-requested', clientId })).total,
+      };
+    },
+  },
+  {
+    operationId: 'requestCertificateRenewal',
+    expected: scoped(202, 404),
+    target: async (world, owner) => {
+      const clientId = unique('dev');
       await world.fixture.store.upsertDevice(world.accounts[owner], clientId, { online: true });
       return {
         call: api(world, 'POST', '/api/v1/certificate-renewals', { clientId, reason: 'keyCompromise' }),

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { renewNoticeMaxClientIds } from '../../cluster/renew-now-notice.ts';
 import { PlatformError } from '../../errors/platform-error.ts';
-import type { Account, DeviceRecord } from '../../store/types.ts';
+import type { Account } from '../../store/types.ts';
 import { requireWriteAccess } from '../access.ts';
 import type { Principal } from '../auth.ts';
 import { invalid } from '../problem.ts';
@@ -18,21 +18,24 @@ interface AccountTarget {
   readonly online: string[];
 }
 
-async function accountOf(deps: RouteDeps, accountId: string, cache: Map<string, Account | null>): Promise<Account | null> {
-  if (!cache.has(accountId)) cache.set(accountId, await deps.store.getAccount(accountId));
-  return cache.get(accountId) ?? null;
+/**
+ * The accounts that may have a device record for the clientId: an account token's own; for the
+ * admin, the accounts holding it (a request or a valid certificate for it), looked up by index
+ * rather than by scanning every device of the platform.
+ */
+async function candidateAccounts(deps: RouteDeps, principal: Principal, clientId: string): Promise<readonly string[]> {
+  if (principal.kind === 'account') return [principal.accountId];
+  const holders = (await deps.store.findClientIdHolders([clientId])).get(clientId);
+  return [...new Set([...(holders?.validCertificateAccountIds ?? []), ...(holders?.requestAccountIds ?? [])])];
 }
 
 /** One device: its record in each account the token may see (normally one); none is 404, as for any record it may not see. */
 async function deviceTargets(deps: RouteDeps, principal: Principal, clientId: string): Promise<AccountTarget[]> {
-  const scope = principal.kind === 'account' ? { accountId: principal.accountId } : {};
-  const records: DeviceRecord[] = [...(await deps.store.listDevices({ ...scope, clientId, limit: pageSize })).items];
-  if (records.length === 0) throw new PlatformError('NOT_FOUND', { detail: 'no such device' });
-  const accounts = new Map<string, Account | null>();
   const targets: AccountTarget[] = [];
-  for (const record of records) {
-    const account = await accountOf(deps, record.accountId, accounts);
-    if (account) targets.push({ account, online: record.online ? [record.clientId] : [] });
+  for (const accountId of await candidateAccounts(deps, principal, clientId)) {
+    const device = await deps.store.getDevice(accountId, clientId);
+    const account = device ? await deps.store.getAccount(accountId) : null;
+    if (device && account) targets.push({ account, online: device.online ? [clientId] : [] });
   }
   if (targets.length === 0) throw new PlatformError('NOT_FOUND', { detail: 'no such device' });
   return targets;
