@@ -2,7 +2,7 @@ import type { TLSSocket } from 'node:tls';
 import { fromPem } from '../certs/pem.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
-import type { ProvisionStore } from '../store/types.ts';
+import type { IssuedCertificate, ProvisionStore } from '../store/types.ts';
 import type { SessionPrincipal } from './session-terminator.ts';
 import { deviceNamespacesOnAccountBroker } from './topic-acl.ts';
 
@@ -24,7 +24,7 @@ export interface AccountConnectAttempt {
  * builds an object with fingerprints and names, and parsing it again cost as much as the rest
  * of this check (docs/BENCHMARKS.md, profile).
  */
-export function createAccountAuthenticator(store: ProvisionStore) {
+export function createAccountAuthenticator(store: ProvisionStore, onRenewedCertificateUsed?: (certificate: IssuedCertificate) => Promise<void>) {
   return async function authenticate(attempt: AccountConnectAttempt): Promise<SessionPrincipal> {
     if (!isAcceptableClientId(attempt.clientId)) throw new PlatformError('CONNECT_CLIENT_ID_INVALID');
     const socket = attempt.socket;
@@ -42,6 +42,10 @@ export function createAccountAuthenticator(store: ProvisionStore) {
     }
     const account = await store.getAccount(record.accountId);
     if (!account) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'the account of the certificate no longer exists' });
+    // The first CONNECT with a renewed certificate retires the one it renews (docs/PROTOCOL.md §13).
+    // Decided on the record already read: a certificate that renews nothing, or whose renewal is
+    // settled, costs nothing more.
+    if (record.renewsSerial !== null && record.renewalSettledOn === null) await onRenewedCertificateUsed?.(record);
     return {
       kind: 'device',
       account: account.name,

@@ -3,7 +3,7 @@ import { Aedes } from 'aedes';
 import type { PlatformConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
-import type { ProvisionStore } from '../store/types.ts';
+import type { IssuedCertificate, ProvisionStore } from '../store/types.ts';
 import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { createAccountAuthenticator } from './account-authenticator.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
@@ -28,6 +28,12 @@ export interface AccountBrokerOptions {
   readonly brokerId?: string;
   /** Told when an authenticated device's connection ends. */
   readonly onDeviceDisconnected?: (account: string, clientId: string) => void;
+  /**
+   * Told, before CONNACK, when a device connects with a renewed certificate whose renewal is not
+   * settled yet (CERT-V1: the old certificate is revoked then). A failure is logged and the
+   * CONNECT goes on: the certificate is valid, the next CONNECT or the grace sweep settles it.
+   */
+  readonly onRenewedCertificateUsed?: (certificate: IssuedCertificate) => Promise<void>;
 }
 
 export interface AccountBroker {
@@ -51,7 +57,16 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
     connectTimeout: options.config.mqttConnectTimeoutMs,
     ...(options.backends ? { persistence: options.backends.persistence, mq: options.backends.mq } : {}),
   });
-  const authenticateCertificate = createAccountAuthenticator(options.store);
+  const onRenewed = options.onRenewedCertificateUsed;
+  const authenticateCertificate = createAccountAuthenticator(
+    options.store,
+    onRenewed
+      ? (certificate) =>
+          onRenewed(certificate).catch((error: unknown) =>
+            log.warn({ err: error, clientId: certificate.clientId, serial: certificate.serial }, 'certificate renewal not settled at CONNECT'),
+          )
+      : undefined,
+  );
   const principals = installBrokerHooks(aedes, {
     maxMessageBytes: options.config.maxMessageBytes,
     retained: retainedBoundsOf(options.config),

@@ -11,6 +11,8 @@ import { brokerBackends } from '../broker/shared-state.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
+import { startRenewalHandler } from '../provisioner/certificate-renewal.ts';
+import { settleRenewal } from '../provisioner/renewal-settlement.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { isConnectedHere } from '../broker/connected-clients.ts';
 import { subscribeRenewNow } from '../cluster/renew-now-channel.ts';
@@ -19,6 +21,7 @@ import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { startRenewalSweep } from './certificate-renewal-sweep.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
@@ -64,6 +67,8 @@ await runService('broker', async (config, log) => {
       backends: brokerBackends(config, 'account', log),
       brokerId: `account-${id}`,
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
+      // CERT-V1: the first CONNECT with a renewed certificate revokes the one it renews, on every broker (`sessions` is set below, before any device gets that far).
+      onRenewedCertificateUsed: (certificate) => settleRenewal({ store, sessions, log }, certificate, 'first-connect'),
     });
     shutdown.add(() => accountBroker.close());
     const local = localSessionEnder([provisionBroker.sessions, accountBroker.sessions]);
@@ -83,6 +88,11 @@ await runService('broker', async (config, log) => {
     const deps = await provisionerDependencies(config, store, ca, log, { sessions });
     const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
+    // CERT-V1 renewal requests of this process's own devices; the grace sweep runs in every broker process (settling is idempotent).
+    const renewalHandler = await startRenewalHandler(deps, localPublishTransport(accountBroker.aedes));
+    shutdown.add(() => renewalHandler.close());
+    const renewalSweep = startRenewalSweep(config, { store, sessions, log });
+    shutdown.add(() => renewalSweep.close());
     // Renew now: every broker process hears every notice and tells the named devices connected to it.
     const renewNow = renewNowPublisher({
       signing: deps.signing,

@@ -18,12 +18,15 @@ import type { Logger } from '../log/logger.ts';
 import { aedesTransport, publishQos1 } from '../provisioner/aedes-transport.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
+import { startRenewalHandler } from '../provisioner/certificate-renewal.ts';
+import { settleRenewal } from '../provisioner/renewal-settlement.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
+import { startRenewalSweep } from './certificate-renewal-sweep.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
@@ -84,6 +87,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       clientCaPems: ca.clientCaPems,
       log,
       onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
+      // CERT-V1: the first CONNECT with a renewed certificate revokes the one it renews (`sessions` is set just below, before any device gets that far).
+      onRenewedCertificateUsed: (certificate) => settleRenewal({ store, sessions, log }, certificate, 'first-connect'),
     });
     shutdown.add(() => accountBroker.close());
     const crl = crlPublisher({ ca, store, validityMs: config.crlValiditySeconds * 1000, log: log.child({ component: 'crl' }) });
@@ -142,6 +147,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     shutdown.add(() => provisionerControl.stop());
     const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
     shutdown.add(() => birthHandler.close());
+    const renewalHandler = await startRenewalHandler(deps, localPublishTransport(accountBroker.aedes));
+    shutdown.add(() => renewalHandler.close());
+    const renewalSweep = startRenewalSweep(config, { store, sessions, log });
+    shutdown.add(() => renewalSweep.close());
     renewNow = renewNowPublisher({
       signing: deps.signing,
       chainPems: deps.chainPems,

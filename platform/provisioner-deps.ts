@@ -58,6 +58,7 @@ export async function provisionerDependencies(
     maxMessageBytes: config.maxMessageBytes,
     allowKeyGenerationOverPlainMqtt: config.allowKeyGenerationOverPlainMqtt,
     rateLimits: config,
+    certificateRenewal: config,
     sessions: known.sessions,
     log,
   };

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
+import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
@@ -7,6 +8,12 @@ import type { DeviceRateLimitSettings } from './device-rate-limits.ts';
 
 /** The part of the certificate authority the provisioner uses. */
 export type DeviceCertificateIssuer = Pick<CertificateAuthority, 'issueFromCsr' | 'issueForPublicKey'>;
+
+/** The CERT-V1 settings (config/certificate-schema.ts) the provisioner and the renewal handler read. */
+export type CertificateRenewalSettings = Pick<
+  PlatformConfig,
+  'certificateRenewalShare' | 'certificateRenewalBurst' | 'certificateRenewalsPerHour' | 'certificateRenewalMaxInFlight'
+>;
 
 export interface ProvisionerDependencies {
   readonly store: ProvisionStore;
@@ -29,6 +36,8 @@ export interface ProvisionerDependencies {
   readonly allowKeyGenerationOverPlainMqtt: boolean;
   /** What one device may make the platform do per unit of time (issue 20 §2). */
   readonly rateLimits: DeviceRateLimitSettings;
+  /** When devices renew their certificates, and how often they may ask (CERT-V1). */
+  readonly certificateRenewal: CertificateRenewalSettings;
   /** Ends the live session of a certificate the provisioner revokes (a superseded identity). */
   readonly sessions: SessionEnder;
   readonly log: Logger;

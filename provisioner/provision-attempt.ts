@@ -9,6 +9,7 @@ import { audit } from './audit.ts';
 import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { deriveDeviceKey, deriveIssuedDeviceKey } from './device-key-derivation.ts';
+import { renewalWindow } from './renewal-window.ts';
 import type { MessageOrigin } from './transport.ts';
 
 /** What the provisioner does with one provision message: a result to sign, or nothing to say. */
@@ -160,6 +161,7 @@ async function buildResult(
     configuration,
     bundles,
     next: { brokerUrl: account.brokerUrl ?? deps.accountBrokerUrl, clientId: request.clientId, account: account.name, auth: 'client-certificate' },
+    renewal: renewalWindow(certificate, deps.certificateRenewal.certificateRenewalShare),
   };
 }
 

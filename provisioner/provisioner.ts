@@ -27,7 +27,7 @@ const requestIdPair = /"request\.id"\s*:\s*"([A-Za-z0-9._-]{1,64})"/;
  * when it parses, otherwise from the first `"request.id":"…"` pair in the text, so that a
  * truncated message is still answered 400.
  */
-function salvageRequestId(payload: Buffer): string | null {
+export function salvageRequestId(payload: Buffer): string | null {
   const text = payload.toString('utf8');
   try {
     const value = (JSON.parse(text) as { metrics?: Record<string, unknown> } | null)?.metrics?.['request.id'];
@@ -37,7 +37,7 @@ function salvageRequestId(payload: Buffer): string | null {
   }
 }
 
-function protocolToPlatformError(error: ProtocolError): PlatformError {
+export function protocolToPlatformError(error: ProtocolError): PlatformError {
   return new PlatformError(error.responseCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', { detail: error.message });
 }
 

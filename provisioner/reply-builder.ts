@@ -1,5 +1,6 @@
 import type { ProvisionResult, ReplyStatement } from '../protocol/messages.ts';
 import { encodeProvisionResult, encodeReply, encodeReplyStatement } from '../protocol/messages.ts';
+import { encodeRenewalResult, type RenewalResult } from '../protocol/renewal.ts';
 import { signBody } from '../protocol/signing.ts';
 import type { PlatformError } from '../errors/platform-error.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
@@ -40,6 +41,11 @@ function truncate(text: string, maxLength: number): string {
 /** A 200 reply to a provision request: the result document, its exact bytes signed. */
 export function successReply(signer: ReplySigner, result: ProvisionResult): Buffer {
   return signedReply(signer, { clientId: result.clientId, requestId: result.requestId, responseCode: 200 }, encodeProvisionResult(result));
+}
+
+/** A 200 reply to a CERT-V1 renewal request: the renewal result, its exact bytes signed. */
+export function renewalReply(signer: ReplySigner, result: RenewalResult): Buffer {
+  return signedReply(signer, { clientId: result.clientId, requestId: result.requestId, responseCode: 200 }, encodeRenewalResult(result));
 }
 
 /** An error reply: code and a message safe for the device (no stack, no internals), signed. */
