@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,7 +14,8 @@ import { ChainVerifier } from '../protocol/chain-verifier.ts';
 import { decodeReplyStatement } from '../protocol/messages.ts';
 import { decodeRenewNow, renewNowTopic } from '../protocol/renewal.ts';
 import { isMessageSigningCertificate, verifyBodySignature } from '../protocol/signing.ts';
-import { startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { runAgentSimCli } from './support/agent-sim-cli.ts';
+import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { onlineSimulatedDevice } from './support/simulated-device.ts';
 
 /**
@@ -234,6 +235,48 @@ describe('renew now on the all-in-one platform', () => {
     const offline = await api<Renewal>('POST', '/certificate-renewals', { clientId: 'rn-g1' });
     assert.equal(offline.status, 202);
     assert.deepEqual({ devicesTold: offline.body.devicesTold, withinSeconds: offline.body.withinSeconds }, { devicesTold: 0, withinSeconds: 300 });
+  });
+
+  it('Should make agent-sim renew its certificate when told to (withinSeconds 0), long before its renewal window', async () => {
+    const request = await createAccountAndRequest(fixture, 'rn-agent', { account: 'rn-acme' });
+    const dir = await mkdtemp(join(tmpdir(), 'provisio-device-'));
+    try {
+      await writeFile(join(dir, 'root.pem'), fixture.rootPem);
+      // Certificates of the default validity (365 days): without the command the agent would not renew within its 60 s.
+      // agent-sim prints its summary as the last line with --json.
+      const run = runAgentSimCli([
+        'device',
+        ...[
+          '--state-dir',
+          join(dir, 'state'),
+          '--root-ca',
+          join(dir, 'root.pem'),
+          '--broker-url',
+          `mqtts://localhost:${fixture.platform.provisionBroker.mqttsPort}`,
+        ],
+        ...['--client-id', 'rn-agent', '--username', request.username, '--password', request.password, '--timeout', '5000', '--retry-interval', '300'],
+        ...['--renewals', '1', '--stay-online', '60', '--json'],
+      ]);
+      await birthRecorded(api, 'rn-agent');
+      const [first] = (await api<{ items: { serial: string }[] }>('GET', '/certificates?clientId=rn-agent')).body.items;
+      assert.ok(first);
+      const answer = await api<Renewal>('POST', '/certificate-renewals', { clientId: 'rn-agent', withinSeconds: 0, reason: 'key compromise' });
+      assert.equal(answer.body.devicesTold, 1);
+      const { code, stdout, stderr } = await run;
+      assert.equal(code, 0, `${stdout}\n${stderr}`);
+      const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { renewals: { renewed: number } };
+      assert.equal(summary.renewals.renewed, 1);
+      // The old certificate is revoked once the new one connected (a moment after its CONNACK).
+      for (let attempt = 0; ; attempt += 1) {
+        const issued = (await api<{ items: { serial: string; status: string }[] }>('GET', '/certificates?clientId=rn-agent')).body.items;
+        const old = issued.find((certificate) => certificate.serial === first.serial);
+        if (issued.length === 2 && old?.status === 'REVOKED') break;
+        assert.ok(attempt < 100, `after the renewal: ${JSON.stringify(issued)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

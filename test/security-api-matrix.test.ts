@@ -214,18 +214,6 @@ const rows: readonly Row[] = [
       };
     },
   },
-  {
-    operationId: 'requestCertificateRenewal',
-    expected: scoped(202, 404),
-    target: async (world, owner) => {
-      const clientId = unique('dev');
-      await world.fixture.store.upsertDevice(world.accounts[owner], clientId, { online: true });
-      return {
-        call: api(world, 'POST', '/api/v1/certificate-renewals', { clientId, reason: 'keyCompromise' }),
-        read: async () => (await world.fixture.store.listAudit({ type: 'certificate.renewal-requested', clientId })).total,
-      };
-    },
-  },
   { operationId: 'getCrl', expected: scoped(200, 200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/crl') }) },
   { operationId: 'getPublishedCrl', expected: open(200), target: async (world) => ({ call: api(world, 'GET', '/crl/issuing-ca.crl') }) },
 
