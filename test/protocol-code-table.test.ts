@@ -4,7 +4,7 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { errorCatalogue, errorCodes, type ErrorCode } from '../errors/catalogue.ts';
-import { connackOutcomes, replyOutcomes, type DeviceAction, type DeviceOutcome } from '../protocol/device-outcomes.ts';
+import { connackOutcomes, renewalOutcomes, replyOutcomes, type DeviceAction, type DeviceOutcome } from '../protocol/device-outcomes.ts';
 import { createCertificateSigningRequest } from '../protocol/csr.ts';
 import { decodeProvisionResult, encodeProvisionRequest } from '../protocol/messages.ts';
 import { ResponseCode } from '../protocol/response-codes.ts';
@@ -95,6 +95,19 @@ describe('the code table and the error catalogue', () => {
     }
   });
 
+  it('has in the CERT-V1 table (renewal replies) each code once, and only errors of the catalogue under their reply code', () => {
+    const codes = renewalOutcomes.map((row) => row.code);
+    assert.equal(new Set(codes).size, codes.length, `CERT-V1 codes repeat: ${codes.join()}`);
+    assert.deepEqual(renewalOutcomes.find((row) => row.code === 200)?.errorCodes, []);
+    for (const row of renewalOutcomes) {
+      assert.ok(Object.values(ResponseCode).includes(row.code as ResponseCode), `CERT-V1 ${row.code} is not a code of protocol/response-codes.ts`);
+      for (const code of row.errorCodes) {
+        assert.ok(Object.hasOwn(errorCatalogue, code), `CERT-V1 ${row.code} names ${code}, which errors/catalogue.ts lacks`);
+        assert.equal((errorCatalogue[code as ErrorCode] as { replyCode?: number }).replyCode, row.code, `${code} is listed under CERT-V1 ${row.code}`);
+      }
+    }
+  });
+
   it('has each code once, no error code behind a success, and the reply codes of protocol/response-codes.ts', () => {
     for (const table of ['connack', 'reply'] as const) {
       const codes = tables[table].map((row) => row.code);
@@ -160,6 +173,10 @@ describe('the code table and docs/PROTOCOL.md', () => {
 
   it('prints the response.code rows in §6: codes, error codes and device actions', () => {
     assertSameTable(documentedTable(markdown, '| `response.code` | Error codes |', '6.'), replyOutcomes, 'response.code');
+  });
+
+  it('prints the CERT-V1 response.code rows in §13: codes, error codes and device actions', () => {
+    assertSameTable(documentedTable(markdown, '| CERT-V1 `response.code` | Error codes |', '13.'), renewalOutcomes, 'CERT-V1 response.code');
   });
 });
 
