@@ -94,7 +94,7 @@ describe('revocation on a two-broker cluster', () => {
     const closes = sessions.map((client) => closedAt(client));
 
     for (const device of [onBroker1, onBroker2]) {
-      const revoked = await cluster.api('POST', `/certificates/${device.serial}/revoke`, { reason: 'keyCompromise' });
+      const revoked: { status: number; text: string } = await cluster.api('POST', `/certificates/${device.serial}/revoke`, { reason: 'keyCompromise' });
       assert.equal(revoked.status, 200, revoked.text);
     }
     const answeredAt = Date.now();
