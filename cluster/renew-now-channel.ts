@@ -10,14 +10,14 @@ import { decodeRenewNowNotice, encodeRenewNowNotice, renewNowChannel, type Renew
  * connected to one broker process only; the others find none of the named devices and do nothing.
  */
 
-export interface RenewNowPublisherOptions {
+export interface RenewNowChannelPublisherOptions {
   readonly redis: Redis;
   readonly redisKeyPrefix: string;
   readonly log: Logger;
 }
 
 /** The API's RenewNowSender in a cluster. */
-export function renewNowPublisher(options: RenewNowPublisherOptions): RenewNowSender {
+export function renewNowChannelPublisher(options: RenewNowChannelPublisherOptions): RenewNowSender {
   const channel = renewNowChannel(options.redisKeyPrefix);
   return {
     async tellToRenew(notice) {

@@ -11,7 +11,7 @@ import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer } from './http-server.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
-import { renewNowPublisher } from '../cluster/renew-now-channel.ts';
+import { renewNowChannelPublisher } from '../cluster/renew-now-channel.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
@@ -57,7 +57,7 @@ await runService('api', async (config, log) => {
       downloadTokens: new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken),
       adminTokens: new ApiTokenAuthenticator(store, config),
       // Every broker process hears the renew-now channel and tells the devices connected to it.
-      renewals: renewNowPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),
+      renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),
       crl: () => crl.current(),
       // Every broker process reads the session-end stream and ends the sessions a notice names.
       // Revocations made here make the CRL stale at once, before the notice goes out.
