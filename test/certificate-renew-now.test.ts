@@ -9,6 +9,7 @@ import { runDevice } from '../agent-sim/device-agent.ts';
 import { DeviceState } from '../agent-sim/device-state.ts';
 import { defaultSettings } from '../agent-sim/settings.ts';
 import { startCluster, type Cluster } from '../dev-support/cluster.ts';
+import { codeSpans, findTables } from './support/markdown-tables.ts';
 import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 import { decodeReplyStatement } from '../protocol/messages.ts';
@@ -40,6 +41,8 @@ interface Told {
 /** What a device's account-broker connection receives on its PUT/renew topic, each command checked as PROTOCOL.md §7 says. */
 class RenewInbox {
   readonly commands: Told[] = [];
+  /** The payloads as they came, for the check of docs/PROTOCOL.md. */
+  readonly payloads: Buffer[] = [];
   /** A command that failed a check, thrown by nth() (an assertion inside mqtt.js's event would be lost). */
   private failure: Error | null = null;
   private waiters: (() => void)[] = [];
@@ -54,6 +57,7 @@ class RenewInbox {
     const topic = renewNowTopic(account, clientId);
     client.on('message', (received, payload) => {
       if (received !== topic) return;
+      inbox.payloads.push(payload);
       try {
         inbox.commands.push(inbox.verified(received, payload));
       } catch (error) {
@@ -161,6 +165,22 @@ describe('renew now on the all-in-one platform', () => {
       withinSeconds: 3600,
       message: 'key compromise',
     });
+  });
+
+  it('Should send exactly the metrics and body fields docs/PROTOCOL.md §13 "Renew now" lists', async () => {
+    const markdown = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
+    const documented = (headerStart: string): string[] => {
+      const tables = findTables(markdown, headerStart).filter((table) => table.section.startsWith('13.'));
+      assert.equal(tables.length, 1, `one "${headerStart}" table in §13`);
+      return tables[0]!.rows.flatMap((row) => codeSpans(row[0]!)).sort();
+    };
+    await inbox['rn-a1']!.nth(1);
+    const payload = JSON.parse(inbox['rn-a1']!.payloads[0]!.toString('utf8')) as {
+      metrics: Record<string, unknown>;
+      body: string;
+    };
+    assert.deepEqual(Object.keys(payload.metrics).sort(), documented('| Metric | Type | Meaning |'));
+    assert.deepEqual(Object.keys(JSON.parse(Buffer.from(payload.body, 'base64').toString('utf8')) as object).sort(), documented('| Body field | Meaning |'));
   });
 
   it("Should tell every online device of an account and none of another account's", async () => {
