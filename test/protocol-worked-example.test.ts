@@ -1,19 +1,23 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnlessInstalled } from './support/external-tools.ts';
 import { startTestPlatform } from './support/platform-fixture.ts';
 
-/** The ```sh blocks of docs/PROTOCOL.md's worked example, in order. */
-async function workedExampleScript(): Promise<string> {
-  const spec = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
-  const section = spec.split(/^## 12\. Worked example/m)[1];
-  assert.ok(section, 'docs/PROTOCOL.md has a section "12. Worked example"');
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]);
-  assert.ok(blocks.length >= 5, 'the worked example has its shell blocks');
+/** The ```sh blocks of the part of docs/PROTOCOL.md that starts at `heading`, up to the next heading of its level or above, in order. */
+function shellBlocks(spec: string, heading: RegExp, minimum: number): string {
+  const start = spec.search(heading);
+  assert.ok(start >= 0, `docs/PROTOCOL.md has a heading ${heading.source}`);
+  const level = /^#+/.exec(spec.slice(start))?.[0].length ?? 2;
+  const rest = spec.slice(start).split('\n').slice(1).join('\n');
+  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
+  const part = end < 0 ? rest : rest.slice(0, end);
+  const blocks = [...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]);
+  assert.ok(blocks.length >= minimum, `${heading.source} has its ${minimum} shell blocks (found ${blocks.length})`);
   return blocks.join('\n');
 }
 
@@ -27,29 +31,69 @@ function runBash(script: string, cwd: string, env: Record<string, string>): Prom
   });
 }
 
-describe('docs/PROTOCOL.md worked example', () => {
-  it('runs as written with mosquitto_pub, mosquitto_sub, curl, jq and openssl', async (t) => {
+/** A certificate's serial as `openssl x509 -serial` prints it (upper-case hex) and the store keeps it (lower case). */
+function serialOf(pem: string): string {
+  return new X509Certificate(pem).serialNumber.toLowerCase();
+}
+
+describe('docs/PROTOCOL.md worked examples', () => {
+  it('run as written with mosquitto_pub, mosquitto_sub, curl, jq and openssl: §12 provisioning, then §13 renewal', async (t) => {
     const tools = ['mosquitto_pub', 'mosquitto_sub', 'curl', 'jq', 'openssl', 'sha256sum', 'base64'];
     if (skipUnlessInstalled(t, tools, 'apt-get install -y mosquitto-clients curl jq openssl', 'PROVISIO_TEST_REQUIRE_MOSQUITTO')) return;
-    const script = await workedExampleScript();
+    const spec = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
+    const provisioning = shellBlocks(spec, /^## 12\. Worked example/m, 7);
+    const renewal = shellBlocks(spec, /^### Worked example: renewing/m, 7);
     const fixture = await startTestPlatform();
     const workDir = await mkdtemp(join(tmpdir(), 'provisio-worked-example-'));
+    const rootFile = join(workDir, 'root.pem');
     try {
-      const rootFile = join(workDir, 'root.pem');
       await writeFile(rootFile, fixture.rootPem);
-      const result = await runBash(script, workDir, {
-        API: fixture.apiUrl,
-        TOKEN: fixture.adminToken,
-        HOST: 'localhost',
-        PORT: String(fixture.platform.provisionBroker.mqttsPort),
-        ROOT: rootFile,
+
+      await t.test('§12: a device is provisioned', async () => {
+        const result = await runBash(provisioning, workDir, {
+          API: fixture.apiUrl,
+          TOKEN: fixture.adminToken,
+          HOST: 'localhost',
+          PORT: String(fixture.platform.provisionBroker.mqttsPort),
+          ROOT: rootFile,
+        });
+        assert.equal(result.code, 0, `the §12 worked example failed:\n${result.output}`);
+        assert.match(result.output, /Verified OK/, 'openssl verified the signature');
+        assert.match(result.output, /client\.pem: OK/, 'openssl verified the client certificate chain');
+        const request = JSON.parse(await readFile(join(workDir, 'request.json'), 'utf8')) as { id: string };
+        const stored = await fixture.platform.store.getProvisionRequest(request.id);
+        assert.equal(stored?.jobStatus, 'COMPLETED');
       });
-      assert.equal(result.code, 0, `the worked example failed:\n${result.output}`);
-      assert.match(result.output, /Verified OK/, 'openssl verified the signature');
-      assert.match(result.output, /client\.pem: OK/, 'openssl verified the client certificate chain');
-      const request = JSON.parse(await readFile(join(workDir, 'request.json'), 'utf8')) as { id: string };
-      const stored = await fixture.platform.store.getProvisionRequest(request.id);
-      assert.equal(stored?.jobStatus, 'COMPLETED');
+
+      await t.test('§13: the same device renews its certificate, connects with the new one, and the old one is refused', async () => {
+        // Only ROOT: the §13 example takes everything else from the files §12 left.
+        const result = await runBash(renewal, workDir, { ROOT: rootFile });
+        assert.equal(result.code, 0, `the §13 worked example failed:\n${result.output}`);
+        assert.match(result.output, /^true$/m, 'jq found the 200 reply to renew-1');
+        assert.match(result.output, /Verified OK/, 'openssl verified the signature over the renewal result');
+        assert.match(result.output, /new-client\.pem: OK/, 'openssl verified the new certificate against the root');
+        assert.match(result.output, /new certificate accepted/, 'the account broker accepted the new certificate');
+        assert.match(result.output, /old certificate refused/, 'mosquitto_sub failed with the old certificate');
+        assert.match(result.output, /not authori[sz]ed/i, 'the account broker refused the old certificate (CONNACK 5)');
+
+        const oldSerial = serialOf(await readFile(join(workDir, 'client.pem'), 'utf8'));
+        const newSerial = serialOf(await readFile(join(workDir, 'new-client.pem'), 'utf8'));
+        assert.notEqual(newSerial, oldSerial, 'a new serial');
+        assert.match(result.output, new RegExp(`^old serial=${oldSerial}$`, 'im'), 'the reader sees the old serial');
+        assert.match(result.output, new RegExp(`^new serial=${newSerial}$`, 'im'), 'the reader sees the new serial');
+        const body = JSON.parse(await readFile(join(workDir, 'body.bin'), 'utf8')) as { clientId: string };
+        const certificates = await fixture.platform.store.listClientCertificates(body.clientId);
+        const renewed = certificates.find((certificate) => certificate.serial === newSerial);
+        const old = certificates.find((certificate) => certificate.serial === oldSerial);
+        assert.equal(renewed?.status, 'VALID');
+        assert.equal(renewed?.renewsSerial, oldSerial, 'the platform records the new certificate as the renewal of the old one');
+        assert.equal(renewed?.renewalRequestId, 'renew-1');
+        assert.notEqual(renewed?.renewalSettledOn ?? null, null, 'the CONNECT with the new certificate settled the renewal');
+        assert.equal(old?.status, 'REVOKED', 'the old certificate is revoked');
+        assert.match(old?.revocationReason ?? '', /^superseded/, 'revoked as superseded');
+        const device = await fixture.platform.store.getDevice(old?.accountId ?? '', body.clientId);
+        assert.equal(device?.certificateSerial, newSerial, 'the device record names the new certificate');
+      });
     } finally {
       await fixture.close();
       await rm(workDir, { recursive: true, force: true });
