@@ -13,8 +13,9 @@ import { withFileLock } from './file-lock.ts';
  */
 export async function openSharedCertificateAuthority(config: PlatformConfig, log: Logger): Promise<CertificateAuthority> {
   prepareDataDir(config.dataDir);
+  const crlUrl = publicCrlUrlOf(config);
   return withFileLock(path.join(config.dataDir, 'ca.lock'), log, () =>
     // Device certificates name the CRL the API process publishes (PROVISIO_PUBLIC_HTTP_URL).
-    openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => publicCrlUrlOf(config) }),
+    openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => crlUrl }),
   );
 }

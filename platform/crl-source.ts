@@ -109,7 +109,11 @@ export function revocationsRefreshCrl(sessions: SessionEnder, crl: CrlPublisher)
   };
 }
 
-/** The URL written into device certificates (cRLDistributionPoints): PROVISIO_PUBLIC_HTTP_URL, else this host's API port. */
+/**
+ * The URL written into device certificates (cRLDistributionPoints): PROVISIO_PUBLIC_HTTP_URL, else
+ * this host's API port. Normalised by the URL parser (a certificate holds ASCII only: a space or a
+ * non-ASCII character is percent-encoded, a host name punycoded); a base that is no URL stops start-up.
+ */
 export function publicCrlUrlOf(config: PlatformConfig, port = config.httpPort): string {
-  return `${publicHttpUrlOf(config, port)}${publicCrlPath}`;
+  return new URL(`${publicHttpUrlOf(config, port)}${publicCrlPath}`).href;
 }
