@@ -80,6 +80,9 @@ export function certificateView(certificate: IssuedCertificate) {
     revokedOn: isoOrNull(certificate.revokedOn),
     revocationReason: certificate.revocationReason,
     createdOn: iso(certificate.createdOn),
+    renewsSerial: certificate.renewsSerial,
+    renewalRequestId: certificate.renewalRequestId,
+    renewalSettledOn: isoOrNull(certificate.renewalSettledOn),
   };
 }
 

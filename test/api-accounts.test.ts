@@ -179,6 +179,11 @@ describe("Admin API: an account's configurations and certificates", () => {
     assert.equal(one.status, 200);
     assert.equal(one.body.status, 'VALID');
     assert.equal(one.body.revokedOn, null);
+    assert.deepEqual(
+      { renewsSerial: one.body.renewsSerial, renewalRequestId: one.body.renewalRequestId, renewalSettledOn: one.body.renewalSettledOn },
+      { renewsSerial: null, renewalRequestId: null, renewalSettledOn: null },
+      'a certificate issued at provisioning renews nothing',
+    );
 
     const first = await fixture.api('POST', '/api/v1/certificates/0a1b2c/revoke', { body: { reason: 'keyCompromise' } });
     assert.equal(first.status, 200);
@@ -190,6 +195,43 @@ describe("Admin API: an account's configurations and certificates", () => {
     assert.equal(audit.body.total, 1);
     assert.equal((await fixture.api('POST', '/api/v1/certificates/ffff/revoke', { body: { reason: 'x' } })).status, 404);
     assert.equal((await fixture.api('GET', '/api/v1/certificates/not-hex')).status, 400);
+  });
+
+  it('Should show what a CERT-V1 renewal renews, the request.id it answered, and when it was settled', async () => {
+    const now = Date.now();
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const common = { accountId, clientId: 'dev-renewing', provisionRequestId: null, pem, notBefore: now, notAfter: now + 86_400_000 };
+    await fixture.store.recordCertificate({ ...common, serial: '0b0001' });
+    await fixture.store.recordCertificate({ ...common, serial: '0b0002', renewsSerial: '0b0001', renewalRequestId: 'renew-1' });
+    const renewalOf = async () => {
+      const list = await fixture.api('GET', `/api/v1/certificates?accountId=${accountId}&clientId=dev-renewing`);
+      assert.equal(list.status, 200);
+      const items = list.body.items as { serial: string; renewsSerial: unknown; renewalRequestId: unknown; renewalSettledOn: unknown }[];
+      return Object.fromEntries(
+        items.map(({ serial, renewsSerial, renewalRequestId, renewalSettledOn }) => [serial, { renewsSerial, renewalRequestId, renewalSettledOn }]),
+      );
+    };
+    assert.deepEqual(await renewalOf(), {
+      '0b0001': { renewsSerial: null, renewalRequestId: null, renewalSettledOn: null },
+      '0b0002': { renewsSerial: '0b0001', renewalRequestId: 'renew-1', renewalSettledOn: null },
+    });
+
+    assert.equal(await fixture.store.settleRenewal('0b0002'), true);
+    const settled = await renewalOf();
+    const settledOn = Date.parse(String(settled['0b0002']?.renewalSettledOn));
+    assert.ok(settledOn >= now - 1000 && settledOn <= Date.now() + 1000, `renewalSettledOn ${settled['0b0002']?.renewalSettledOn} is an ISO time of now`);
+    assert.deepEqual(settled['0b0002'], { renewsSerial: '0b0001', renewalRequestId: 'renew-1', renewalSettledOn: new Date(settledOn).toISOString() });
+    const one = await fixture.api('GET', '/api/v1/certificates/0b0002');
+    assert.equal(one.body.renewalSettledOn, settled['0b0002']?.renewalSettledOn);
+
+    // The OpenAPI document names the three fields, each required and nullable.
+    const document = (await fixture.api('GET', '/api/v1/openapi.json', { token: null })).body;
+    const schema = document.components.schemas.Certificate as { required: string[]; properties: Record<string, { type?: unknown; description?: string }> };
+    for (const field of ['renewsSerial', 'renewalRequestId', 'renewalSettledOn']) {
+      assert.ok(schema.required.includes(field), `${field} is required in the Certificate schema`);
+      assert.deepEqual(schema.properties[field]?.type, ['string', 'null'], `${field} is a string or null`);
+      assert.match(schema.properties[field]?.description ?? '', /CERT-V1/, `${field} is described`);
+    }
   });
 
   it('Should serve the CRL as application/pkix-crl when the server has one', async () => {

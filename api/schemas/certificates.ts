@@ -21,6 +21,22 @@ export const certificateSchema = Type.Object(
     revokedOn: Nullable(Type.String({ format: 'date-time' })),
     revocationReason: Nullable(Type.String()),
     createdOn: dateTimeSchema,
+    renewsSerial: Nullable(
+      Type.String({
+        pattern: '^[0-9A-Fa-f]{1,64}$',
+        description: 'CERT-V1 renewal (PROTOCOL.md §13): the serial of the certificate this one renews; null when it renews nothing (issued at provisioning).',
+      }),
+    ),
+    renewalRequestId: Nullable(
+      Type.String({ description: 'CERT-V1: the request.id of the renewal request this certificate answered; null when it renews nothing.' }),
+    ),
+    renewalSettledOn: Nullable(
+      Type.String({
+        format: 'date-time',
+        description:
+          'CERT-V1: when the renewal was settled (the device connected with this certificate, or the grace period ended, and the renewed certificate was revoked as superseded; or this one was replaced by a newer renewal first). null while the renewal is pending, and when it renews nothing.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
