@@ -35,6 +35,7 @@ const benchmarks: readonly Benchmark[] = [
   { name: 'connect-rate', script: 'bench/connect-rate.ts', full: [], quick: ['--devices', '2000', '--connects', '1000', '--warmup', '300', '--rounds', '3'] },
   { name: 'idle-memory', script: 'bench/idle-memory.ts', full: [], quick: ['--connections', '1000', '--rounds', '1'] },
   { name: 'end-to-end', script: 'bench/end-to-end.ts', full: [], quick: ['--devices', '600', '--warmup', '100'] },
+  { name: 'renewal', script: 'bench/renewal.ts', full: [], quick: ['--devices', '600', '--warmup', '100'] },
 ];
 
 /** ca-issuance writes its own format: turn it into a target check. */
