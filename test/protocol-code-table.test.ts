@@ -27,7 +27,8 @@ import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-s
  * of the provision broker and every reply `response.code`. It must agree with the error catalogue
  * (errors/catalogue.ts), with the tables docs/PROTOCOL.md §2 and §6 print, and with what the
  * platform really answers: each row is produced here over a real socket, and a row nothing
- * produces fails the last test.
+ * produces fails the last test. The CERT-V1 table (renewal replies, §13) is checked here against
+ * the catalogue and the document; test/renewal-code-table.test.ts produces its rows.
  */
 
 /**
