@@ -48,7 +48,7 @@ export interface RenewalSummary {
   readonly latencyMs: LatencySummary;
   /** Certificates the account broker refused (a CONNACK other than 0 and 3, or a TLS alert). */
   readonly refused: number;
-  /** Connections lost and made again. */
+  /** Connections made again after one was lost or an attempt to connect failed. */
   readonly reconnects: number;
   /** Devices sent back to the provision broker (an expired or refused certificate). */
   readonly reprovisioned: number;

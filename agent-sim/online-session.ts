@@ -46,7 +46,7 @@ export interface OnlineReport {
   readonly renewalLatenciesMs: readonly number[];
   /** Times the account broker refused a certificate (a CONNACK other than 0 and 3, or a TLS alert). */
   readonly refused: number;
-  /** Connections lost and made again (the platform restarted, say). */
+  /** Connections made again after the connection was lost or an attempt to connect failed (the platform restarted, say). */
   readonly reconnects: number;
   /** Times the device went back to the provision broker (its certificate expired or was refused). */
   readonly reprovisioned: number;
@@ -125,8 +125,12 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
     return made ?? attach(client);
   }
 
-  /** Until connected again, or stopped; provisions again when the certificate expired or keeps being refused. */
-  async function reconnect(): Promise<AccountSession | null> {
+  /**
+   * Until connected again, or stopped; provisions again when the certificate expired or keeps
+   * being refused. Counts a reconnection when the connection was lost (`lost`) or an attempt failed.
+   */
+  async function reconnect(lost: boolean): Promise<AccountSession | null> {
+    let failed = false;
     for (;;) {
       if (stop?.aborted) return null;
       credentials = await state.accountCredentials();
@@ -139,9 +143,14 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
         const made = await connect();
         refusalStreak = 0;
         if (credentials.unconfirmed) await state.confirmCurrentPair();
+        if (lost || failed) {
+          report.reconnects += 1;
+          emit('reconnected');
+        }
         return made;
       } catch (error) {
         if (stop?.aborted) return null;
+        failed = true;
         if (isRefusal(error)) {
           report.refused += 1;
           emit('refused', (error as Error).message);
@@ -183,10 +192,8 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
       if (stop?.aborted) return end(options.signal?.aborted ? 'stopped' : 'left');
       if (options.renewals !== undefined && report.renewed >= options.renewals) return end('left');
       if (!session) {
-        session = await reconnect();
+        session = await reconnect(true);
         if (!session) return end(options.signal?.aborted ? 'stopped' : stop?.aborted ? 'left' : 'failed', 'could not get back to the account broker');
-        report.reconnects += 1;
-        emit('reconnected');
         credentials = await state.accountCredentials();
         continue;
       }
@@ -214,7 +221,11 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
         if (outcome.action === 'give-up') {
           renewingStopped = true;
           retryAt = null;
-        } else retryAt = Date.now() + (outcome.waitMs ?? settings['retry-interval']);
+        } else {
+          // Up to twice the wait: devices told to come back in one second do not all come back in the same millisecond.
+          const waitMs = outcome.waitMs ?? settings['retry-interval'];
+          retryAt = Date.now() + waitMs + Math.floor(Math.random() * waitMs);
+        }
         if (!session.client.connected) {
           dropConnection(session.client);
           session = null;
@@ -226,7 +237,7 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
       // Over to the new certificate: goodbye with the old one, then CONNECT with the new one.
       await closeWithin(session.client, settings.timeout);
       session = null;
-      session = await reconnect();
+      session = await reconnect(false);
       credentials = await state.accountCredentials();
       if (!session) continue;
       if (credentials.pair === pair) {
