@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { parseCsr, type ParsedCsr } from '../certs/csr.ts';
 import { checkCsrSubject } from '../certs/device-issuer.ts';
-import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
+import { isPlatformError, PlatformError, toPlatformError } from '../errors/platform-error.ts';
 import type { Logger } from '../log/logger.ts';
 import { ProtocolError } from '../protocol/messages.ts';
 import {
@@ -49,6 +49,35 @@ function currentCertificate(certificates: readonly IssuedCertificate[], currentS
     .find((certificate) => certificate.status === 'VALID' && (certificate.renewsSerial === null || certificate.renewalSettledOn !== null));
 }
 
+/** A request.id answered before: the same certificate in a freshly signed result, or 422 (another key, or revoked since). */
+async function answerRepeat(
+  deps: RenewalDependencies,
+  account: Account,
+  clientId: string,
+  requestId: string,
+  csr: ParsedCsr,
+  answered: IssuedCertificate,
+): Promise<RenewalResult> {
+  if (!csr.subjectPublicKeyInfo.equals(spkiOf(answered))) {
+    throw new PlatformError('ATTEMPT_KEY_CHANGED', {
+      detail: 'this request.id was answered for another key: send the same CSR again, or renew with a new request.id',
+    });
+  }
+  if (answered.status === 'REVOKED') {
+    throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'the certificate issued to this request.id was revoked: renew with a new request.id' });
+  }
+  await audit(deps.store, deps.log, {
+    type: 'certificate.renewal.repeated',
+    outcome: 'success',
+    actor: clientId,
+    accountId: account.id,
+    clientId,
+    provisionRequestId: answered.provisionRequestId,
+    detail: { requestId, serial: answered.serial },
+  });
+  return resultFor(deps, account, requestId, answered);
+}
+
 function resultFor(deps: RenewalDependencies, account: Account, requestId: string, certificate: IssuedCertificate): RenewalResult {
   return {
     clientId: certificate.clientId,
@@ -81,26 +110,7 @@ export async function handleRenewalRequest(
 
   // A repeat (PROTOCOL.md §13, "Repeats are idempotent"): the same certificate, or 422.
   const answered = certificates.find((certificate) => certificate.renewalRequestId === message.requestId);
-  if (answered) {
-    if (!csr.subjectPublicKeyInfo.equals(spkiOf(answered))) {
-      throw new PlatformError('ATTEMPT_KEY_CHANGED', {
-        detail: 'this request.id was answered for another key: send the same CSR again, or renew with a new request.id',
-      });
-    }
-    if (answered.status === 'REVOKED') {
-      throw new PlatformError('ATTEMPT_KEY_CHANGED', { detail: 'the certificate issued to this request.id was revoked: renew with a new request.id' });
-    }
-    await audit(deps.store, deps.log, {
-      type: 'certificate.renewal.repeated',
-      outcome: 'success',
-      actor: clientId,
-      accountId: account.id,
-      clientId,
-      provisionRequestId: answered.provisionRequestId,
-      detail: { requestId: message.requestId, serial: answered.serial },
-    });
-    return resultFor(deps, account, message.requestId, answered);
-  }
+  if (answered) return answerRepeat(deps, account, clientId, message.requestId, csr, answered);
 
   const device = await deps.store.getDevice(account.id, clientId);
   const current = currentCertificate(certificates, device?.certificateSerial);
@@ -110,17 +120,32 @@ export async function handleRenewalRequest(
   }
 
   const issued = await deps.issuer.issueFromCsr(csr, { clientId, account: account.name });
-  const renewal = await deps.store.recordCertificate({
-    serial: issued.serial,
-    accountId: account.id,
-    clientId,
-    provisionRequestId: current.provisionRequestId,
-    pem: issued.certPem,
-    notBefore: issued.notBefore,
-    notAfter: issued.notAfter,
-    renewsSerial: current.serial,
-    renewalRequestId: message.requestId,
-  });
+  let renewal: IssuedCertificate;
+  try {
+    renewal = await deps.store.recordCertificate({
+      serial: issued.serial,
+      accountId: account.id,
+      clientId,
+      provisionRequestId: current.provisionRequestId,
+      pem: issued.certPem,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      renewsSerial: current.serial,
+      renewalRequestId: message.requestId,
+    });
+  } catch (error) {
+    // Another broker process recorded a certificate for this request.id first (a copy of the
+    // request reached it too): that one is the answer, and the one issued here is never used.
+    const first =
+      isPlatformError(error) && error.code === 'DUPLICATE'
+        ? (await deps.store.listClientCertificates(clientId)).find(
+            (certificate) => certificate.accountId === account.id && certificate.renewalRequestId === message.requestId,
+          )
+        : undefined;
+    if (!first) throw error;
+    deps.log.info({ clientId, requestId: message.requestId, serial: first.serial, unused: issued.serial }, 'renewal answered by another process first');
+    return answerRepeat(deps, account, clientId, message.requestId, csr, first);
+  }
   // An earlier renewal of the same certificate that the device never used is replaced by this one.
   for (const earlier of certificates) {
     if (earlier.renewsSerial !== current.serial || earlier.renewalSettledOn !== null || earlier.status !== 'VALID') continue;
@@ -151,6 +176,12 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
   const settings = deps.certificateRenewal;
   const rateLimit = new ProvisionRateLimit(settings.certificateRenewalBurst, settings.certificateRenewalsPerHour / 60, deps.now);
   const pending = new Set<Promise<void>>();
+  /**
+   * Per device, the request being handled: the next one of the same device waits for it, so
+   * that two copies of one request (a QoS 1 duplicate, a quick repeat) never issue twice here
+   * (across processes the store records one certificate per request.id).
+   */
+  const deviceTurns = new Map<string, Promise<void>>();
   let closing = false;
 
   async function reply(account: string, clientId: string, requestId: string, payload: Buffer): Promise<void> {
@@ -161,15 +192,11 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
     }
   }
 
-  async function handle(account: string, clientId: string, payload: Buffer): Promise<void> {
-    const rate = rateLimit.check(`${account}/${clientId}`);
-    if (rate.kind === 'ignore') return;
+  /** One request, or the 429 it was refused with when it arrived. */
+  async function handle(account: string, clientId: string, payload: Buffer, refused: PlatformError | null): Promise<void> {
     let requestId: string | null = null;
     try {
-      if (rate.kind === 'refuse') {
-        throw new PlatformError('OVERLOADED', { retryAfterSeconds: rate.retryAfterSeconds, detail: 'too many renewal requests from this device' });
-      }
-      if (pending.size >= settings.certificateRenewalMaxInFlight) throw new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
+      if (refused) throw refused;
       const message = decodeRenewalRequest(payload, deps.maxMessageBytes);
       requestId = message.requestId;
       const result = await handleRenewalRequest(deps, account, clientId, message);
@@ -184,11 +211,31 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
     }
   }
 
+  /** Why a request is refused as it arrives (429), before it waits for its device's turn; null to handle it. */
+  function refusalOnArrival(device: string): PlatformError | 'ignore' | null {
+    const rate = rateLimit.check(device);
+    if (rate.kind === 'ignore') return 'ignore';
+    if (rate.kind === 'refuse') {
+      return new PlatformError('OVERLOADED', { retryAfterSeconds: rate.retryAfterSeconds, detail: 'too many renewal requests from this device' });
+    }
+    return pending.size >= settings.certificateRenewalMaxInFlight ? new PlatformError('OVERLOADED', { retryAfterSeconds: 1 }) : null;
+  }
+
   await transport.start([platformRenewalFilter], (topic, payload) => {
     if (closing) return;
     const parsed = parseDeviceTopic(topic);
     if (!parsed || parsed.rest.join('/') !== `${certificateApp}/EXEC/renew`) return;
-    const work = handle(parsed.account, parsed.clientId, payload).finally(() => pending.delete(work));
+    const device = `${parsed.account}/${parsed.clientId}`;
+    const refused = refusalOnArrival(device);
+    if (refused === 'ignore') return;
+    const run = () => handle(parsed.account, parsed.clientId, payload, refused);
+    // A refusal is answered at once; a request waits for the one of its device being handled.
+    const previous = refused ? undefined : deviceTurns.get(device);
+    const work = (previous ? previous.then(run, run) : run()).finally(() => {
+      pending.delete(work);
+      if (deviceTurns.get(device) === work) deviceTurns.delete(device);
+    });
+    if (!refused) deviceTurns.set(device, work);
     pending.add(work);
     return work;
   });

@@ -61,6 +61,7 @@ export const refusal = {
   bundleNotFound: 'bundle not found',
   certificateNotFound: 'certificate not found',
   serialTaken: 'a certificate with this serial exists',
+  renewalRequestAnswered: 'a certificate of this device already answers this renewal request.id',
   deviceNotFound: 'device not found',
   staleVersion: 'the record was updated by someone else',
 } as const;

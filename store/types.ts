@@ -326,7 +326,10 @@ export interface ProvisionStore {
   listBundles(accountId: string, page?: PageOptions): Promise<Page<BundleMetadata>>;
   deleteBundle(id: string): Promise<void>;
 
-  /** DUPLICATE when the serial exists. */
+  /**
+   * DUPLICATE when the serial exists, or when a certificate of the same account and clientId
+   * already answers the same renewalRequestId (of processes recording one at once, one wins).
+   */
   recordCertificate(certificate: NewCertificate): Promise<IssuedCertificate>;
   getCertificate(serial: string): Promise<IssuedCertificate | null>;
   listCertificates(filter?: CertificateFilter): Promise<Page<IssuedCertificate>>;

@@ -179,6 +179,34 @@ for (const backend of ['sqlite', 'redis'] as const) {
       assert.equal(await accountConnack(fixture, clientId, renewed), 0, 'the new certificate keeps working');
     });
 
+    it('issues one certificate for two copies of one request sent at once (a QoS 1 duplicate): both replies carry it', async () => {
+      const clientId = `duplicated-${backend}`;
+      const device = await provisioned(fixture, clientId);
+      const session = await onAccountBroker(fixture, clientId, device);
+      const key = createCsr({ commonName: clientId });
+      const request = encodeRenewalRequest({ requestId: 'twice', requesterClientId: clientId, csr: key.csrPem });
+      const serials = new Set<string>();
+      let replies = 0;
+      const collected = new Promise<void>((resolve) => {
+        session.client.on('message', (topic, payload) => {
+          if (!topic.endsWith('/CERT-V1/REPLY/twice')) return;
+          serials.add(serialOf(verifiedRenewal(fixture, decodeReply(payload), clientId, 'twice', key.privateKey).certificates.client));
+          if (++replies === 2) resolve();
+        });
+      });
+      const topic = renewalRequestTopic(account, clientId);
+      await Promise.all([session.client.publishAsync(topic, request, { qos: 1 }), session.client.publishAsync(topic, request, { qos: 1 })]);
+      await collected; // bounded by the test's timeout
+      assert.equal(serials.size, 1, `one certificate in both replies, not ${[...serials].join(', ')}`);
+      const renewals = (await fixture.platform.store.listClientCertificates(clientId)).filter((certificate) => certificate.renewalRequestId === 'twice');
+      assert.deepEqual(
+        renewals.map((certificate) => certificate.serial),
+        [...serials],
+        'one certificate recorded',
+      );
+      await session.client.endAsync();
+    });
+
     it('answers 422 to a repeated request.id with another key, and 400 to a CSR for the current key or another CN', async () => {
       const clientId = `refused-${backend}`;
       const device = await provisioned(fixture, clientId);

@@ -79,14 +79,19 @@ return {'OK'}
 );
 
 /**
- * KEYS: certificate, certificates, accountCertificates, clientCertificates, unsettledRenewals.
- * ARGV: serial, json, createdOn, '1' when it renews a certificate (a pending renewal) else '0'
+ * KEYS: certificate, certificates, accountCertificates, clientCertificates, unsettledRenewals,
+ * renewalRequest (untouched when ARGV[5] is '0').
+ * ARGV: serial, json, createdOn, '1' when it renews a certificate (a pending renewal) else '0',
+ * '1' when it answers a renewal request.id else '0'
  */
 export const recordCertificateScript = defineScript(
   'record_certificate',
-  5,
+  6,
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'DUPLICATE', 'serialTaken'} end
+if ARGV[5] == '1' then
+  if redis.call('SET', KEYS[6], ARGV[1], 'NX') == false then return {'DUPLICATE', 'renewalRequestAnswered'} end
+end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])

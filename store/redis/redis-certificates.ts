@@ -25,8 +25,15 @@ export class RedisCertificates {
         keys.accountCertificates(certificate.accountId),
         keys.clientCertificates(certificate.clientId),
         keys.unsettledRenewals(),
+        keys.renewalRequest(certificate.accountId, certificate.renewalRequestId ?? '', certificate.clientId),
       ],
-      [certificate.serial, JSON.stringify(certificate), certificate.createdOn, certificate.renewsSerial === null ? '0' : '1'],
+      [
+        certificate.serial,
+        JSON.stringify(certificate),
+        certificate.createdOn,
+        certificate.renewsSerial === null ? '0' : '1',
+        certificate.renewalRequestId === null ? '0' : '1',
+      ],
     );
     return certificate;
   }

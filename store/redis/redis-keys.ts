@@ -75,6 +75,14 @@ export class RedisKeys {
   unsettledRenewals(): string {
     return `${this.prefix}unsettled-renewals`;
   }
+  /**
+   * (accountId, renewal request.id, clientId) -> the serial answering it: one certificate per
+   * CERT-V1 request.id of a device, whichever process records first. A request.id has no ':'
+   * (PROTOCOL.md §13), so the clientId is everything after the third ':'.
+   */
+  renewalRequest(accountId: string, requestId: string, clientId: string): string {
+    return `${this.prefix}renewal-request:${accountId}:${requestId}:${clientId}`;
+  }
   revokedCertificates(): string {
     return `${this.prefix}revoked-certificates`;
   }

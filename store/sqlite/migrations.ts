@@ -177,6 +177,24 @@ export const migrations: readonly Migration[] = [
         WHERE renews_serial IS NOT NULL AND renewal_settled_on IS NULL;
     `,
   },
+  {
+    version: 6,
+    description: 'one certificate per CERT-V1 renewal request.id of a device',
+    sql: `
+      -- Two copies of one request handled at once could each record a certificate; the oldest
+      -- keeps the request.id (a repeat gets it), the others no longer answer one.
+      UPDATE certificates SET renewal_request_id = NULL
+        WHERE renewal_request_id IS NOT NULL
+          AND serial NOT IN (
+            SELECT (SELECT c.serial FROM certificates c
+                      WHERE c.account_id = g.account_id AND c.client_id = g.client_id AND c.renewal_request_id = g.renewal_request_id
+                      ORDER BY c.created_on, c.serial LIMIT 1)
+              FROM certificates g WHERE g.renewal_request_id IS NOT NULL
+              GROUP BY g.account_id, g.client_id, g.renewal_request_id);
+      CREATE UNIQUE INDEX certificates_by_renewal_request ON certificates (account_id, client_id, renewal_request_id)
+        WHERE renewal_request_id IS NOT NULL;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

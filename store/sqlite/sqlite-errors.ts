@@ -15,6 +15,7 @@ const uniqueConstraintDetails: Readonly<Record<string, string>> = {
   'provision_requests.account_id, provision_requests.client_id': refusal.clientIdTakenInAccount,
   'provision_requests.client_id': refusal.clientIdEnabledElsewhere,
   'certificates.serial': refusal.serialTaken,
+  'certificates.account_id, certificates.client_id, certificates.renewal_request_id': refusal.renewalRequestAnswered,
 };
 
 /** Result codes meaning the database cannot be used now (locked too long, disk, file, closed). */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { refusal } from '../../store/records.ts';
 import type { IssuedCertificate } from '../../store/types.ts';
 import { newAccount, newCertificate, newRequest, nextMillisecond, rejectsWith, type FreshStore } from './fixtures.ts';
 
@@ -132,6 +133,32 @@ export function certificateContract(fresh: FreshStore): void {
       assert.deepEqual(await store.getCertificate(renewal.serial), renewal);
       assert.deepEqual(serials(await store.listClientCertificates('renewing')), serials([first, elsewhere, renewal]));
       assert.deepEqual(await store.listClientCertificates('nobody'), []);
+    });
+
+    it('records one certificate per renewal request.id of a device, whichever of concurrent processes comes first', async (t) => {
+      const { store, openAnother } = await fresh(t);
+      const other = await openAnother();
+      t.after(() => other.close());
+      const [one, two] = [await store.createAccount(newAccount()), await store.createAccount(newAccount())];
+      const old = await store.recordCertificate(newCertificate(one.id, { clientId: 'twice' }));
+      const renewal = { clientId: 'twice', renewsSerial: old.serial, renewalRequestId: 'renew-1' };
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 4 }, (_, index) => (index % 2 ? other : store).recordCertificate(newCertificate(one.id, renewal))),
+      );
+      const recorded = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+      assert.equal(recorded.length, 1, 'exactly one of concurrent records of one request.id wins');
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') await rejectsWith(Promise.reject(outcome.reason), 'DUPLICATE', refusal.renewalRequestAnswered);
+      }
+      await rejectsWith(store.recordCertificate(newCertificate(one.id, renewal)), 'DUPLICATE', refusal.renewalRequestAnswered);
+      assert.deepEqual(
+        (await store.listClientCertificates('twice')).filter((certificate) => certificate.renewalRequestId === 'renew-1'),
+        recorded,
+      );
+      // The same request.id of another device, or of the same clientId in another account, is another request.
+      await store.recordCertificate(newCertificate(one.id, { ...renewal, clientId: 'other-device' }));
+      await store.recordCertificate(newCertificate(two.id, renewal));
+      await store.recordCertificate(newCertificate(one.id, { ...renewal, renewalRequestId: 'renew-2' }));
     });
 
     it('settles a renewal once, lists only unsettled renewals created before a time, and settles nothing that renews nothing', async (t) => {
