@@ -24,6 +24,8 @@ import {
 } from './ca-files.ts';
 import { caPath, loadRootCertificate, writeNewGeneratedCa } from './generated-ca.ts';
 import { keysMatch, type KeyAlgorithm } from './key-pairs.ts';
+import { dayMs } from './certificate-builder.ts';
+import { leafRenewalDays } from './profiles.ts';
 
 export interface CaCommandOptions {
   readonly dataDir: string;
@@ -92,11 +94,19 @@ export async function issueIntermediate(
   return { issuing: issuing.certificate, ...(retired ? { retired } : {}) };
 }
 
+export interface LeafDescription {
+  readonly certificate: X509Certificate;
+  /** Why the next start of a platform process issues it again (leaf-material.ts), or null. */
+  readonly reissuedAtStartBecause: string | null;
+}
+
 export interface CaDescription {
   readonly root: X509Certificate;
   readonly issuing: X509Certificate | null;
   readonly issuingKeyEncrypted: boolean | null;
   readonly retired: readonly X509Certificate[];
+  /** The brokers' server certificate and the message-signing certificate, as the last start left them (null: none yet). */
+  readonly leaves: { readonly server: LeafDescription | null; readonly signing: LeafDescription | null };
   /** Root keys still in the data directory (they belong offline). */
   readonly rootKeysOnDisk: readonly { readonly file: string; readonly encrypted: boolean }[];
 }
@@ -122,9 +132,23 @@ export async function describeCa(dataDir: string): Promise<CaDescription> {
     const text = await readOptionalFile(caPath(directory, name));
     if (text !== undefined) rootKeysOnDisk.push({ file: caPath(directory, name), encrypted: isEncryptedKeyPem(text) });
   }
+  const issuing = issuingText === undefined ? null : parseCertificatePem(issuingText, caPath(directory, caFileNames.issuingCert));
+  const leaf = async (name: string): Promise<LeafDescription | null> => {
+    const text = await readOptionalFile(caPath(directory, name));
+    if (text === undefined) return null;
+    const certificate = parseCertificatePem(text, caPath(directory, name));
+    const reissuedAtStartBecause =
+      issuing === null || !certificate.checkIssued(issuing) || !certificate.verify(issuing.publicKey)
+        ? 'not issued by the current issuing CA'
+        : new Date(certificate.validTo).getTime() - Date.now() < leafRenewalDays * dayMs
+          ? `fewer than ${leafRenewalDays} days left`
+          : null;
+    return { certificate, reissuedAtStartBecause };
+  };
   return {
     root,
-    issuing: issuingText === undefined ? null : parseCertificatePem(issuingText, caPath(directory, caFileNames.issuingCert)),
+    leaves: { server: await leaf(caFileNames.serverCert), signing: await leaf(caFileNames.signingCert) },
+    issuing,
     issuingKeyEncrypted: issuingKeyText === undefined ? null : isEncryptedKeyPem(issuingKeyText),
     retired,
     rootKeysOnDisk,

@@ -49,6 +49,14 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
     text += ca.issuing ? describeCertificate('issuing CA', ca.issuing) : '  issuing CA   missing: npm run ca -- issue-intermediate\n';
     if (ca.issuingKeyEncrypted !== null) text += `  issuing key  ${ca.issuingKeyEncrypted ? 'encrypted' : 'NOT encrypted (no passphrase)'}\n`;
     for (const retired of ca.retired) text += describeCertificate('retired', retired);
+    for (const [label, leaf] of [
+      ['server', ca.leaves.server],
+      ['signing', ca.leaves.signing],
+    ] as const) {
+      if (leaf === null) continue;
+      text += describeCertificate(label, leaf.certificate);
+      if (leaf.reissuedAtStartBecause !== null) text += `  ${''.padEnd(12)} reissued at the next start of each process: ${leaf.reissuedAtStartBecause}\n`;
+    }
     for (const key of ca.rootKeysOnDisk) text += `  root key     ${key.file} (${key.encrypted ? 'encrypted' : 'NOT encrypted'}): move it off this machine\n`;
     if (ca.rootKeysOnDisk.length === 0) text += '  root key     not in the data directory (offline)\n';
     return text;

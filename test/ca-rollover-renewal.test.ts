@@ -219,6 +219,11 @@ describe('Issuing CA rollover while the fleet stays online and renews', () => {
       fixture = undefined;
       const rolled = await runPlatformCommand('ca', ['issue-intermediate'], { PROVISIO_DATA_DIR: dataDir });
       assert.equal(rolled.status, 0, rolled.stderr);
+      // `ca status` shows CA 1 retired, and the leaves the next start reissues under CA 2.
+      const statusAfterRollover = await runPlatformCommand('ca', ['status'], { PROVISIO_DATA_DIR: dataDir });
+      assert.equal(statusAfterRollover.status, 0, statusAfterRollover.stderr);
+      assert.match(statusAfterRollover.stdout, new RegExp(`retired .*\\n.*sha256 ${ca1.fingerprint256}`));
+      assert.match(statusAfterRollover.stdout, /signing .*\n.*sha256 .*\n.*reissued at the next start of each process: not issued by the current issuing CA/);
       step('issuing CA rolled over', testStartedAt);
       const restartedAt = Date.now();
       fixture = await startTestPlatform(settings);
@@ -229,6 +234,8 @@ describe('Issuing CA rollover while the fleet stays online and renews', () => {
       assert.ok(new X509Certificate(ca.signingCredentials.certPem).checkIssued(ca2), 'the message-signing certificate was reissued under CA 2');
       assert.notEqual(new X509Certificate(ca.signingCredentials.certPem).fingerprint256, signing1.fingerprint256);
 
+      const statusAfterRestart = await runPlatformCommand('ca', ['status'], { PROVISIO_DATA_DIR: dataDir });
+      assert.doesNotMatch(statusAfterRestart.stdout, /reissued at the next start/, statusAfterRestart.stdout);
       step('platform restarted under CA 2', testStartedAt);
       // The fleet comes back on its CA 1 certificates: the account broker trusts CA 1 and CA 2 at once.
       await until(`${fleetSize} devices back after the restart`, async () => (await birthsSince(fixture!, restartedAt)).size >= fleetSize, 60_000);
