@@ -176,6 +176,8 @@ async function oneRound(
       connect,
       renewal: {
         ...renewal,
+        // Only renewals whose reply passed the checks count as done.
+        perSecond: (renewal.perSecond * renewed.length) / Math.max(1, renewal.count),
         count: renewed.length,
         failed: online.length - renewed.length,
         p50: round(latencies.p50),
