@@ -24,7 +24,7 @@ import type { ProvisioningTransport } from './transport.ts';
 
 type RenewalDependencies = Pick<
   ProvisionerDependencies,
-  'store' | 'issuer' | 'signing' | 'chainPems' | 'certificateRenewal' | 'maxMessageBytes' | 'log' | 'now'
+  'store' | 'issuer' | 'signing' | 'chainPems' | 'certificateRenewal' | 'maxMessageBytes' | 'log' | 'now' | 'sessions'
 >;
 
 function spkiOf(certificate: IssuedCertificate): Buffer {
@@ -150,6 +150,9 @@ export async function handleRenewalRequest(
   for (const earlier of certificates) {
     if (earlier.renewsSerial !== current.serial || earlier.renewalSettledOn !== null || earlier.status !== 'VALID') continue;
     await deps.store.revokeCertificate(earlier.serial, 'superseded: the device renewed again');
+    // The notice also marks the published CRL stale (platform/crl-source.ts): the device may hold
+    // this certificate from a reply it lost, so relying parties must see it revoked at once.
+    await deps.sessions.endSessions({ kind: 'certificate', clientId, serial: earlier.serial, cause: 'superseded' });
     await deps.store.settleRenewal(earlier.serial);
   }
   await audit(deps.store, deps.log, {

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { verifyRenewalReply, verifyReplyStatement } from '../agent-sim/reply-verification.ts';
@@ -227,6 +228,38 @@ for (const backend of ['sqlite', 'redis'] as const) {
       assert.equal(otherName.responseCode, 400);
       assert.match(verifyReplyStatement(otherName, { ...trust, requestId: 'other-cn' }).message ?? '', /^CSR_SUBJECT_MISMATCH/);
       await session.client.endAsync();
+    });
+
+    it('revokes an unused renewal when the device renews again, and the published CRL lists it at once', async () => {
+      const clientId = `renewed-twice-${backend}`;
+      const device = await provisioned(fixture, clientId);
+      const session = await onAccountBroker(fixture, clientId, device);
+      const lost = createCsr({ commonName: clientId });
+      const unused = verifiedRenewal(fixture, await session.renew('lost-1', lost.csrPem), clientId, 'lost-1', lost.privateKey);
+      const crlUrl = `http://localhost:${fixture.platform.http.port}/crl/issuing-ca.crl`;
+      const publishedCrl = async (): Promise<string> => {
+        const response = await fetch(crlUrl, { headers: { 'cache-control': 'max-age=0' } });
+        assert.equal(response.status, 200);
+        return execFileSync('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], { input: Buffer.from(await response.arrayBuffer()) }).toString();
+      };
+      const unusedSerial = serialOf(unused.certificates.client);
+      const listsUnused = new RegExp(`Serial Number: 0*${unusedSerial.replace(/^0+/, '')}`, 'i');
+      // The platform signs a CRL now and keeps it: the revocation below must make it sign again.
+      assert.doesNotMatch(await publishedCrl(), listsUnused);
+
+      const again = createCsr({ commonName: clientId });
+      verifiedRenewal(fixture, await session.renew('again-2', again.csrPem), clientId, 'again-2', again.privateKey);
+      await session.client.endAsync();
+
+      assert.equal((await fixture.platform.store.getCertificate(unusedSerial))?.status, 'REVOKED');
+      assert.match(await publishedCrl(), listsUnused, 'the unused renewal is on the CRL without waiting for its refresh');
+      assert.equal(
+        await accountConnack(fixture, clientId, {
+          certPem: unused.certificates.client,
+          keyPem: lost.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        }),
+        5,
+      );
     });
   });
 }
