@@ -13,7 +13,7 @@ export type DeviceRunResult =
 
 export interface RunDeviceOptions {
   readonly factoryReset?: boolean;
-  readonly onStep?: (step: Step | 'retry' | 'account', detail?: string) => void;
+  readonly onStep?: (step: Step | 'retry' | 'account' | 'reprovision', detail?: string) => void;
   /** Stops the run: the wait in progress ends at once and the result is `stopped`. */
   readonly signal?: AbortSignal;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -63,6 +63,15 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
   const sleep = options.sleep ?? defaultSleep;
   let settings = await state.settings();
   if (options.factoryReset) settings = await state.factoryReset(settings);
+  let reprovision = options.reprovision === true;
+  // An expired certificate cannot renew on the account broker (CERT-V1): back to the provision
+  // broker with the credentials it was provisioned with, as on first boot.
+  if (settings.provisioned && (await certificateExpired(state))) {
+    settings = { ...settings, provisioned: false, enabled: true };
+    await state.saveSettings(settings);
+    reprovision = true;
+    options.onStep?.('reprovision', 'the certificate has expired');
+  }
 
   let attempts = 0;
   let provisionedNow = false;
@@ -91,13 +100,13 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
       if (installedEarlier && outcome.reason.startsWith('CONNACK 4')) break;
       installedEarlier ||= outcome.installed === true;
       if (options.signal?.aborted) return { status: 'stopped', attempts };
-      const maxAttempts = options.reprovision ? -1 : settings['retry-max-attempts'];
+      const maxAttempts = reprovision ? -1 : settings['retry-max-attempts'];
       if (outcome.fatal || (maxAttempts !== -1 && attempts >= maxAttempts)) {
         return { status: 'failed', reason: outcome.reason, attempts };
       }
       // 422: the platform refuses this request.id for the key we hold; a new one is a new attempt.
       if (outcome.newRequestId) requestId = randomUUID();
-      const backOff = outcome.badCredentials || (options.reprovision === true && outcome.notAuthorized === true);
+      const backOff = outcome.badCredentials || (reprovision && outcome.notAuthorized === true);
       badCredentialsStreak = backOff ? badCredentialsStreak + 1 : 0;
       const waitMs = backOff ? badCredentialsWaitMs(settings['retry-interval'], badCredentialsStreak) : (outcome.waitMs ?? settings['retry-interval']);
       options.onStep?.('retry', outcome.reason);
@@ -117,10 +126,19 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
     } catch (error) {
       if (options.signal?.aborted) return { status: 'stopped', attempts };
       const retryable = worthAnotherBroker(error);
-      const maxAttempts = options.reprovision ? -1 : settings['retry-max-attempts'];
+      const maxAttempts = reprovision ? -1 : settings['retry-max-attempts'];
       if (!retryable || (maxAttempts !== -1 && accountAttempt >= maxAttempts)) throw error;
       options.onStep?.('retry', (error as Error).message);
       await sleep(settings['retry-interval'], options.signal);
     }
+  }
+}
+
+/** Has the certificate in use expired (its renewal.notAfter, or its own notAfter, passed)? False when the device holds none. */
+async function certificateExpired(state: DeviceState): Promise<boolean> {
+  try {
+    return (await state.accountCredentials()).renewal.notAfter <= Date.now();
+  } catch {
+    return false;
   }
 }

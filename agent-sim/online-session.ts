@@ -53,7 +53,7 @@ export interface OnlineReport {
 }
 
 /** A refusal of the certificate: CONNACK 1, 2, 4 or 5, or a TLS alert. Not a broker down or unreachable (CONNACK 3, refused connection). */
-export function isRefusal(error: unknown): boolean {
+function isRefusal(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'number') return code !== 3;
   return /alert|certificate/i.test((error as Error).message ?? '');

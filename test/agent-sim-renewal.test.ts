@@ -254,11 +254,12 @@ describe('agent-sim renews its certificate (CERT-V1)', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  async function newDevice(clientId: string): Promise<{ stateDir: string; args: string[] }> {
+  async function newDevice(clientId: string): Promise<{ stateDir: string; args: string[]; requestId: string }> {
     const request = await createAccountAndRequest(fixture, clientId);
     const stateDir = join(workDir, clientId);
     return {
       stateDir,
+      requestId: request.id,
       args: [
         'device',
         '--state-dir',
@@ -352,6 +353,31 @@ describe('agent-sim renews its certificate (CERT-V1)', () => {
     const issued = await certificatesOf(fixture, 'renew-lost');
     assert.equal(issued.length, 2, 'the repeat got the same certificate, not a third one');
     assert.ok(issued.some((certificate) => sameSerial(certificate.serial, after.certificate.serialNumber)));
+  });
+
+  it('Should provision again when its certificate has expired, retrying until an operator allows it', async () => {
+    const { stateDir, args, requestId } = await newDevice('renew-expired');
+    const first = await runAgentSimCli(args);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    const before = await pairIn(stateDir);
+    // The device's clock says its certificate has expired (what a device offline past notAfter finds at start).
+    const currentFile = join(stateDir, 'current.json');
+    await writeFile(currentFile, JSON.stringify({ ...before.current, renewal: { after: Date.now() - 2000, notAfter: Date.now() - 1000 } }));
+
+    const agent = startAgent(['device', '--state-dir', stateDir, ...agentTimings]);
+    await agent.line(/reprovision: the certificate has expired/);
+    await agent.line(/retry: CONNACK [45]/); // its provision request is used up until an operator re-enables it
+    const allowed = await fixture.api('POST', `/provision-requests/${requestId}/reprovision`);
+    assert.ok(allowed.status >= 200 && allowed.status < 300, JSON.stringify(allowed));
+    const exit = await agent.exited;
+    assert.equal(exit.code, 0, `${agent.output()}\n${agent.errors()}`);
+    assert.match(agent.output(), /is online on/);
+
+    const after = await pairIn(stateDir);
+    assert.notEqual(after.certificate.serialNumber, before.certificate.serialNumber, 'a new certificate');
+    assert.ok(after.certificate.checkPrivateKey(createPrivateKey(after.keyPem)));
+    assert.ok((after.current['renewal'] as { notAfter: number }).notAfter > Date.now(), 'a renewal window from the new provision result');
+    assert.equal((await certificatesOf(fixture, 'renew-expired')).length, 2);
   });
 });
 
