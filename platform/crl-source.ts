@@ -53,7 +53,10 @@ export function crlPublisher(options: CrlPublisherOptions): CrlPublisher {
   }
 
   async function sign(): Promise<SignedCrl> {
-    const revoked = await options.store.listRevokedCertificates();
+    // A certificate past its notAfter is refused by date by every relying party; RFC 5280 §3.3
+    // lets its entry go then, so the list does not grow with every renewal for ever.
+    const signedOn = now();
+    const revoked = (await options.store.listRevokedCertificates()).filter((certificate) => certificate.notAfter >= signedOn);
     return options.ca.signCrl(
       revoked.map((certificate) => ({ serial: certificate.serial, revokedOn: certificate.revokedOn ?? certificate.createdOn })),
       { validForMs: options.validityMs },

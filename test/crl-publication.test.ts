@@ -125,6 +125,23 @@ describe('the published CRL', { skip: hasOpenssl ? false : 'openssl is missing' 
     assert.equal(await connackOf(connectAccount(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, fixture.rootPem, 'crl-device-1', device)), 5);
   });
 
+  it('leaves out revoked certificates that have expired (RFC 5280 §3.3: relying parties refuse them by date anyway)', async () => {
+    const stored = (await fixture.platform.store.getCertificate(device.serial))!;
+    const expired = await fixture.platform.store.recordCertificate({
+      serial: '7e57ab1e0001',
+      accountId: stored.accountId,
+      clientId: 'crl-device-1',
+      provisionRequestId: stored.provisionRequestId,
+      pem: stored.pem,
+      notBefore: Date.now() - 3 * 86_400_000,
+      notAfter: Date.now() - 86_400_000,
+    });
+    assert.equal((await fixture.api('POST', `/certificates/${expired.serial}/revoke`, { reason: 'keyCompromise' })).status, 200);
+    const text = await checkedCrlText((await fetchCrl(crlUrl)).der, 'expired');
+    assert.doesNotMatch(text, /Serial Number: 0*7E57AB1E0001/i, 'an expired certificate stays off the list');
+    assert.match(text, new RegExp(`Serial Number: 0*${device.serial}`, 'i'), 'the revoked certificate still valid by date is listed');
+  });
+
   it('is signed again at half its validity, before nextUpdate, with no revocation to prompt it', async () => {
     const first = await fetchCrl(crlUrl);
     const firstNumber = first.response.headers.get('etag');
