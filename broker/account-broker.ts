@@ -41,6 +41,8 @@ export interface AccountBroker {
   readonly mqttsPort: number;
   /** Ends live sessions whose certificate was revoked or whose account was deleted. */
   readonly sessions: SessionTerminator;
+  /** A reissued server certificate for new handshakes; open connections stay (listeners.ts). */
+  setServerCredentials(credentials: { readonly certPem: string; readonly keyPem: string }): void;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
     aedes,
     mqttsPort: tlsListener.port,
     sessions,
+    setServerCredentials: (credentials) => tlsListener.setServerCertificate(credentials.certPem, credentials.keyPem),
     close: async () => {
       await tlsListener.close();
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -10,6 +10,11 @@ import { handOverOnFirstBytes } from './tls-first-bytes.ts';
 export interface MqttListener {
   readonly port: number;
   readonly transport: 'tcp' | 'tls';
+  /**
+   * A TLS listener's new server certificate and key (tls.Server.setSecureContext): handshakes from
+   * now on present it, open connections stay as they are. Nothing on plain TCP.
+   */
+  setServerCertificate(cert: string, key: string): void;
   close(): Promise<void>;
 }
 
@@ -149,6 +154,7 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
     return true;
   };
   let server: Server;
+  let setServerCertificate: MqttListener['setServerCertificate'] = () => undefined;
   if (options.tls) {
     // Not listening itself: the TCP listener below hands it each connection (tls-first-bytes.ts).
     // Node's own handshake timer never fires first: the connection's deadline started earlier.
@@ -168,6 +174,8 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
       options.onTlsClientError?.(error, socket.remoteAddress);
       socket.destroy();
     });
+    const contextOptions = { minVersion: 'TLSv1.2' as const, ...options.tls };
+    setServerCertificate = (cert, key) => tlsServer.setSecureContext({ ...contextOptions, cert, key });
     server = createTcpServer({ noDelay: true }, (socket) => {
       if (!admit(socket)) return;
       deadlines.start(socket, true);
@@ -187,6 +195,7 @@ export async function listenMqtt(broker: Aedes, options: ListenOptions): Promise
   return {
     port,
     transport,
+    setServerCertificate,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

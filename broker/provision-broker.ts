@@ -46,6 +46,8 @@ export interface ProvisionBroker {
   readonly guard: BruteForceGuard;
   /** Ends live sessions whose provision request was disabled or deleted, or whose account was deleted. */
   readonly sessions: SessionTerminator;
+  /** A reissued server certificate for new handshakes; open connections stay (listeners.ts). */
+  setServerCredentials(credentials: { readonly certPem: string; readonly keyPem: string }): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
       mqttsPort: tlsListener.port,
       guard,
       sessions,
+      setServerCredentials: (credentials) => tlsListener.setServerCertificate(credentials.certPem, credentials.keyPem),
       close: async () => {
         await Promise.all(listeners.map((listener) => listener.close()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -23,6 +23,8 @@ export interface CaMaterialOptions {
   readonly operatorCa?: OperatorCaFiles;
   /** Encrypts the keys written under {dataDir}/ca and decrypts the ones read (and the operator's issuing key). */
   readonly keyPassphrase?: string;
+  /** Server and signing certificates with fewer days left are reissued (default 60). */
+  readonly leafRenewalDays?: number;
   readonly log: Logger;
 }
 
@@ -38,6 +40,11 @@ export interface CaMaterial {
   readonly server: Credential;
   readonly signing: Credential;
   readonly operatorSupplied: boolean;
+  /**
+   * Loads the server and signing certificates again, reissuing those that are due exactly as at
+   * start (under the same issuing CA); the caller holds the CA lock.
+   */
+  reloadLeaves(): Promise<{ server: Credential; signing: Credential }>;
 }
 
 export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promise<CaMaterial> {
@@ -63,13 +70,16 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
     retiredIssuing = generated.retiredIssuing;
   }
   const issuingCa: IssuingCa = { ...issuing, issuer: issuerFor(issuing.fields, issuing.privateKey) };
-  const { server, signing } = await loadOrIssueLeaves({
-    directory,
-    keyAlgorithm: options.keyAlgorithm,
-    hostnames: options.hostnames,
-    issuing: issuingCa,
-    ...(passphrase !== undefined ? { passphrase } : {}),
-    log,
-  });
-  return { root, issuing: issuingCa, retiredIssuing, server, signing, operatorSupplied: options.operatorCa !== undefined };
+  const reloadLeaves = (): Promise<{ server: Credential; signing: Credential }> =>
+    loadOrIssueLeaves({
+      directory,
+      keyAlgorithm: options.keyAlgorithm,
+      hostnames: options.hostnames,
+      issuing: issuingCa,
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      ...(options.leafRenewalDays !== undefined ? { renewalDays: options.leafRenewalDays } : {}),
+      log,
+    });
+  const { server, signing } = await reloadLeaves();
+  return { root, issuing: issuingCa, retiredIssuing, server, signing, operatorSupplied: options.operatorCa !== undefined, reloadLeaves };
 }

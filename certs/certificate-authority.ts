@@ -13,6 +13,7 @@ import type { PlatformConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
 import { readKeyPassphrase } from './key-passphrase.ts';
+import { leafRenewalDue, type Credential } from './leaf-material.ts';
 import type { ParsedCsr } from './csr.ts';
 import { CrlSigner, type CrlOptions, type RevokedCertificate, type SignedCrl } from './crl.ts';
 import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
@@ -47,7 +48,15 @@ export interface CertificateAuthorityOptions {
   readonly operatorCa?: OperatorCaFiles;
   /** Encrypts the private keys written under {dataDir}/ca, and decrypts those read. Unset: written unencrypted (mode 0600). */
   readonly keyPassphrase?: string;
+  /** Server and signing certificates with fewer days left are reissued, at open and by reloadLeafCertificates (default 60). */
+  readonly leafRenewalDays?: number;
   readonly log: Logger;
+}
+
+/** What reloadLeafCertificates put in place: the new serial of each certificate that changed, null for one that did not. */
+export interface ReloadedLeaves {
+  readonly server: string | null;
+  readonly signing: string | null;
 }
 
 export interface CertificateAuthority {
@@ -60,10 +69,18 @@ export interface CertificateAuthority {
    * CAs still valid after a rollover (their devices keep working), and the root.
    */
   readonly clientCaPems: readonly string[];
-  /** For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA. */
+  /** For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA. The current one: see reloadLeafCertificates. */
   readonly serverCredentials: TlsCredentials;
-  /** Signs messages to devices; certPem is the signing certificate alone. */
+  /** Signs messages to devices; certPem is the signing certificate alone. The current one: see reloadLeafCertificates. */
   readonly signingCredentials: TlsCredentials;
+  /** Whether the server or the signing certificate in use has fewer than leafRenewalDays left. */
+  leafCertificatesDue(): boolean;
+  /**
+   * Loads the server and signing certificates from the data directory again, reissuing those due
+   * (the code of the start), and puts them in use; the caller holds the CA lock and swaps the TLS
+   * contexts of the certificates that changed.
+   */
+  reloadLeafCertificates(): Promise<ReloadedLeaves>;
   /** Whether the CA came from the operator's files (caRootCertFile...). */
   readonly operatorSupplied: boolean;
   /**
@@ -102,17 +119,35 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   const crlSigner = new CrlSigner(issuer);
   const rootCertificatePem = material.root.certPem;
   const issuingCertificatePem = material.issuing.certPem;
+  const serverCredentialsOf = (server: Credential): TlsCredentials => Object.freeze({ certPem: server.certPem + issuingCertificatePem, keyPem: server.keyPem });
+  const signingCredentialsOf = (signing: Credential): TlsCredentials => Object.freeze({ certPem: signing.certPem, keyPem: signing.keyPem });
+  let leaves = { server: material.server, signing: material.signing };
+  let serverCredentials = serverCredentialsOf(leaves.server);
+  let signingCredentials = signingCredentialsOf(leaves.signing);
+  const changedSerial = (before: Credential, after: Credential): string | null =>
+    before.certificate.fingerprint256 === after.certificate.fingerprint256 ? null : after.certificate.serialNumber;
 
   return Object.freeze({
     rootCertificatePem,
     issuingCertificatePem,
     chainPem: issuingCertificatePem + rootCertificatePem,
     clientCaPems: Object.freeze([issuingCertificatePem, ...material.retiredIssuing.map((certificate) => certificate.toString()), rootCertificatePem]),
-    serverCredentials: Object.freeze({
-      certPem: material.server.certPem + issuingCertificatePem,
-      keyPem: material.server.keyPem,
-    }),
-    signingCredentials: Object.freeze({ certPem: material.signing.certPem, keyPem: material.signing.keyPem }),
+    get serverCredentials() {
+      return serverCredentials;
+    },
+    get signingCredentials() {
+      return signingCredentials;
+    },
+    leafCertificatesDue: () =>
+      leafRenewalDue(leaves.server.fields.notAfter, options.leafRenewalDays) || leafRenewalDue(leaves.signing.fields.notAfter, options.leafRenewalDays),
+    async reloadLeafCertificates(): Promise<ReloadedLeaves> {
+      const reloaded = await material.reloadLeaves();
+      const changed = { server: changedSerial(leaves.server, reloaded.server), signing: changedSerial(leaves.signing, reloaded.signing) };
+      leaves = reloaded;
+      serverCredentials = serverCredentialsOf(reloaded.server);
+      signingCredentials = signingCredentialsOf(reloaded.signing);
+      return changed;
+    },
     operatorSupplied: material.operatorSupplied,
     issueFromCsr: async (csr: string | ParsedCsr, device: DeviceIdentity) => deviceIssuer.issueFromCsr(csr, device),
     issueWithGeneratedKey: (device: DeviceIdentity) => deviceIssuer.issueWithGeneratedKey(device),
@@ -137,6 +172,7 @@ export function certificateAuthorityOptions(config: PlatformConfig, log: Logger)
       ? { operatorCa: { rootCertFile: caRootCertFile, issuingCertFile: caIssuingCertFile, issuingKeyFile: caIssuingKeyFile } }
       : {}),
     ...(keyPassphrase !== undefined ? { keyPassphrase } : {}),
+    leafRenewalDays: config.platformCertRenewalDays,
     log,
   };
 }

@@ -52,7 +52,14 @@ interface LeafContext {
   readonly issuing: { readonly certificate: X509Certificate; readonly fields: CertificateFields; readonly issuer: Issuer };
   /** Keys are written encrypted with it, and read with it. */
   readonly passphrase?: string;
+  /** Reissue when fewer days than this remain (default leafRenewalDays). */
+  readonly renewalDays?: number;
   readonly log: Logger;
+}
+
+/** Whether a certificate ending at `notAfter` has fewer than the renewal margin's days left. */
+export function leafRenewalDue(notAfter: number, renewalDays = leafRenewalDays): boolean {
+  return notAfter - Date.now() < renewalDays * dayMs;
 }
 
 function reissueReason(credential: Credential, profile: LeafProfile, context: LeafContext): string | undefined {
@@ -61,7 +68,7 @@ function reissueReason(credential: Credential, profile: LeafProfile, context: Le
   if (!certificate.checkIssued(issuing) || !certificate.verify(issuing.publicKey)) return 'not issued by the current issuing CA';
   if (!keysMatch(privateKey, certificate.publicKey)) return 'the key file does not match the certificate';
   if (privateKey.asymmetricKeyType !== context.keyAlgorithm) return `certKeyAlgorithm is now ${context.keyAlgorithm}`;
-  if (fields.notAfter - Date.now() < leafRenewalDays * dayMs) return 'it expires soon';
+  if (leafRenewalDue(fields.notAfter, context.renewalDays)) return 'it expires soon';
   return profile.outdated?.(fields);
 }
 

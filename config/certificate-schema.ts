@@ -33,6 +33,19 @@ export const certificateSettings = {
     description:
       'How often the grace sweep looks for renewals whose grace has ended (the first run comes at most 5 s after start). It runs in the all-in-one process and in every broker process of a cluster; each renewal is settled once.',
   }),
+  platformCertRenewalDays: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 60,
+    description:
+      'The brokers’ server certificate and the message-signing certificate are reissued (new key, same issuing CA) when fewer days than this remain: at start, and by the periodic check of every running process.',
+  }),
+  platformCertCheckIntervalSeconds: Type.Integer({
+    minimum: 1,
+    default: 3600,
+    description:
+      'How often each running process checks its server and message-signing certificates against PROVISIO_PLATFORM_CERT_RENEWAL_DAYS; one that is due is reissued under the CA lock and swapped in place (new TLS connections get the new server certificate, open ones stay).',
+  }),
   certificateRenewalBurst: Type.Integer({
     minimum: 1,
     default: 5,

@@ -22,6 +22,7 @@ import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { startRenewalSweep } from './certificate-renewal-sweep.ts';
+import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
@@ -93,6 +94,9 @@ await runService('broker', async (config, log) => {
     shutdown.add(() => renewalHandler.close());
     const renewalSweep = startRenewalSweep(config, { store, sessions, log });
     shutdown.add(() => renewalSweep.close());
+    // Server and signing certificates near their end are reissued (under the CA lock) and swapped in place.
+    const reissue = startLiveCertificateReissue(config, ca, [provisionBroker, accountBroker], log);
+    shutdown.add(() => reissue.close());
     // Renew now: every broker process hears every notice and tells the named devices connected to it.
     const renewNow = renewNowPublisher({
       signing: deps.signing,

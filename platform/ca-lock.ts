@@ -14,8 +14,13 @@ import { withFileLock } from './file-lock.ts';
 export async function openSharedCertificateAuthority(config: PlatformConfig, log: Logger): Promise<CertificateAuthority> {
   prepareDataDir(config.dataDir);
   const crlUrl = publicCrlUrlOf(config);
-  return withFileLock(path.join(config.dataDir, 'ca.lock'), log, () =>
+  return withCaLock(config, log, () =>
     // Device certificates name the CRL the API process publishes (PROVISIO_PUBLIC_HTTP_URL).
     openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => crlUrl }),
   );
+}
+
+/** Runs `work` holding {dataDir}/ca.lock: what every process of a cluster takes before writing CA files. */
+export function withCaLock<T>(config: Pick<PlatformConfig, 'dataDir'>, log: Logger, work: () => Promise<T>): Promise<T> {
+  return withFileLock(path.join(config.dataDir, 'ca.lock'), log, work);
 }

@@ -27,6 +27,7 @@ import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
 import { startRenewalSweep } from './certificate-renewal-sweep.ts';
+import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
@@ -151,6 +152,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     shutdown.add(() => renewalHandler.close());
     const renewalSweep = startRenewalSweep(config, { store, sessions, log });
     shutdown.add(() => renewalSweep.close());
+    // Server and signing certificates near their end are reissued and swapped in place (no restart).
+    const reissue = startLiveCertificateReissue(config, ca, [provisionBroker, accountBroker], log);
+    shutdown.add(() => reissue.close());
     renewNow = renewNowPublisher({
       signing: deps.signing,
       chainPems: deps.chainPems,

@@ -1,4 +1,4 @@
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
@@ -20,6 +20,28 @@ export function accountBrokerUrlOf(config: PlatformConfig, port = config.account
 /** Base of bundle download links: PROVISIO_PUBLIC_HTTP_URL, else this host's API port. */
 export function publicHttpUrlOf(config: PlatformConfig, port = config.httpPort): string {
   return (config.publicHttpUrl ?? `http://${publicHost(config)}:${port}`).replace(/\/+$/, '');
+}
+
+/**
+ * The CA's signing certificate and key in use now: read at each signature, so a certificate
+ * reissued while the process runs (live-certificate-reissue.ts) signs the next message.
+ */
+function currentSigning(ca: CertificateAuthority): ProvisionerDependencies['signing'] {
+  let keyPem = '';
+  let key: KeyObject | null = null;
+  return {
+    get certPem() {
+      return ca.signingCredentials.certPem;
+    },
+    get key() {
+      const credentials = ca.signingCredentials;
+      if (key === null || credentials.keyPem !== keyPem) {
+        key = createPrivateKey(credentials.keyPem);
+        keyPem = credentials.keyPem;
+      }
+      return key;
+    },
+  };
 }
 
 /**
@@ -47,7 +69,7 @@ export async function provisionerDependencies(
   return {
     store,
     issuer: ca,
-    signing: { certPem: ca.signingCredentials.certPem, key: createPrivateKey(ca.signingCredentials.keyPem) },
+    signing: currentSigning(ca),
     chainPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
     provisioningAccount: config.provisioningAccount,
     accountBrokerUrl: known.accountBrokerUrl ?? accountBrokerUrlOf(config),

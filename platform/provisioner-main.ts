@@ -10,6 +10,7 @@ import { startProvisioner } from '../provisioner/provisioner.ts';
 import { streamTransport } from '../provisioner/stream-transport.ts';
 import { openStore } from '../store/open-store.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
@@ -41,6 +42,9 @@ await runService('provisioner', async (config, log) => {
     });
     const provisioner = await startProvisioner(deps, transport, { maxInFlight: config.provisionerConcurrency * 2 });
     shutdown.add(() => provisioner.close());
+    // Its signing certificate near its end is reissued (under the CA lock) and signs the next reply; it serves no TLS.
+    const reissue = startLiveCertificateReissue(config, ca, [], log);
+    shutdown.add(() => reissue.close());
     // Checked on a connection of its own: the stream's is held by XREADGROUP … BLOCK for up to 2 s,
     // longer than the check waits for its PING.
     const checkRedis = serviceRedis(config, log);

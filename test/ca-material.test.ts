@@ -316,7 +316,7 @@ describe('CA material on disk', () => {
     const options = certificateAuthorityOptions(config, silentLog);
     assert.deepEqual(
       { ...options, log: undefined },
-      { dataDir: '/srv/provisio', keyAlgorithm: 'rsa', hostnames: ['mqtt.example.test'], deviceValidityDays: 90, log: undefined },
+      { dataDir: '/srv/provisio', keyAlgorithm: 'rsa', hostnames: ['mqtt.example.test'], deviceValidityDays: 90, leafRenewalDays: 60, log: undefined },
     );
     const operator = { caRootCertFile: '/etc/r.pem', caIssuingCertFile: '/etc/i.pem', caIssuingKeyFile: '/etc/i.key' };
     assert.deepEqual(certificateAuthorityOptions(loadConfig({}, operator), silentLog).operatorCa, {
