@@ -111,8 +111,11 @@ export interface CaDescription {
   readonly rootKeysOnDisk: readonly { readonly file: string; readonly encrypted: boolean }[];
 }
 
-/** What the data directory holds, for `npm run ca -- status`. */
-export async function describeCa(dataDir: string): Promise<CaDescription> {
+/**
+ * What the data directory holds, for `npm run ca -- status`. `renewalDays` is the margin the
+ * processes reissue their server and signing certificates at (PROVISIO_PLATFORM_CERT_RENEWAL_DAYS).
+ */
+export async function describeCa(dataDir: string, renewalDays: number = leafRenewalDays): Promise<CaDescription> {
   const directory = path.resolve(dataDir, 'ca');
   const rootText = await readOptionalFile(caPath(directory, caFileNames.rootCert));
   if (rootText === undefined)
@@ -140,8 +143,8 @@ export async function describeCa(dataDir: string): Promise<CaDescription> {
     const reissuedAtStartBecause =
       issuing === null || !certificate.checkIssued(issuing) || !certificate.verify(issuing.publicKey)
         ? 'not issued by the current issuing CA'
-        : new Date(certificate.validTo).getTime() - Date.now() < leafRenewalDays * dayMs
-          ? `fewer than ${leafRenewalDays} days left`
+        : new Date(certificate.validTo).getTime() - Date.now() < renewalDays * dayMs
+          ? `fewer than ${renewalDays} days left`
           : null;
     return { certificate, reissuedAtStartBecause };
   };

@@ -44,7 +44,7 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
     log,
   };
   if (command === 'status') {
-    const ca = await describeCa(config.dataDir);
+    const ca = await describeCa(config.dataDir, config.platformCertRenewalDays);
     let text = `CA in ${path.resolve(config.dataDir, 'ca')}\n${describeCertificate('root CA', ca.root)}`;
     text += ca.issuing ? describeCertificate('issuing CA', ca.issuing) : '  issuing CA   missing: npm run ca -- issue-intermediate\n';
     if (ca.issuingKeyEncrypted !== null) text += `  issuing key  ${ca.issuingKeyEncrypted ? 'encrypted' : 'NOT encrypted (no passphrase)'}\n`;

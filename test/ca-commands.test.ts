@@ -61,6 +61,11 @@ describe('npm run ca', () => {
     const status = await runPlatformCommand('ca', ['status'], { PROVISIO_DATA_DIR: dataDir });
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, /root key {5}not in the data directory \(offline\)/);
+    assert.doesNotMatch(status.stdout, /days left/, 'fresh 730-day certificates are not due under the default 60 days');
+    // The status counts with the margin the processes use (PROVISIO_PLATFORM_CERT_RENEWAL_DAYS).
+    const wideMargin = await runPlatformCommand('ca', ['status'], { PROVISIO_DATA_DIR: dataDir, PROVISIO_PLATFORM_CERT_RENEWAL_DAYS: '1000' });
+    assert.equal(wideMargin.status, 0, wideMargin.stderr);
+    assert.match(wideMargin.stdout, /fewer than 1000 days left/);
   });
 
   it(
