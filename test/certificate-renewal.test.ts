@@ -135,9 +135,10 @@ for (const backend of ['sqlite', 'redis'] as const) {
     it('tells the renewal window in the provision result: after two thirds of the validity', async () => {
       const device = await provisioned(fixture, `window-${backend}`);
       const certificate = new X509Certificate(device.certPem);
-      const notBefore = new Date(certificate.validFrom).getTime();
       const notAfter = new Date(certificate.validTo).getTime();
-      assert.deepEqual(device.result.renewal, { after: Math.round(notBefore + share * (notAfter - notBefore)), notAfter });
+      const issuedOn = device.result.issuedOn;
+      assert.ok(issuedOn >= new Date(certificate.validFrom).getTime(), 'issuedOn is not the backdated notBefore');
+      assert.deepEqual(device.result.renewal, { after: Math.round(issuedOn + share * (notAfter - issuedOn)), notAfter });
     });
 
     it('renews: a signed 200 with a new certificate for the new key; a lost reply is repeated with the same certificate; the old certificate works until the new one is used, then it is refused', async () => {
@@ -153,9 +154,8 @@ for (const backend of ['sqlite', 'redis'] as const) {
       assert.notEqual(newSerial, device.serial);
       const certificate = new X509Certificate(renewed.certPem);
       assert.equal(certificate.subject, `O=${account}\nCN=${clientId}`);
-      const notBefore = new Date(certificate.validFrom).getTime();
       assert.deepEqual(result.renewal, {
-        after: Math.round(notBefore + share * (result.renewal.notAfter - notBefore)),
+        after: Math.round(result.issuedOn + share * (result.renewal.notAfter - result.issuedOn)),
         notAfter: new Date(certificate.validTo).getTime(),
       });
       assert.deepEqual(result.certificates.chain, [fixture.platform.ca.issuingCertificatePem, fixture.platform.ca.rootCertificatePem]);
