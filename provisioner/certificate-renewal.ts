@@ -216,12 +216,15 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
 
   /** Why a request is refused as it arrives (429), before it waits for its device's turn; null to handle it. */
   function refusalOnArrival(device: string): PlatformError | 'ignore' | null {
+    // The process's bound first: a request refused because the process is busy must not use up
+    // its device's allowance, or a renewal storm would lock devices out for the refill time.
+    if (pending.size >= settings.certificateRenewalMaxInFlight) return new PlatformError('OVERLOADED', { retryAfterSeconds: 1 });
     const rate = rateLimit.check(device);
     if (rate.kind === 'ignore') return 'ignore';
     if (rate.kind === 'refuse') {
       return new PlatformError('OVERLOADED', { retryAfterSeconds: rate.retryAfterSeconds, detail: 'too many renewal requests from this device' });
     }
-    return pending.size >= settings.certificateRenewalMaxInFlight ? new PlatformError('OVERLOADED', { retryAfterSeconds: 1 }) : null;
+    return null;
   }
 
   await transport.start([platformRenewalFilter], (topic, payload) => {
