@@ -15,10 +15,11 @@ export interface ApiDeps {
   readonly config: PlatformConfig;
   readonly log: Logger;
   /**
-   * The current CRL (signed once, cached, signed again after a revocation and before nextUpdate:
-   * platform/crl-source.ts); without it GET /api/v1/crl and the public /crl/issuing-ca.crl answer 404.
+   * The current CRL of the issuing CA with this id, or of the one in use when none is given (signed
+   * once, cached, signed again after a revocation and before nextUpdate: platform/crl-source.ts);
+   * null: none for that id. Without it GET /api/v1/crl and the public /crl/… answer 404.
    */
-  readonly crl?: () => Promise<SignedCrl>;
+  readonly crl?: (issuingCaId?: string) => Promise<SignedCrl | null>;
   readonly bundleStorage: BundleStorage;
   readonly downloadTokens: BundleDownloadTokens;
   readonly adminTokens: ApiTokenAuthenticator;

@@ -19,6 +19,7 @@ import {
   parsePrivateKeyPem,
   privateKeyFilePem,
   readOptionalFile,
+  retiredIssuingFileNames,
   writeCertificateFile,
   writeKeyFile,
 } from './ca-files.ts';
@@ -61,12 +62,13 @@ export async function createCa(options: CaCommandOptions): Promise<{ rootKeyFile
 
 /**
  * Rolls the issuing CA over: a new issuing CA signed by the root key, which replaces the current
- * one (its key is overwritten); the current certificate goes to ca/retired/, where the platform
- * keeps trusting it for the device certificates it issued until it expires.
+ * one. The current certificate goes to ca/retired/, where the platform keeps trusting it for the
+ * device certificates it issued until it expires; its key goes beside it (encrypted when there is
+ * a passphrase), with which the platform keeps signing that CA's CRL, and nothing else, until then.
  */
 export async function issueIntermediate(
   options: CaCommandOptions,
-): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string } }> {
+): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string; keyFile: string | null } }> {
   const directory = await ensureCaDirectory(options.dataDir);
   const root = await loadRootCertificate(directory);
   const rootKeyFile = options.rootKeyFile ?? caPath(directory, caFileNames.rootKey);
@@ -76,19 +78,32 @@ export async function issueIntermediate(
   if (!keysMatch(rootKey, root.certificate.publicKey)) throw invalidCa(`${rootKeyFile} is not the key of ${caPath(directory, caFileNames.rootCert)}`);
   const issuing = await createIssuingCa(options.keyAlgorithm, { fields: root.fields, privateKey: rootKey });
 
-  let retired: { certificate: X509Certificate; file: string } | undefined;
+  let retired: { certificate: X509Certificate; file: string; keyFile: string | null } | undefined;
   const currentFile = caPath(directory, caFileNames.issuingCert);
+  const currentKeyFile = caPath(directory, caFileNames.issuingKey);
   const currentPem = await readOptionalFile(currentFile);
   if (currentPem !== undefined) {
     const certificate = parseCertificatePem(currentPem, currentFile);
     const retiredDirectory = await ensurePrivateDirectory(caPath(directory, caSubdirectories.retired));
-    const file = path.join(retiredDirectory, `issuing-ca.${certificate.serialNumber.toLowerCase()}.cert.pem`);
+    const names = retiredIssuingFileNames(certificate.serialNumber);
+    // The key first, and only when it is this certificate's: after a crash between the two writes
+    // below, the current key is already the new one, and the retired key written by the first run stays.
+    const currentKeyText = await readOptionalFile(currentKeyFile);
+    const currentKey = currentKeyText === undefined ? undefined : parsePrivateKeyPem(currentKeyText, currentKeyFile, options.passphrase);
+    let keyFile: string | null = null;
+    if (currentKey && keysMatch(currentKey, certificate.publicKey)) {
+      keyFile = path.join(retiredDirectory, names.key);
+      await writeKeyFile(keyFile, privateKeyFilePem(currentKey, options.passphrase));
+    } else if (await exists(path.join(retiredDirectory, names.key))) {
+      keyFile = path.join(retiredDirectory, names.key);
+    }
+    const file = path.join(retiredDirectory, names.cert);
     await writeCertificateFile(file, certificate.toString());
-    retired = { certificate, file };
+    retired = { certificate, file, keyFile };
   }
   // Key first: a crash before the certificate leaves a pair that does not match, which start-up
   // refuses by name and running this command again repairs.
-  await writeKeyFile(caPath(directory, caFileNames.issuingKey), privateKeyFilePem(issuing.privateKey, options.passphrase));
+  await writeKeyFile(currentKeyFile, privateKeyFilePem(issuing.privateKey, options.passphrase));
   await writeCertificateFile(currentFile, issuing.certPem);
   options.log.info({ issuing: issuing.certificate.fingerprint256, retired: retired?.certificate.fingerprint256 }, 'issuing CA rolled over');
   return { issuing: issuing.certificate, ...(retired ? { retired } : {}) };

@@ -33,6 +33,15 @@ export const caFileNames = {
   signingKey: 'signing.key.pem',
 } as const;
 
+/**
+ * The files of a retired issuing CA in ca/retired/: its certificate (trusted for the device
+ * certificates it issued) and, when the rollover kept it, its key, which signs that CA's CRL and nothing else.
+ */
+export function retiredIssuingFileNames(serialHex: string): { readonly cert: string; readonly key: string } {
+  const serial = serialHex.toLowerCase();
+  return { cert: `issuing-ca.${serial}.cert.pem`, key: `issuing-ca.${serial}.key.pem` };
+}
+
 export const caDirectoryName = 'ca';
 
 function errorCode(error: unknown): string | undefined {

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { issuerFor } from './ca-checks.ts';
 import { ensureCaDirectory } from './ca-files.ts';
 import type { Issuer } from './certificate-builder.ts';
-import { loadOrCreateGeneratedCa, loadRetiredIssuing, type LoadedCa } from './generated-ca.ts';
+import { loadOrCreateGeneratedCa, loadRetiredIssuing, type LoadedCa, type RetiredIssuingCa } from './generated-ca.ts';
 import type { KeyAlgorithm } from './key-pairs.ts';
 import { loadOrIssueLeaves, type Credential } from './leaf-material.ts';
 import { loadOperatorCa, type OperatorCaFiles } from './operator-ca.ts';
@@ -35,8 +35,8 @@ export interface IssuingCa extends Credential {
 export interface CaMaterial {
   readonly root: { readonly certificate: X509Certificate; readonly certPem: string };
   readonly issuing: IssuingCa;
-  /** Earlier issuing CAs (after a rollover) whose device certificates are still accepted. */
-  readonly retiredIssuing: readonly X509Certificate[];
+  /** Earlier issuing CAs (after a rollover) whose device certificates are still accepted, with their key when kept (CRLs only). */
+  readonly retiredIssuing: readonly RetiredIssuingCa[];
   readonly server: Credential;
   readonly signing: Credential;
   readonly operatorSupplied: boolean;
@@ -52,12 +52,12 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
   const { log, keyPassphrase: passphrase } = options;
   let root: { certificate: X509Certificate; certPem: string };
   let issuing: LoadedCa;
-  let retiredIssuing: readonly X509Certificate[] = [];
+  let retiredIssuing: readonly RetiredIssuingCa[] = [];
   if (options.operatorCa) {
     const operator = await loadOperatorCa(options.operatorCa, passphrase, log);
     root = { certificate: operator.root, certPem: operator.rootPem };
     issuing = operator.issuing;
-    retiredIssuing = await loadRetiredIssuing(directory, root, log);
+    retiredIssuing = await loadRetiredIssuing(directory, root, passphrase, log);
   } else {
     const generated = await loadOrCreateGeneratedCa({
       directory,

@@ -15,10 +15,13 @@ import { loadOrCreateCaMaterial, type OperatorCaFiles } from './ca-material.ts';
 import { readKeyPassphrase } from './key-passphrase.ts';
 import { leafRenewalDue, type Credential } from './leaf-material.ts';
 import type { ParsedCsr } from './csr.ts';
-import { CrlSigner, type CrlOptions, type RevokedCertificate, type SignedCrl } from './crl.ts';
+import { issuerFor } from './ca-checks.ts';
+import { authorityKeyIdentifierOf, readCertificate } from './certificate-reader.ts';
+import { CrlSigner, crlIssuerIdOf, type CrlOptions, type RevokedCertificate, type SignedCrl } from './crl.ts';
 import { DeviceIssuer, type DeviceIdentity, type IssuedDeviceCertificate } from './device-issuer.ts';
 import { DeviceVerifier, type VerifiedDeviceCertificate } from './device-verifier.ts';
 import type { KeyAlgorithm } from './key-pairs.ts';
+import { fromPem } from './pem.ts';
 
 export type { OperatorCaFiles } from './ca-material.ts';
 export type { RevokedCertificate, CrlOptions, SignedCrl } from './crl.ts';
@@ -42,8 +45,11 @@ export interface CertificateAuthorityOptions {
   readonly deviceValidityDays: number;
   /** When set, device certificate validity in seconds, overriding deviceValidityDays. */
   readonly deviceValiditySeconds?: number;
-  /** URL of the published CRL for device certificates (cRLDistributionPoints), read at each issue; absent or undefined: none written. */
-  readonly crlDistributionPoint?: () => string | undefined;
+  /**
+   * URL of the CRL of the issuing CA with this id (CrlIssuer.id) for device certificates
+   * (cRLDistributionPoints), read at each issue; absent or undefined: none written.
+   */
+  readonly crlDistributionPoint?: (issuingCaId: string) => string | undefined;
   /** Use the operator's CA instead of generating one. */
   readonly operatorCa?: OperatorCaFiles;
   /** Encrypts the private keys written under {dataDir}/ca, and decrypts those read. Unset: written unencrypted (mode 0600). */
@@ -57,6 +63,18 @@ export interface CertificateAuthorityOptions {
 export interface ReloadedLeaves {
   readonly server: string | null;
   readonly signing: string | null;
+}
+
+/** An issuing CA whose CRL the platform signs: the current one, and retired ones whose key was kept (ca/retired/). */
+export interface CrlIssuer {
+  /** The first 16 hex digits of its subject key identifier: names its list (/crl/issuing-ca-{id}.crl). */
+  readonly id: string;
+  /** Whether it is the issuing CA in use, which signs certificates; a retired one signs its CRL only. */
+  readonly current: boolean;
+  /** Its certificate's notAfter: no list is signed for it after. */
+  readonly notAfter: number;
+  /** Its CRL, listing the given serials (those of certificates it issued). */
+  signCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): SignedCrl;
 }
 
 export interface CertificateAuthority {
@@ -93,6 +111,10 @@ export interface CertificateAuthority {
   issueWithGeneratedKey(device: DeviceIdentity): Promise<IssuedDeviceCertificate & { keyPem: string }>;
   /** Certifies a public key the platform holds (EC P-256 keys derived by the provisioner). */
   issueForPublicKey(publicKey: KeyObject, device: DeviceIdentity): Promise<IssuedDeviceCertificate>;
+  /** The current issuing CA first, then the retired ones with a kept key. */
+  readonly crlIssuers: readonly CrlIssuer[];
+  /** The CrlIssuer id a certificate (PEM) names as its authority key identifier; undefined when it names none or is unreadable. */
+  crlIssuerIdOf(certificatePem: string): string | undefined;
   /** PEM "X509 CRL" signed by the issuing CA. */
   createCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): string;
   /** The same list in DER and PEM, with its cRLNumber, thisUpdate and nextUpdate (what the published CRL's HTTP headers say). */
@@ -113,10 +135,30 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     issuerNotAfter: material.issuing.fields.notAfter,
     validityDays: options.deviceValidityDays,
     ...(options.deviceValiditySeconds !== undefined ? { validitySeconds: options.deviceValiditySeconds } : {}),
-    ...(options.crlDistributionPoint ? { crlDistributionPoint: options.crlDistributionPoint } : {}),
+    ...(options.crlDistributionPoint ? { crlDistributionPoint: () => options.crlDistributionPoint?.(crlIssuerIdOf(issuer.keyIdentifier)) } : {}),
   });
   const verifier = new DeviceVerifier({ issuingCertificate: material.issuing.certificate });
   const crlSigner = new CrlSigner(issuer);
+  const crlIssuers: CrlIssuer[] = [
+    {
+      id: crlIssuerIdOf(issuer.keyIdentifier),
+      current: true,
+      notAfter: material.issuing.fields.notAfter,
+      signCrl: (revoked, crlOptions) => crlSigner.signCrl(revoked, crlOptions),
+    },
+  ];
+  for (const retired of material.retiredIssuing) {
+    if (!retired.privateKey) continue;
+    // The retired key signs this CA's CRL and nothing else: it never reaches a DeviceIssuer.
+    const retiredIssuer = issuerFor(retired.fields, retired.privateKey);
+    const signer = new CrlSigner(retiredIssuer);
+    crlIssuers.push({
+      id: crlIssuerIdOf(retiredIssuer.keyIdentifier),
+      current: false,
+      notAfter: retired.fields.notAfter,
+      signCrl: (revoked, crlOptions) => signer.signCrl(revoked, crlOptions),
+    });
+  }
   const rootCertificatePem = material.root.certPem;
   const issuingCertificatePem = material.issuing.certPem;
   const serverCredentialsOf = (server: Credential): TlsCredentials => Object.freeze({ certPem: server.certPem + issuingCertificatePem, keyPem: server.keyPem });
@@ -131,7 +173,17 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
     rootCertificatePem,
     issuingCertificatePem,
     chainPem: issuingCertificatePem + rootCertificatePem,
-    clientCaPems: Object.freeze([issuingCertificatePem, ...material.retiredIssuing.map((certificate) => certificate.toString()), rootCertificatePem]),
+    clientCaPems: Object.freeze([issuingCertificatePem, ...material.retiredIssuing.map((retired) => retired.certificate.toString()), rootCertificatePem]),
+    crlIssuers: Object.freeze(crlIssuers.map((crlIssuer) => Object.freeze(crlIssuer))),
+    crlIssuerIdOf: (certificatePem: string) => {
+      try {
+        const der = fromPem(certificatePem, ['CERTIFICATE']);
+        const keyId = der && authorityKeyIdentifierOf(readCertificate(der));
+        return keyId ? crlIssuerIdOf(keyId) : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     get serverCredentials() {
       return serverCredentials;
     },

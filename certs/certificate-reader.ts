@@ -64,6 +64,14 @@ export function subjectKeyIdentifierOf(fields: CertificateFields): Buffer | unde
   return isUniversal(node, Asn1Type.OCTETSTRING) ? contentBytes(node) : undefined;
 }
 
+/** The keyIdentifier of the AuthorityKeyIdentifier extension (SEQUENCE { [0] IMPLICIT OCTET STRING, ... }), if any. */
+export function authorityKeyIdentifierOf(fields: CertificateFields): Buffer | undefined {
+  const extension = fields.extensions.get(Oid.authorityKeyIdentifier);
+  if (!extension) return undefined;
+  const keyIdentifier = children(fromDer(extension.value)).find((node) => isContext(node, 0));
+  return keyIdentifier ? contentBytes(keyIdentifier) : undefined;
+}
+
 export function extendedKeyUsagesOf(fields: CertificateFields): string[] {
   const extension = fields.extensions.get(Oid.extKeyUsage);
   if (!extension) return [];

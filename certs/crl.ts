@@ -33,6 +33,14 @@ export interface SignedCrl {
   readonly nextUpdate: number;
 }
 
+/**
+ * What names an issuing CA's CRL (its URL, /crl/issuing-ca-{id}.crl): the first 16 hex digits of
+ * its key identifier, which every certificate it issued carries as its authority key identifier.
+ */
+export function crlIssuerIdOf(keyIdentifier: Buffer): string {
+  return keyIdentifier.toString('hex').slice(0, 16);
+}
+
 function serialBytes(serial: string): Buffer {
   if (typeof serial !== 'string' || !/^[0-9a-fA-F]{1,40}$/.test(serial)) {
     throw new PlatformError('VALIDATION_FAILED', { detail: `not a certificate serial: ${JSON.stringify(serial)}` });

@@ -25,7 +25,7 @@ import {
   writeKeyFile,
 } from './ca-files.ts';
 import type { CertificateFields } from './certificate-reader.ts';
-import { describeKey, privateKeyToPem, type KeyAlgorithm } from './key-pairs.ts';
+import { describeKey, keysMatch, privateKeyToPem, signatureAlgorithmFor, type KeyAlgorithm } from './key-pairs.ts';
 
 /** A loaded CA that signs: its certificate and key (keyPem unencrypted, in memory only). */
 export interface LoadedCa {
@@ -40,7 +40,7 @@ export interface GeneratedCa {
   readonly root: { readonly certificate: X509Certificate; readonly fields: CertificateFields; readonly certPem: string };
   readonly issuing: LoadedCa;
   /** Earlier issuing CAs still valid: the device certificates they issued keep working. */
-  readonly retiredIssuing: readonly X509Certificate[];
+  readonly retiredIssuing: readonly RetiredIssuingCa[];
 }
 
 export interface GeneratedCaOptions {
@@ -130,21 +130,50 @@ async function loadIssuing(directory: string, root: GeneratedCa['root'], passphr
   return { certificate, fields, certPem: certificate.toString(), privateKey, keyPem: privateKeyToPem(privateKey) };
 }
 
+/** An earlier issuing CA: trusted for the device certificates it issued; its key, when kept, signs its CRL only. */
+export interface RetiredIssuingCa {
+  readonly certificate: X509Certificate;
+  readonly fields: CertificateFields;
+  /** The key kept beside it (ca/retired/*.key.pem), or null: then the platform signs no CRL for it. */
+  readonly privateKey: KeyObject | null;
+}
+
+/** The key beside a retired certificate (same name, .key.pem), or null when there is none or it is unusable (logged). */
+async function loadRetiredKey(certFile: string, certificate: X509Certificate, passphrase: string | undefined, log: Logger): Promise<KeyObject | null> {
+  const keyFile = certFile.replace(/\.cert\.pem$/, '.key.pem');
+  const text = await readOptionalFile(keyFile);
+  if (text === undefined) return null;
+  try {
+    const key = parsePrivateKeyPem(text, keyFile, passphrase);
+    if (keysMatch(key, certificate.publicKey) && signatureAlgorithmFor(key)) return key;
+    log.warn({ file: keyFile }, 'retired issuing CA key is not the key of its certificate: no CRL is signed for that CA');
+  } catch (error) {
+    log.warn({ file: keyFile, reason: (error as Error).message }, 'retired issuing CA key unreadable: no CRL is signed for that CA');
+  }
+  return null;
+}
+
 /**
  * The certificates in ca/retired/ that the root signed and that have not expired: issuing CAs of
- * before a rollover (generated, or the operator's copied there), whose device certificates stay accepted.
+ * before a rollover (generated, or the operator's copied there), whose device certificates stay
+ * accepted, each with its key when one is kept beside it (for its CRL).
  */
-export async function loadRetiredIssuing(directory: string, root: { readonly certificate: X509Certificate }, log: Logger): Promise<X509Certificate[]> {
+export async function loadRetiredIssuing(
+  directory: string,
+  root: { readonly certificate: X509Certificate },
+  passphrase: string | undefined,
+  log: Logger,
+): Promise<RetiredIssuingCa[]> {
   const retiredDirectory = caPath(directory, caSubdirectories.retired);
   const names = await readdir(retiredDirectory).catch(() => [] as string[]);
-  const retired: X509Certificate[] = [];
+  const retired: RetiredIssuingCa[] = [];
   for (const name of names.filter((entry) => entry.endsWith('.cert.pem')).sort()) {
     const file = path.join(retiredDirectory, name);
     try {
       const certificate = parseCertificatePem((await readOptionalFile(file)) ?? '', file);
       const fields = readCertificateFields(certificate, file);
       checkCaCertificate({ certificate, fields, certFile: file, issuer: root.certificate, issuerFile: 'the root CA' });
-      retired.push(certificate);
+      retired.push({ certificate, fields, privateKey: await loadRetiredKey(file, certificate, passphrase, log) });
     } catch (error) {
       log.info({ file, reason: (error as Error).message }, 'retired issuing CA not trusted any more (expired, or not signed by the root)');
     }
@@ -172,7 +201,7 @@ export async function loadOrCreateGeneratedCa(options: GeneratedCaOptions): Prom
   }
   const root = await loadRootCertificate(directory);
   const issuing = await loadIssuing(directory, root, passphrase, log);
-  const retiredIssuing = await loadRetiredIssuing(directory, root, log);
+  const retiredIssuing = await loadRetiredIssuing(directory, root, passphrase, log);
   const rootKeyFile = caPath(directory, caFileNames.rootKey);
   if (!created && (await exists(rootKeyFile))) {
     log.warn({ file: rootKeyFile }, 'the root CA key is still on this machine (not read): move it offline (docs/OPERATIONS.md)');

@@ -58,7 +58,7 @@ await runService('api', async (config, log) => {
       adminTokens: new ApiTokenAuthenticator(store, config),
       // Every broker process hears the renew-now channel and tells the devices connected to it.
       renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),
-      crl: () => crl.current(),
+      crl: (issuingCaId) => crl.current(issuingCaId),
       // Every broker process reads the session-end stream and ends the sessions a notice names.
       // Revocations made here make the CRL stale at once, before the notice goes out.
       sessions: revocationsRefreshCrl(sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength }), crl),

@@ -75,7 +75,10 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
     return (
       `new issuing CA\n${describeCertificate('issuing CA', rolled.issuing)}` +
       (rolled.retired
-        ? `previous issuing CA kept in ${rolled.retired.file}: its device certificates stay accepted until ${new Date(rolled.retired.certificate.validTo).toISOString().slice(0, 10)}\n`
+        ? `previous issuing CA kept in ${rolled.retired.file}: its device certificates stay accepted until ${new Date(rolled.retired.certificate.validTo).toISOString().slice(0, 10)}\n` +
+          (rolled.retired.keyFile
+            ? `its key kept in ${rolled.retired.keyFile}: the platform signs that CA's CRL with it (nothing else) until then\n`
+            : 'its key was not kept: the platform publishes no CRL for that CA\n')
         : '') +
       '\nRestart every platform process: each loads the new issuing CA at start and reissues its server and message-signing certificates under it.\n' +
       'Then take the root key offline again.\n'

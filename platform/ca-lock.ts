@@ -13,10 +13,13 @@ import { withFileLock } from './file-lock.ts';
  */
 export async function openSharedCertificateAuthority(config: PlatformConfig, log: Logger): Promise<CertificateAuthority> {
   prepareDataDir(config.dataDir);
-  const crlUrl = publicCrlUrlOf(config);
+  publicCrlUrlOf(config); // a PROVISIO_PUBLIC_HTTP_URL that is no URL stops start-up here
   return withCaLock(config, log, () =>
-    // Device certificates name the CRL the API process publishes (PROVISIO_PUBLIC_HTTP_URL).
-    openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => crlUrl }),
+    // Device certificates name the CRL of their issuing CA that the API process publishes (PROVISIO_PUBLIC_HTTP_URL).
+    openCertificateAuthority({
+      ...certificateAuthorityOptions(config, log.child({ component: 'ca' })),
+      crlDistributionPoint: (issuingCaId) => publicCrlUrlOf(config, config.httpPort, issuingCaId),
+    }),
   );
 }
 

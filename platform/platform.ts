@@ -72,8 +72,11 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     const auditRetention = startAuditRetention(config, store, log);
     shutdown.add(() => auditRetention.close());
     // The CRL's URL names the HTTP port, known once the API listens (port 0 picks one); no device certificate is issued before.
-    let crlUrl: string | undefined;
-    const ca = await openCertificateAuthority({ ...certificateAuthorityOptions(config, log.child({ component: 'ca' })), crlDistributionPoint: () => crlUrl });
+    let httpPort: number | undefined;
+    const ca = await openCertificateAuthority({
+      ...certificateAuthorityOptions(config, log.child({ component: 'ca' })),
+      crlDistributionPoint: (issuingCaId) => (httpPort === undefined ? undefined : publicCrlUrlOf(config, httpPort, issuingCaId)),
+    });
     const generatedAdminToken = await initAdminToken(store, config, log);
     // Written at once: only its hash is stored, so a start-up that fails after this point must not lose it.
     const generatedAdminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
@@ -114,13 +117,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens,
       adminTokens: new ApiTokenAuthenticator(store, config),
-      crl: () => crl.current(),
+      crl: (issuingCaId) => crl.current(issuingCaId),
       sessions,
       renewals,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
-    crlUrl = publicCrlUrlOf(config, http.port);
+    httpPort = http.port;
+    publicCrlUrlOf(config, httpPort); // a PROVISIO_PUBLIC_HTTP_URL that is no URL stops start-up here
 
     // What devices are told honours PROVISIO_ACCOUNT_BROKER_URL and PROVISIO_PUBLIC_HTTP_URL, as in a cluster.
     const deps = await provisionerDependencies(config, store, ca, log, {

@@ -325,11 +325,13 @@ describe('Issuing CA rollover while the fleet stays online and renews', () => {
       await fixture.close();
       fixture = undefined;
       const retiredDirectory = join(dataDir, 'ca', 'retired');
-      const [retiredFile, ...others] = await readdir(retiredDirectory);
-      assert.equal(others.length, 0);
-      assert.equal(retiredFile, `issuing-ca.${ca1.serialNumber.toLowerCase()}.cert.pem`);
+      // The certificate, and the key kept to sign CA 1's CRL (docs/OPERATIONS.md step 7: archive the one, destroy the other).
+      const retiredFile = `issuing-ca.${ca1.serialNumber.toLowerCase()}.cert.pem`;
+      const retiredKeyFile = `issuing-ca.${ca1.serialNumber.toLowerCase()}.key.pem`;
+      assert.deepEqual((await readdir(retiredDirectory)).sort(), [retiredFile, retiredKeyFile]);
       await mkdir(join(workDir, 'ca-archive'));
       await rename(join(retiredDirectory, retiredFile), join(workDir, 'ca-archive', retiredFile));
+      await rm(join(retiredDirectory, retiredKeyFile));
       step('CA 1 retired', testStartedAt);
       fixture = await startTestPlatform(settings);
       assert.equal(fixture.platform.ca.clientCaPems.length, 2, 'CA 2 and the root only');

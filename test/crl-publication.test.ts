@@ -74,7 +74,10 @@ describe('the published CRL', { skip: hasOpenssl ? false : 'openssl is missing' 
     const shown = openssl(['x509', '-in', files.device, '-noout', '-ext', 'crlDistributionPoints']);
     assert.equal(shown.status, 0, shown.stderr);
     const uri = /URI:(\S+)/.exec(shown.stdout)?.[1];
-    assert.equal(uri, `http://localhost:${fixture.platform.http.port}/crl/issuing-ca.crl`, shown.stdout);
+    // The list of its issuer, named by the first 16 hex digits of the issuing CA's key identifier.
+    const ski = openssl(['x509', '-in', files.issuing, '-noout', '-ext', 'subjectKeyIdentifier']);
+    const issuingCaId = /\n\s*([0-9A-F:]+)/.exec(ski.stdout)![1]!.replace(/:/g, '').toLowerCase().slice(0, 16);
+    assert.equal(uri, `http://localhost:${fixture.platform.http.port}/crl/issuing-ca-${issuingCaId}.crl`, shown.stdout);
     crlUrl = uri!.replace('localhost', '127.0.0.1');
   });
 

@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../errors/platform-error.ts';
 import { listScope, visibleOrNotFound } from '../access.ts';
 import type { RouteDeps } from '../route-deps.ts';
@@ -9,8 +10,16 @@ const tag = 'certificates';
 const base = `${apiPrefix}/certificates`;
 const serialParam = { serial: serialSchema };
 
-/** Where the CRL is published without credentials, on the API's HTTP server (the URL in device certificates' cRLDistributionPoints). */
-export const publicCrlPath = '/crl/issuing-ca.crl';
+/**
+ * Where the CRLs are published without credentials, on the API's HTTP server (the URL in device
+ * certificates' cRLDistributionPoints): /crl/issuing-ca-{id}.crl for the list of the issuing CA with
+ * that id (the first 16 hex digits of its key identifier), /crl/issuing-ca.crl for that of the
+ * issuing CA in use (the URL certificates issued before per-CA lists name).
+ */
+export function publicCrlPathOf(issuingCaId?: string): string {
+  return issuingCaId === undefined ? '/crl/issuing-ca.crl' : `/crl/issuing-ca-${issuingCaId}.crl`;
+}
+const publicCrlName = /^issuing-ca(?:-([0-9a-f]{2,16}))?\.crl$/;
 /** How long a relying party may keep the published CRL before asking again (never past its nextUpdate). */
 const publicCrlMaxAgeSeconds = 300;
 
@@ -87,30 +96,38 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'get',
       path: `${apiPrefix}/crl`,
       operationId: 'getCrl',
-      summary: 'The current certificate revocation list (PEM)',
+      summary: 'The current certificate revocation list of the issuing CA in use (PEM)',
       tag,
       auth: 'bearer',
       responses: { 200: { description: 'The CRL.', content: { 'application/pkix-crl': { type: 'string' } } } },
       problems: [404],
       handler: async ({ res }) => {
         if (!deps.crl) throw new PlatformError('NOT_FOUND', { detail: 'this server publishes no CRL' });
-        const { pem } = await deps.crl();
+        const crl = await deps.crl();
+        if (!crl) throw new PlatformError('NOT_FOUND', { detail: 'this server publishes no CRL' });
+        const { pem } = crl;
         res.status(200).setHeader('Cache-Control', 'no-cache');
         res.type('application/pkix-crl').send(pem);
       },
     }),
     defineRoute({
       method: 'get',
-      path: publicCrlPath,
+      path: '/crl/{name}',
       operationId: 'getPublishedCrl',
-      summary: 'The current certificate revocation list, DER, for devices and relying parties (no token)',
+      summary: 'The current certificate revocation list of one issuing CA, DER, for devices and relying parties (no token)',
       description:
-        'The URL written into the cRLDistributionPoints extension of every device certificate. The same list as ' +
-        '/api/v1/crl, signed by the issuing CA, in DER. It is signed again at once after every revocation and at half ' +
-        'its validity, before nextUpdate. ETag (the cRLNumber) and Last-Modified (thisUpdate) answer conditional ' +
-        `requests with 304; Cache-Control max-age is at most ${publicCrlMaxAgeSeconds} s and never past nextUpdate.`,
+        'The URL written into the cRLDistributionPoints extension of every device certificate. issuing-ca-{id}.crl is ' +
+        'the list of the issuing CA whose key identifier begins with the 16 hex digits {id}, signed by that CA and ' +
+        'listing the revoked certificates it issued: the CA in use, or a retired one whose key the rollover kept, ' +
+        'until it expires (404 otherwise). issuing-ca.crl is the list of the issuing CA in use, the same as /api/v1/crl, ' +
+        'in DER. Lists are signed again at once after every revocation and at half their validity, before nextUpdate. ' +
+        'ETag (the cRLNumber) and Last-Modified (thisUpdate) answer conditional requests with 304; Cache-Control ' +
+        `max-age is at most ${publicCrlMaxAgeSeconds} s and never past nextUpdate.`,
       tag,
       auth: 'none',
+      params: {
+        name: Type.String({ pattern: publicCrlName.source, description: 'issuing-ca.crl, or issuing-ca-{id}.crl with the 16 hex digits of an issuing CA.' }),
+      },
       responses: {
         200: {
           description: 'The CRL (DER).',
@@ -125,9 +142,10 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
         304: { description: 'Not modified (If-None-Match or If-Modified-Since).' },
       },
       problems: [404],
-      handler: async ({ req, res }) => {
+      handler: async ({ req, res, params }) => {
         if (!deps.crl) throw new PlatformError('NOT_FOUND', { detail: 'this server publishes no CRL' });
-        const crl = await deps.crl();
+        const crl = await deps.crl(publicCrlName.exec(params['name'] ?? '')?.[1]);
+        if (!crl) throw new PlatformError('NOT_FOUND', { detail: 'no CRL is published for that issuing CA' });
         const untilNextUpdate = Math.floor((crl.nextUpdate - Date.now()) / 1000);
         res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.min(publicCrlMaxAgeSeconds, untilNextUpdate))}`);
         res.setHeader('ETag', `"${crl.number.toString(16)}"`);
