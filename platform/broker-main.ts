@@ -10,19 +10,14 @@ import { startProvisionBroker } from '../broker/provision-broker.ts';
 import { brokerBackends } from '../broker/shared-state.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
-import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
-import { startRenewalHandler } from '../provisioner/certificate-renewal.ts';
+import { recordDeviceOffline } from '../provisioner/birth-handler.ts';
 import { settleRenewal } from '../provisioner/renewal-settlement.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
-import { isConnectedHere } from '../broker/connected-clients.ts';
 import { subscribeRenewNow } from '../cluster/renew-now-channel.ts';
-import { publishQos1 } from '../provisioner/aedes-transport.ts';
-import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
-import { startRenewalSweep } from './certificate-renewal-sweep.ts';
-import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
+import { startAccountBrokerServices } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
@@ -87,23 +82,16 @@ await runService('broker', async (config, log) => {
     // The birth handler revokes nothing today; should it, the notice must reach every broker.
     const sessions = sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength });
     const deps = await provisionerDependencies(config, store, ca, log, { sessions });
-    const birthHandler = await startBirthHandler(deps, localPublishTransport(accountBroker.aedes));
-    shutdown.add(() => birthHandler.close());
-    // CERT-V1 renewal requests of this process's own devices; the grace sweep runs in every broker process (settling is idempotent).
-    const renewalHandler = await startRenewalHandler(deps, localPublishTransport(accountBroker.aedes));
-    shutdown.add(() => renewalHandler.close());
-    const renewalSweep = startRenewalSweep(config, { store, sessions, log });
-    shutdown.add(() => renewalSweep.close());
-    // Server and signing certificates near their end are reissued (under the CA lock) and swapped in place.
-    const reissue = startLiveCertificateReissue(config, ca, [provisionBroker, accountBroker], log);
-    shutdown.add(() => reissue.close());
-    // Renew now: every broker process hears every notice and tells the named devices connected to it.
-    const renewNow = renewNowPublisher({
-      signing: deps.signing,
-      chainPems: deps.chainPems,
-      publish: (topic, payload) => publishQos1(accountBroker.aedes, topic, payload),
-      isConnectedHere: (clientId) => isConnectedHere(accountBroker.aedes, clientId),
+    // Renewal of this process's own devices; renew now: every broker process hears every notice and tells the devices connected to it.
+    const renewNow = await startAccountBrokerServices({
+      config,
+      deps,
+      ca,
+      provisionBroker,
+      accountBroker,
+      birthTransport: localPublishTransport(accountBroker.aedes),
       log,
+      shutdown,
     });
     const renewNowNotices = await subscribeRenewNow({
       redis: serviceRedis(config, log),

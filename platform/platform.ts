@@ -8,17 +8,14 @@ import { startHttpServer, type RunningHttpServer } from './http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
-import { isConnectedHere } from '../broker/connected-clients.ts';
 import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
-import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import { openCertificateAuthority, certificateAuthorityOptions, type CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
-import { aedesTransport, publishQos1 } from '../provisioner/aedes-transport.ts';
+import { aedesTransport } from '../provisioner/aedes-transport.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
-import { recordDeviceOffline, startBirthHandler } from '../provisioner/birth-handler.ts';
-import { startRenewalHandler } from '../provisioner/certificate-renewal.ts';
+import { recordDeviceOffline } from '../provisioner/birth-handler.ts';
 import { settleRenewal } from '../provisioner/renewal-settlement.ts';
 import { startProvisioner, type Provisioner } from '../provisioner/provisioner.ts';
 import { openStore } from '../store/open-store.ts';
@@ -26,12 +23,11 @@ import { generateSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
-import { startRenewalSweep } from './certificate-renewal-sweep.ts';
-import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
+import { startAccountBrokerServices } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RunningPlatform {
@@ -150,21 +146,15 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     };
     // Added after the brokers, so stopped before them: in-flight replies still go out.
     shutdown.add(() => provisionerControl.stop());
-    const birthHandler = await startBirthHandler(deps, aedesTransport(accountBroker.aedes));
-    shutdown.add(() => birthHandler.close());
-    const renewalHandler = await startRenewalHandler(deps, localPublishTransport(accountBroker.aedes));
-    shutdown.add(() => renewalHandler.close());
-    const renewalSweep = startRenewalSweep(config, { store, sessions, log });
-    shutdown.add(() => renewalSweep.close());
-    // Server and signing certificates near their end are reissued and swapped in place (no restart).
-    const reissue = startLiveCertificateReissue(config, ca, [provisionBroker, accountBroker], log);
-    shutdown.add(() => reissue.close());
-    renewNow = renewNowPublisher({
-      signing: deps.signing,
-      chainPems: deps.chainPems,
-      publish: (topic, payload) => publishQos1(accountBroker.aedes, topic, payload),
-      isConnectedHere: (clientId) => isConnectedHere(accountBroker.aedes, clientId),
+    renewNow = await startAccountBrokerServices({
+      config,
+      deps,
+      ca,
+      provisionBroker,
+      accountBroker,
+      birthTransport: aedesTransport(accountBroker.aedes),
       log,
+      shutdown,
     });
 
     const host = publicHost(config);
