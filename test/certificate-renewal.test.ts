@@ -7,9 +7,9 @@ import { verifyRenewalReply, verifyReplyStatement } from '../agent-sim/reply-ver
 import { createCsr, type TestCsr } from '../dev-support/csr.ts';
 import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 import { decodeReply, type ReplyMessage } from '../protocol/messages.ts';
-import { encodeRenewalRequest, renewalDeviceFilters, renewalRequestTopic, type RenewalResult } from '../protocol/renewal.ts';
+import { encodeRenewalRequest, renewalRequestTopic, type RenewalResult } from '../protocol/renewal.ts';
 import { connackOf, createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
-import { connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
+import { collectRenewalReplies, connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
 import type { PlatformConfig } from '../config/config.ts';
 
 /**
@@ -43,36 +43,8 @@ interface AccountDevice {
 /** A device on its account broker, subscribed to its CERT-V1 topics before it publishes anything there (§13). */
 async function onAccountBroker(fixture: TestPlatform, clientId: string, credentials: Pick<WireProvisioned, 'certPem' | 'keyPem'>): Promise<AccountDevice> {
   const client = await connectAccount(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, fixture.rootPem, clientId, credentials);
-  const replies = new Map<string, ReplyMessage>();
-  const waiters = new Map<string, (reply: ReplyMessage) => void>();
-  client.on('message', (topic, payload) => {
-    const requestId = topic.split('/').at(-1) ?? '';
-    if (!topic.includes('/CERT-V1/REPLY/')) return;
-    const reply = decodeReply(payload);
-    const waiter = waiters.get(requestId);
-    if (waiter) waiter(reply);
-    else replies.set(requestId, reply);
-  });
-  await client.subscribeAsync(renewalDeviceFilters(account, clientId), { qos: 1 });
+  const { replyTo } = await collectRenewalReplies(client, account, clientId);
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-  const replyTo = (requestId: string, timeoutMs = 10_000): Promise<ReplyMessage> => {
-    const ready = replies.get(requestId);
-    if (ready) {
-      replies.delete(requestId);
-      return Promise.resolve(ready);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiters.delete(requestId);
-        reject(new Error(`no renewal reply to ${requestId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.set(requestId, (reply) => {
-        clearTimeout(timer);
-        waiters.delete(requestId);
-        resolve(reply);
-      });
-    });
-  };
   return {
     client,
     replyTo,

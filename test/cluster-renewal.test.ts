@@ -7,10 +7,10 @@ import { verifyRenewalReply } from '../agent-sim/reply-verification.ts';
 import { startCluster, type Cluster } from '../dev-support/cluster.ts';
 import { createCsr, type TestCsr } from '../dev-support/csr.ts';
 import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
-import { decodeReply, type ReplyMessage } from '../protocol/messages.ts';
-import { encodeRenewalRequest, renewalDeviceFilters, renewalRequestTopic } from '../protocol/renewal.ts';
+import { type ReplyMessage } from '../protocol/messages.ts';
+import { encodeRenewalRequest, renewalRequestTopic } from '../protocol/renewal.ts';
 import { connackOf } from './support/platform-fixture.ts';
-import { connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
+import { collectRenewalReplies, connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
 
 /**
  * CERT-V1 renewal (docs/PROTOCOL.md §13) on a two-broker cluster on Redis: a device renews on
@@ -86,28 +86,12 @@ describe('certificate renewal on a two-broker cluster', () => {
   async function onBroker(brokerIndex: number, clientId: string, credentials: Pick<WireProvisioned, 'certPem' | 'keyPem'>): Promise<RenewingSession> {
     const client = await connectAccount(accountUrls[brokerIndex]!, rootPem, clientId, credentials);
     clients.push(client);
-    const replies = new Map<string, ReplyMessage>();
-    const waiters = new Map<string, (reply: ReplyMessage) => void>();
-    client.on('message', (topic, payload) => {
-      if (!topic.includes('/CERT-V1/REPLY/')) return;
-      const reply = decodeReply(payload);
-      const waiter = waiters.get(reply.requestId);
-      if (waiter) waiter(reply);
-      else replies.set(reply.requestId, reply);
-    });
-    await client.subscribeAsync(renewalDeviceFilters(account, clientId), { qos: 1 });
+    const replies = await collectRenewalReplies(client, account, clientId);
     return {
       client,
       async renew(requestId, csrPem) {
-        replies.delete(requestId);
-        const reply = new Promise<ReplyMessage>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`no renewal reply to ${clientId}/${requestId} within 15 s on\n${cluster!.logs()}`)), 15_000);
-          waiters.set(requestId, (answer) => {
-            clearTimeout(timer);
-            waiters.delete(requestId);
-            resolve(answer);
-          });
-        });
+        replies.forget(requestId);
+        const reply = replies.replyTo(requestId, 15_000, () => cluster!.logs());
         await client.publishAsync(renewalRequestTopic(account, clientId), encodeRenewalRequest({ requestId, requesterClientId: clientId, csr: csrPem }), {
           qos: 1,
         });

@@ -10,11 +10,11 @@ import { createCsr } from '../dev-support/csr.ts';
 import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 import type { ErrorCode } from '../errors/catalogue.ts';
 import { actionForRenewal, renewalOutcomes } from '../protocol/device-outcomes.ts';
-import { decodeReply, type ReplyMessage } from '../protocol/messages.ts';
-import { encodeRenewalRequest, renewalDeviceFilters, renewalRequestTopic } from '../protocol/renewal.ts';
+import { type ReplyMessage } from '../protocol/messages.ts';
+import { encodeRenewalRequest, renewalRequestTopic } from '../protocol/renewal.ts';
 import { codeSpans, findTables } from './support/markdown-tables.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
-import { connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
+import { collectRenewalReplies, connectAccount, provisionOverMqtt, type WireProvisioned } from './support/wire-provisioning.ts';
 
 /**
  * Every row of the CERT-V1 code table (docs/PROTOCOL.md §13, protocol/device-outcomes.ts
@@ -87,34 +87,8 @@ async function renewingDevice(fixture: TestPlatform, clientId: string): Promise<
     requestId: 'provision-1',
   });
   const client = await connectAccount(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, fixture.rootPem, clientId, provisioned);
-  const replies = new Map<string, ReplyMessage>();
-  const waiters = new Map<string, (reply: ReplyMessage) => void>();
-  client.on('message', (topic, payload) => {
-    if (!topic.includes('/CERT-V1/REPLY/')) return;
-    const reply = decodeReply(payload);
-    const waiter = waiters.get(reply.requestId);
-    if (waiter) waiter(reply);
-    else replies.set(reply.requestId, reply);
-  });
-  await client.subscribeAsync(renewalDeviceFilters(account, clientId), { qos: 1 });
+  const { replyTo } = await collectRenewalReplies(client, account, clientId);
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-  const replyTo = (requestId: string, timeoutMs = 15_000): Promise<ReplyMessage> =>
-    new Promise((resolve, reject) => {
-      const early = replies.get(requestId);
-      if (early) {
-        replies.delete(requestId);
-        return resolve(early);
-      }
-      const timer = setTimeout(() => {
-        waiters.delete(requestId);
-        reject(new Error(`no CERT-V1 reply to ${clientId}/${requestId} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      waiters.set(requestId, (reply) => {
-        clearTimeout(timer);
-        waiters.delete(requestId);
-        resolve(reply);
-      });
-    });
   const device: RenewingDevice = {
     clientId,
     client,

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { createCsr } from '../../dev-support/csr.ts';
-import { decodeProvisionResult, type ProvisionResult } from '../../protocol/messages.ts';
+import { decodeProvisionResult, decodeReply, type ProvisionResult, type ReplyMessage } from '../../protocol/messages.ts';
+import { renewalDeviceFilters } from '../../protocol/renewal.ts';
 import { listenForReplies, reportCompletion, requestProvisioning } from './device-exchange.ts';
 
 /** What a device holds after provisioning: its certificate, key and what the signed result said. */
@@ -67,4 +68,46 @@ export function connectAccount(url: string, rootPem: string, clientId: string, d
     reconnectPeriod: 0,
     connectTimeout: 10_000,
   });
+}
+
+/** The CERT-V1 replies an account-broker connection receives, by request.id. */
+export interface RenewalReplies {
+  /** The reply to `requestId`: one that came before anybody waited for it, or the next one (bounded). */
+  replyTo(requestId: string, timeoutMs?: number, context?: () => string): Promise<ReplyMessage>;
+  /** Drops a reply to `requestId` that came early, so that the next replyTo waits for a new one. */
+  forget(requestId: string): void;
+}
+
+/** Subscribes the device to its CERT-V1 topics (§13), as it must before it publishes anything there, and collects the replies. */
+export async function collectRenewalReplies(client: MqttClient, account: string, clientId: string): Promise<RenewalReplies> {
+  const early = new Map<string, ReplyMessage>();
+  const waiters = new Map<string, (reply: ReplyMessage) => void>();
+  client.on('message', (topic, payload) => {
+    if (!topic.includes('/CERT-V1/REPLY/')) return;
+    const reply = decodeReply(payload);
+    const waiter = waiters.get(reply.requestId);
+    if (waiter) waiter(reply);
+    else early.set(reply.requestId, reply);
+  });
+  await client.subscribeAsync(renewalDeviceFilters(account, clientId), { qos: 1 });
+  return {
+    replyTo: (requestId, timeoutMs = 15_000, context) =>
+      new Promise((resolve, reject) => {
+        const ready = early.get(requestId);
+        if (ready) {
+          early.delete(requestId);
+          return resolve(ready);
+        }
+        const timer = setTimeout(() => {
+          waiters.delete(requestId);
+          reject(new Error(`no CERT-V1 reply to ${clientId}/${requestId} within ${timeoutMs} ms${context ? `\n${context()}` : ''}`));
+        }, timeoutMs);
+        waiters.set(requestId, (reply) => {
+          clearTimeout(timer);
+          waiters.delete(requestId);
+          resolve(reply);
+        });
+      }),
+    forget: (requestId) => early.delete(requestId),
+  };
 }
