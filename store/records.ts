@@ -1,6 +1,15 @@
 import { v7 as uuidV7 } from 'uuid';
 import type {
   Account,
+  Category,
+  CategoryPatch,
+  ConfigurationVersion,
+  InstalledBundle,
+  JobDeviceState,
+  JobDeviceStatus,
+  NewCategory,
+  NewUpdateJob,
+  UpdateJob,
   AccountPatch,
   AuditEvent,
   BundleMetadata,
@@ -20,6 +29,7 @@ import type {
   ProvisionRequestPatch,
   ReportedDeviceFacts,
 } from './types.ts';
+import { jobDeviceStates } from './types.ts';
 
 /**
  * Rules both store backends share, so they cannot drift apart: which fields the store assigns
@@ -63,6 +73,9 @@ export const refusal = {
   serialTaken: 'a certificate with this serial exists',
   renewalRequestAnswered: 'a certificate of this device already answers this renewal request.id',
   deviceNotFound: 'device not found',
+  categoryNameTaken: 'the account has a category with this name',
+  categoryNotFound: 'category not found',
+  updateJobNotFound: 'update job not found',
   staleVersion: 'the record was updated by someone else',
 } as const;
 
@@ -128,6 +141,8 @@ export function buildProvisionRequest(input: NewProvisionRequest, now: number): 
     jobStatus: 'CREATED',
     configurationId: input.configurationId ?? null,
     bundleIds: [...(input.bundleIds ?? [])],
+    category: input.category ?? null,
+    tags: normalizedTags(input.tags ?? []),
     currentRequestId: null,
     certificateSerial: null,
     device: deviceFacts({}),
@@ -155,6 +170,8 @@ export function patchProvisionRequest(current: ProvisionRequest, patch: Provisio
     jobStatus: keep(patch.jobStatus, current.jobStatus),
     configurationId: keep(patch.configurationId, current.configurationId),
     bundleIds: [...keep(patch.bundleIds, current.bundleIds)],
+    category: keep(patch.category, current.category),
+    tags: patch.tags === undefined ? current.tags : normalizedTags(patch.tags),
     currentRequestId: keep(patch.currentRequestId, current.currentRequestId),
     certificateSerial: keep(patch.certificateSerial, current.certificateSerial),
     device: patch.device === undefined ? current.device : deviceFacts(patch.device),
@@ -165,7 +182,88 @@ export function patchProvisionRequest(current: ProvisionRequest, patch: Provisio
 }
 
 export function buildConfiguration(input: NewConfiguration, now: number): Configuration {
-  return { id: newRecordId(now), accountId: input.accountId, name: input.name, content: input.content ?? {}, createdOn: now };
+  return { id: newRecordId(now), accountId: input.accountId, name: input.name, content: input.content ?? {}, version: 1, createdOn: now, modifiedOn: now };
+}
+
+/** The version a configuration's current content is kept as. */
+export function configurationVersionOf(configuration: Configuration, createdBy: string): ConfigurationVersion {
+  return {
+    configurationId: configuration.id,
+    version: configuration.version,
+    content: configuration.content,
+    createdOn: configuration.modifiedOn,
+    createdBy,
+  };
+}
+
+/** The next version of a configuration with new content. */
+export function nextConfigurationVersion(current: Configuration, content: Record<string, unknown>, now: number): Configuration {
+  return { ...current, content, version: current.version + 1, modifiedOn: now };
+}
+
+/** Tags as stored: sorted, without repeats. */
+export function normalizedTags(tags: readonly string[]): string[] {
+  return [...new Set(tags)].sort();
+}
+
+export function buildCategory(input: NewCategory, now: number): Category {
+  return {
+    id: newRecordId(now),
+    accountId: input.accountId,
+    name: input.name,
+    description: input.description ?? '',
+    configurationId: input.configurationId ?? null,
+    bundleIds: [...(input.bundleIds ?? [])],
+    createdOn: now,
+    modifiedOn: now,
+    version: 1,
+  };
+}
+
+export function patchCategory(current: Category, patch: CategoryPatch, now: number): Category {
+  return {
+    ...current,
+    description: keep(patch.description, current.description),
+    configurationId: keep(patch.configurationId, current.configurationId),
+    bundleIds: [...keep(patch.bundleIds, current.bundleIds)],
+    modifiedOn: now,
+    version: current.version + 1,
+  };
+}
+
+export function buildUpdateJob(input: NewUpdateJob, now: number): UpdateJob {
+  return {
+    id: newRecordId(now),
+    accountId: input.accountId,
+    name: input.name,
+    category: input.category ?? null,
+    tags: normalizedTags(input.tags ?? []),
+    clientIds: [...new Set(input.clientIds ?? [])],
+    bundleIds: [...(input.bundleIds ?? [])],
+    configurationId: input.configurationId ?? null,
+    configurationVersion: input.configurationVersion ?? null,
+    state: input.state ?? 'RUNNING',
+    failureThreshold: input.failureThreshold ?? null,
+    createdOn: now,
+    createdBy: input.createdBy,
+    modifiedOn: now,
+    version: 1,
+  };
+}
+
+export function buildJobDeviceStatus(
+  jobId: string,
+  accountId: string,
+  clientId: string,
+  status: { readonly state: JobDeviceState; readonly error?: string | null },
+  now: number,
+): JobDeviceStatus {
+  return { jobId, accountId, clientId, state: status.state, error: status.error ?? null, modifiedOn: now };
+}
+
+/** Every job device state counted as 0: what countJobDevices starts from. */
+export function emptyJobDeviceCounts(): Record<JobDeviceState, number> {
+  return Object.fromEntries(jobDeviceStates.map((state) => [state, 0])) as Record<JobDeviceState, number>;
 }
 
 export function buildBundle(input: NewBundle, now: number): BundleMetadata {
@@ -215,15 +313,28 @@ export function revokedCertificate(current: IssuedCertificate, reason: string, n
   return { ...current, status: 'REVOKED', revokedOn: now, revocationReason: reason };
 }
 
-/** A device seen for the first time: offline, nothing known yet. */
+/** A device seen for the first time: offline, nothing known yet, a new id. */
 export function emptyDevice(accountId: string, clientId: string, now: number): DeviceRecord {
   return {
+    id: newRecordId(now),
     accountId,
     clientId,
     online: false,
+    brokerId: null,
+    category: null,
+    tags: [],
+    model: null,
+    serial: null,
+    firmware: null,
     certificateSerial: null,
+    certificateNotAfter: null,
+    configurationId: null,
+    configurationVersion: null,
     expectedConfigurationHash: null,
     reportedConfigurationHash: null,
+    configurationState: null,
+    configurationError: null,
+    bundles: [],
     provisionedOn: null,
     lastBirthOn: null,
     lastSeenOn: null,
@@ -231,36 +342,55 @@ export function emptyDevice(accountId: string, clientId: string, now: number): D
   };
 }
 
+/** The fields a device patch can set, in one list (both backends and givenDevicePatch follow it). */
+export const devicePatchFields = [
+  'online',
+  'brokerId',
+  'category',
+  'tags',
+  'model',
+  'serial',
+  'firmware',
+  'certificateSerial',
+  'certificateNotAfter',
+  'configurationId',
+  'configurationVersion',
+  'expectedConfigurationHash',
+  'reportedConfigurationHash',
+  'configurationState',
+  'configurationError',
+  'bundles',
+  'provisionedOn',
+  'lastBirthOn',
+  'lastSeenOn',
+] as const satisfies readonly (keyof DevicePatch)[];
+
 /**
  * The fields a device patch sets: absent and undefined ones are left out (they keep their
  * value), null is kept (it clears the field), anything else a caller spreads in is dropped.
  */
 export function givenDevicePatch(patch: DevicePatch): DevicePatch {
-  const fields: DevicePatch = {
-    online: patch.online,
-    certificateSerial: patch.certificateSerial,
-    expectedConfigurationHash: patch.expectedConfigurationHash,
-    reportedConfigurationHash: patch.reportedConfigurationHash,
-    provisionedOn: patch.provisionedOn,
-    lastBirthOn: patch.lastBirthOn,
-    lastSeenOn: patch.lastSeenOn,
-  };
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as DevicePatch;
+  const given: Record<string, unknown> = {};
+  for (const field of devicePatchFields) {
+    const value = patch[field];
+    if (value === undefined) continue;
+    given[field] = field === 'tags' ? normalizedTags(value as readonly string[]) : field === 'bundles' ? copyBundles(value as readonly InstalledBundle[]) : value;
+  }
+  return given as DevicePatch;
+}
+
+function copyBundles(bundles: readonly InstalledBundle[]): InstalledBundle[] {
+  return bundles.map(({ name, version, sha256 }) => ({ name, version, sha256 }));
 }
 
 /** Fields absent or undefined in the patch keep their value; modifiedOn becomes now. */
 export function patchDevice(current: DeviceRecord, patch: DevicePatch, now: number): DeviceRecord {
-  return {
-    ...current,
-    online: keep(patch.online, current.online),
-    certificateSerial: keep(patch.certificateSerial, current.certificateSerial),
-    expectedConfigurationHash: keep(patch.expectedConfigurationHash, current.expectedConfigurationHash),
-    reportedConfigurationHash: keep(patch.reportedConfigurationHash, current.reportedConfigurationHash),
-    provisionedOn: keep(patch.provisionedOn, current.provisionedOn),
-    lastBirthOn: keep(patch.lastBirthOn, current.lastBirthOn),
-    lastSeenOn: keep(patch.lastSeenOn, current.lastSeenOn),
-    modifiedOn: now,
-  };
+  return { ...current, ...givenDevicePatch(patch), modifiedOn: now };
+}
+
+/** A device record as stored before issue 15 lacks the registry's fields: they take their empty values (the id aside, which a backend assigns). */
+export function withRegistryFields(stored: Partial<DeviceRecord> & Pick<DeviceRecord, 'id' | 'accountId' | 'clientId' | 'modifiedOn'>): DeviceRecord {
+  return { ...emptyDevice(stored.accountId, stored.clientId, stored.modifiedOn), ...stored };
 }
 
 /** The audit event without its id, which the store assigns while appending. */

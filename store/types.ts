@@ -73,6 +73,13 @@ export interface ProvisionRequest {
   readonly configurationId: string | null;
   /** At most nine application bundles. */
   readonly bundleIds: readonly string[];
+  /**
+   * Name of a category of the account (issue 15 §2), or null: the device inherits it. Its
+   * configuration and bundles apply when the request names none.
+   */
+  readonly category: string | null;
+  /** Free tags the device inherits, sorted, without repeats. */
+  readonly tags: readonly string[];
   /** request.id of the provisioning attempt in progress or last answered. */
   readonly currentRequestId: string | null;
   /** Serial of the certificate issued for currentRequestId, until the device completes. */
@@ -91,8 +98,41 @@ export interface Configuration {
   readonly id: string;
   readonly accountId: string;
   readonly name: string;
+  /** The content of the current version. */
+  readonly content: Record<string, unknown>;
+  /** 1 when created; each edit (updateConfigurationContent) makes the next, the old ones kept. Also the optimistic lock. */
+  readonly version: number;
+  readonly createdOn: number;
+  /** When the current version was made. */
+  readonly modifiedOn: number;
+}
+
+/** One version of a configuration's content, kept when a later one replaces it. */
+export interface ConfigurationVersion {
+  readonly configurationId: string;
+  readonly version: number;
   readonly content: Record<string, unknown>;
   readonly createdOn: number;
+  /** Who made it (the admin token's actor). */
+  readonly createdBy: string;
+}
+
+/**
+ * A category of devices in an account (issue 15 §2), in innovaphone's sense: requests and devices
+ * name it; its configuration and bundles apply to a request that names none.
+ */
+export interface Category {
+  readonly id: string;
+  readonly accountId: string;
+  /** Unique per account, never changed: what requests, devices and filters name. */
+  readonly name: string;
+  readonly description: string;
+  readonly configurationId: string | null;
+  readonly bundleIds: readonly string[];
+  readonly createdOn: number;
+  readonly modifiedOn: number;
+  /** Optimistic lock. */
+  readonly version: number;
 }
 
 export interface BundleMetadata {
@@ -148,17 +188,49 @@ export interface AuditEvent {
   readonly detail: Record<string, unknown>;
 }
 
-/** A provisioned device as the platform knows it on the account broker. */
+/** Where a device stands with the configuration the platform holds for it (CONF-V1, PROTOCOL.md). */
+export const configurationStates = ['PENDING', 'APPLIED', 'REFUSED'] as const;
+export type ConfigurationState = (typeof configurationStates)[number];
+
+/** An application bundle a device runs, as the platform last knew it. */
+export interface InstalledBundle {
+  readonly name: string;
+  readonly version: string;
+  readonly sha256: string;
+}
+
+/** A provisioned device as the platform knows it on the account broker: the device registry (issue 15 §1). */
 export interface DeviceRecord {
+  /** Assigned when the record is first made; opaque, never changes. */
+  readonly id: string;
   readonly accountId: string;
   readonly clientId: string;
   readonly online: boolean;
-  /** Serial of the certificate it provisioned with (its current identity). */
+  /** The broker process it is connected to (online) or was last seen on; null before its first birth. */
+  readonly brokerId: string | null;
+  /** Name of the account's category it is in, or null. */
+  readonly category: string | null;
+  /** Sorted, without repeats. */
+  readonly tags: readonly string[];
+  /** What the device says about itself (provision request, then each birth); null = never said. */
+  readonly model: string | null;
+  readonly serial: string | null;
+  readonly firmware: string | null;
+  /** Serial of its current certificate (its identity). */
   readonly certificateSerial: string | null;
+  /** notAfter of that certificate. */
+  readonly certificateNotAfter: number | null;
+  /** The configuration (id and version) the platform holds for the device; null = the account's template. */
+  readonly configurationId: string | null;
+  readonly configurationVersion: number | null;
   /** Configuration hash the platform holds for the device (what it should run). */
   readonly expectedConfigurationHash: string | null;
-  /** Configuration hash the device last reported in its birth message. */
+  /** Configuration hash the device last reported (birth or CONF-V1 acknowledgement). */
   readonly reportedConfigurationHash: string | null;
+  /** Of the expected configuration: sent and not answered, applied, or refused (then configurationError says why). null = nothing sent yet. */
+  readonly configurationState: ConfigurationState | null;
+  readonly configurationError: string | null;
+  readonly bundles: readonly InstalledBundle[];
   readonly provisionedOn: number | null;
   readonly lastBirthOn: number | null;
   readonly lastSeenOn: number | null;
@@ -169,9 +241,83 @@ export interface DeviceFilter extends PageOptions {
   readonly accountId?: string;
   readonly clientId?: string;
   readonly online?: boolean;
+  readonly category?: string;
+  /** Devices that carry this tag. */
+  readonly tag?: string;
+  readonly model?: string;
+  readonly firmware?: string;
+  readonly brokerId?: string;
+  /**
+   * true: expectedConfigurationHash is set and equals reportedConfigurationHash; false: the
+   * expected hash is set and the reported one differs or is null. Devices without an expected hash match neither.
+   */
+  readonly configurationInSync?: boolean;
+  /** certificateNotAfter < this (devices without a certificate never match). */
+  readonly certificateExpiresBefore?: number;
 }
 
-export type DevicePatch = Partial<Omit<DeviceRecord, 'accountId' | 'clientId' | 'modifiedOn'>>;
+/** null clears a field; tags are stored sorted and without repeats. */
+export type DevicePatch = Partial<Omit<DeviceRecord, 'id' | 'accountId' | 'clientId' | 'modifiedOn'>>;
+
+/** An update job's own state (issue 15 §4): RUNNING sends, PAUSED holds, CANCELLED and STOPPED (failure threshold reached) are final. */
+export const updateJobStates = ['RUNNING', 'PAUSED', 'CANCELLED', 'STOPPED'] as const;
+export type UpdateJobState = (typeof updateJobStates)[number];
+
+/**
+ * An update job: bundles and/or a configuration version for the devices of an account that match
+ * its target (a category, tags, a list of clientIds: each given narrows). A device online gets it
+ * at once; one that connects later gets the latest matching job (innovaphone's rule).
+ */
+export interface UpdateJob {
+  readonly id: string;
+  readonly accountId: string;
+  readonly name: string;
+  /** Target: devices of this category (null: any). */
+  readonly category: string | null;
+  /** Target: devices carrying every one of these tags (empty: any). Sorted, without repeats. */
+  readonly tags: readonly string[];
+  /** Target: only these clientIds (empty: any). */
+  readonly clientIds: readonly string[];
+  readonly bundleIds: readonly string[];
+  readonly configurationId: string | null;
+  /** The configuration version the job sends, fixed when it is created. */
+  readonly configurationVersion: number | null;
+  readonly state: UpdateJobState;
+  /** The job stops (state STOPPED) once this many devices failed; null: never. */
+  readonly failureThreshold: number | null;
+  readonly createdOn: number;
+  readonly createdBy: string;
+  readonly modifiedOn: number;
+  /** Optimistic lock. */
+  readonly version: number;
+}
+
+/** Where one device stands in an update job. */
+export const jobDeviceStates = ['PENDING', 'SENT', 'DOWNLOADING', 'INSTALLED', 'FAILED'] as const;
+export type JobDeviceState = (typeof jobDeviceStates)[number];
+
+export interface JobDeviceStatus {
+  readonly jobId: string;
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly state: JobDeviceState;
+  /** Why it failed, as the device said; null otherwise. */
+  readonly error: string | null;
+  readonly modifiedOn: number;
+}
+
+export interface UpdateJobFilter extends PageOptions {
+  readonly accountId?: string;
+  readonly states?: readonly UpdateJobState[];
+}
+
+export type NewUpdateJob = Omit<UpdateJob, 'id' | 'createdOn' | 'modifiedOn' | 'version' | 'state'> & { readonly state?: UpdateJobState };
+
+/** A broker process's last sign of life (the device registry's online state survives a broker killed with kill -9). */
+export interface BrokerHeartbeat {
+  readonly brokerId: string;
+  readonly seenOn: number;
+}
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -188,6 +334,7 @@ export interface PageOptions {
 
 export interface ProvisionRequestFilter extends PageOptions {
   readonly accountId?: string;
+  readonly category?: string;
   readonly clientIds?: readonly string[];
   readonly statuses?: readonly RequestStatus[];
   readonly jobStatuses?: readonly JobStatus[];
@@ -234,8 +381,8 @@ export type NewAccount = Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'vers
 export type AccountPatch = Partial<Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'version'>>;
 export type NewProvisionRequest = Omit<
   ProvisionRequest,
-  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial' | 'device'
->;
+  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial' | 'device' | 'category' | 'tags'
+> & { readonly category?: string | null; readonly tags?: readonly string[] };
 /**
  * `device` replaces all three facts at once (they are those of the last attempt): a fact the
  * patch leaves out becomes null, so a provision message's `device` can be passed as it is.
@@ -244,7 +391,10 @@ export type ProvisionRequestPatch = Partial<Omit<ProvisionRequest, 'id' | 'accou
   readonly modifiedBy: string;
   readonly device?: ReportedDeviceFacts;
 };
-export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn'>;
+export type NewConfiguration = Omit<Configuration, 'id' | 'createdOn' | 'modifiedOn' | 'version'> & { readonly createdBy?: string };
+export type NewCategory = Omit<Category, 'id' | 'createdOn' | 'modifiedOn' | 'version' | 'description' | 'configurationId' | 'bundleIds'> &
+  Partial<Pick<Category, 'description' | 'configurationId' | 'bundleIds'>>;
+export type CategoryPatch = Partial<Pick<Category, 'description' | 'configurationId' | 'bundleIds'>>;
 export type NewBundle = Omit<BundleMetadata, 'id' | 'createdOn'>;
 export type NewCertificate = Omit<
   IssuedCertificate,
@@ -316,10 +466,31 @@ export interface ProvisionStore {
   /** Replaces the account's request for the same clientId (overwriteIfDuplicate) in one atomic step. */
   replaceProvisionRequest(existingId: string, request: NewProvisionRequest): Promise<ProvisionRequest>;
 
+  /** Version 1; it is kept as the configuration's first ConfigurationVersion (createdBy defaults to ''). */
   createConfiguration(configuration: NewConfiguration): Promise<Configuration>;
   getConfiguration(id: string): Promise<Configuration | null>;
   listConfigurations(accountId: string, page?: PageOptions): Promise<Page<Configuration>>;
+  /** Deletes it and all its versions. */
   deleteConfiguration(id: string): Promise<void>;
+  /**
+   * A new version with this content (version + 1, modifiedOn now), the current one kept in the
+   * history: VERSION_CONFLICT when expectedVersion is not the stored version, NOT_FOUND when absent.
+   */
+  updateConfigurationContent(id: string, expectedVersion: number, content: Record<string, unknown>, createdBy: string): Promise<Configuration>;
+  /** Every version, the newest first. NOT_FOUND when the configuration is absent. */
+  listConfigurationVersions(id: string, page?: PageOptions): Promise<Page<ConfigurationVersion>>;
+  getConfigurationVersion(id: string, version: number): Promise<ConfigurationVersion | null>;
+
+  /** DUPLICATE when the account has a category of that name. */
+  createCategory(category: NewCategory): Promise<Category>;
+  getCategory(id: string): Promise<Category | null>;
+  getCategoryByName(accountId: string, name: string): Promise<Category | null>;
+  /** Ordered by name. */
+  listCategories(accountId: string, page?: PageOptions): Promise<Page<Category>>;
+  /** Compare-and-set on version as updateAccount. */
+  updateCategory(id: string, expectedVersion: number, patch: CategoryPatch): Promise<Category>;
+  /** NOT_FOUND when absent. (Whether it is still in use is the API's check.) */
+  deleteCategory(id: string): Promise<void>;
 
   createBundle(bundle: NewBundle): Promise<BundleMetadata>;
   getBundle(id: string): Promise<BundleMetadata | null>;
@@ -353,9 +524,49 @@ export interface ProvisionStore {
    */
   upsertDevice(accountId: string, clientId: string, patch: DevicePatch): Promise<DeviceRecord>;
   getDevice(accountId: string, clientId: string): Promise<DeviceRecord | null>;
+  getDeviceById(id: string): Promise<DeviceRecord | null>;
   /** Ordered by accountId, then clientId. */
   listDevices(filter?: DeviceFilter): Promise<Page<DeviceRecord>>;
   deleteDevice(accountId: string, clientId: string): Promise<void>;
+  /**
+   * Sets online false (and lastSeenOn to `now`) on every device that is online with this brokerId,
+   * atomically per device: a device that meanwhile came online on another broker is left alone.
+   * Answers how many it changed. For a broker process that died without recording its disconnects.
+   */
+  markBrokerDevicesOffline(brokerId: string, now: number): Promise<number>;
+
+  createUpdateJob(job: NewUpdateJob): Promise<UpdateJob>;
+  getUpdateJob(id: string): Promise<UpdateJob | null>;
+  /** Newest first. */
+  listUpdateJobs(filter?: UpdateJobFilter): Promise<Page<UpdateJob>>;
+  /** Compare-and-set on version; only the state changes. */
+  updateUpdateJobState(id: string, expectedVersion: number, state: UpdateJobState): Promise<UpdateJob>;
+  /**
+   * Creates or changes one device's status in a job (atomic per device). With `onlyFrom`, the
+   * status changes only when the stored state is one of those (or absent and 'PENDING' is among
+   * them): answers null when it did not. NOT_FOUND when the job is absent.
+   */
+  setJobDeviceStatus(
+    jobId: string,
+    accountId: string,
+    clientId: string,
+    status: { readonly state: JobDeviceState; readonly error?: string | null },
+    onlyFrom?: readonly JobDeviceState[],
+  ): Promise<JobDeviceStatus | null>;
+  getJobDeviceStatus(jobId: string, clientId: string): Promise<JobDeviceStatus | null>;
+  /** Ordered by clientId; optionally only those in one state. */
+  listJobDevices(jobId: string, filter?: PageOptions & { readonly state?: JobDeviceState }): Promise<Page<JobDeviceStatus>>;
+  /** How many devices of the job are in each state (every state present, 0 when none). */
+  countJobDevices(jobId: string): Promise<Readonly<Record<JobDeviceState, number>>>;
+  /** The jobs that touched a device, newest job first. */
+  listDeviceJobs(accountId: string, clientId: string): Promise<readonly JobDeviceStatus[]>;
+
+  /** Records (or moves forward) a broker process's heartbeat. */
+  recordBrokerHeartbeat(brokerId: string, seenOn: number): Promise<void>;
+  /** Every broker heartbeat, ordered by brokerId. */
+  listBrokerHeartbeats(): Promise<readonly BrokerHeartbeat[]>;
+  /** Absent: nothing to do. */
+  deleteBrokerHeartbeat(brokerId: string): Promise<void>;
 
   appendAudit(event: NewAuditEvent): Promise<AuditEvent>;
   listAudit(filter?: AuditFilter): Promise<Page<AuditEvent>>;
