@@ -1,4 +1,5 @@
 import type { SignedCrl } from '../certs/certificate-authority.ts';
+import type { FleetUpdateSender } from '../cluster/fleet-update-notice.ts';
 import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
@@ -34,6 +35,12 @@ export interface ApiDeps {
    * place (all-in-one) or through the renew-now channel (cluster). Absent: an API with no broker to tell.
    */
   readonly renewals?: RenewNowSender;
+  /**
+   * Tells online devices to catch up with a change (a configuration edited, a device moved, an
+   * update job): in place (all-in-one) or through the fleet-update channel (cluster). Absent: an
+   * API with no broker to tell; the devices catch up at their next birth.
+   */
+  readonly fleetUpdates?: FleetUpdateSender;
 }
 
 /** What route modules use: the deps plus services built from them. */
@@ -41,6 +48,7 @@ export interface RouteDeps extends ApiDeps {
   readonly requests: ProvisionRequestService;
   readonly sessions: SessionEnder;
   readonly renewals: RenewNowSender;
+  readonly fleetUpdates: FleetUpdateSender;
   readonly audit: (event: Omit<NewAuditEvent, 'outcome'> & { outcome?: 'success' | 'failure' }) => Promise<void>;
 }
 
@@ -50,6 +58,7 @@ export function createRouteDeps(deps: ApiDeps, requests: ProvisionRequestService
     requests,
     sessions: deps.sessions ?? { endSessions: async () => undefined },
     renewals: deps.renewals ?? { tellToRenew: async () => undefined },
+    fleetUpdates: deps.fleetUpdates ?? { tellToUpdate: async () => undefined },
     audit: async (event) => {
       await deps.store.appendAudit({ outcome: 'success', ...event });
     },
