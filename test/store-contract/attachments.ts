@@ -11,7 +11,15 @@ export function attachmentContract(fresh: FreshStore): void {
       const first = await store.createConfiguration({ accountId: one.id, name: 'first', content });
       const second = await store.createConfiguration({ accountId: one.id, name: 'second', content: {} });
       await store.createConfiguration({ accountId: two.id, name: 'elsewhere', content: {} });
-      assert.deepEqual(await store.getConfiguration(first.id), { id: first.id, accountId: one.id, name: 'first', content, createdOn: first.createdOn });
+      assert.deepEqual(await store.getConfiguration(first.id), {
+        id: first.id,
+        accountId: one.id,
+        name: 'first',
+        content,
+        version: 1,
+        createdOn: first.createdOn,
+        modifiedOn: first.createdOn,
+      });
       const listed = await store.listConfigurations(one.id);
       assert.deepEqual(ids(listed.items), ids(inStoreOrder([first, second])));
       assert.equal(listed.total, 2);

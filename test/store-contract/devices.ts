@@ -10,6 +10,22 @@ function inDeviceOrder(devices: readonly DeviceRecord[]): DeviceRecord[] {
   return [...devices].sort((a, b) => bytewise(a.accountId, b.accountId) || bytewise(a.clientId, b.clientId));
 }
 
+/** The registry fields of issue 15 on a device never told them (device-registry.ts tests them). */
+const noRegistryFields = {
+  brokerId: null,
+  category: null,
+  tags: [],
+  model: null,
+  serial: null,
+  firmware: null,
+  certificateNotAfter: null,
+  configurationId: null,
+  configurationVersion: null,
+  configurationState: null,
+  configurationError: null,
+  bundles: [],
+};
+
 function keysOf(devices: readonly DeviceRecord[]): string[] {
   return devices.map((device) => `${device.accountId}/${device.clientId}`);
 }
@@ -54,6 +70,8 @@ export function deviceContract(fresh: FreshStore): void {
       const before = Date.now();
       const device = await store.upsertDevice(account.id, 'device-1', {});
       assert.deepEqual(device, {
+        ...noRegistryFields,
+        id: device.id,
         accountId: account.id,
         clientId: 'device-1',
         online: false,
@@ -75,6 +93,8 @@ export function deviceContract(fresh: FreshStore): void {
       const patch = { online: true, certificateSerial: '00ab', lastBirthOn: 1_700_000_000_001, lastSeenOn: 1_700_000_000_002 };
       const device = await store.upsertDevice(account.id, 'device-1', patch);
       assert.deepEqual(device, {
+        ...noRegistryFields,
+        id: device.id,
         accountId: account.id,
         clientId: 'device-1',
         expectedConfigurationHash: null,
@@ -255,6 +275,8 @@ export function deviceContract(fresh: FreshStore): void {
       assert.deepEqual(
         { ...stored, modifiedOn: 0 },
         {
+          ...noRegistryFields,
+          id: stored.id,
           accountId: account.id,
           clientId: 'contested',
           online: true,

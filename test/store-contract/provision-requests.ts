@@ -18,6 +18,8 @@ export function provisionRequestContract(fresh: FreshStore): void {
           jobStatus: 'CREATED',
           currentRequestId: null,
           certificateSerial: null,
+          category: null,
+          tags: [],
           device: { model: null, serial: null, firmware: null },
           createdOn: created.createdOn,
           modifiedOn: created.createdOn,

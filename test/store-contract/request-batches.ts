@@ -48,6 +48,8 @@ export function requestBatchContract(fresh: FreshStore): void {
             jobStatus: 'CREATED',
             currentRequestId: null,
             certificateSerial: null,
+            category: null,
+            tags: [],
             device: { model: null, serial: null, firmware: null },
             createdOn: request.createdOn,
             modifiedOn: request.createdOn,
