@@ -1,4 +1,4 @@
-import type { Account, BundleMetadata, Configuration, ProvisionStore } from '../store/types.ts';
+import type { Account, BundleMetadata, Category, Configuration, ProvisionStore } from '../store/types.ts';
 import { ApiValidationError, type FieldError } from './problem.ts';
 
 /**
@@ -10,6 +10,8 @@ export class ReferenceChecker {
   private readonly accounts = new Map<string, Promise<Account | null>>();
   private readonly configurations = new Map<string, Promise<Configuration | null>>();
   private readonly bundles = new Map<string, Promise<BundleMetadata | null>>();
+  /** Keyed by account id and name: a category name is unique only within its account. */
+  private readonly categories = new Map<string, Promise<Category | null>>();
 
   constructor(private readonly store: ProvisionStore) {}
 
@@ -24,6 +26,8 @@ export class ReferenceChecker {
       accountId: string;
       configurationId?: string | null;
       bundleIds?: readonly string[];
+      /** A category name of the account (null or absent: none named). */
+      category?: string | null;
       accountMustExist?: boolean;
       /** Field name of the bundle list in error paths (default bundleIds). */
       bundleField?: string;
@@ -39,6 +43,12 @@ export class ReferenceChecker {
       if (!configuration || configuration.accountId !== refs.accountId) {
         errors.push({ path: `${prefix}/configurationId`, message: 'names no configuration of this account' });
       }
+    }
+    if (refs.category) {
+      const { accountId } = refs;
+      const name = refs.category;
+      const category = await memo(this.categories, `${accountId}\u0000${name}`, () => this.store.getCategoryByName(accountId, name));
+      if (!category) errors.push({ path: `${prefix}/category`, message: 'names no category of this account' });
     }
     for (const [index, id] of (refs.bundleIds ?? []).entries()) {
       const bundle = await memo(this.bundles, id, () => this.store.getBundle(id));
