@@ -129,6 +129,7 @@ export const errorCatalogue = {
     message: 'The uploaded content does not match the given sha256',
     httpStatus: 400,
   },
+  JOB_WRONG_STATE: { message: 'The update job is not in a state that allows this', httpStatus: 409 },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof errorCatalogue;
