@@ -10,6 +10,7 @@ import { accountRoutes } from './routes/accounts.ts';
 import { apiTokenRoutes } from './routes/api-tokens.ts';
 import { auditEventRoutes } from './routes/audit-events.ts';
 import { bundleRoutes } from './routes/bundles.ts';
+import { categoryRoutes } from './routes/categories.ts';
 import { certificateRenewalRoutes } from './routes/certificate-renewals.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { configurationRoutes } from './routes/configurations.ts';
@@ -29,6 +30,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...apiTokenRoutes(routeDeps),
     ...provisionRequestRoutes(routeDeps),
     ...configurationRoutes(routeDeps),
+    ...categoryRoutes(routeDeps),
     ...bundleRoutes(routeDeps),
     ...certificateRoutes(routeDeps),
     ...certificateRenewalRoutes(routeDeps),

@@ -3,6 +3,7 @@ import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountS
 import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
 import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
 import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
+import { categoryListQuerySchema, categoryPageSchema, categoryPatchSchema, categorySchema, newCategorySchema } from './categories.ts';
 import { certificateRenewalSchema, newCertificateRenewalSchema } from './certificate-renewals.ts';
 import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
 import { problemSchema } from './common.ts';
@@ -43,6 +44,11 @@ export const componentSchemas = {
   ConfigurationPage: configurationPageSchema,
   ConfigurationListQuery: configurationListQuerySchema,
   NewConfiguration: newConfigurationSchema,
+  Category: categorySchema,
+  CategoryPage: categoryPageSchema,
+  CategoryListQuery: categoryListQuerySchema,
+  NewCategory: newCategorySchema,
+  CategoryPatch: categoryPatchSchema,
   Bundle: bundleSchema,
   BundlePage: bundlePageSchema,
   BundleListQuery: bundleListQuerySchema,
