@@ -195,6 +195,107 @@ export const migrations: readonly Migration[] = [
         WHERE renewal_request_id IS NOT NULL;
     `,
   },
+  {
+    version: 7,
+    description: 'device registry (issue 15): categories, configuration versions, device fields, update jobs, broker heartbeats',
+    sql: `
+      -- A category belongs to its account: deleting the account deletes them (sqlite-accounts.ts).
+      CREATE TABLE categories (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        configuration_id TEXT,
+        bundle_ids TEXT NOT NULL,
+        created_on INTEGER NOT NULL,
+        modified_on INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+      ) STRICT;
+
+      -- configurations keeps the current version's content; every version, the current one
+      -- included, is a row here. The configurations made before are their own version 1.
+      ALTER TABLE configurations ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE configurations ADD COLUMN modified_on INTEGER NOT NULL DEFAULT 0;
+      UPDATE configurations SET modified_on = created_on;
+      CREATE TABLE configuration_versions (
+        configuration_id TEXT NOT NULL REFERENCES configurations (id),
+        version INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        created_on INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        PRIMARY KEY (configuration_id, version)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO configuration_versions (configuration_id, version, content, created_on, created_by)
+        SELECT id, 1, content, created_on, '' FROM configurations;
+
+      -- What a request gives the device it provisions; only requests naming a category are indexed.
+      ALTER TABLE provision_requests ADD COLUMN category TEXT;
+      ALTER TABLE provision_requests ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      CREATE INDEX provision_requests_by_category ON provision_requests (account_id, category, created_on, id)
+        WHERE category IS NOT NULL;
+
+      -- The registry's fields. Devices recorded before get an opaque id of their own.
+      ALTER TABLE devices ADD COLUMN id TEXT NOT NULL DEFAULT '';
+      UPDATE devices SET id = lower(hex(randomblob(16)));
+      CREATE UNIQUE INDEX devices_by_id ON devices (id);
+      ALTER TABLE devices ADD COLUMN broker_id TEXT;
+      ALTER TABLE devices ADD COLUMN category TEXT;
+      ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE devices ADD COLUMN model TEXT;
+      ALTER TABLE devices ADD COLUMN serial TEXT;
+      ALTER TABLE devices ADD COLUMN firmware TEXT;
+      ALTER TABLE devices ADD COLUMN certificate_not_after INTEGER;
+      ALTER TABLE devices ADD COLUMN configuration_id TEXT;
+      ALTER TABLE devices ADD COLUMN configuration_version INTEGER;
+      ALTER TABLE devices ADD COLUMN configuration_state TEXT CHECK (configuration_state IN ('PENDING', 'APPLIED', 'REFUSED'));
+      ALTER TABLE devices ADD COLUMN configuration_error TEXT;
+      ALTER TABLE devices ADD COLUMN bundles TEXT NOT NULL DEFAULT '[]';
+      -- Listing an account's devices of one category, in listing order.
+      CREATE INDEX devices_by_category ON devices (account_id, category, client_id) WHERE category IS NOT NULL;
+      -- Marking offline the devices of a broker process that died: only online devices are indexed.
+      CREATE INDEX devices_online_by_broker ON devices (broker_id) WHERE online = 1;
+
+      -- Jobs are history: like devices, they reference nothing that must outlive them.
+      CREATE TABLE update_jobs (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        category TEXT,
+        tags TEXT NOT NULL,
+        client_ids TEXT NOT NULL,
+        bundle_ids TEXT NOT NULL,
+        configuration_id TEXT,
+        configuration_version INTEGER,
+        state TEXT NOT NULL CHECK (state IN ('RUNNING', 'PAUSED', 'CANCELLED', 'STOPPED')),
+        failure_threshold INTEGER,
+        created_on INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        modified_on INTEGER NOT NULL,
+        version INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX update_jobs_by_creation ON update_jobs (created_on, id);
+      CREATE INDEX update_jobs_by_account ON update_jobs (account_id, created_on, id);
+
+      -- One device's place in one job. The primary key lists a job's devices in clientId order;
+      -- the second index finds the jobs that touched a device.
+      CREATE TABLE job_devices (
+        job_id TEXT NOT NULL REFERENCES update_jobs (id),
+        client_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('PENDING', 'SENT', 'DOWNLOADING', 'INSTALLED', 'FAILED')),
+        error TEXT,
+        modified_on INTEGER NOT NULL,
+        PRIMARY KEY (job_id, client_id)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX job_devices_by_device ON job_devices (account_id, client_id);
+
+      CREATE TABLE broker_heartbeats (
+        broker_id TEXT PRIMARY KEY,
+        seen_on INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

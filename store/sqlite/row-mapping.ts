@@ -4,7 +4,7 @@ import type {
   BundleMetadata,
   CertificateStatus,
   Configuration,
-  DeviceRecord,
+  ConfigurationVersion,
   IssuedCertificate,
   JobStatus,
   ProvisionRequest,
@@ -69,6 +69,8 @@ export interface ProvisionRequestRow {
   job_status: string;
   configuration_id: string | null;
   bundle_ids: string;
+  category: string | null;
+  tags: string;
   current_request_id: string | null;
   certificate_serial: string | null;
   device_model: string | null;
@@ -98,6 +100,8 @@ export function provisionRequestFromRow(row: ProvisionRequestRow): ProvisionRequ
     jobStatus: row.job_status as JobStatus,
     configurationId: row.configuration_id,
     bundleIds: JSON.parse(row.bundle_ids) as string[],
+    category: row.category,
+    tags: JSON.parse(row.tags) as string[],
     currentRequestId: row.current_request_id,
     certificateSerial: row.certificate_serial,
     device: { model: row.device_model, serial: row.device_serial, firmware: row.device_firmware },
@@ -126,6 +130,8 @@ export function provisionRequestToRow(request: ProvisionRequest): ProvisionReque
     job_status: request.jobStatus,
     configuration_id: request.configurationId,
     bundle_ids: JSON.stringify(request.bundleIds),
+    category: request.category,
+    tags: JSON.stringify(request.tags),
     current_request_id: request.currentRequestId,
     certificate_serial: request.certificateSerial,
     device_model: request.device.model,
@@ -144,7 +150,9 @@ export interface ConfigurationRow {
   account_id: string;
   name: string;
   content: string;
+  version: number;
   created_on: number;
+  modified_on: number;
 }
 
 export function configurationFromRow(row: ConfigurationRow): Configuration {
@@ -153,7 +161,9 @@ export function configurationFromRow(row: ConfigurationRow): Configuration {
     accountId: row.account_id,
     name: row.name,
     content: JSON.parse(row.content) as Record<string, unknown>,
+    version: row.version,
     createdOn: row.created_on,
+    modifiedOn: row.modified_on,
   };
 }
 
@@ -163,7 +173,37 @@ export function configurationToRow(configuration: Configuration): ConfigurationR
     account_id: configuration.accountId,
     name: configuration.name,
     content: JSON.stringify(configuration.content),
+    version: configuration.version,
     created_on: configuration.createdOn,
+    modified_on: configuration.modifiedOn,
+  };
+}
+
+export interface ConfigurationVersionRow {
+  configuration_id: string;
+  version: number;
+  content: string;
+  created_on: number;
+  created_by: string;
+}
+
+export function configurationVersionFromRow(row: ConfigurationVersionRow): ConfigurationVersion {
+  return {
+    configurationId: row.configuration_id,
+    version: row.version,
+    content: JSON.parse(row.content) as Record<string, unknown>,
+    createdOn: row.created_on,
+    createdBy: row.created_by,
+  };
+}
+
+export function configurationVersionToRow(version: ConfigurationVersion): ConfigurationVersionRow {
+  return {
+    configuration_id: version.configurationId,
+    version: version.version,
+    content: JSON.stringify(version.content),
+    created_on: version.createdOn,
+    created_by: version.createdBy,
   };
 }
 
@@ -292,48 +332,5 @@ export function auditEventToRow(event: Omit<AuditEvent, 'id'>): Omit<AuditEventR
     client_id: event.clientId,
     provision_request_id: event.provisionRequestId,
     detail: JSON.stringify(event.detail),
-  };
-}
-
-export interface DeviceRow {
-  account_id: string;
-  client_id: string;
-  online: number;
-  certificate_serial: string | null;
-  expected_configuration_hash: string | null;
-  reported_configuration_hash: string | null;
-  provisioned_on: number | null;
-  last_birth_on: number | null;
-  last_seen_on: number | null;
-  modified_on: number;
-}
-
-export function deviceFromRow(row: DeviceRow): DeviceRecord {
-  return {
-    accountId: row.account_id,
-    clientId: row.client_id,
-    online: row.online === 1,
-    certificateSerial: row.certificate_serial,
-    expectedConfigurationHash: row.expected_configuration_hash,
-    reportedConfigurationHash: row.reported_configuration_hash,
-    provisionedOn: row.provisioned_on,
-    lastBirthOn: row.last_birth_on,
-    lastSeenOn: row.last_seen_on,
-    modifiedOn: row.modified_on,
-  };
-}
-
-export function deviceToRow(device: DeviceRecord): DeviceRow {
-  return {
-    account_id: device.accountId,
-    client_id: device.clientId,
-    online: device.online ? 1 : 0,
-    certificate_serial: device.certificateSerial,
-    expected_configuration_hash: device.expectedConfigurationHash,
-    reported_configuration_hash: device.reportedConfigurationHash,
-    provisioned_on: device.provisionedOn,
-    last_birth_on: device.lastBirthOn,
-    last_seen_on: device.lastSeenOn,
-    modified_on: device.modifiedOn,
   };
 }

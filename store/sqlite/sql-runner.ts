@@ -96,6 +96,23 @@ export class Conditions {
     return this;
   }
 
+  below(column: string, value: number | undefined): this {
+    if (value !== undefined) this.add(`${column} < ?`, value);
+    return this;
+  }
+
+  /** Rows whose JSON array in `column` has `value` as one of its elements. */
+  holds(column: string, value: string | undefined): this {
+    if (value !== undefined) this.add(`EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ?)`, value);
+    return this;
+  }
+
+  /** A condition written out in code, with no parameter (undefined: none). */
+  fixed(clause: string | undefined): this {
+    if (clause !== undefined) this.clauses.push(`(${clause})`);
+    return this;
+  }
+
   get where(): string {
     return this.clauses.length > 0 ? ` WHERE ${this.clauses.join(' AND ')}` : '';
   }

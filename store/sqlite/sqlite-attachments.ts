@@ -1,19 +1,47 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { buildBundle, buildConfiguration, pageWindow, refusal } from '../records.ts';
-import type { BundleMetadata, Configuration, NewBundle, NewConfiguration, Page, PageOptions } from '../types.ts';
-import { bundleFromRow, bundleToRow, configurationFromRow, configurationToRow, type BundleRow, type ConfigurationRow } from './row-mapping.ts';
+import { buildBundle, buildConfiguration, configurationVersionOf, nextConfigurationVersion, pageWindow, refusal } from '../records.ts';
+import type { BundleMetadata, Configuration, ConfigurationVersion, NewBundle, NewConfiguration, Page, PageOptions } from '../types.ts';
+import {
+  bundleFromRow,
+  bundleToRow,
+  configurationFromRow,
+  configurationToRow,
+  configurationVersionFromRow,
+  configurationVersionToRow,
+  type BundleRow,
+  type ConfigurationRow,
+  type ConfigurationVersionRow,
+} from './row-mapping.ts';
 import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
 
-/** What a provision request can attach: configurations and application bundle metadata. */
+const insertConfiguration = `
+  INSERT INTO configurations (id, account_id, name, content, version, created_on, modified_on)
+  VALUES (@id, @account_id, @name, @content, @version, @created_on, @modified_on)`;
+
+const insertConfigurationVersion = `
+  INSERT INTO configuration_versions (configuration_id, version, content, created_on, created_by)
+  VALUES (@configuration_id, @version, @content, @created_on, @created_by)`;
+
+/** Compare-and-set: the content changes only if nobody made a version since it was read. */
+const updateConfigurationContent = `
+  UPDATE configurations SET content = @content, version = @version, modified_on = @modified_on
+  WHERE id = @id AND version = @expected_version`;
+
+/**
+ * What a provision request can attach: configurations, each with every version of its content
+ * (the current one in configurations, all of them in configuration_versions), and application
+ * bundle metadata.
+ */
 export class SqliteAttachments {
   constructor(private readonly sql: SqlRunner) {}
 
+  /** The configuration and its version 1, in one transaction. */
   createConfiguration(input: NewConfiguration): Configuration {
     const configuration = buildConfiguration(input, Date.now());
-    this.sql.run(
-      'INSERT INTO configurations (id, account_id, name, content, created_on) VALUES (@id, @account_id, @name, @content, @created_on)',
-      configurationToRow(configuration),
-    );
+    this.sql.write(() => {
+      this.sql.run(insertConfiguration, configurationToRow(configuration));
+      this.sql.run(insertConfigurationVersion, configurationVersionToRow(configurationVersionOf(configuration, input.createdBy ?? '')));
+    });
     return configuration;
   }
 
@@ -27,9 +55,41 @@ export class SqliteAttachments {
     return selectPage(this.sql, 'configurations', conditions, 'created_on, id', pageWindow(page), configurationFromRow);
   }
 
+  /** The configuration and all its versions, in one transaction. */
   deleteConfiguration(id: string): void {
-    const { changes } = this.sql.run('DELETE FROM configurations WHERE id = ?', id);
-    if (changes === 0) throw new PlatformError('NOT_FOUND', { detail: refusal.configurationNotFound });
+    this.sql.write(() => {
+      this.sql.run('DELETE FROM configuration_versions WHERE configuration_id = ?', id);
+      const { changes } = this.sql.run('DELETE FROM configurations WHERE id = ?', id);
+      if (changes === 0) throw new PlatformError('NOT_FOUND', { detail: refusal.configurationNotFound });
+    });
+  }
+
+  /** The next version: its row and the configuration's new current content, in one transaction. */
+  updateConfigurationContent(id: string, expectedVersion: number, content: Record<string, unknown>, createdBy: string): Configuration {
+    return this.sql.write(() => {
+      const current = this.getConfiguration(id);
+      if (!current) throw new PlatformError('NOT_FOUND', { detail: refusal.configurationNotFound });
+      if (current.version !== expectedVersion) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
+      const next = nextConfigurationVersion(current, content, Date.now());
+      const { changes } = this.sql.run(updateConfigurationContent, { ...configurationToRow(next), expected_version: expectedVersion });
+      if (changes === 0) throw new PlatformError('VERSION_CONFLICT', { detail: refusal.staleVersion });
+      this.sql.run(insertConfigurationVersion, configurationVersionToRow(configurationVersionOf(next, createdBy)));
+      return next;
+    });
+  }
+
+  /** Newest first; the check that the configuration exists and the page read one snapshot. */
+  listConfigurationVersions(id: string, page?: PageOptions): Page<ConfigurationVersion> {
+    return this.sql.read(() => {
+      if (!this.sql.get('SELECT 1 FROM configurations WHERE id = ?', id)) throw new PlatformError('NOT_FOUND', { detail: refusal.configurationNotFound });
+      const conditions = new Conditions().equal('configuration_id', id);
+      return selectPage(this.sql, 'configuration_versions', conditions, 'version DESC', pageWindow(page), configurationVersionFromRow);
+    });
+  }
+
+  getConfigurationVersion(id: string, version: number): ConfigurationVersion | null {
+    const row = this.sql.get<ConfigurationVersionRow>('SELECT * FROM configuration_versions WHERE configuration_id = ? AND version = ?', id, version);
+    return row ? configurationVersionFromRow(row) : null;
   }
 
   createBundle(input: NewBundle): BundleMetadata {

@@ -17,12 +17,12 @@ import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
 const insertRequest = `
   INSERT INTO provision_requests (
     id, account_id, client_id, username, password_hash, activation_key_hash, activates_on, expires_on,
-    retry_max_attempts, retry_count, overwrite_if_duplicate, status, job_status, configuration_id, bundle_ids,
+    retry_max_attempts, retry_count, overwrite_if_duplicate, status, job_status, configuration_id, bundle_ids, category, tags,
     current_request_id, certificate_serial, device_model, device_serial, device_firmware,
     created_on, created_by, modified_on, modified_by, version)
   VALUES (
     @id, @account_id, @client_id, @username, @password_hash, @activation_key_hash, @activates_on, @expires_on,
-    @retry_max_attempts, @retry_count, @overwrite_if_duplicate, @status, @job_status, @configuration_id, @bundle_ids,
+    @retry_max_attempts, @retry_count, @overwrite_if_duplicate, @status, @job_status, @configuration_id, @bundle_ids, @category, @tags,
     @current_request_id, @certificate_serial, @device_model, @device_serial, @device_firmware,
     @created_on, @created_by, @modified_on, @modified_by, @version)`;
 
@@ -95,6 +95,7 @@ export class SqliteProvisionRequests {
   list(filter: ProvisionRequestFilter = {}): Page<ProvisionRequest> {
     const conditions = new Conditions()
       .equal('account_id', filter.accountId)
+      .equal('category', filter.category)
       .oneOf('client_id', filter.clientIds)
       .oneOf('status', filter.statuses)
       .oneOf('job_status', filter.jobStatuses)
