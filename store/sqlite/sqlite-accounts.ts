@@ -63,6 +63,8 @@ export class SqliteAccounts {
           throw new PlatformError('DUPLICATE', { detail });
         }
       }
+      // Its categories are the account's own settings, not something that keeps it: they go with it.
+      this.sql.run('DELETE FROM categories WHERE account_id = ?', id);
       this.sql.run('DELETE FROM accounts WHERE id = ?', id);
     });
   }

@@ -16,6 +16,7 @@ const uniqueConstraintDetails: Readonly<Record<string, string>> = {
   'provision_requests.client_id': refusal.clientIdEnabledElsewhere,
   'certificates.serial': refusal.serialTaken,
   'certificates.account_id, certificates.client_id, certificates.renewal_request_id': refusal.renewalRequestAnswered,
+  'categories.account_id, categories.name': refusal.categoryNameTaken,
 };
 
 /** Result codes meaning the database cannot be used now (locked too long, disk, file, closed). */

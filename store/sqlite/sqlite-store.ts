@@ -5,11 +5,14 @@ import { openDatabase, type SqliteOpenOptions } from './open-database.ts';
 import { SqliteAccounts } from './sqlite-accounts.ts';
 import { SqliteAttachments } from './sqlite-attachments.ts';
 import { SqliteAudit } from './sqlite-audit.ts';
+import { SqliteBrokerHeartbeats } from './sqlite-broker-heartbeats.ts';
+import { SqliteCategories } from './sqlite-categories.ts';
 import { findClientIdHolders } from './sqlite-client-id-holders.ts';
 import { SqliteCertificates } from './sqlite-certificates.ts';
 import { SqliteDevices } from './sqlite-devices.ts';
 import { storeErrorFromSqlite } from './sqlite-errors.ts';
 import { SqliteProvisionRequests } from './sqlite-provision-requests.ts';
+import { SqliteUpdateJobs } from './sqlite-update-jobs.ts';
 import { SqlRunner } from './sql-runner.ts';
 
 /** Opens the embedded store on `file` (usually {dataDir}/provisio.db; ':memory:' for tests). */
@@ -50,7 +53,10 @@ function sqliteStore(db: Database.Database): ProvisionStore {
     clientIdHolders: { find: (clientIds: readonly string[]) => findClientIdHolders(sql, clientIds) },
     attachments: new SqliteAttachments(sql),
     certificates: new SqliteCertificates(sql),
+    categories: new SqliteCategories(sql),
     devices: new SqliteDevices(sql),
+    updateJobs: new SqliteUpdateJobs(sql),
+    brokerHeartbeats: new SqliteBrokerHeartbeats(sql),
     audit,
   };
   return assembleStore<'sync'>(parts, run, {
