@@ -14,6 +14,7 @@ import { categoryRoutes } from './routes/categories.ts';
 import { certificateRenewalRoutes } from './routes/certificate-renewals.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { configurationRoutes } from './routes/configurations.ts';
+import { deviceRoutes } from './routes/devices.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { provisionRequestRoutes } from './routes/provision-requests.ts';
 import { SchemaValidator } from './validation.ts';
@@ -34,6 +35,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...bundleRoutes(routeDeps),
     ...certificateRoutes(routeDeps),
     ...certificateRenewalRoutes(routeDeps),
+    ...deviceRoutes(routeDeps),
     ...auditEventRoutes(routeDeps),
   ];
   return routes;

@@ -8,6 +8,7 @@ import { certificateRenewalSchema, newCertificateRenewalSchema } from './certifi
 import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
 import { problemSchema } from './common.ts';
 import { configurationListQuerySchema, configurationPageSchema, configurationSchema, newConfigurationSchema } from './configurations.ts';
+import { deviceDetailSchema, deviceListQuerySchema, devicePageSchema, devicePatchSchema, deviceSchema } from './devices.ts';
 import {
   createdProvisionRequestSchema,
   newProvisionRequestSchema,
@@ -63,6 +64,11 @@ export const componentSchemas = {
   AuditEvent: auditEventSchema,
   AuditEventPage: auditEventPageSchema,
   AuditEventListQuery: auditEventListQuerySchema,
+  Device: deviceSchema,
+  DeviceDetail: deviceDetailSchema,
+  DevicePage: devicePageSchema,
+  DeviceListQuery: deviceListQuerySchema,
+  DevicePatch: devicePatchSchema,
 } as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;
