@@ -3,13 +3,16 @@ import { accountContract } from './store-contract/accounts.ts';
 import { attachmentContract } from './store-contract/attachments.ts';
 import { auditAndSettingsContract } from './store-contract/audit-and-settings.ts';
 import { auditRetentionContract } from './store-contract/audit-retention.ts';
+import { categoryContract } from './store-contract/categories.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
+import { configurationVersionContract } from './store-contract/configuration-versions.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
 import { provisionRequestContract } from './store-contract/provision-requests.ts';
 import { requestBatchContract } from './store-contract/request-batches.ts';
+import { requestCategoryContract } from './store-contract/request-categories.ts';
 import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
 import { requestListingContract } from './store-contract/request-listing.ts';
 
@@ -29,6 +32,9 @@ export function storeContract(name: string, open: OpenStore): void {
     requestConcurrencyContract(fresh);
     requestListingContract(open);
     attachmentContract(fresh);
+    configurationVersionContract(fresh);
+    categoryContract(fresh);
+    requestCategoryContract(fresh);
     certificateContract(fresh);
     clientIdHolderContract(fresh);
     deviceContract(fresh);
