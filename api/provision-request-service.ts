@@ -13,71 +13,22 @@ import type {
   RequestStatus,
 } from '../store/types.ts';
 import { checkMayEnable, clientIdInUse, refusedClaims, type Claimant } from './client-id-ownership.ts';
-import { ApiValidationError, invalid, type FieldError } from './problem.ts';
+import { checkWholeBatch } from './provision-request-batch-checks.ts';
+import { invalid } from './problem.ts';
+import type {
+  BatchItemResult,
+  CreatedProvisionRequest,
+  CreateOptions,
+  ProvisionCredentials,
+  ProvisionRequestChanges,
+  ProvisionRequestInput,
+} from './provision-request-types.ts';
 import { ReferenceChecker } from './reference-checker.ts';
-
-/** What an operator asks for; every field but accountId and clientId has a default. Times in epoch ms. */
-export interface ProvisionRequestInput {
-  readonly accountId: string;
-  readonly clientId: string;
-  /** Default: the clientId. */
-  readonly username?: string;
-  /** Default: a generated 32-character secret. */
-  readonly password?: string;
-  readonly generateActivationKey?: boolean;
-  /** Default: now. */
-  readonly activatesOn?: number;
-  /** Default: activatesOn + requestDefaultValidityDays. */
-  readonly expiresOn?: number;
-  readonly retryMaxAttempts?: number;
-  readonly overwriteIfDuplicate?: boolean;
-  readonly configurationId?: string | null;
-  readonly bundleIds?: readonly string[];
-  readonly status?: RequestStatus;
-}
-
-/** The device's credentials in clear: they exist only in the creation result. */
-export interface ProvisionCredentials {
-  readonly username: string;
-  readonly password: string;
-  readonly activationKey?: string;
-}
-
-export interface CreatedProvisionRequest {
-  readonly request: ProvisionRequest;
-  readonly credentials: ProvisionCredentials;
-}
-
-export interface CreateOptions {
-  /** createdBy/modifiedBy and the audit actor: 'admin' or an API token id. */
-  readonly actor: string;
-  /**
-   * The admin's: may claim a clientId another account holds, with overwriteIfDuplicate (moving a
-   * device; an ENABLED request of the other account is disabled). Without it, a clientId held by
-   * another account is refused, and every DUPLICATE gets the one answer of clientIdInUse().
-   */
-  readonly mayOverwriteOtherAccounts?: boolean;
-}
 
 /** A new request checked, with its secrets hashed, ready to store. */
 interface PreparedRequest {
   readonly record: NewProvisionRequest;
   readonly credentials: ProvisionCredentials;
-}
-
-export type BatchItemResult =
-  | { readonly ok: true; readonly index: number; readonly created: CreatedProvisionRequest }
-  | { readonly ok: false; readonly index: number; readonly clientId: string; readonly error: PlatformError };
-
-export interface ProvisionRequestChanges {
-  readonly activatesOn?: number;
-  readonly expiresOn?: number;
-  readonly retryMaxAttempts?: number;
-  /** Replaces the password (stored hashed). */
-  readonly password?: string;
-  readonly configurationId?: string | null;
-  readonly bundleIds?: readonly string[];
-  readonly status?: RequestStatus;
 }
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -145,22 +96,15 @@ export class ProvisionRequestService {
 
   /**
    * Creates many requests; each item succeeds or fails on its own (results in input order).
-   * A clientId named twice makes the whole batch invalid, since the outcome would depend on timing.
+   * A clientId named twice, or a category its account lacks, makes the whole batch invalid (api/provision-request-batch-checks.ts).
    * Items are checked and their secrets hashed first, then the plain ones are stored in one
    * store call (one transaction with their audit events); overwriteIfDuplicate items, which
    * may replace or disable other requests, go one by one as create() does.
    */
   async createMany(inputs: readonly ProvisionRequestInput[], options: CreateOptions): Promise<BatchItemResult[]> {
-    const duplicates: FieldError[] = [];
-    const seen = new Set<string>();
-    inputs.forEach((input, index) => {
-      if (seen.has(input.clientId)) duplicates.push({ path: `body/requests/${index}/clientId`, message: 'appears more than once in the batch' });
-      seen.add(input.clientId);
-    });
-    if (duplicates.length > 0) throw new ApiValidationError(duplicates);
-
-    const refusals = await refusedClaims(this.store, inputs, claimant(options));
     const references = new ReferenceChecker(this.store);
+    await checkWholeBatch(inputs, references);
+    const refusals = await refusedClaims(this.store, inputs, claimant(options));
     const results: BatchItemResult[] = new Array(inputs.length);
     const plain: { readonly index: number; readonly prepared: PreparedRequest }[] = [];
     for (let start = 0; start < inputs.length; start += batchConcurrency) {
@@ -210,6 +154,7 @@ export class ProvisionRequestService {
       accountMustExist: false,
       ...(changes.configurationId !== undefined ? { configurationId: changes.configurationId } : {}),
       ...(changes.bundleIds !== undefined ? { bundleIds: changes.bundleIds } : {}),
+      ...(changes.category !== undefined ? { category: changes.category } : {}),
     });
     const { password, ...plain } = changes;
     const patch: ProvisionRequestPatch = {
@@ -321,6 +266,8 @@ export class ProvisionRequestService {
       status: input.status ?? 'ENABLED',
       configurationId: input.configurationId ?? null,
       bundleIds: [...(input.bundleIds ?? [])],
+      category: input.category ?? null,
+      tags: [...(input.tags ?? [])],
       createdBy: options.actor,
     };
     return { record, credentials: { username, password, ...(activationKey ? { activationKey } : {}) } };

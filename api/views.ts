@@ -42,6 +42,8 @@ export function provisionRequestView(request: ProvisionRequest) {
     jobStatus: request.jobStatus,
     configurationId: request.configurationId,
     bundleIds: [...request.bundleIds],
+    category: request.category,
+    tags: [...request.tags],
     device: { model: request.device.model, serial: request.device.serial, firmware: request.device.firmware },
     createdOn: iso(request.createdOn),
     createdBy: request.createdBy,

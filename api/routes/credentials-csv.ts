@@ -1,4 +1,4 @@
-import type { CreatedProvisionRequest } from '../provision-request-service.ts';
+import type { CreatedProvisionRequest } from '../provision-request-types.ts';
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break. */
 function csvField(value: string): string {

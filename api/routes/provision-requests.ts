@@ -4,7 +4,7 @@ import type { ProvisionRequest, RequestStatus } from '../../store/types.ts';
 import { listScope, requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import type { Principal } from '../auth.ts';
 import { problemBody } from '../problem.ts';
-import type { BatchItemResult, CreatedProvisionRequest, ProvisionRequestInput } from '../provision-request-service.ts';
+import type { BatchItemResult, CreatedProvisionRequest, ProvisionRequestInput } from '../provision-request-types.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute, type RouteResult } from '../route-spec.ts';
 import { idSchema } from '../schemas/common.ts';
@@ -153,6 +153,7 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         const page = await store.listProvisionRequests({
           ...(accountId !== undefined ? { accountId } : {}),
           ...(filter.clientId ? { clientIds: filter.clientId } : {}),
+          ...(filter.category !== undefined ? { category: filter.category } : {}),
           ...(filter.status ? { statuses: filter.status } : {}),
           ...(filter.jobStatus ? { jobStatuses: filter.jobStatus } : {}),
           ...(filter.startDate ? { startDate: Date.parse(filter.startDate) } : {}),

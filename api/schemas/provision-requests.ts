@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { jobStatuses, requestStatuses } from '../../store/types.ts';
 import { bundleIdListSchema } from './accounts.ts';
+import { categoryNameSchema, maxTags, tagListSchema } from './categories.ts';
 import {
   clientIdSchema,
   dateTimeSchema,
@@ -40,9 +41,17 @@ const configurationIdSchema = Nullable(
   Type.String({
     minLength: 1,
     maxLength: 128,
-    description: 'Configuration of the same account sent to the device; null = generated from the account template.',
+    description: "Configuration of the same account sent to the device; null = the category's, else generated from the account template.",
   }),
 );
+
+const requestCategorySchema = Nullable(
+  withOptions(categoryNameSchema, {
+    description: 'A category of the same account the device goes into; its configuration and bundles apply when the request names none. null: none.',
+  }),
+);
+
+const requestTagsSchema = withOptions(tagListSchema, { description: `Free tags the device gets (at most ${maxTags}); stored sorted, without repeats.` });
 
 export const newProvisionRequestSchema = Type.Object(
   {
@@ -64,7 +73,9 @@ export const newProvisionRequestSchema = Type.Object(
       false,
     ),
     configurationId: withDefault(configurationIdSchema, null),
-    bundleIds: withDefault(bundleIdListSchema, [], { description: "Bundles to install; empty = the account's default bundles." }),
+    bundleIds: withDefault(bundleIdListSchema, [], { description: "Bundles to install; empty = the category's, else the account's default bundles." }),
+    category: withDefault(requestCategorySchema, null),
+    tags: withDefault(requestTagsSchema, []),
     status: withDefault(statusSchema, 'ENABLED'),
   },
   { additionalProperties: false },
@@ -91,6 +102,8 @@ export const provisionRequestPatchSchema = Type.Object(
     password: Type.Optional(passwordSchema),
     configurationId: Type.Optional(configurationIdSchema),
     bundleIds: Type.Optional(bundleIdListSchema),
+    category: Type.Optional(requestCategorySchema),
+    tags: Type.Optional(requestTagsSchema),
     status: Type.Optional(withOptions(statusSchema, { description: 'ENABLED is refused (409 DUPLICATE) while another account holds the clientId.' })),
   },
   { additionalProperties: false, minProperties: 2 },
@@ -122,6 +135,8 @@ const provisionRequestProperties = {
   jobStatus: jobStatusSchema,
   configurationId: configurationIdSchema,
   bundleIds: bundleIdListSchema,
+  category: requestCategorySchema,
+  tags: requestTagsSchema,
   device: deviceFactsSchema,
   createdOn: dateTimeSchema,
   createdBy: Type.String(),
@@ -155,6 +170,7 @@ export const provisionRequestListQuerySchema = Type.Object(
   {
     accountId: Type.Optional(idSchema),
     clientId: Type.Optional(Type.Array(clientIdSchema, { maxItems: 1000, description: 'Repeat the parameter or separate with commas.' })),
+    category: Type.Optional(withOptions(categoryNameSchema, { description: 'Requests naming this category.' })),
     status: Type.Optional(Type.Array(statusSchema, { maxItems: 2 })),
     jobStatus: Type.Optional(Type.Array(jobStatusSchema, { maxItems: jobStatuses.length })),
     startDate: Type.Optional(withOptions(dateTimeSchema, { description: 'Created at or after.' })),
