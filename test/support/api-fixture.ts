@@ -14,6 +14,7 @@ import { openPlatformSecrets } from '../../platform/platform-secrets.ts';
 import { openStore } from '../../store/open-store.ts';
 import type { ProvisionStore } from '../../store/types.ts';
 import type { SignedCrl } from '../../certs/certificate-authority.ts';
+import type { FleetUpdateSender } from '../../cluster/fleet-update-notice.ts';
 
 export interface ApiFixtureOptions {
   /** Settings over the defaults; dataDir defaults to a fresh temporary directory (removed by close). */
@@ -24,6 +25,8 @@ export interface ApiFixtureOptions {
   readonly logLevel?: PlatformConfig['logLevel'];
   /** Wraps the store the API uses (fault injection, counting); `fixture.store` stays the real one. */
   readonly wrapStore?: (store: ProvisionStore) => ProvisionStore;
+  /** Where fleet-update notices go (default: nowhere, as an API with no broker), e.g. to see which devices a change tells. */
+  readonly fleetUpdates?: FleetUpdateSender;
 }
 
 export interface ApiFixture {
@@ -77,6 +80,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     downloadTokens,
     adminTokens: authenticator,
     ...(options.crl ? { crl: options.crl } : {}),
+    ...(options.fleetUpdates ? { fleetUpdates: options.fleetUpdates } : {}),
   });
   const server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${server.port}`;
