@@ -7,6 +7,8 @@ import { categoryContract } from './store-contract/categories.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
 import { configurationVersionContract } from './store-contract/configuration-versions.ts';
+import { deviceFilterContract } from './store-contract/device-filters.ts';
+import { deviceRegistryContract } from './store-contract/device-registry.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
@@ -38,6 +40,8 @@ export function storeContract(name: string, open: OpenStore): void {
     certificateContract(fresh);
     clientIdHolderContract(fresh);
     deviceContract(fresh);
+    deviceRegistryContract(fresh);
+    deviceFilterContract(fresh);
     auditAndSettingsContract(fresh);
     auditRetentionContract(fresh);
     durabilityContract(fresh);

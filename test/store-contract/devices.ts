@@ -5,7 +5,7 @@ import type { DeviceFilter, DevicePatch, DeviceRecord, ProvisionStore } from '..
 import { newAccount, nextMillisecond, rejectsWith, type FreshStore } from './fixtures.ts';
 
 /** The order the store lists devices in: accountId, then clientId, compared bytewise. */
-function inDeviceOrder(devices: readonly DeviceRecord[]): DeviceRecord[] {
+export function inDeviceOrder(devices: readonly DeviceRecord[]): DeviceRecord[] {
   const bytewise = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
   return [...devices].sort((a, b) => bytewise(a.accountId, b.accountId) || bytewise(a.clientId, b.clientId));
 }
@@ -48,7 +48,7 @@ async function seedDevices(store: ProvisionStore): Promise<{ accounts: [string, 
   return { accounts, devices };
 }
 
-async function assertListing(
+export async function assertListing(
   store: ProvisionStore,
   seeded: readonly DeviceRecord[],
   filter: DeviceFilter,
