@@ -3,6 +3,7 @@ import { accountContract } from './store-contract/accounts.ts';
 import { attachmentContract } from './store-contract/attachments.ts';
 import { auditAndSettingsContract } from './store-contract/audit-and-settings.ts';
 import { auditRetentionContract } from './store-contract/audit-retention.ts';
+import { brokerHeartbeatContract } from './store-contract/broker-heartbeats.ts';
 import { categoryContract } from './store-contract/categories.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
@@ -17,6 +18,7 @@ import { requestBatchContract } from './store-contract/request-batches.ts';
 import { requestCategoryContract } from './store-contract/request-categories.ts';
 import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
 import { requestListingContract } from './store-contract/request-listing.ts';
+import { updateJobContract } from './store-contract/update-jobs.ts';
 
 export type { OpenedStore, OpenStore } from './store-contract/fixtures.ts';
 
@@ -42,6 +44,8 @@ export function storeContract(name: string, open: OpenStore): void {
     deviceContract(fresh);
     deviceRegistryContract(fresh);
     deviceFilterContract(fresh);
+    updateJobContract(fresh);
+    brokerHeartbeatContract(fresh);
     auditAndSettingsContract(fresh);
     auditRetentionContract(fresh);
     durabilityContract(fresh);
