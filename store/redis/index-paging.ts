@@ -8,6 +8,8 @@ export interface IndexQuery<T> {
   /** Score range, inclusive (scores are createdOn, or the id for the audit log). */
   readonly minScore?: number | undefined;
   readonly maxScore?: number | undefined;
+  /** Highest score first (then member, descending). */
+  readonly newestFirst?: boolean;
   /** Loads the records of index members, null where one has gone meanwhile. */
   readonly load: (members: readonly string[]) => Promise<readonly (string | null)[]>;
   readonly parse: (json: string, member: string) => T;
@@ -18,25 +20,26 @@ export interface IndexQuery<T> {
 const scanChunk = 1000;
 
 /**
- * One page in index order (score, then member) with the total of matching records.
+ * One page in index order (score, then member; or both descending) with the total of matching records.
  * Without a filter Redis counts and slices; with one, the range is scanned in chunks and
  * filtered here, so the total counts exactly the matching records.
  */
 export async function pageFromIndex<T>(redis: Redis, query: IndexQuery<T>, window: PageWindow): Promise<Page<T>> {
   const min = query.minScore ?? '-inf';
   const max = query.maxScore ?? '+inf';
+  const range = (offset: number, count: number) =>
+    query.newestFirst
+      ? redis.zrevrangebyscore(query.index, max, min, 'LIMIT', offset, count)
+      : redis.zrangebyscore(query.index, min, max, 'LIMIT', offset, count);
   if (!query.matches) {
-    const [total, members] = await Promise.all([
-      redis.zcount(query.index, min, max),
-      window.limit === 0 ? [] : redis.zrangebyscore(query.index, min, max, 'LIMIT', window.offset, window.limit),
-    ]);
+    const [total, members] = await Promise.all([redis.zcount(query.index, min, max), window.limit === 0 ? [] : range(window.offset, window.limit)]);
     const items = await loadParsed(query, members);
     return { items, total, offset: window.offset, limit: window.limit };
   }
   const items: T[] = [];
   let total = 0;
   for (let start = 0; ; start += scanChunk) {
-    const members = await redis.zrangebyscore(query.index, min, max, 'LIMIT', start, scanChunk);
+    const members = await range(start, scanChunk);
     for (const item of await loadParsed(query, members)) {
       if (!query.matches(item)) continue;
       if (total >= window.offset && items.length < window.limit) items.push(item);

@@ -1,6 +1,6 @@
 import { defineScript } from './script-runner.ts';
 
-/** Scripts for accounts, attachments, certificates, the audit log and settings. */
+/** Scripts for accounts, bundles, certificates, the audit log, settings and broker heartbeats. */
 
 /** KEYS: account, accountName, accounts. ARGV: id, json, createdOn */
 export const createAccountScript = defineScript(
@@ -34,13 +34,16 @@ return {'OK'}
 );
 
 /**
- * Refused while requests, configurations or bundles belong to the account.
- * KEYS: account, accountName, accounts, accountRequests, accountConfigurations, accountBundles
- * ARGV: id, expectedVersion (RETRY if renamed since the caller read it)
+ * Refused while requests, configurations or bundles belong to the account. Its categories go
+ * with it (they are its own settings): the caller names each, RETRY when they are no longer all.
+ * KEYS: account, accountName, accounts, accountRequests, accountConfigurations, accountBundles,
+ *       accountCategories, then per category: category, categoryName
+ * ARGV: id, expectedVersion (RETRY if renamed since the caller read it), then per category:
+ *       accountCategoriesMember, categoryId
  */
 export const deleteAccountScript = defineScript(
   'delete_account',
-  6,
+  'variable',
   `
 local current = redis.call('GET', KEYS[1])
 if not current then return {'NOT_FOUND', 'accountNotFound'} end
@@ -48,6 +51,16 @@ if version_of(current) ~= tonumber(ARGV[2]) then return {'RETRY'} end
 if redis.call('ZCARD', KEYS[4]) > 0 then return {'DUPLICATE', 'accountHasRequests'} end
 if redis.call('ZCARD', KEYS[5]) > 0 then return {'DUPLICATE', 'accountHasConfigurations'} end
 if redis.call('ZCARD', KEYS[6]) > 0 then return {'DUPLICATE', 'accountHasBundles'} end
+local categories = (#KEYS - 7) / 2
+if redis.call('ZCARD', KEYS[7]) ~= categories then return {'RETRY'} end
+for i = 0, categories - 1 do
+  if not redis.call('ZSCORE', KEYS[7], ARGV[3 + 2 * i]) then return {'RETRY'} end
+end
+for i = 0, categories - 1 do
+  redis.call('DEL', KEYS[8 + 2 * i])
+  delete_if_points_to(KEYS[9 + 2 * i], ARGV[4 + 2 * i])
+end
+redis.call('DEL', KEYS[7])
 redis.call('DEL', KEYS[1])
 delete_if_points_to(KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
@@ -55,7 +68,7 @@ return {'OK'}
 `,
 );
 
-/** A configuration or bundle. KEYS: record, account, accountIndex. ARGV: id, json, createdOn */
+/** A bundle (configurations and their versions: configuration-scripts.ts). KEYS: record, account, accountIndex. ARGV: id, json, createdOn */
 export const createAttachmentScript = defineScript(
   'create_attachment',
   3,
@@ -158,6 +171,33 @@ return {'OK', redis.call('HGET', KEYS[1], ARGV[1])}
 `,
 );
 
+/**
+ * Compare-and-set on version of a record whose keys stay as they are (a category, an update job).
+ * KEYS: record. ARGV: expectedVersion, json, notFoundRefusal
+ */
+export const updateVersionedRecordScript = defineScript(
+  'update_versioned_record',
+  1,
+  `
+local current = redis.call('GET', KEYS[1])
+if not current then return {'NOT_FOUND', ARGV[3]} end
+if version_of(current) ~= tonumber(ARGV[1]) then return {'VERSION_CONFLICT', 'staleVersion'} end
+redis.call('SET', KEYS[1], ARGV[2])
+return {'OK'}
+`,
+);
+
+/** Moves a broker's heartbeat forward, never back (a late write from a slow process). KEYS: brokerHeartbeats. ARGV: brokerId, seenOn */
+export const recordBrokerHeartbeatScript = defineScript(
+  'record_broker_heartbeat',
+  1,
+  `
+local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[1]))
+if stored == nil or stored < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return {'OK'}
+`,
+);
+
 export const recordScripts = [
   createAccountScript,
   updateAccountScript,
@@ -169,4 +209,6 @@ export const recordScripts = [
   settleRenewalScript,
   appendAuditScript,
   setSettingIfAbsentScript,
+  updateVersionedRecordScript,
+  recordBrokerHeartbeatScript,
 ];

@@ -3,6 +3,7 @@ import { buildAccount, pageWindow, patchAccount, refusal } from '../records.ts';
 import type { Account, AccountPatch, NewAccount, Page, PageOptions } from '../types.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';
 import { createAccountScript, deleteAccountScript, updateAccountScript } from './record-scripts.ts';
+import { categoryOfMember } from './redis-categories.ts';
 import { parseRecord, type RedisContext } from './redis-context.ts';
 import { retry, retryWhileChanged } from './script-runner.ts';
 
@@ -63,15 +64,26 @@ export class RedisAccounts {
     return next;
   }
 
+  /** Its categories go with it (the script refuses, RETRY, when they changed since they were read). */
   async delete(id: string): Promise<void> {
     const { keys, scripts } = this.context;
     await retryWhileChanged(async () => {
       const current = await this.get(id);
       if (!current) throw new PlatformError('NOT_FOUND', { detail: refusal.accountNotFound });
+      const categories = (await this.context.redis.zrange(keys.accountCategories(id), 0, -1)).map((member) => ({ member, ...categoryOfMember(member) }));
       const { outcome } = await scripts.run(
         deleteAccountScript,
-        [keys.account(id), keys.accountName(current.name), keys.accounts(), keys.accountRequests(id), keys.accountConfigurations(id), keys.accountBundles(id)],
-        [id, current.version],
+        [
+          keys.account(id),
+          keys.accountName(current.name),
+          keys.accounts(),
+          keys.accountRequests(id),
+          keys.accountConfigurations(id),
+          keys.accountBundles(id),
+          keys.accountCategories(id),
+          ...categories.flatMap((category) => [keys.category(category.id), keys.categoryName(id, category.name)]),
+        ],
+        [id, current.version, ...categories.flatMap((category) => [category.member, category.id])],
       );
       return outcome === 'RETRY' ? retry : undefined;
     });

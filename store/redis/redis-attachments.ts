@@ -1,92 +1,78 @@
-import { buildBundle, buildConfiguration, pageWindow, refusal } from '../records.ts';
-import type { BundleMetadata, Configuration, NewBundle, NewConfiguration, Page, PageOptions } from '../types.ts';
+import { buildBundle, pageWindow } from '../records.ts';
+import type { BundleMetadata, Configuration, ConfigurationVersion, NewBundle, NewConfiguration, Page, PageOptions } from '../types.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';
 import { createAttachmentScript, deleteAttachmentScript } from './record-scripts.ts';
+import { RedisConfigurations } from './redis-configurations.ts';
 import { parseRecord, type RedisContext } from './redis-context.ts';
 
-/** Configurations and bundle metadata: immutable records indexed per account. */
-interface AttachmentKind {
-  readonly record: (id: string) => string;
-  readonly accountIndex: (accountId: string) => string;
-  readonly notFound: keyof typeof refusal;
-}
-
+/** What a request can attach: configurations (with their versions, see redis-configurations.ts) and bundle metadata, an immutable record indexed per account. */
 export class RedisAttachments {
-  private readonly configurations: AttachmentKind;
-  private readonly bundles: AttachmentKind;
+  private readonly configurations: RedisConfigurations;
 
   constructor(private readonly context: RedisContext) {
-    const { keys } = context;
-    this.configurations = {
-      record: (id) => keys.configuration(id),
-      accountIndex: (accountId) => keys.accountConfigurations(accountId),
-      notFound: 'configurationNotFound',
-    };
-    this.bundles = {
-      record: (id) => keys.bundle(id),
-      accountIndex: (accountId) => keys.accountBundles(accountId),
-      notFound: 'bundleNotFound',
-    };
+    this.configurations = new RedisConfigurations(context);
   }
 
   createConfiguration(input: NewConfiguration): Promise<Configuration> {
-    return this.create(this.configurations, buildConfiguration(input, Date.now()));
+    return this.configurations.create(input);
   }
   getConfiguration(id: string): Promise<Configuration | null> {
-    return this.get(this.configurations, id);
+    return this.configurations.get(id);
   }
   listConfigurations(accountId: string, page?: PageOptions): Promise<Page<Configuration>> {
-    return this.list(this.configurations, accountId, page);
+    return this.configurations.list(accountId, page);
   }
   deleteConfiguration(id: string): Promise<void> {
-    return this.delete<Configuration>(this.configurations, id);
+    return this.configurations.delete(id);
+  }
+  updateConfigurationContent(id: string, expectedVersion: number, content: Record<string, unknown>, createdBy: string): Promise<Configuration> {
+    return this.configurations.updateContent(id, expectedVersion, content, createdBy);
+  }
+  listConfigurationVersions(id: string, page?: PageOptions): Promise<Page<ConfigurationVersion>> {
+    return this.configurations.listVersions(id, page);
+  }
+  getConfigurationVersion(id: string, version: number): Promise<ConfigurationVersion | null> {
+    return this.configurations.getVersion(id, version);
   }
 
-  createBundle(input: NewBundle): Promise<BundleMetadata> {
-    return this.create(this.bundles, buildBundle(input, Date.now()));
-  }
-  getBundle(id: string): Promise<BundleMetadata | null> {
-    return this.get(this.bundles, id);
-  }
-  listBundles(accountId: string, page?: PageOptions): Promise<Page<BundleMetadata>> {
-    return this.list(this.bundles, accountId, page);
-  }
-  deleteBundle(id: string): Promise<void> {
-    return this.delete<BundleMetadata>(this.bundles, id);
-  }
-
-  private async create<T extends { id: string; accountId: string; createdOn: number }>(kind: AttachmentKind, record: T): Promise<T> {
-    await this.context.scripts.run(
+  async createBundle(input: NewBundle): Promise<BundleMetadata> {
+    const { keys, scripts } = this.context;
+    const bundle = buildBundle(input, Date.now());
+    await scripts.run(
       createAttachmentScript,
-      [kind.record(record.id), this.context.keys.account(record.accountId), kind.accountIndex(record.accountId)],
-      [record.id, JSON.stringify(record), record.createdOn],
+      [keys.bundle(bundle.id), keys.account(bundle.accountId), keys.accountBundles(bundle.accountId)],
+      [bundle.id, JSON.stringify(bundle), bundle.createdOn],
     );
-    return record;
+    return bundle;
   }
 
-  private async get<T>(kind: AttachmentKind, id: string): Promise<T | null> {
-    const json = await this.context.redis.get(kind.record(id));
-    return json ? parseRecord<T>(json) : null;
+  async getBundle(id: string): Promise<BundleMetadata | null> {
+    const json = await this.context.redis.get(this.context.keys.bundle(id));
+    return json ? parseRecord<BundleMetadata>(json) : null;
   }
 
-  private list<T>(kind: AttachmentKind, accountId: string, page?: PageOptions): Promise<Page<T>> {
-    const { redis } = this.context;
+  listBundles(accountId: string, page?: PageOptions): Promise<Page<BundleMetadata>> {
+    const { redis, keys } = this.context;
     return pageFromIndex(
       redis,
       {
-        index: kind.accountIndex(accountId),
-        load: (ids) => loadStrings(redis, ids.map(kind.record)),
-        parse: (json) => parseRecord<T>(json),
+        index: keys.accountBundles(accountId),
+        load: (ids) =>
+          loadStrings(
+            redis,
+            ids.map((id) => keys.bundle(id)),
+          ),
+        parse: (json) => parseRecord<BundleMetadata>(json),
       },
       pageWindow(page),
     );
   }
 
-  /** Reads the record for its account index; the script refuses if it is gone meanwhile. */
-  private async delete<T extends { accountId: string }>(kind: AttachmentKind, id: string): Promise<void> {
-    const current = await this.get<T>(kind, id);
+  /** Reads the bundle for its account index; the script refuses if it is gone meanwhile. */
+  async deleteBundle(id: string): Promise<void> {
+    const { keys, scripts } = this.context;
+    const current = await this.getBundle(id);
     // An unknown id still goes through the script, which answers NOT_FOUND.
-    const accountIndex = kind.accountIndex(current?.accountId ?? '');
-    await this.context.scripts.run(deleteAttachmentScript, [kind.record(id), accountIndex], [id, kind.notFound]);
+    await scripts.run(deleteAttachmentScript, [keys.bundle(id), keys.accountBundles(current?.accountId ?? '')], [id, 'bundleNotFound']);
   }
 }

@@ -50,6 +50,13 @@ export class RedisKeys {
   accountConfigurations(accountId: string): string {
     return `${this.prefix}account-configurations:${accountId}`;
   }
+  /**
+   * The configuration's versions: a sorted set of ConfigurationVersion JSONs scored by version.
+   * A configuration stored before versions were kept has none (its content is version 1).
+   */
+  configurationVersions(id: string): string {
+    return `${this.prefix}configuration-versions:${id}`;
+  }
   bundle(id: string): string {
     return `${this.prefix}bundle:${id}`;
   }
@@ -70,7 +77,6 @@ export class RedisKeys {
   clientCertificates(clientId: string): string {
     return `${this.prefix}client-certificates:${clientId}`;
   }
-  /** Scored by revokedOn. */
   /** Renewals not yet settled (CERT-V1), scored by createdOn: what the grace sweep reads. */
   unsettledRenewals(): string {
     return `${this.prefix}unsettled-renewals`;
@@ -83,6 +89,7 @@ export class RedisKeys {
   renewalRequest(accountId: string, requestId: string, clientId: string): string {
     return `${this.prefix}renewal-request:${accountId}:${requestId}:${clientId}`;
   }
+  /** Scored by revokedOn. */
   revokedCertificates(): string {
     return `${this.prefix}revoked-certificates`;
   }
@@ -102,6 +109,63 @@ export class RedisKeys {
   /** A sorted set of the account's clientIds, all scored 0: bytewise clientId order. */
   accountDevices(accountId: string): string {
     return `${this.prefix}account-devices:${accountId}`;
+  }
+
+  /** Device id -> devices member (`{accountId}\0{clientId}`): getDeviceById. */
+  deviceId(id: string): string {
+    return `${this.prefix}device-id:${id}`;
+  }
+  /** A set of the devices members whose record names this brokerId: markBrokerDevicesOffline reads it instead of every device. */
+  brokerDevices(brokerId: string): string {
+    return `${this.prefix}broker-devices:${brokerId}`;
+  }
+  /** A sorted set of the clientIds of the account's devices in a category, all scored 0 (as accountDevices). */
+  categoryDevices(accountId: string, category: string): string {
+    return `${this.prefix}category-devices:${accountId}:${category}`;
+  }
+
+  category(id: string): string {
+    return `${this.prefix}category:${id}`;
+  }
+  /** (accountId, name) -> category id: unique names per account. */
+  categoryName(accountId: string, name: string): string {
+    return `${this.prefix}category-name:${accountId}:${name}`;
+  }
+  /** Members `{name}\0{id}`, all scored 0: the account's categories in bytewise name order. */
+  accountCategories(accountId: string): string {
+    return `${this.prefix}account-categories:${accountId}`;
+  }
+
+  updateJob(id: string): string {
+    return `${this.prefix}update-job:${id}`;
+  }
+  /** Every update job, scored by createdOn (read newest first). */
+  updateJobs(): string {
+    return `${this.prefix}update-jobs`;
+  }
+  accountUpdateJobs(accountId: string): string {
+    return `${this.prefix}account-update-jobs:${accountId}`;
+  }
+  /** Hash clientId -> JobDeviceStatus JSON: where each device stands in the job. */
+  jobDeviceStatuses(jobId: string): string {
+    return `${this.prefix}job-device-statuses:${jobId}`;
+  }
+  /** The job's clientIds, all scored 0 (bytewise order). */
+  jobDevices(jobId: string): string {
+    return `${this.prefix}job-devices:${jobId}`;
+  }
+  /** The job's clientIds in one state, all scored 0: listing and counting by state. */
+  jobDevicesInState(jobId: string, state: string): string {
+    return `${this.prefix}job-devices-in-state:${jobId}:${state}`;
+  }
+  /** The ids of the jobs that touched a device, scored by the job's createdOn. */
+  deviceJobs(accountId: string, clientId: string): string {
+    return `${this.prefix}device-jobs:${accountId}:${clientId}`;
+  }
+
+  /** Hash brokerId -> seenOn of its last heartbeat. */
+  brokerHeartbeats(): string {
+    return `${this.prefix}broker-heartbeats`;
   }
 
   /** INCR counter giving audit ids. */

@@ -27,11 +27,12 @@ const createChunkSize = 100;
 
 /**
  * A stored request (its JSON, as the scripts write it whole). Requests stored before device facts
- * were recorded have none: all null, as for a request without an attempt.
+ * were recorded have none: all null, as for a request without an attempt. Those stored before
+ * categories have neither category nor tags: none.
  */
 function requestFromJson(json: string): ProvisionRequest {
   const request = parseRecord<ProvisionRequest>(json);
-  return { ...request, device: deviceFacts(request.device ?? {}) };
+  return { ...request, category: request.category ?? null, tags: request.tags ?? [], device: deviceFacts(request.device ?? {}) };
 }
 
 type CreateRequestsCall = (keyCount: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
@@ -136,7 +137,8 @@ export class RedisProvisionRequests {
     const clientIds = activeListFilter(filter.clientIds);
     const statuses = activeListFilter(filter.statuses);
     const jobStatuses = activeListFilter(filter.jobStatuses);
-    const filtered = clientIds !== undefined || statuses !== undefined || jobStatuses !== undefined;
+    const { category } = filter;
+    const filtered = clientIds !== undefined || statuses !== undefined || jobStatuses !== undefined || category !== undefined;
     return pageFromIndex(
       redis,
       {
@@ -153,7 +155,8 @@ export class RedisProvisionRequests {
           ? (request) =>
               (clientIds === undefined || clientIds.includes(request.clientId)) &&
               (statuses === undefined || statuses.includes(request.status)) &&
-              (jobStatuses === undefined || jobStatuses.includes(request.jobStatus))
+              (jobStatuses === undefined || jobStatuses.includes(request.jobStatus)) &&
+              (category === undefined || request.category === category)
           : undefined,
       },
       pageWindow(filter),

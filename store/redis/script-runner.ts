@@ -12,7 +12,8 @@ import { refusal } from '../records.ts';
  */
 export interface ScriptDefinition {
   readonly name: string;
-  readonly keys: number;
+  /** How many keys it takes; 'variable' for a script over a batch of records (the caller passes them all). */
+  readonly keys: number | 'variable';
   readonly lua: string;
 }
 
@@ -24,7 +25,7 @@ local function delete_if_points_to(key, id)
 end
 `;
 
-export function defineScript(name: string, keys: number, lua: string): ScriptDefinition {
+export function defineScript(name: string, keys: number | 'variable', lua: string): ScriptDefinition {
   return { name: `provisio_${name}`, keys, lua: prelude + lua };
 }
 
@@ -38,15 +39,18 @@ export class ScriptRunner {
     scripts: readonly ScriptDefinition[],
   ) {
     // defineCommand sends EVALSHA and falls back to EVAL when Redis lost its script cache (restart).
-    for (const script of scripts) redis.defineCommand(script.name, { numberOfKeys: script.keys, lua: script.lua });
+    // A variable number of keys is given as the first argument instead (no numberOfKeys).
+    for (const script of scripts) {
+      redis.defineCommand(script.name, script.keys === 'variable' ? { lua: script.lua } : { numberOfKeys: script.keys, lua: script.lua });
+    }
   }
 
   /** Runs a script; a refusal outcome becomes the matching PlatformError. */
   async run(script: ScriptDefinition, keys: readonly string[], args: readonly (string | number)[]): Promise<ScriptOutcome> {
-    if (keys.length !== script.keys) throw new Error(`${script.name} takes ${script.keys} keys, got ${keys.length}`);
+    if (script.keys !== 'variable' && keys.length !== script.keys) throw new Error(`${script.name} takes ${script.keys} keys, got ${keys.length}`);
     const command = (this.redis as unknown as Record<string, (...values: (string | number)[]) => Promise<unknown>>)[script.name];
     if (!command) throw new Error(`script ${script.name} is not defined on this connection`);
-    const reply = await command.call(this.redis, ...keys, ...args);
+    const reply = await (script.keys === 'variable' ? command.call(this.redis, keys.length, ...keys, ...args) : command.call(this.redis, ...keys, ...args));
     if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new Error(`${script.name} answered ${String(reply)}`);
     const [outcome, ...values] = reply as [string, ...unknown[]];
     if (refusalCodes.has(outcome)) {
