@@ -17,6 +17,7 @@ import { configurationRoutes } from './routes/configurations.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { provisionRequestRoutes } from './routes/provision-requests.ts';
+import { updateJobRoutes } from './routes/update-jobs.ts';
 import { SchemaValidator } from './validation.ts';
 
 export type { ApiDeps } from './route-deps.ts';
@@ -36,6 +37,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...certificateRoutes(routeDeps),
     ...certificateRenewalRoutes(routeDeps),
     ...deviceRoutes(routeDeps),
+    ...updateJobRoutes(routeDeps),
     ...auditEventRoutes(routeDeps),
   ];
   return routes;

@@ -85,6 +85,11 @@ async function newBundle(world: World, owner: AccountKey): Promise<string> {
 const newConfiguration = async (world: World, owner: AccountKey): Promise<string> =>
   (await admin(world, 'POST', '/api/v1/configurations', { accountId: world.accounts[owner], name: unique('conf'), content: { a: 1 } })).id;
 
+async function newUpdateJob(world: World, owner: AccountKey): Promise<string> {
+  const bundleId = await newBundle(world, owner);
+  return (await admin(world, 'POST', '/api/v1/update-jobs', { accountId: world.accounts[owner], name: unique('job'), bundleIds: [bundleId] })).id;
+}
+
 const readRequest = (world: World, id: string) => () => world.fixture.store.getProvisionRequest(id);
 
 const rows: readonly Row[] = [
@@ -318,6 +323,43 @@ const rows: readonly Row[] = [
       return { call: api(world, 'DELETE', `/api/v1/provision-requests/${id}`), read: readRequest(world, id) };
     },
   },
+
+  // update jobs
+  {
+    operationId: 'createUpdateJob',
+    expected: scoped(201, 403),
+    target: async (world, owner) => {
+      const bundleId = await newBundle(world, owner);
+      return {
+        call: api(world, 'POST', '/api/v1/update-jobs', { accountId: world.accounts[owner], name: unique('job'), bundleIds: [bundleId] }),
+        read: async () => (await world.fixture.store.listUpdateJobs({ accountId: world.accounts[owner] })).total,
+      };
+    },
+  },
+  {
+    operationId: 'listUpdateJobs',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/update-jobs?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getUpdateJob',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/update-jobs/${await newUpdateJob(world, owner)}`) }),
+  },
+  {
+    operationId: 'listUpdateJobDevices',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/update-jobs/${await newUpdateJob(world, owner)}/devices`) }),
+  },
+  ...(['pause', 'resume', 'cancel'] as const).map((action): Row => ({
+    operationId: `${action}UpdateJob`,
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const id = await newUpdateJob(world, owner);
+      if (action === 'resume') await admin(world, 'POST', `/api/v1/update-jobs/${id}/pause`);
+      return { call: api(world, 'POST', `/api/v1/update-jobs/${id}/${action}`), read: async () => (await world.fixture.store.getUpdateJob(id))?.state };
+    },
+  })),
 ];
 
 describe('Admin API access matrix: every route × every kind of token × both orders of a pair of accounts', () => {

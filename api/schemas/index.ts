@@ -19,6 +19,15 @@ import {
   provisionRequestPatchSchema,
   provisionRequestSchema,
 } from './provision-requests.ts';
+import {
+  jobDeviceListQuerySchema,
+  jobDevicePageSchema,
+  newUpdateJobSchema,
+  updateJobDetailSchema,
+  updateJobListQuerySchema,
+  updateJobPageSchema,
+  updateJobSchema,
+} from './update-jobs.ts';
 
 /**
  * Every named schema of the API. The validators compile these objects and the OpenAPI
@@ -69,6 +78,13 @@ export const componentSchemas = {
   DevicePage: devicePageSchema,
   DeviceListQuery: deviceListQuerySchema,
   DevicePatch: devicePatchSchema,
+  NewUpdateJob: newUpdateJobSchema,
+  UpdateJob: updateJobSchema,
+  UpdateJobDetail: updateJobDetailSchema,
+  UpdateJobPage: updateJobPageSchema,
+  UpdateJobListQuery: updateJobListQuerySchema,
+  JobDevicePage: jobDevicePageSchema,
+  JobDeviceListQuery: jobDeviceListQuerySchema,
 } as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;
