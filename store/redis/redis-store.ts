@@ -1,11 +1,15 @@
 import type { Redis } from 'ioredis';
 import { assembleStore } from '../assemble-store.ts';
 import type { ProvisionStore } from '../types.ts';
+import { categoryScripts } from './category-scripts.ts';
+import { configurationScripts } from './configuration-scripts.ts';
 import { deviceScripts } from './device-scripts.ts';
 import { recordScripts, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
 import { RedisAudit } from './redis-audit.ts';
+import { RedisBrokerHeartbeats } from './redis-broker-heartbeats.ts';
+import { RedisCategories } from './redis-categories.ts';
 import { RedisClientIdHolders } from './redis-client-id-holders.ts';
 import { RedisCertificates } from './redis-certificates.ts';
 import { RedisDevices } from './redis-devices.ts';
@@ -13,8 +17,10 @@ import { connectRedis, storeErrorFromRedis, type RedisConnectionOptions } from '
 import type { RedisContext } from './redis-context.ts';
 import { RedisKeys } from './redis-keys.ts';
 import { RedisProvisionRequests } from './redis-provision-requests.ts';
+import { RedisUpdateJobs } from './redis-update-jobs.ts';
 import { requestScripts } from './request-scripts.ts';
 import { ScriptRunner } from './script-runner.ts';
+import { updateJobScripts } from './update-job-scripts.ts';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   readonly url: string;
@@ -34,7 +40,14 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Provis
  * win a race that SQLite would settle with a transaction.
  */
 function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
-  const scripts = new ScriptRunner(redis, [...requestScripts, ...recordScripts, ...deviceScripts]);
+  const scripts = new ScriptRunner(redis, [
+    ...requestScripts,
+    ...recordScripts,
+    ...configurationScripts,
+    ...categoryScripts,
+    ...deviceScripts,
+    ...updateJobScripts,
+  ]);
   const context: RedisContext = { redis, keys: new RedisKeys(keyPrefix), scripts };
   const requests = new RedisProvisionRequests(context);
   const parts = {
@@ -43,7 +56,10 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     clientIdHolders: new RedisClientIdHolders(context),
     attachments: new RedisAttachments(context),
     certificates: new RedisCertificates(context),
+    categories: new RedisCategories(context),
     devices: new RedisDevices(context),
+    updateJobs: new RedisUpdateJobs(context),
+    brokerHeartbeats: new RedisBrokerHeartbeats(context),
     audit: new RedisAudit(context),
   };
   return assembleStore<'async'>(parts, run, {
