@@ -57,6 +57,13 @@ export const protectionSettings = {
     description:
       'Account broker: at most one configuration push per device per this many seconds while the hash its births report differs from the one the platform holds.',
   }),
+  brokerHeartbeatSeconds: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 10,
+    description:
+      'Account broker: each broker process records that it is alive this often; a process silent for three times this long (killed, cut off) is taken as gone, and the devices the registry shows online on it are marked offline.',
+  }),
   retainedMessagesPerDevice: Type.Integer({
     minimum: 0,
     default: 10,

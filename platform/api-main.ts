@@ -11,6 +11,7 @@ import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer } from './http-server.ts';
 import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } from '../cluster/session-end-stream.ts';
 import { openStore } from '../store/open-store.ts';
+import { fleetUpdateChannelPublisher } from '../cluster/fleet-update-channel.ts';
 import { renewNowChannelPublisher } from '../cluster/renew-now-channel.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
@@ -58,6 +59,8 @@ await runService('api', async (config, log) => {
       adminTokens: new ApiTokenAuthenticator(store, config),
       // Every broker process hears the renew-now channel and tells the devices connected to it.
       renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),
+      // Every broker process hears the fleet-update channel and brings the devices connected to it up to date.
+      fleetUpdates: fleetUpdateChannelPublisher(redis, config.redisKeyPrefix, log.child({ component: 'fleet-update-channel' })),
       crl: (issuingCaId) => crl.current(issuingCaId),
       // Every broker process reads the session-end stream and ends the sessions a notice names.
       // Revocations made here make the CRL stale at once, before the notice goes out.

@@ -13,6 +13,7 @@ import { currentSessionEndPosition, followSessionEnds, sessionEndPublisher } fro
 import { recordDeviceOffline } from '../provisioner/birth-handler.ts';
 import { settleRenewal } from '../provisioner/renewal-settlement.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
+import { subscribeFleetUpdates } from '../cluster/fleet-update-channel.ts';
 import { subscribeRenewNow } from '../cluster/renew-now-channel.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
@@ -62,7 +63,7 @@ await runService('broker', async (config, log) => {
       log,
       backends: brokerBackends(config, 'account', log),
       brokerId: `account-${id}`,
-      onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
+      onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId, `account-${id}`),
       // CERT-V1: the first CONNECT with a renewed certificate revokes the one it renews, on every broker (`sessions` is set below, before any device gets that far).
       onRenewedCertificateUsed: (certificate) => settleRenewal({ store, sessions, log }, certificate, 'first-connect'),
     });
@@ -83,8 +84,9 @@ await runService('broker', async (config, log) => {
     const sessions = sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength });
     const deps = await provisionerDependencies(config, store, ca, log, { sessions });
     // Renewal of this process's own devices; renew now: every broker process hears every notice and tells the devices connected to it.
-    const renewNow = await startAccountBrokerServices({
+    const senders = await startAccountBrokerServices({
       config,
+      brokerId: `account-${id}`,
       deps,
       ca,
       provisionBroker,
@@ -96,10 +98,17 @@ await runService('broker', async (config, log) => {
     const renewNowNotices = await subscribeRenewNow({
       redis: serviceRedis(config, log),
       redisKeyPrefix: config.redisKeyPrefix,
-      apply: (notice) => renewNow.tellToRenew(notice),
+      apply: (notice) => senders.renewNow.tellToRenew(notice),
       log: log.child({ component: 'renew-now-channel' }),
     });
     shutdown.add(() => renewNowNotices.close());
+    const fleetUpdateNotices = await subscribeFleetUpdates(
+      serviceRedis(config, log),
+      config.redisKeyPrefix,
+      (notice) => senders.fleetUpdates.tellToUpdate(notice),
+      log.child({ component: 'fleet-update-channel' }),
+    );
+    shutdown.add(() => fleetUpdateNotices.close());
     return {
       endpoints: {
         provisionMqtts: provisionBroker.mqttsPort,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createApiApp } from '../api/app.ts';
 import { initAdminToken } from '../api/api-tokens.ts';
 import { writeAdminTokenFile } from './admin-token-file.ts';
@@ -8,6 +9,7 @@ import { startHttpServer, type RunningHttpServer } from './http-server.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
+import type { FleetUpdateSender } from '../cluster/fleet-update-notice.ts';
 import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import { openCertificateAuthority, certificateAuthorityOptions, type CertificateAuthority } from '../certs/certificate-authority.ts';
@@ -27,7 +29,7 @@ import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-sourc
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
-import { startAccountBrokerServices } from './account-broker-services.ts';
+import { startAccountBrokerServices, type AccountBrokerSenders } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
 export interface RunningPlatform {
@@ -80,13 +82,15 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
 
     const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log, now: options.guardClock });
     shutdown.add(() => provisionBroker.close());
+    // Where the registry shows this process's devices online; a new one at each start, so a restart after kill -9 finds the old one silent.
+    const brokerId = `account-${randomUUID()}`;
     const accountBroker = await startAccountBroker({
       config,
       store,
       serverCredentials: ca.serverCredentials,
       clientCaPems: ca.clientCaPems,
       log,
-      onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId),
+      onDeviceDisconnected: (account, clientId) => void recordDeviceOffline(store, log, account, clientId, brokerId),
       // CERT-V1: the first CONNECT with a renewed certificate revokes the one it renews (`sessions` is set just below, before any device gets that far).
       onRenewedCertificateUsed: (certificate) => settleRenewal({ store, sessions, log }, certificate, 'first-connect'),
     });
@@ -99,11 +103,17 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     const secrets = await openPlatformSecrets(config, store, log);
     const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
     // Renew now (POST /api/v1/certificate-renewals): signed and published here with the provisioner's signer, set once it exists below.
-    let renewNow: RenewNowSender | null = null;
+    let senders: AccountBrokerSenders | null = null;
     const renewals: RenewNowSender = {
       async tellToRenew(notice) {
-        if (!renewNow) throw new Error('the platform is still starting');
-        await renewNow.tellToRenew(notice);
+        if (!senders) throw new Error('the platform is still starting');
+        await senders.renewNow.tellToRenew(notice);
+      },
+    };
+    // Fleet updates (a configuration edited, a device moved, an update job): before the broker side exists, the devices catch up at their birth.
+    const fleetUpdates: FleetUpdateSender = {
+      async tellToUpdate(notice) {
+        await senders?.fleetUpdates.tellToUpdate(notice);
       },
     };
     const app = createApiApp({
@@ -116,6 +126,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       crl: (issuingCaId) => crl.current(issuingCaId),
       sessions,
       renewals,
+      fleetUpdates,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
@@ -146,8 +157,9 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     };
     // Added after the brokers, so stopped before them: in-flight replies still go out.
     shutdown.add(() => provisionerControl.stop());
-    renewNow = await startAccountBrokerServices({
+    senders = await startAccountBrokerServices({
       config,
+      brokerId,
       deps,
       ca,
       provisionBroker,

@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log/logger.ts';
-import { decodeBirth, encodeConfigurationPush, type BirthMessage } from '../protocol/messages.ts';
-import { signBody } from '../protocol/signing.ts';
-import { configurationPushTopic, parseDeviceTopic } from '../protocol/topics.ts';
-import type { Account, ProvisionStore } from '../store/types.ts';
+import { decodeBirth, type BirthMessage } from '../protocol/messages.ts';
+import { parseDeviceTopic } from '../protocol/topics.ts';
+import type { DevicePatch, ProvisionStore } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { BirthThrottle } from './birth-throttle.ts';
-import { configurationForRequest } from './configuration-builder.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
-import { KeyedTokenBuckets } from './token-buckets.ts';
+import type { DeviceReconciler } from './device-reconciler.ts';
 import type { ProvisioningTransport } from './transport.ts';
 
 export const birthFilter = '$EDC/+/+/MQTT/BIRTH';
 
-type BirthDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'chainPems' | 'accountBrokerUrl' | 'rateLimits' | 'log'>;
+type BirthDependencies = Pick<ProvisionerDependencies, 'store' | 'rateLimits' | 'log'>;
 
 /** A birth as it came: decoded, or why it could not be (a bad birth is throttled like a good one, and so are its log lines). */
 interface ReceivedBirth {
@@ -23,27 +20,38 @@ interface ReceivedBirth {
   readonly receivedAt: number;
 }
 
-/** The configuration the platform holds for a device: from its completed provision request. */
-async function heldConfiguration(deps: BirthDependencies, account: Account, clientId: string) {
-  const requests = await deps.store.listProvisionRequests({ accountId: account.id, clientIds: [clientId], jobStatuses: ['COMPLETED'], limit: 1 });
-  const request = requests.items[0];
-  return request ? configurationForRequest(deps.store, request, account, deps.accountBrokerUrl) : null;
+export interface BirthHandlerOptions {
+  /** This broker process: recorded as where the device is online (the registry's brokerId). */
+  readonly brokerId: string;
+  /** Brings the device up to date after its birth is recorded (configuration, update jobs). */
+  readonly reconciler: DeviceReconciler;
+}
+
+/** The facts a birth states: a fact it leaves out keeps what the registry knew. */
+function statedFacts(birth: BirthMessage): DevicePatch {
+  return {
+    ...(birth.model !== undefined ? { model: birth.model } : {}),
+    ...(birth.serial !== undefined ? { serial: birth.serial } : {}),
+    ...(birth.firmware !== undefined ? { firmware: birth.firmware } : {}),
+  };
 }
 
 /**
- * The account broker's side of the journey: a birth message marks the device online and
- * provisioned; when the configuration hash it reports differs from the one the platform holds,
- * the configuration is sent again, signed (the OpenWiFi rule).
+ * The account broker's side of the journey: a birth message marks the device online on this
+ * broker process, records what it says about itself and the configuration hash it runs, and
+ * hands it to the reconciler (its configuration, the latest matching update job).
  *
  * What one device can make the platform do is bounded (issue 20 §2, docs/PROTOCOL.md §10): births
  * go through a BirthThrottle (two at once, then one per PROVISIO_BIRTH_INTERVAL_SECONDS, the
- * latest of those in between handled when its turn comes), and a device gets at most one
- * configuration push per PROVISIO_CONFIGURATION_RESEND_INTERVAL_SECONDS. Both per process.
+ * latest of those in between handled when its turn comes); the reconciler bounds the pushes.
  */
-export async function startBirthHandler(deps: BirthDependencies, transport: ProvisioningTransport): Promise<{ close(): Promise<void> }> {
+export async function startBirthHandler(
+  deps: BirthDependencies,
+  transport: ProvisioningTransport,
+  options: BirthHandlerOptions,
+): Promise<{ close(): Promise<void> }> {
   const log: Logger = deps.log.child({ component: 'birth-handler' });
   const pending = new Set<Promise<void>>();
-  const pushes = new KeyedTokenBuckets(1, deps.rateLimits.configurationResendIntervalSeconds * 1000);
   const throttle = new BirthThrottle<ReceivedBirth>(deps.rateLimits.birthIntervalSeconds * 1000, (_key, received, dropped) => {
     // Logged once per interval and device, whatever the flood.
     if (dropped > 0) log.info({ clientId: received.clientId, account: received.account, dropped }, 'births dropped: more than one per interval');
@@ -74,9 +82,11 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
     const now = Date.now();
     const device = await deps.store.upsertDevice(account.id, clientId, {
       online: true,
+      brokerId: options.brokerId,
       lastBirthOn: now,
       lastSeenOn: now,
-      reportedConfigurationHash: birth.configurationHash,
+      ...statedFacts(birth),
+      ...(birth.configurationHash ? { reportedConfigurationHash: birth.configurationHash } : {}),
     });
     await audit(deps.store, log, {
       type: 'device.birth',
@@ -85,45 +95,11 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
       accountId: account.id,
       clientId,
       provisionRequestId: null,
-      detail: { configurationHash: birth.configurationHash },
+      detail: { configurationHash: birth.configurationHash ?? null, brokerId: options.brokerId },
     });
-    // Looked up at every birth handled (births are throttled per device): the configuration may
-    // have changed since completion, and a device running the old one must get the new one.
-    const heldConf = await heldConfiguration(deps, account, clientId);
-    if (!heldConf || heldConf.sha256 === birth.configurationHash) return;
-    if (device.expectedConfigurationHash !== heldConf.sha256) {
-      await deps.store.upsertDevice(account.id, clientId, { expectedConfigurationHash: heldConf.sha256 });
-    }
-    if (pushes.take(`${accountName}/${clientId}`) > 0) {
-      log.info({ clientId, account: accountName }, 'configuration hash differs: configuration already sent within the resend interval');
-      return;
-    }
-    // Signed and bound to the device like a provisioning reply (PROTOCOL.md §10).
-    const requestId = randomUUID();
-    const body = Buffer.from(
-      JSON.stringify({
-        clientId,
-        requestId,
-        content: heldConf.content,
-        sha256: heldConf.sha256,
-        certificates: { signing: deps.signing.certPem, chain: deps.chainPems },
-      }),
-    );
-    const { signature, algorithm } = signBody(body, deps.signing.key);
-    await transport.publish(
-      configurationPushTopic(accountName, clientId),
-      encodeConfigurationPush({ requestId, signature, signatureAlgorithm: algorithm, body }),
-    );
-    log.info({ clientId, account: accountName }, 'configuration hash differs: configuration sent again');
-    await audit(deps.store, log, {
-      type: 'device.configuration.resent',
-      outcome: 'success',
-      actor: 'platform',
-      accountId: account.id,
-      clientId,
-      provisionRequestId: null,
-      detail: { reported: birth.configurationHash, held: heldConf.sha256 },
-    });
+    // At every birth handled (births are throttled per device): what the device should run may
+    // have changed while it was away, and a device running something else must get it.
+    await options.reconciler.reconcile(account, device, 'birth');
   }
 
   await transport.start([birthFilter], (topic, payload) => {
@@ -148,11 +124,17 @@ export async function startBirthHandler(deps: BirthDependencies, transport: Prov
   };
 }
 
-/** Marks a device offline when its account broker connection ends. */
-export async function recordDeviceOffline(store: ProvisionStore, log: Logger, accountName: string, clientId: string): Promise<void> {
+/**
+ * Marks a device offline when its connection to this broker process ends, unless the registry
+ * already shows it on another broker process (it moved there before this disconnect was seen).
+ */
+export async function recordDeviceOffline(store: ProvisionStore, log: Logger, accountName: string, clientId: string, brokerId: string): Promise<void> {
   try {
     const account = await store.getAccountByName(accountName);
-    if (account) await store.upsertDevice(account.id, clientId, { online: false, lastSeenOn: Date.now() });
+    if (!account) return;
+    const known = await store.getDevice(account.id, clientId);
+    if (known?.online && known.brokerId !== null && known.brokerId !== brokerId) return;
+    await store.upsertDevice(account.id, clientId, { online: false, lastSeenOn: Date.now() });
   } catch (error) {
     log.warn({ err: error, clientId }, 'device offline state not recorded');
   }

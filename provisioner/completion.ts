@@ -1,8 +1,8 @@
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionCompleteMessage } from '../protocol/messages.ts';
-import type { ProvisionRequest } from '../store/types.ts';
+import type { Account, DeviceFacts, ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
-import { configurationForRequest } from './configuration-builder.ts';
+import { assignedBundleIds, heldConfiguration, requestSubject } from './held-configuration.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 
 const actor = 'provisioner';
@@ -36,6 +36,41 @@ async function revokeSuperseded(deps: ProvisionerDependencies, request: Provisio
 }
 
 /**
+ * The registry's record of a device that completed provisioning: its identity, category, tags
+ * and facts from the request, the configuration it reported (the one held for it) as applied,
+ * the bundles it installed. A configuration an update job had assigned to it is cleared: a new
+ * provisioning starts from its request and category.
+ */
+async function recordProvisionedDevice(deps: ProvisionerDependencies, account: Account, request: ProvisionRequest, configurationHash: string): Promise<void> {
+  const certificate = request.certificateSerial ? await deps.store.getCertificate(request.certificateSerial) : null;
+  const bundles = [];
+  for (const id of await assignedBundleIds(deps.store, account, requestSubject(request))) {
+    const bundle = await deps.store.getBundle(id);
+    if (bundle) bundles.push({ name: bundle.name, version: bundle.version, sha256: bundle.sha256 });
+  }
+  await deps.store.upsertDevice(account.id, request.clientId, {
+    category: request.category,
+    tags: request.tags,
+    ...knownFacts(request.device),
+    certificateSerial: request.certificateSerial,
+    certificateNotAfter: certificate?.notAfter ?? null,
+    configurationId: null,
+    configurationVersion: null,
+    expectedConfigurationHash: configurationHash,
+    reportedConfigurationHash: configurationHash,
+    configurationState: 'APPLIED',
+    configurationError: null,
+    bundles,
+    provisionedOn: Date.now(),
+  });
+}
+
+/** The facts a device sent (a fact it did not send keeps what the registry knew). */
+function knownFacts(facts: DeviceFacts): Partial<DeviceFacts> {
+  return Object.fromEntries(Object.entries(facts).filter(([, value]) => value !== null));
+}
+
+/**
  * The device reports it installed what it got: the request becomes COMPLETED and is disabled, so
  * its credentials no longer open the provision broker. Repeating the report is harmless.
  */
@@ -51,7 +86,7 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
     if (request.jobStatus === 'COMPLETED') return;
     const account = await deps.store.getAccount(request.accountId);
     if (!account) throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'account no longer exists' });
-    const expected = await configurationForRequest(deps.store, request, account, deps.accountBrokerUrl);
+    const expected = (await heldConfiguration(deps.store, account, requestSubject(request), deps.accountBrokerUrl)).built;
     const base = { actor, accountId: account.id, clientId, provisionRequestId: request.id };
     if (expected.sha256 !== message.configurationHash) {
       // The OpenWiFi rule: a device whose hash differs gets its configuration again. The request
@@ -88,11 +123,7 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
       detail: { installed: message.bundlesInstalled },
     });
     await revokeSuperseded(deps, request);
-    await deps.store.upsertDevice(account.id, clientId, {
-      certificateSerial: request.certificateSerial,
-      expectedConfigurationHash: expected.sha256,
-      provisionedOn: Date.now(),
-    });
+    await recordProvisionedDevice(deps, account, request, expected.sha256);
     await audit(deps.store, deps.log, { ...base, type: 'provision.completed', outcome: 'success', detail: { serial: request.certificateSerial } });
     return;
   }

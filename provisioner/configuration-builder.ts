@@ -1,5 +1,5 @@
 import { configurationHash } from '../protocol/configuration-hash.ts';
-import type { Account, Configuration, ProvisionRequest, ProvisionStore } from '../store/types.ts';
+import type { Account, Configuration } from '../store/types.ts';
 
 export interface BuiltConfiguration {
   /** The exact text the device receives and stores. */
@@ -29,7 +29,7 @@ function fill(value: unknown, values: ConfigurationValues): unknown {
  * The request's configuration attachment if it has one, otherwise the account's template with
  * the device's values filled in. Deterministic, so a repeated request gets the same hash.
  */
-export function buildConfiguration(attachment: Configuration | null, account: Account, values: ConfigurationValues): BuiltConfiguration {
+export function buildConfiguration(attachment: Pick<Configuration, 'content'> | null, account: Account, values: ConfigurationValues): BuiltConfiguration {
   const source = attachment
     ? attachment.content
     : {
@@ -40,23 +40,4 @@ export function buildConfiguration(attachment: Configuration | null, account: Ac
       };
   const content = JSON.stringify(fill(source, values));
   return { content, sha256: configurationHash(content) };
-}
-
-/**
- * The configuration a provision request delivers: its attachment or the account's template, for
- * the account's own broker or the platform's account broker. Provisioning, completion and the
- * birth check all judge the device by this one.
- */
-export async function configurationForRequest(
-  store: Pick<ProvisionStore, 'getConfiguration'>,
-  request: Pick<ProvisionRequest, 'clientId' | 'configurationId'>,
-  account: Account,
-  platformAccountBrokerUrl: string,
-): Promise<BuiltConfiguration> {
-  const attachment = request.configurationId ? await store.getConfiguration(request.configurationId) : null;
-  return buildConfiguration(attachment, account, {
-    clientId: request.clientId,
-    account: account.name,
-    brokerUrl: account.brokerUrl ?? platformAccountBrokerUrl,
-  });
 }

@@ -6,7 +6,7 @@ import type { ProvisionRequestMessage, ProvisionResult } from '../protocol/messa
 import { verifySecret } from '../crypto/secret-hash.ts';
 import type { Account, IssuedCertificate, ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
-import { configurationForRequest } from './configuration-builder.ts';
+import { assignedBundleIds, heldConfiguration, requestSubject } from './held-configuration.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { deriveDeviceKey, deriveIssuedDeviceKey } from './device-key-derivation.ts';
 import { renewalWindow } from './renewal-window.ts';
@@ -133,8 +133,9 @@ async function buildResult(
   certificate: IssuedCertificate,
   keyPem: string | undefined,
 ): Promise<ProvisionResult> {
-  const configuration = await configurationForRequest(deps.store, request, account, deps.accountBrokerUrl);
-  const bundleIds = request.bundleIds.length > 0 ? request.bundleIds : account.defaultBundleIds;
+  const subject = requestSubject(request);
+  const configuration = (await heldConfiguration(deps.store, account, subject, deps.accountBrokerUrl)).built;
+  const bundleIds = await assignedBundleIds(deps.store, account, subject);
   const bundles = [];
   for (const id of bundleIds) {
     const bundle = await deps.store.getBundle(id);

@@ -220,7 +220,11 @@ export interface DeviceRecord {
   readonly certificateSerial: string | null;
   /** notAfter of that certificate. */
   readonly certificateNotAfter: number | null;
-  /** The configuration (id and version) the platform holds for the device; null = the account's template. */
+  /**
+   * A configuration an update job assigned to the device (id, and the version the job sent; null =
+   * the newest), which then wins over its request's, its category's and the account's template
+   * (provisioner/held-configuration.ts). null: none, the device follows those. A new provisioning clears it.
+   */
   readonly configurationId: string | null;
   readonly configurationVersion: number | null;
   /** Configuration hash the platform holds for the device (what it should run). */
@@ -381,7 +385,18 @@ export type NewAccount = Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'vers
 export type AccountPatch = Partial<Omit<Account, 'id' | 'createdOn' | 'modifiedOn' | 'version'>>;
 export type NewProvisionRequest = Omit<
   ProvisionRequest,
-  'id' | 'createdOn' | 'modifiedOn' | 'modifiedBy' | 'version' | 'retryCount' | 'jobStatus' | 'currentRequestId' | 'certificateSerial' | 'device' | 'category' | 'tags'
+  | 'id'
+  | 'createdOn'
+  | 'modifiedOn'
+  | 'modifiedBy'
+  | 'version'
+  | 'retryCount'
+  | 'jobStatus'
+  | 'currentRequestId'
+  | 'certificateSerial'
+  | 'device'
+  | 'category'
+  | 'tags'
 > & { readonly category?: string | null; readonly tags?: readonly string[] };
 /**
  * `device` replaces all three facts at once (they are those of the last attempt): a fact the

@@ -83,7 +83,7 @@ describe('a birth flood from one device', () => {
 
     // One push (the first wrong hash), then none within the resend interval; the device's marker comes after any push sent.
     await eventually(
-      () => rows('device.configuration.resent'),
+      () => rows('device.configuration.sent'),
       (items) => items.length >= 1,
       'the configuration push recorded',
     );
@@ -94,7 +94,7 @@ describe('a birth flood from one device', () => {
       'the marker back',
     );
     assert.equal(pushes.length, 1, 'configuration pushes');
-    assert.equal((await rows('device.configuration.resent')).length, 1, 'configuration push audit rows');
+    assert.equal((await rows('device.configuration.sent')).length, 1, 'configuration push audit rows');
     await client.endAsync();
 
     const heapGrowth = retainedBytes() - heapBefore;
