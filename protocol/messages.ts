@@ -1,13 +1,16 @@
 import { Ajv, type ValidateFunction } from 'ajv';
+import { decodeDevicePayload, type PayloadEncoding } from './payload-encoding.ts';
 import { ResponseCode } from './response-codes.ts';
 import {
   birthSchema,
+  kuraBirthSchema,
   provisionCompleteSchema,
   provisionRequestSchema,
   provisionResultSchema,
   replySchema,
   replyStatementSchema,
   type BirthPayload,
+  type KuraBirthPayload,
   type ProvisionCompletePayload,
   type ProvisionRequestPayload,
   type ProvisionResult,
@@ -75,6 +78,7 @@ const validators = {
   result: ajv.compile<ProvisionResult>(provisionResultSchema),
   statement: ajv.compile<ReplyStatement>(replyStatementSchema),
   birth: ajv.compile<BirthPayload>(birthSchema),
+  kuraBirth: ajv.compile<KuraBirthPayload>(kuraBirthSchema),
 };
 
 export function parseJson(payload: Buffer | string, what: string, maxBytes: number): unknown {
@@ -202,14 +206,17 @@ export function decodeReplyStatement(body: Buffer): ReplyStatement {
 
 export interface BirthMessage {
   readonly sentOn: number;
-  /** sha256 (hex) of the configuration the device runs. */
-  readonly configurationHash: string;
+  /** How the device encoded it: what the platform sends it in answer goes in the same encoding (payload-encoding.ts). */
+  readonly encoding: PayloadEncoding;
+  /** sha256 (hex) of the configuration the device runs; null when it did not say (a KuraPayload birth may not: Kura's has no such metric). */
+  readonly configurationHash: string | null;
   readonly model?: string;
   readonly serial?: string;
   readonly firmware?: string;
 }
 
-export function encodeBirth(birth: Omit<BirthMessage, 'sentOn'> & { sentOn?: number }): Buffer {
+/** A birth as JSON, as agent-sim sends it (a JSON birth always names its configuration hash). */
+export function encodeBirth(birth: Omit<BirthMessage, 'sentOn' | 'encoding' | 'configurationHash'> & { sentOn?: number; configurationHash: string }): Buffer {
   const metrics: BirthPayload['metrics'] = {
     'configuration.hash': birth.configurationHash,
     model_name: birth.model,
@@ -219,12 +226,15 @@ export function encodeBirth(birth: Omit<BirthMessage, 'sentOn'> & { sentOn?: num
   return Buffer.from(JSON.stringify({ sentOn: birth.sentOn ?? Date.now(), metrics }));
 }
 
+/** A birth in either encoding (docs/PROTOCOL.md §4): Kura's metric names are the JSON birth's (model_name, serial_number, firmware_version). */
 export function decodeBirth(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): BirthMessage {
-  const envelope = check(validators.birth, parseJson(payload, 'birth message', maxBytes), 'birth message');
+  const { message, encoding } = decodeDevicePayload(payload, 'birth message', maxBytes);
+  const envelope = check(encoding === 'json' ? validators.birth : validators.kuraBirth, message, 'birth message');
   const m = envelope.metrics;
   return {
     sentOn: envelope.sentOn,
-    configurationHash: m['configuration.hash'],
+    encoding,
+    configurationHash: m['configuration.hash'] ?? null,
     ...(m['model_name'] !== undefined ? { model: m['model_name'] } : {}),
     ...(m['serial_number'] !== undefined ? { serial: m['serial_number'] } : {}),
     ...(m['firmware_version'] !== undefined ? { firmware: m['firmware_version'] } : {}),

@@ -209,3 +209,17 @@ export const birthSchema = Type.Object(
 );
 
 export type BirthPayload = Static<typeof birthSchema>;
+
+/**
+ * A birth in KuraPayload protobuf (an Eclipse Kura or ESF gateway, docs/PROTOCOL.md §4 and §10):
+ * the same metrics, `configuration.hash` optional, since Kura's birth certificate has no such metric.
+ */
+export const kuraBirthSchema = Type.Object(
+  {
+    sentOn,
+    metrics: Type.Object({ ...birthSchema.properties.metrics.properties, 'configuration.hash': Type.Optional(sha256Hex) }, { additionalProperties: true }),
+  },
+  { $id: 'provisio:birth-kura', additionalProperties: false },
+);
+
+export type KuraBirthPayload = Static<typeof kuraBirthSchema>;
