@@ -22,7 +22,7 @@ return {'OK'}
 );
 
 /** The keys of the per-state indexes follow the four others, in the order of jobDeviceStates. */
-export const jobDeviceStatusKeyCount = 4 + jobDeviceStates.length;
+const jobDeviceStatusKeyCount = 4 + jobDeviceStates.length;
 
 /**
  * Sets one device's status in a job. With ARGV[5] '1', only when the stored state (PENDING when
