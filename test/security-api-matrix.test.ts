@@ -92,6 +92,9 @@ async function newUpdateJob(world: World, owner: AccountKey): Promise<string> {
 
 const readRequest = (world: World, id: string) => () => world.fixture.store.getProvisionRequest(id);
 
+const newDevice = async (world: World, owner: AccountKey): Promise<string> =>
+  (await world.fixture.store.upsertDevice(world.accounts[owner], unique('dev'), {})).id;
+
 const rows: readonly Row[] = [
   // accounts and tokens: the admin's
   {
@@ -360,6 +363,25 @@ const rows: readonly Row[] = [
       return { call: api(world, 'POST', `/api/v1/update-jobs/${id}/${action}`), read: async () => (await world.fixture.store.getUpdateJob(id))?.state };
     },
   })),
+  // the device registry
+  {
+    operationId: 'listDevices',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/devices?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getDevice',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/devices/${await newDevice(world, owner)}`) }),
+  },
+  {
+    operationId: 'updateDevice',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const id = await newDevice(world, owner);
+      return { call: api(world, 'PATCH', `/api/v1/devices/${id}`, { tags: ['moved'] }), read: () => world.fixture.store.getDeviceById(id) };
+    },
+  },
 ];
 
 describe('Admin API access matrix: every route × every kind of token × both orders of a pair of accounts', () => {
@@ -418,10 +440,14 @@ describe('Admin API access matrix: every route × every kind of token × both or
         '/api/v1/audit-events?limit=1000',
         '/api/v1/bundles?limit=1000',
         '/api/v1/configurations?limit=1000',
+        '/api/v1/devices?limit=1000',
       ]) {
         const answer = await world.fixture.api('GET', path, { token: world.tokens[owner] });
         assert.equal(answer.status, 200, path);
-        assert.ok(answer.body.total > 0 || path.includes('bundles') || path.includes('configurations'), `${path}: own records listed`);
+        assert.ok(
+          answer.body.total > 0 || path.includes('bundles') || path.includes('configurations') || path.includes('devices'),
+          `${path}: own records listed`,
+        );
         assert.ok(
           answer.body.items.every((item: { accountId: string }) => item.accountId === world.accounts[owner]),
           path,
