@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { parse } from 'protobufjs';
 import { decodeKuraPayload, encodeKuraPayload } from '../protocol/kura-payload.ts';
@@ -13,43 +14,13 @@ import { eventually } from './support/security-kit.ts';
 import { connectAccount, provisionOverMqtt } from './support/wire-provisioning.ts';
 
 /**
- * The second route to the bytes: Kura's kurapayload.proto as text (field numbers and types from
- * Eclipse Kura's public .proto), parsed by protobufjs' own .proto parser, not the reflection-built
- * schema of protocol/kura-payload.ts.
+ * The second route to the bytes: the .proto text docs/PROTOCOL.md §4 prints (Eclipse Kura's public
+ * kurapayload.proto), parsed by protobufjs' own .proto parser, not the reflection-built schema of
+ * protocol/kura-payload.ts. So the document is checked too.
  */
-const kuraProto = `
-syntax = "proto2";
-package kuradatatypes;
-message KuraPayload {
-  message KuraMetric {
-    enum ValueType { DOUBLE = 0; FLOAT = 1; INT64 = 2; INT32 = 3; BOOL = 4; STRING = 5; BYTES = 6; }
-    required string name = 1;
-    required ValueType type = 2;
-    optional double double_value = 3;
-    optional float float_value = 4;
-    optional int64 long_value = 5;
-    optional int32 int_value = 6;
-    optional bool bool_value = 7;
-    optional string string_value = 8;
-    optional bytes bytes_value = 9;
-  }
-  message KuraPosition {
-    required double latitude = 1;
-    required double longitude = 2;
-    optional double altitude = 3;
-    optional double precision = 4;
-    optional double heading = 5;
-    optional double speed = 6;
-    optional int64 timestamp = 7;
-    optional int32 satellites = 8;
-    optional int32 status = 9;
-  }
-  optional int64 timestamp = 1;
-  optional KuraPosition position = 2;
-  extensions 3 to 4999;
-  repeated KuraMetric metric = 5000;
-  optional bytes body = 5001;
-}`;
+const protocolDoc = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
+const kuraProto = /```proto\n([\s\S]*?)```/.exec(protocolDoc)?.[1];
+assert.ok(kuraProto, 'docs/PROTOCOL.md prints the KuraPayload .proto');
 const kuraType = parse(kuraProto, { keepCase: true }).root.lookupType('kuradatatypes.KuraPayload');
 const STRING = 5;
 
