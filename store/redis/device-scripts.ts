@@ -116,8 +116,8 @@ return {'OK'}
 /**
  * One batch of a broker's index: each device still online with this brokerId goes offline
  * (lastSeenOn = now); one gone or moved to another broker leaves the index. Answers how many
- * went offline.
- * KEYS: brokerDevices, then the device of each member. ARGV: brokerId, now, modifiedOn, then the members
+ * went offline. modifiedOn becomes now as well, as on SQLite.
+ * KEYS: brokerDevices, then the device of each member. ARGV: brokerId, now, then the members
  */
 export const markBrokerDevicesOfflineScript = defineScript(
   'mark_broker_devices_offline',
@@ -125,7 +125,7 @@ export const markBrokerDevicesOfflineScript = defineScript(
   `${flatRecordHelpers}
 local changed = 0
 for i = 2, #KEYS do
-  local member = ARGV[i + 2]
+  local member = ARGV[i + 1]
   local current = redis.call('GET', KEYS[i])
   local record = current and cjson.decode(current)
   if not record or record.brokerId ~= ARGV[1] then
@@ -133,7 +133,7 @@ for i = 2, #KEYS do
   elseif record.online == true then
     record.online = false
     record.lastSeenOn = tonumber(ARGV[2])
-    record.modifiedOn = tonumber(ARGV[3])
+    record.modifiedOn = tonumber(ARGV[2])
     redis.call('SET', KEYS[i], encode_flat(record))
     changed = changed + 1
   end

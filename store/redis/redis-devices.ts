@@ -146,7 +146,7 @@ export class RedisDevices {
       const { values } = await scripts.run(
         markBrokerDevicesOfflineScript,
         [index, ...members.map((member) => keys.device(...splitDevicesMember(member)))],
-        [brokerId, now, Date.now(), ...members],
+        [brokerId, now, ...members],
       );
       changed += Number(values[0]);
     } while (cursor !== '0');
