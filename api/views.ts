@@ -1,4 +1,4 @@
-import type { Account, AuditEvent, BundleMetadata, Configuration, IssuedCertificate, Page, ProvisionRequest } from '../store/types.ts';
+import type { Account, AuditEvent, BundleMetadata, Configuration, ConfigurationVersion, IssuedCertificate, Page, ProvisionRequest } from '../store/types.ts';
 
 /** How records look on the wire: ISO date-times, and never a hash or a secret. */
 export function iso(epochMs: number): string {
@@ -54,7 +54,19 @@ export function provisionRequestView(request: ProvisionRequest) {
 }
 
 export function configurationView(configuration: Configuration) {
-  return { ...configuration, createdOn: iso(configuration.createdOn) };
+  return {
+    id: configuration.id,
+    accountId: configuration.accountId,
+    name: configuration.name,
+    content: configuration.content,
+    version: configuration.version,
+    createdOn: iso(configuration.createdOn),
+    modifiedOn: iso(configuration.modifiedOn),
+  };
+}
+
+export function configurationVersionView(version: ConfigurationVersion) {
+  return { ...version, createdOn: iso(version.createdOn) };
 }
 
 export function bundleView(bundle: BundleMetadata) {

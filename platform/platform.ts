@@ -111,9 +111,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       },
     };
     // Fleet updates (a configuration edited, a device moved, an update job): before the broker side exists, the devices catch up at their birth.
+    // Not awaited: the API answers at once, however many devices a change touches.
     const fleetUpdates: FleetUpdateSender = {
       async tellToUpdate(notice) {
-        await senders?.fleetUpdates.tellToUpdate(notice);
+        senders?.fleetUpdates.tellToUpdate(notice).catch((error: unknown) => log.warn({ err: error, cause: notice.cause }, 'fleet update not applied'));
       },
     };
     const app = createApiApp({

@@ -8,6 +8,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { check, defaultMaxMessageBytes, parseJson, ProtocolError } from './messages.ts';
+import { decodeDevicePayload } from './payload-encoding.ts';
 import { schemaParts, type Immutable } from './schemas.ts';
 import { configurationApp, deviceNamespace } from './topics.ts';
 
@@ -94,7 +95,8 @@ export function encodeConfigurationResult(message: Omit<ConfigurationResultMessa
 
 /** ProtocolError for anything but a whole result; REFUSED without error.message included. */
 export function decodeConfigurationResult(payload: Buffer | string, maxBytes = defaultMaxMessageBytes): ConfigurationResultMessage {
-  const envelope = check(validators.result, parseJson(payload, 'configuration result', maxBytes), 'configuration result');
+  // JSON or KuraPayload protobuf (§4), as every device → platform message on the account broker.
+  const envelope = check(validators.result, decodeDevicePayload(payload, 'configuration result', maxBytes).message, 'configuration result');
   const m = envelope.metrics;
   if (m.result === 'REFUSED' && m['error.message'] === undefined)
     throw new ProtocolError('configuration result is invalid at /metrics: REFUSED needs error.message');

@@ -99,7 +99,7 @@ export async function startBirthHandler(
     });
     // At every birth handled (births are throttled per device): what the device should run may
     // have changed while it was away, and a device running something else must get it.
-    await options.reconciler.reconcile(account, device, 'birth');
+    await options.reconciler.reconcile(account, device, 'birth', birth.encoding);
   }
 
   await transport.start([birthFilter], (topic, payload) => {

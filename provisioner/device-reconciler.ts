@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.ts';
+import { inDeviceEncoding, type PayloadEncoding } from '../protocol/payload-encoding.ts';
 import type { Account, DeviceRecord, ProvisionRequest, ProvisionStore } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { configurationPushMessage } from './configuration-push.ts';
@@ -37,6 +38,8 @@ async function completedRequest(store: ProvisionStore, accountId: string, client
 export class DeviceReconciler {
   private readonly log: Logger;
   private readonly pushes: KeyedTokenBuckets;
+  /** Devices whose last birth here came as KuraPayload protobuf: their pushes go in it too (issue 15 §5). */
+  private readonly kuraDevices = new Set<string>();
 
   constructor(
     private readonly deps: ReconcilerDependencies,
@@ -46,12 +49,19 @@ export class DeviceReconciler {
     this.pushes = new KeyedTokenBuckets(1, deps.rateLimits.configurationResendIntervalSeconds * 1000);
   }
 
-  async reconcile(account: Account, device: DeviceRecord, cause: ReconcileCause): Promise<void> {
-    const current = await this.reconcileConfiguration(account, device, cause);
+  /**
+   * `encoding`: what the device's birth came in (given with a birth); pushes go to the device in
+   * the encoding of its last birth seen by this process (the process holding its connection), JSON before any.
+   */
+  async reconcile(account: Account, device: DeviceRecord, cause: ReconcileCause, encoding?: PayloadEncoding): Promise<void> {
+    const key = `${account.name}/${device.clientId}`;
+    if (encoding === 'kura-protobuf') this.kuraDevices.add(key);
+    else if (encoding === 'json') this.kuraDevices.delete(key);
+    const current = await this.reconcileConfiguration(account, device, cause, this.kuraDevices.has(key) ? 'kura-protobuf' : 'json');
     if (this.options.sendJobs) await this.options.sendJobs(account, current);
   }
 
-  private async reconcileConfiguration(account: Account, device: DeviceRecord, cause: ReconcileCause): Promise<DeviceRecord> {
+  private async reconcileConfiguration(account: Account, device: DeviceRecord, cause: ReconcileCause, encoding: PayloadEncoding): Promise<DeviceRecord> {
     const { store } = this.deps;
     const { clientId } = device;
     const request = await completedRequest(store, account.id, clientId);
@@ -79,7 +89,7 @@ export class DeviceReconciler {
       return current;
     }
     const push = configurationPushMessage(this.deps, account.name, clientId, held);
-    await this.options.publish(push.topic, push.payload);
+    await this.options.publish(push.topic, inDeviceEncoding(push.payload, encoding));
     this.log.info({ clientId, account: account.name, cause }, 'configuration sent');
     await audit(store, this.log, {
       type: 'device.configuration.sent',

@@ -2,7 +2,7 @@ import { PlatformError } from '../../errors/platform-error.ts';
 import type { Category } from '../../store/types.ts';
 import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import type { Principal } from '../auth.ts';
-import { tellCategoryDevicesToUpdate } from '../category-fleet-update.ts';
+import { tellOnlineDevices } from '../online-device-notices.ts';
 import { categoryView } from '../category-view.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
@@ -104,7 +104,9 @@ export function categoryRoutes(deps: RouteDeps): ApiRoute[] {
         await new ReferenceChecker(store).check('body', { ...patch, accountId: current.accountId, accountMustExist: false });
         const updated = await store.updateCategory(current.id, version, patch);
         const devicesMustCatchUp = updated.configurationId !== current.configurationId || !sameBundles(updated.bundleIds, current.bundleIds);
-        const devicesTold = devicesMustCatchUp ? await tellCategoryDevicesToUpdate(store, deps.fleetUpdates, updated) : 0;
+        const devicesTold = devicesMustCatchUp
+          ? await tellOnlineDevices(store, deps.fleetUpdates, updated.accountId, { category: updated.name }, 'category')
+          : 0;
         await audit('category.updated', principal.actor, updated, { fields: Object.keys(patch).sort(), devicesTold });
         return { status: 200, body: categoryView(updated) };
       },

@@ -7,7 +7,16 @@ import { categoryListQuerySchema, categoryPageSchema, categoryPatchSchema, categ
 import { certificateRenewalSchema, newCertificateRenewalSchema } from './certificate-renewals.ts';
 import { certificateListQuerySchema, certificatePageSchema, certificateSchema, revocationSchema } from './certificates.ts';
 import { problemSchema } from './common.ts';
-import { configurationListQuerySchema, configurationPageSchema, configurationSchema, newConfigurationSchema } from './configurations.ts';
+import {
+  configurationEditSchema,
+  configurationListQuerySchema,
+  configurationPageSchema,
+  configurationSchema,
+  configurationVersionListQuerySchema,
+  configurationVersionPageSchema,
+  configurationVersionSchema,
+  newConfigurationSchema,
+} from './configurations.ts';
 import { deviceDetailSchema, deviceListQuerySchema, devicePageSchema, devicePatchSchema, deviceSchema } from './devices.ts';
 import {
   createdProvisionRequestSchema,
@@ -54,6 +63,10 @@ export const componentSchemas = {
   ConfigurationPage: configurationPageSchema,
   ConfigurationListQuery: configurationListQuerySchema,
   NewConfiguration: newConfigurationSchema,
+  ConfigurationEdit: configurationEditSchema,
+  ConfigurationVersion: configurationVersionSchema,
+  ConfigurationVersionPage: configurationVersionPageSchema,
+  ConfigurationVersionListQuery: configurationVersionListQuerySchema,
   Category: categorySchema,
   CategoryPage: categoryPageSchema,
   CategoryListQuery: categoryListQuerySchema,
