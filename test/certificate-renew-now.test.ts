@@ -227,6 +227,36 @@ describe('renew now on the all-in-one platform', () => {
     assert.deepEqual(mine.detail, { renewalId: ownDevice.body.renewalId, target: 'device', devicesTold: 1, withinSeconds: 3600, reason: 'CA rollover' });
   });
 
+  it('Should tell every online device of one category of an account, and no other device of it', async () => {
+    const category = await api('POST', '/categories', { accountId: accountIds['rn-acme'], name: 'line-2' });
+    assert.equal(category.status, 201, JSON.stringify(category.body));
+    const a2 = await fixture.platform.store.getDevice(accountIds['rn-acme']!, 'rn-a2');
+    assert.equal((await api('PATCH', `/devices/${a2!.id}`, { category: 'line-2' })).status, 200);
+    const before = { a1: inbox['rn-a1']!.commands.length, a2: inbox['rn-a2']!.commands.length };
+    const answer = await api<Renewal>('POST', '/certificate-renewals', { accountId: accountIds['rn-acme'], category: 'line-2', withinSeconds: 3600 });
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    assert.equal(answer.body.devicesTold, 1);
+    assert.equal((await inbox['rn-a2']!.nth(before.a2 + 1)).requestId, answer.body.renewalId);
+    // rn-a1's next command is a later one for the whole account: the category's did not reach it.
+    const whole = await api<Renewal>('POST', '/certificate-renewals', { accountId: accountIds['rn-acme'], withinSeconds: 3600 });
+    assert.equal((await inbox['rn-a1']!.nth(before.a1 + 1)).requestId, whole.body.renewalId);
+    const unknown = await api<{ errors: { path: string }[] }>('POST', '/certificate-renewals', { accountId: accountIds['rn-acme'], category: 'no-such-line' });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.body.errors[0]?.path, 'body/category');
+    const events = await api<{ items: { detail: Record<string, unknown> }[] }>(
+      'GET',
+      `/audit-events?type=certificate.renewal-requested&accountId=${accountIds['rn-acme']}`,
+    );
+    assert.deepEqual(events.body.items.find((event) => event.detail['renewalId'] === answer.body.renewalId)?.detail, {
+      renewalId: answer.body.renewalId,
+      target: 'category',
+      category: 'line-2',
+      devicesTold: 1,
+      withinSeconds: 3600,
+      reason: '',
+    });
+  });
+
   it('Should answer bad requests with problem bodies, and an offline device with devicesTold 0', async () => {
     for (const [body, path] of [
       [{}, 'body'],

@@ -41,14 +41,18 @@ async function deviceTargets(deps: RouteDeps, principal: Principal, clientId: st
   return targets;
 }
 
-/** Every online device of one account: another account's is 403 for an account token, as creating there is. */
-async function accountTarget(deps: RouteDeps, principal: Principal, accountId: string): Promise<AccountTarget> {
+/**
+ * Every online device of one account, or of one category of it: another account's is 403 for an
+ * account token, as creating there is; a category the account lacks is 400 naming the field.
+ */
+async function accountTarget(deps: RouteDeps, principal: Principal, accountId: string, category: string | undefined): Promise<AccountTarget> {
   requireWriteAccess(principal, accountId);
   const account = await deps.store.getAccount(accountId);
   if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
+  if (category !== undefined && !(await deps.store.getCategoryByName(accountId, category))) throw invalid('body/category', 'names no category of this account');
   const online: string[] = [];
   for (let offset = 0; ; offset += pageSize) {
-    const page = await deps.store.listDevices({ accountId, online: true, offset, limit: pageSize });
+    const page = await deps.store.listDevices({ accountId, ...(category !== undefined ? { category } : {}), online: true, offset, limit: pageSize });
     online.push(...page.items.map((device) => device.clientId));
     if (page.items.length < pageSize) break;
   }
@@ -68,7 +72,7 @@ export function certificateRenewalRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'post',
       path: `${apiPrefix}/certificate-renewals`,
       operationId: 'requestCertificateRenewal',
-      summary: 'Tell one device, or every online device of an account, to renew its certificate now',
+      summary: 'Tell one device, or every online device of an account or of one of its categories, to renew its certificate now',
       description:
         'Sends the CERT-V1 renew-now command (docs/PROTOCOL.md) to the online devices of the target. A device that is offline is not told; ' +
         'it renews on its own schedule. An account token may name only its own devices and account.',
@@ -77,9 +81,10 @@ export function certificateRenewalRoutes(deps: RouteDeps): ApiRoute[] {
       body: { kind: 'json', schema: 'NewCertificateRenewal' },
       responses: { 202: { description: 'The command went out to the online devices of the target.', schema: 'CertificateRenewal' } },
       handler: async ({ principal, body }) => {
-        const { clientId, accountId, withinSeconds, reason } = body;
+        const { clientId, accountId, category, withinSeconds, reason } = body;
         if ((clientId === undefined) === (accountId === undefined)) throw invalid('body', 'send exactly one of clientId and accountId');
-        const targets = clientId !== undefined ? await deviceTargets(deps, principal, clientId) : [await accountTarget(deps, principal, accountId!)];
+        if (category !== undefined && accountId === undefined) throw invalid('body/category', 'a category is named together with its accountId');
+        const targets = clientId !== undefined ? await deviceTargets(deps, principal, clientId) : [await accountTarget(deps, principal, accountId!, category)];
         const renewalId = randomUUID();
         let devicesTold = 0;
         for (const { account, online } of targets) {
@@ -94,7 +99,14 @@ export function certificateRenewalRoutes(deps: RouteDeps): ApiRoute[] {
             accountId: account.id,
             clientId: clientId ?? null,
             provisionRequestId: null,
-            detail: { renewalId, target: clientId !== undefined ? 'device' : 'account', devicesTold: online.length, withinSeconds, reason },
+            detail: {
+              renewalId,
+              target: clientId !== undefined ? 'device' : category !== undefined ? 'category' : 'account',
+              ...(category !== undefined ? { category } : {}),
+              devicesTold: online.length,
+              withinSeconds,
+              reason,
+            },
           });
         }
         return { status: 202, body: { renewalId, devicesTold, withinSeconds } };

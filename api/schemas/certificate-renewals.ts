@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { categoryNameSchema } from './categories.ts';
 import { clientIdSchema, idSchema, withDefault, withOptions } from './common.ts';
 
 /** How long a device may take to start renewing (renew.within.seconds); at most a day. */
@@ -7,7 +8,8 @@ const renewWithinMaxSeconds = 86_400;
 export const newCertificateRenewalSchema = Type.Object(
   {
     clientId: Type.Optional(clientIdSchema),
-    accountId: Type.Optional(withOptions(idSchema, { description: 'One account: every online device of it.' })),
+    accountId: Type.Optional(withOptions(idSchema, { description: 'One account: every online device of it (or of its category, with `category`).' })),
+    category: Type.Optional(withOptions(categoryNameSchema, { description: 'With accountId: only the online devices of this category of the account.' })),
     withinSeconds: withDefault(Type.Integer({ minimum: 0, maximum: renewWithinMaxSeconds }), 300, {
       description:
         'renew.within.seconds: each device starts its renewal at a random moment within this many seconds, so that an account does not renew in one instant.',
@@ -24,7 +26,7 @@ export const newCertificateRenewalSchema = Type.Object(
   {
     additionalProperties: false,
     description:
-      'Whom to tell: exactly one of clientId (one device) and accountId (every online device of the account). Categories of devices do not exist yet.',
+      'Whom to tell: exactly one of clientId (one device) and accountId (every online device of the account, or of one of its categories with category).',
   },
 );
 
