@@ -48,6 +48,8 @@ async function recordProvisionedDevice(deps: ProvisionerDependencies, account: A
     const bundle = await deps.store.getBundle(id);
     if (bundle) bundles.push({ name: bundle.name, version: bundle.version, sha256: bundle.sha256 });
   }
+  // provisionedOn is when the device was first provisioned: a provisioning again (a factory reset, a move) keeps it.
+  const known = await deps.store.getDevice(account.id, request.clientId);
   await deps.store.upsertDevice(account.id, request.clientId, {
     category: request.category,
     tags: request.tags,
@@ -61,7 +63,7 @@ async function recordProvisionedDevice(deps: ProvisionerDependencies, account: A
     configurationState: 'APPLIED',
     configurationError: null,
     bundles,
-    provisionedOn: Date.now(),
+    ...(known?.provisionedOn ? {} : { provisionedOn: Date.now() }),
   });
 }
 

@@ -235,6 +235,7 @@ export interface DeviceRecord {
   readonly configurationState: ConfigurationState | null;
   readonly configurationError: string | null;
   readonly bundles: readonly InstalledBundle[];
+  /** When it first completed provisioning (a provisioning again keeps it). */
   readonly provisionedOn: number | null;
   readonly lastBirthOn: number | null;
   readonly lastSeenOn: number | null;
