@@ -1,84 +1,20 @@
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { skipUnlessInstalled } from './support/external-tools.ts';
-import { startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import type { TestPlatform } from './support/platform-fixture.ts';
+import { afterProvisioning, protocolSpec, runBash, shellBlocks, workedExampleInstall, workedExampleTools } from './support/worked-example.ts';
 
-/** The ```sh blocks of the part of docs/PROTOCOL.md that starts at `heading`, up to the next heading of its level or above, in order. */
-function shellBlocks(spec: string, heading: RegExp, minimum: number): string {
-  const start = spec.search(heading);
-  assert.ok(start >= 0, `docs/PROTOCOL.md has a heading ${heading.source}`);
-  const level = /^#+/.exec(spec.slice(start))?.[0].length ?? 2;
-  const rest = spec.slice(start).split('\n').slice(1).join('\n');
-  const end = rest.search(new RegExp(`^#{1,${level}} `, 'm'));
-  const part = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...part.matchAll(/```sh\n([\s\S]*?)```/g)].map((match) => match[1]);
-  assert.ok(blocks.length >= minimum, `${heading.source} has its ${minimum} shell blocks (found ${blocks.length})`);
-  return blocks.join('\n');
-}
-
-interface WorkedExamples {
-  /** §12: provisioning. */
-  readonly provisioning: string;
-  /** §13, "Worked example: renewing": continues §12's device. */
-  readonly renewal: string;
-}
-
-async function workedExamples(): Promise<WorkedExamples> {
-  const spec = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
-  return { provisioning: shellBlocks(spec, /^## 12\. Worked example/m, 7), renewal: shellBlocks(spec, /^### Worked example: renewing/m, 8) };
-}
-
-function runBash(script: string, cwd: string, env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', `set -euo pipefail\n${script}`], { cwd, env: { ...process.env, ...env } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => resolve({ code: code ?? -1, output }));
-  });
+/** §13, "Worked example: renewing": continues §12's device. */
+async function renewalExample(): Promise<string> {
+  return shellBlocks(await protocolSpec(), /^### Worked example: renewing/m, 8).join('\n');
 }
 
 /** A certificate's serial as the store keeps it (lower-case hex; `openssl x509 -serial` prints it upper case). */
 function serialOf(pem: string): string {
   return new X509Certificate(pem).serialNumber.toLowerCase();
-}
-
-const tools = ['mosquitto_pub', 'mosquitto_sub', 'curl', 'jq', 'openssl', 'sha256sum', 'base64', 'date'];
-const install = 'apt-get install -y mosquitto-clients curl jq openssl';
-
-/** A fresh platform and working directory; runs §12's blocks there, checks what a reader sees, then `then`. */
-async function afterProvisioning(t: TestContext, then: (fixture: TestPlatform, workDir: string, rootFile: string) => Promise<void>): Promise<void> {
-  const { provisioning } = await workedExamples();
-  const fixture = await startTestPlatform();
-  const workDir = await mkdtemp(join(tmpdir(), 'provisio-worked-example-'));
-  const rootFile = join(workDir, 'root.pem');
-  try {
-    await writeFile(rootFile, fixture.rootPem);
-    await t.test('§12: a device is provisioned', async () => {
-      const result = await runBash(provisioning, workDir, {
-        API: fixture.apiUrl,
-        TOKEN: fixture.adminToken,
-        HOST: 'localhost',
-        PORT: String(fixture.platform.provisionBroker.mqttsPort),
-        ROOT: rootFile,
-      });
-      assert.equal(result.code, 0, `the §12 worked example failed:\n${result.output}`);
-      assert.match(result.output, /Verified OK/, 'openssl verified the signature');
-      assert.match(result.output, /client\.pem: OK/, 'openssl verified the client certificate chain');
-      const request = JSON.parse(await readFile(join(workDir, 'request.json'), 'utf8')) as { id: string };
-      const stored = await fixture.platform.store.getProvisionRequest(request.id);
-      assert.equal(stored?.jobStatus, 'COMPLETED');
-    });
-    await then(fixture, workDir, rootFile);
-  } finally {
-    await fixture.close();
-    await rm(workDir, { recursive: true, force: true });
-  }
 }
 
 /** What a reader of §13's example sees, and what the platform recorded: one renewal of the old certificate, used, the old one revoked. */
@@ -119,9 +55,9 @@ const renewalPublish = 'mosquitto_pub $OLD -c -t "$NS/CERT-V1/EXEC/renew" -f ren
 
 describe('docs/PROTOCOL.md worked examples', () => {
   it('run as written with mosquitto_pub, mosquitto_sub, curl, jq and openssl: §12 provisioning, then §13 renewal', async (t) => {
-    if (skipUnlessInstalled(t, tools, install, 'PROVISIO_TEST_REQUIRE_MOSQUITTO')) return;
-    const { renewal } = await workedExamples();
-    await afterProvisioning(t, async (fixture, workDir, rootFile) => {
+    if (skipUnlessInstalled(t, workedExampleTools, workedExampleInstall, 'PROVISIO_TEST_REQUIRE_MOSQUITTO')) return;
+    const renewal = await renewalExample();
+    await afterProvisioning(t, async ({ fixture, workDir, rootFile }) => {
       await t.test('§13: the same device renews its certificate, connects with the new one, and the old one is refused', async () => {
         // Only ROOT: the §13 example takes everything else from the files §12 left.
         const result = await runBash(renewal, workDir, { ROOT: rootFile });
@@ -132,13 +68,13 @@ describe('docs/PROTOCOL.md worked examples', () => {
   });
 
   it('§13: when the reply to the renewal is lost, the example sends the same request again and gets the same certificate', async (t) => {
-    if (skipUnlessInstalled(t, tools, install, 'PROVISIO_TEST_REQUIRE_MOSQUITTO')) return;
-    const { renewal } = await workedExamples();
+    if (skipUnlessInstalled(t, workedExampleTools, workedExampleInstall, 'PROVISIO_TEST_REQUIRE_MOSQUITTO')) return;
+    const renewal = await renewalExample();
     assert.equal(renewal.split(renewalPublish).length, 3, 'step 4 and step 5 send the renewal request with the same command');
     // Step 4's mosquitto_pub stays connected for 2 s (-l reads the message from stdin): the reply
     // comes while it holds the device's session, goes to it and is lost, as step 5 warns.
     const lostReply = renewal.replace(renewalPublish, `(tr -d '\\n' < renew.json; echo; sleep 2) | mosquitto_pub $OLD -c -t "$NS/CERT-V1/EXEC/renew" -l\n`);
-    await afterProvisioning(t, async (fixture, workDir, rootFile) => {
+    await afterProvisioning(t, async ({ fixture, workDir, rootFile }) => {
       await t.test('§13 with the first reply lost', async () => {
         const result = await runBash(lostReply, workDir, { ROOT: rootFile });
         assert.equal(result.code, 0, `the §13 worked example failed:\n${result.output}`);
