@@ -1,5 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { encodeBirth } from '../protocol/messages.ts';
+import { jobDeviceFilters } from '../protocol/jobs.ts';
 import { renewalDeviceFilters } from '../protocol/renewal.ts';
 import { birthTopic } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
@@ -48,8 +49,8 @@ export async function connectToAccountBroker(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     onConnected?.(client);
-    const filters = renewalDeviceFilters(next.account, next.clientId);
-    const granted = await answerWithin(client, client.subscribeAsync(filters, { qos: 1 }), 'SUBACK of the CERT-V1 subscriptions', settings.timeout);
+    const filters = [...renewalDeviceFilters(next.account, next.clientId), ...jobDeviceFilters(next.account, next.clientId)];
+    const granted = await answerWithin(client, client.subscribeAsync(filters, { qos: 1 }), 'SUBACK of the CERT-V1 and JOB-V1 subscriptions', settings.timeout);
     if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filters.join(' and ')} refused`);
     const birth = client.publishAsync(
       birthTopic(next.account, next.clientId),

@@ -76,6 +76,10 @@ Staying online (device and fleet; without these a device leaves after its birth 
   A renewal that fails is retried with the same request.id and key every --retry-interval (or
   after retry.after.seconds). The fleet's progress line and summary count renewals, their
   failures by reason and their latency (first request to the birth on the new certificate).
+  A device staying online carries out the update jobs it is sent (JOB-V1): downloads and checks
+  each bundle, applies the configuration, reports DOWNLOADING then INSTALLED or FAILED.
+  --fail-jobs             report every update job FAILED ('refused by --fail-jobs'), to test
+                          the platform's failure path
 
 Exit codes:
   0    every device online (and, staying online, every one left with the renewals asked for)
@@ -110,6 +114,7 @@ const options = {
   'stay-online': { type: 'string' },
   renewals: { type: 'string' },
   'renewal-jitter-max-seconds': { type: 'string' },
+  'fail-jobs': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -140,23 +145,28 @@ function settingOverrides(values: Values): Partial<AgentSettings> {
   return overrides as Partial<AgentSettings>;
 }
 
-/** --stay-online, --renewals, --renewal-jitter-max-seconds; undefined when the device leaves after its birth. */
-function stayOptions(values: Values): { renewals?: number; durationMs?: number; jitterMaxMs?: number } | undefined {
+/** --stay-online, --renewals, --renewal-jitter-max-seconds, --fail-jobs; undefined when the device leaves after its birth. */
+function stayOptions(values: Values): { renewals?: number; durationMs?: number; jitterMaxMs?: number; failJobs?: boolean } | undefined {
   const seconds = integer(values['stay-online'], 'stay-online', 0);
   const renewals = integer(values.renewals, 'renewals', 0);
   const jitter = integer(values['renewal-jitter-max-seconds'], 'renewal-jitter-max-seconds', 0);
   // Without them the device leaves after its birth, and the jitter bound has nothing to bound.
-  if (seconds === undefined && renewals === undefined) return undefined;
+  if (seconds === undefined && renewals === undefined) {
+    if (values['fail-jobs']) throw new UsageError('--fail-jobs needs --stay-online or --renewals: a device that leaves after its birth gets no job');
+    return undefined;
+  }
   return {
     ...(renewals !== undefined ? { renewals } : {}),
     ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),
     ...(jitter !== undefined ? { jitterMaxMs: jitter * 1000 } : {}),
+    ...(values['fail-jobs'] ? { failJobs: true } : {}),
   };
 }
 
 async function device(values: Values, signal: AbortSignal): Promise<number> {
   const stateDir = values['state-dir'];
   if (!stateDir) throw new UsageError('--state-dir is required');
+  const stay = stayOptions(values);
   const state = new DeviceState(stateDir);
   if (!existsSync(join(stateDir, 'settings.json')) || values.password !== undefined) {
     if (!values['root-ca'] || values.password === undefined) throw new UsageError('a new device needs --root-ca and --password');
@@ -172,7 +182,6 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
   const say = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
-  const stay = stayOptions(values);
   let early: EarlyMessages | undefined;
   let result: Awaited<ReturnType<typeof runDevice>>;
   try {
@@ -195,6 +204,7 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
         ...(stay.renewals !== undefined ? { renewals: stay.renewals } : {}),
         ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
         ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
+        ...(stay.failJobs ? { failJobs: true } : {}),
         ...(early ? { early } : {}),
         signal,
         onEvent: (event, detail) => say(`  ${event}${detail ? `: ${detail}` : ''}`),

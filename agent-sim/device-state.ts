@@ -133,6 +133,14 @@ export class DeviceState {
     await this.write(join('bundles', `${name}-${version}.bin`), content, 0o644);
   }
 
+  /**
+   * A configuration received on the account broker (an update job): stored byte for byte in place
+   * of the one in use, so that the next birth reports its hash.
+   */
+  async saveConfiguration(content: string): Promise<void> {
+    await this.write('configuration.json', content);
+  }
+
   async readBundle(name: string, version: string): Promise<Buffer> {
     return readFileSync(this.path(join('bundles', `${name}-${version}.bin`)));
   }

@@ -27,7 +27,7 @@ export interface FleetOptions {
    * until it has renewed `renewals` times or `durationMs` have passed since its birth, whichever
    * comes first; `concurrency` then bounds only the provisioning. Unset: it leaves at once.
    */
-  readonly stayOnline?: { readonly renewals?: number; readonly durationMs?: number; readonly jitterMaxMs?: number };
+  readonly stayOnline?: { readonly renewals?: number; readonly durationMs?: number; readonly jitterMaxMs?: number; readonly failJobs?: boolean };
   /** Stops the fleet: no device starts any more, running ones end at once (counted as stopped). */
   readonly signal?: AbortSignal;
 }
@@ -183,6 +183,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
         ...(stay.renewals !== undefined ? { renewals: stay.renewals } : {}),
         ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
         ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
+        ...(stay.failJobs ? { failJobs: true } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(early ? { early } : {}),
         onEvent: (event) => {

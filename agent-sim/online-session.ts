@@ -1,8 +1,10 @@
 import type { MqttClient } from 'mqtt';
 import { decodeRenewNow, renewNowTopic } from '../protocol/renewal.ts';
+import { jobCommandTopic } from '../protocol/jobs.ts';
 import { connectToAccountBroker } from './account-session.ts';
 import { runDevice } from './device-agent.ts';
 import type { DeviceState, RenewalWindow } from './device-state.ts';
+import { JobExchange, type JobEvent } from './job-exchange.ts';
 import { closeWithin, dropConnection } from './mqtt-waits.ts';
 import { AccountSession, renewalAttempt } from './renewal-exchange.ts';
 import { verifyRenewNow } from './reply-verification.ts';
@@ -19,7 +21,8 @@ export type OnlineEvent =
   | 'reconnected'
   | 'refused'
   | 'reprovision'
-  | 'reprovisioned';
+  | 'reprovisioned'
+  | JobEvent;
 
 export interface StayOnlineOptions {
   /** Leave (DISCONNECT) after this many renewals; unset: no limit. */
@@ -28,6 +31,8 @@ export interface StayOnlineOptions {
   readonly until?: number;
   /** The longest jitter of the renewal moment, in ms (default: the protocol's half of the window after renewal.after). */
   readonly jitterMaxMs?: number;
+  /** Report every update job FAILED ('refused by --fail-jobs'), to test the platform's failure path. */
+  readonly failJobs?: boolean;
   /** Stops: the connection is dropped, the report says `stopped`. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: OnlineEvent, detail?: string) => void;
@@ -103,11 +108,24 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
       emit('renew-ignored', `renew-now command ignored: ${(error as Error).message}`);
     }
   };
-  const attach = (client: MqttClient): AccountSession => new AccountSession(client, state.accountNext().account, settings['client-id'], onRenewNow);
+  // Update jobs (JOB-V1) are carried out beside renewals, in the order they come.
+  const jobs = new JobExchange(state, {
+    trust: { ...trust, clientId: settings['client-id'] },
+    account: state.accountNext().account,
+    timeoutMs: settings.timeout,
+    failJobs: options.failJobs === true,
+    onEvent: emit,
+  });
+  const attach = (client: MqttClient): AccountSession => {
+    jobs.attach(client);
+    return new AccountSession(client, state.accountNext().account, settings['client-id'], onRenewNow);
+  };
 
   let session: AccountSession | null = attach(firstClient);
-  for (const early of options.early?.stop() ?? [])
+  for (const early of options.early?.stop() ?? []) {
     if (early.topic === renewNowTopic(state.accountNext().account, settings['client-id'])) onRenewNow(early.payload);
+    if (early.topic === jobCommandTopic(state.accountNext().account, settings['client-id'])) jobs.receive(early.payload);
+  }
   let credentials = await state.accountCredentials();
   if (credentials.unconfirmed) await state.confirmCurrentPair();
   let renewAt = renewalMoment(credentials.renewal, options.jitterMaxMs);

@@ -11,6 +11,7 @@ import { isMessageSigningCertificate, verifyBodySignature } from '../protocol/si
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 import { decodeRenewalResult, type RenewalResult, type RenewNowCommand } from '../protocol/renewal.ts';
+import { decodeJobDocument, type JobCommand, type JobDocument } from '../protocol/jobs.ts';
 
 export class UntrustedReplyError extends Error {
   override readonly name = 'UntrustedReplyError';
@@ -179,4 +180,25 @@ export function verifyRenewNow(command: RenewNowCommand, options: Omit<TrustOpti
   const statement = verifySignedBody(reply, { ...options, requestId: command.requestId }, decodeReplyStatement);
   if (statement.responseCode !== 200) throw new UntrustedReplyError('renew-now statement does not say 200');
   return statement;
+}
+
+/**
+ * A job command (JOB-V1 PUT/job): §7's checks of its signed job document, which must name this
+ * command's request.id; a configuration it carries must match its sha256. Bundles are checked
+ * against their sha256 when downloaded.
+ */
+export function verifyJobCommand(command: JobCommand, options: Omit<TrustOptions, 'requestId'>): JobDocument {
+  const reply: ReplyMessage = {
+    sentOn: command.sentOn,
+    requestId: command.requestId,
+    responseCode: 200,
+    signature: command.signature,
+    signatureAlgorithm: command.signatureAlgorithm,
+    body: command.body,
+  };
+  const document = verifySignedBody(reply, { ...options, requestId: command.requestId }, decodeJobDocument);
+  if (document.configuration && configurationHash(document.configuration.content) !== document.configuration.sha256) {
+    throw new UntrustedReplyError('configuration does not match its sha256');
+  }
+  return document;
 }
