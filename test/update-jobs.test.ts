@@ -12,14 +12,23 @@ import { recordEarlyMessages, stayOnline, type EarlyMessages, type OnlineEvent, 
 import { createLogger } from '../log/logger.ts';
 import { provisionerDependencies } from '../platform/provisioner-deps.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
-import { decodeJobCommand, decodeJobDocument, encodeJobProgress, jobCommandTopic, jobProgressTopic, type JobDocument } from '../protocol/jobs.ts';
+import {
+  decodeJobCommand,
+  decodeJobDocument,
+  encodeJobProgress,
+  jobCommandTopic,
+  jobProgressSchema,
+  jobProgressTopic,
+  type JobDocument,
+} from '../protocol/jobs.ts';
 import { encodeKuraPayload } from '../protocol/kura-payload.ts';
 import { publishQos1 } from '../provisioner/aedes-transport.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
 import { sendLatestMatchingJob, type JobDispatchDependencies } from '../provisioner/update-job-dispatch.ts';
 import { startJobProgressHandler } from '../provisioner/update-job-progress.ts';
-import type { Account, JobDeviceState } from '../store/types.ts';
+import { jobDeviceStates, updateJobStates, type Account, type JobDeviceState } from '../store/types.ts';
 import { runAgentSimCli } from './support/agent-sim-cli.ts';
+import { codeSpans, findTables } from './support/markdown-tables.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
 import { eventually } from './support/security-kit.ts';
 import { newSimulatedDevice } from './support/simulated-device.ts';
@@ -46,14 +55,14 @@ interface LiveDevice {
 
 /** The job commands the account broker carried, as a device receives them (decoded; the signature is agent-sim's to check). */
 class JobWire {
-  readonly commands: { clientId: string; document: JobDocument }[] = [];
+  readonly commands: { clientId: string; document: JobDocument; payload: Buffer }[] = [];
 
   constructor(fixture: TestPlatform) {
     fixture.platform.accountBroker.aedes.on('publish', (packet) => {
       const match = /^\$EDC\/[^/]+\/([^/]+)\/JOB-V1\/PUT\/job$/.exec(packet.topic);
       if (!match) return;
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      this.commands.push({ clientId: match[1]!, document: decodeJobDocument(decodeJobCommand(payload).body) });
+      this.commands.push({ clientId: match[1]!, document: decodeJobDocument(decodeJobCommand(payload).body), payload });
     });
   }
 
@@ -424,6 +433,27 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     assert.equal(record?.expectedConfigurationHash, sent.configuration.sha256);
     assert.equal(record?.reportedConfigurationHash, sent.configuration.sha256);
     assert.equal(record?.configurationState, 'APPLIED');
+  });
+
+  it('Should send and read exactly the metrics, body fields and states docs/PROTOCOL.md "Update jobs (JOB-V1)" lists', async () => {
+    const markdown = await readFile(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8');
+    const documented = (headerStart: string): string[] => {
+      const tables = findTables(markdown, headerStart).filter((table) => table.section.includes('(JOB-V1)'));
+      assert.equal(tables.length, 1, `one "${headerStart}" table in the JOB-V1 section`);
+      return tables[0]!.rows.flatMap((row) => codeSpans(row[0]!)).sort();
+    };
+    // The job with a configuration: every body field there is.
+    const command = wire.commands.find(({ document }) => document.configuration !== undefined);
+    assert.ok(command, 'a job with a configuration was sent');
+    const envelope = JSON.parse(command.payload.toString('utf8')) as { metrics: Record<string, unknown>; body: string };
+    assert.deepEqual(Object.keys(envelope.metrics).sort(), documented('| Metric | Type | Meaning |'));
+    assert.deepEqual(
+      Object.keys(JSON.parse(Buffer.from(envelope.body, 'base64').toString('utf8')) as object).sort(),
+      documented('| Body field | Type | Meaning |'),
+    );
+    assert.deepEqual(Object.keys(jobProgressSchema.properties.metrics.properties).sort(), documented('| Metric | Type | Required | Meaning |'));
+    assert.deepEqual([...jobDeviceStates].sort(), documented('| Device status | Meaning |'));
+    assert.deepEqual([...updateJobStates].sort(), documented('| Job state | Meaning |'));
   });
 
   it('Should take a repeated report as harmless (in JSON or KuraPayload), and refuse one with an unknown metric, without a reason for FAILED, or for a job not sent to the device', async () => {
