@@ -38,10 +38,13 @@ import { newSimulatedDevice } from './support/simulated-device.ts';
  * devices on the account broker (mutual TLS, mqtt.js) are sent the latest job that matches them,
  * download its bundles over HTTP, and report their progress; the API shows where each stands.
  *
- * The broker side's hooks are called here as the platform calls them: sendLatestMatchingJob for
- * each online device a job names (what a fleet-update notice and a birth lead to), and the progress
- * handler on the account broker's messages. Where the platform already does the same, the status
- * compare-and-set makes the second call change nothing.
+ * The broker side's hooks are also called here directly, as the platform calls them:
+ * sendLatestMatchingJob for each device a job names (what a fleet-update notice and a birth lead
+ * to), and the progress handler on the account broker's messages. Where the platform does the same
+ * (it sends jobs at creation, resumption and birth), the status compare-and-set makes the second
+ * call change nothing; so each case holds whether the job reached the device through the platform's
+ * own wiring or through the direct call. Devices that must not get a job before a moment of the
+ * test are offline until then.
  */
 const account = 'jobs';
 
@@ -138,6 +141,24 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     return goOnline(clientId, state, category, options);
   }
 
+  /** A device of `category` provisioned before any job exists, then offline (recorded so) until the test brings it online. */
+  async function offlineDevice(clientId: string, category: string): Promise<DeviceState> {
+    const request = await createAccountAndRequest(fixture, clientId, { account, extra: { category } });
+    const state = await newSimulatedDevice(fixture, request);
+    const since = Date.now();
+    const first = await runDevice(state);
+    assert.equal(first.status, 'online', first.status === 'failed' ? first.reason : first.status);
+    if (first.status === 'online') await first.accountClient.endAsync();
+    await fixture.platform.store.upsertDevice(accountRecord.id, clientId, { category });
+    await eventually(
+      () => fixture.platform.store.getDevice(accountRecord.id, clientId),
+      (device) => device !== null && !device.online && (device.lastSeenOn ?? 0) >= since,
+      `${clientId} offline`,
+    );
+    return state;
+  }
+  const offline = new Map<string, DeviceState>();
+
   async function goOnline(clientId: string, state: DeviceState, category: string, options: { failJobs?: boolean } = {}): Promise<LiveDevice> {
     const since = Date.now();
     let early: EarlyMessages | undefined;
@@ -200,6 +221,14 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     const accounts = await api<{ items: Account[] }>('GET', '/accounts?limit=1000');
     accountRecord = accounts.body.items.find((item) => item.name === account)!;
     for (const name of ['heaters', 'lamps']) assert.equal((await api('POST', '/categories', { accountId: accountRecord.id, name })).status, 201);
+    for (const [clientId, category] of [
+      ['heater-late', 'heaters'],
+      ['heater-off', 'heaters'],
+      ['lamp-off', 'lamps'],
+    ] as const) {
+      offline.set(clientId, await offlineDevice(clientId, category));
+    }
+    assert.equal((await api('POST', '/categories', { accountId: accountRecord.id, name: 'raw' })).status, 201);
     await liveDevice('heater-1', 'heaters');
     await liveDevice('heater-2', 'heaters');
     await liveDevice('lamp-1', 'lamps');
@@ -247,20 +276,16 @@ describe('update jobs over real sockets (JOB-V1)', () => {
       assert.deepEqual(jobEvents(clientId), [`job ${heaterJob.id}`, `job-installed ${heaterJob.id}`]);
     }
     const detail = await api<{ counts: Record<string, number>; matchingDevices: number }>('GET', `/update-jobs/${heaterJob.id}`);
-    assert.deepEqual(detail.body.counts, { PENDING: 0, SENT: 0, DOWNLOADING: 0, INSTALLED: 2, FAILED: 0 });
-    assert.equal(detail.body.matchingDevices, 2);
+    assert.deepEqual(detail.body.counts, { PENDING: 0, SENT: 0, DOWNLOADING: 0, INSTALLED: 2, FAILED: 0 }, 'the offline heaters are not listed yet');
+    assert.equal(detail.body.matchingDevices, 4, 'the four heaters, online or not');
     assert.equal((await auditOf('job.device.installed', heaterJob.id)).length, 2);
   });
 
   it('Should send a device that connects later the latest job that matches it, once', async () => {
-    const request = await createAccountAndRequest(fixture, 'heater-late', { account, extra: { category: 'heaters' } });
-    const state = await newSimulatedDevice(fixture, request);
-    // Provisioned now, offline while the job was made and sent.
-    const first = await runDevice(state);
-    assert.equal(first.status, 'online');
-    if (first.status === 'online') await first.accountClient.endAsync();
-    await fixture.platform.store.upsertDevice(accountRecord.id, 'heater-late', { category: 'heaters', online: false });
+    // Provisioned before the job, offline while it was made and sent.
+    const state = offline.get('heater-late')!;
     assert.equal(await statusOf(heaterJob.id, 'heater-late'), undefined);
+    assert.deepEqual(wire.to('heater-late'), []);
 
     await goOnline('heater-late', state, 'heaters');
     await dispatch('heater-late'); // after its birth
@@ -343,7 +368,8 @@ describe('update jobs over real sockets (JOB-V1)', () => {
 
   it('Should stop a job once its failure threshold is reached, and send it to no further device', async () => {
     const bundle = await uploadBundle('org.example.canary', '1.0.0', randomBytes(512));
-    const job = await createJob({ name: 'canary', category: 'heaters', clientIds: ['heater-bad', 'heater-2'], bundleIds: [bundle.id], failureThreshold: 1 });
+    // heater-off is offline: it connects once the job has stopped.
+    const job = await createJob({ name: 'canary', category: 'heaters', clientIds: ['heater-bad', 'heater-off'], bundleIds: [bundle.id], failureThreshold: 1 });
     await dispatch('heater-bad');
     await eventually(
       () => api<{ state: string }>('GET', `/update-jobs/${job.id}`),
@@ -353,37 +379,36 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     const stopped = await auditOf('job.stopped', job.id);
     assert.equal(stopped.length, 1);
     assert.deepEqual(stopped[0]!.detail, { jobId: job.id, failed: 1, failureThreshold: 1, from: 'RUNNING' });
-    await dispatch('heater-2');
-    assert.equal(await statusOf(job.id, 'heater-2'), undefined, 'a stopped job is sent to no one');
-    assert.deepEqual(wire.to('heater-2', job.id), []);
+    await goOnline('heater-off', offline.get('heater-off')!, 'heaters');
+    await dispatch('heater-off');
+    // Its latest matching RUNNING job is the heater job: it gets that one, and never the stopped one.
+    await settled(heaterJob.id, 'heater-off', 'INSTALLED');
+    assert.equal(await statusOf(job.id, 'heater-off'), undefined, 'a stopped job is sent to no one');
+    assert.deepEqual(wire.to('heater-off', job.id), []);
     const resumed = await api<{ code: string }>('POST', `/update-jobs/${job.id}/resume`);
     assert.equal(resumed.status, 409);
     assert.equal(resumed.body.code, 'JOB_WRONG_STATE');
   });
 
   it('Should send a paused job to no one until it is resumed, and a cancelled one never again', async () => {
-    const paused = await createJob({
-      name: 'paused',
-      category: 'lamps',
-      bundleIds: [(await uploadBundle('org.example.dimmer', '1.0.0', randomBytes(300))).id],
-    });
-    assert.equal((await api('POST', `/update-jobs/${paused.id}/pause`)).status, 200);
-    await dispatch('lamp-1');
-    assert.equal(await statusOf(paused.id, 'lamp-1'), undefined, 'paused: not sent');
-    assert.deepEqual(wire.to('lamp-1', paused.id), []);
-    assert.equal((await api('POST', `/update-jobs/${paused.id}/resume`)).status, 200);
-    await dispatch('lamp-1');
-    await settled(paused.id, 'lamp-1', 'INSTALLED');
-
-    const cancelled = await createJob({
-      name: 'cancelled',
-      category: 'lamps',
-      bundleIds: [(await uploadBundle('org.example.switch', '1.0.0', randomBytes(300))).id],
-    });
+    // Made while lamp-off is offline, paused or cancelled before it connects.
+    const bundle = async (name: string) => (await uploadBundle(name, '1.0.0', randomBytes(300))).id;
+    const cancelled = await createJob({ name: 'cancelled', category: 'lamps', clientIds: ['lamp-off'], bundleIds: [await bundle('org.example.switch')] });
     assert.equal((await api('POST', `/update-jobs/${cancelled.id}/cancel`)).status, 200);
-    await dispatch('lamp-1');
-    assert.equal(await statusOf(cancelled.id, 'lamp-1'), undefined, 'cancelled: not sent');
-    assert.deepEqual(wire.to('lamp-1', cancelled.id), []);
+    const paused = await createJob({ name: 'paused', category: 'lamps', clientIds: ['lamp-off'], bundleIds: [await bundle('org.example.dimmer')] });
+    assert.equal((await api('POST', `/update-jobs/${paused.id}/pause`)).status, 200);
+    await goOnline('lamp-off', offline.get('lamp-off')!, 'lamps');
+    await dispatch('lamp-off'); // after its birth
+    assert.equal(await statusOf(paused.id, 'lamp-off'), undefined, 'paused: not sent');
+    assert.equal(await statusOf(cancelled.id, 'lamp-off'), undefined, 'cancelled: not sent');
+
+    assert.equal((await api('POST', `/update-jobs/${paused.id}/resume`)).status, 200);
+    await dispatch('lamp-off'); // what the resumption tells the online devices
+    await settled(paused.id, 'lamp-off', 'INSTALLED');
+    await dispatch('lamp-off');
+    assert.equal(await statusOf(cancelled.id, 'lamp-off'), undefined, 'cancelled: never sent');
+    assert.deepEqual(wire.to('lamp-off', cancelled.id), []);
+    assert.equal(wire.to('lamp-off', paused.id).length, 1);
   });
 
   it('Should not send a bundle the device already has (same name and sha256), and mark a job with nothing left INSTALLED at once', async () => {
@@ -457,7 +482,8 @@ describe('update jobs over real sockets (JOB-V1)', () => {
   });
 
   it('Should take a repeated report as harmless (in JSON or KuraPayload), and refuse one with an unknown metric, without a reason for FAILED, or for a job not sent to the device', async () => {
-    const request = await createAccountAndRequest(fixture, 'raw-1', { account, extra: { category: 'lamps' } });
+    // In a category of its own: no job matches it before the test makes one.
+    const request = await createAccountAndRequest(fixture, 'raw-1', { account, extra: { category: 'raw' } });
     const state = await newSimulatedDevice(fixture, request);
     const since = Date.now();
     const result = await runDevice(state);
@@ -465,29 +491,26 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     if (result.status !== 'online') return;
     const client = result.accountClient;
     rawClients.push(client);
-    await fixture.platform.store.upsertDevice(accountRecord.id, 'raw-1', { category: 'lamps' });
+    await fixture.platform.store.upsertDevice(accountRecord.id, 'raw-1', { category: 'raw' });
     await online('raw-1', since);
     const received: Buffer[] = [];
     client.on('message', (topic, payload) => {
       if (topic === jobCommandTopic(account, 'raw-1')) received.push(payload);
     });
-    const job = await createJob({
-      name: 'raw',
-      category: 'lamps',
-      clientIds: ['raw-1'],
-      bundleIds: [(await uploadBundle('org.example.raw', '1.0.0', randomBytes(64))).id],
-    });
     const publish = (payload: Buffer | string) => client.publishAsync(jobProgressTopic(account, 'raw-1'), payload, { qos: 1 });
+    const rawBundle = async (name: string) => (await uploadBundle(name, '1.0.0', randomBytes(64))).id;
 
-    // Not sent yet: a report changes nothing.
-    await publish(encodeJobProgress({ jobId: job.id, state: 'INSTALLED' }));
+    // A job of its account, not sent to it: its report changes nothing.
+    const other = await createJob({ name: 'not for raw-1', category: 'raw', clientIds: ['someone-else'], bundleIds: [await rawBundle('org.example.other')] });
+    await publish(encodeJobProgress({ jobId: other.id, state: 'INSTALLED' }));
+    const job = await createJob({ name: 'raw', category: 'raw', clientIds: ['raw-1'], bundleIds: [await rawBundle('org.example.raw')] });
     await dispatch('raw-1');
     await eventually(
       () => received.length,
       (count) => count === 1,
       'the job command reached the device',
     );
-    assert.equal(await statusOf(job.id, 'raw-1'), 'SENT', 'the early report was ignored');
+    assert.equal(await statusOf(job.id, 'raw-1'), 'SENT');
 
     const unknownMetric = JSON.stringify({ sentOn: Date.now(), metrics: { 'job.id': job.id, state: 'INSTALLED', progress: 100 } });
     const failedWithoutReason = JSON.stringify({ sentOn: Date.now(), metrics: { 'job.id': job.id, state: 'FAILED' } });
@@ -501,12 +524,7 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     await publish(encodeJobProgress({ jobId: job.id, state: 'INSTALLED' }));
     await publish(encodeJobProgress({ jobId: job.id, state: 'FAILED', errorMessage: 'too late' }));
     // A marker after them: once it is recorded, the reports before it were handled (in order, per device).
-    const marker = await createJob({
-      name: 'marker',
-      category: 'lamps',
-      clientIds: ['raw-1'],
-      bundleIds: [(await uploadBundle('org.example.marker', '1.0.0', randomBytes(64))).id],
-    });
+    const marker = await createJob({ name: 'marker', category: 'raw', clientIds: ['raw-1'], bundleIds: [await rawBundle('org.example.marker')] });
     await dispatch('raw-1');
     await eventually(
       () => received.length,
@@ -519,6 +537,7 @@ describe('update jobs over real sockets (JOB-V1)', () => {
     const status = await fixture.platform.store.getJobDeviceStatus(job.id, 'raw-1');
     assert.deepEqual([status?.state, status?.error], ['INSTALLED', null], 'the repeat and the late FAILED changed nothing');
     assert.equal((await auditOf('job.device.installed', job.id)).length, 1, 'recorded once');
+    assert.equal(await statusOf(other.id, 'raw-1'), undefined, 'the report for a job not sent to it changed nothing');
     await bundlesRecorded('raw-1', ['org.example.marker@1.0.0', 'org.example.raw@1.0.0']);
   });
 });
