@@ -11,6 +11,8 @@ import { startBirthHandler } from '../provisioner/birth-handler.ts';
 import { startConfigurationResultHandler } from '../provisioner/configuration-result-handler.ts';
 import { DeviceReconciler } from '../provisioner/device-reconciler.ts';
 import { fleetUpdateApplier } from '../provisioner/fleet-update-applier.ts';
+import { sendLatestMatchingJob } from '../provisioner/update-job-dispatch.ts';
+import { startJobProgressHandler } from '../provisioner/update-job-progress.ts';
 import { startRenewalHandler } from '../provisioner/certificate-renewal.ts';
 import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
 import { localPublishTransport } from '../provisioner/local-publish-transport.ts';
@@ -18,7 +20,6 @@ import { renewNowPublisher } from '../provisioner/renew-now-publisher.ts';
 import type { ProvisioningTransport } from '../provisioner/transport.ts';
 import { startRenewalSweep } from './certificate-renewal-sweep.ts';
 import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
-import type { Account, DeviceRecord } from '../store/types.ts';
 import { startBrokerLiveness } from './broker-liveness.ts';
 import type { ShutdownSequence } from './shutdown-sequence.ts';
 
@@ -32,8 +33,6 @@ export interface AccountBrokerServicesOptions {
   readonly accountBroker: AccountBroker;
   /** How the birth handler meets the account broker's messages. */
   readonly birthTransport: ProvisioningTransport;
-  /** Sends a device the latest update job that matches it (issue 15 §4), after its configuration. */
-  readonly sendJobs?: (account: Account, device: DeviceRecord) => Promise<void>;
   readonly log: Logger;
   /** Each service's close is added here, in start order. */
   readonly shutdown: ShutdownSequence;
@@ -48,7 +47,7 @@ export interface AccountBrokerSenders {
 /**
  * What every process holding an account broker runs beside it (the all-in-one process and each
  * broker process of a cluster): the birth handler and the device reconciler (configuration push,
- * update jobs), CONF-V1 results, CERT-V1 renewal of this broker's devices, the renewal grace sweep
+ * update jobs), CONF-V1 results, JOB-V1 progress, CERT-V1 renewal of this broker's devices, the renewal grace sweep
  * (settling is idempotent, so several processes may sweep), the live reissue of the server and
  * signing certificates, the broker heartbeat that keeps the registry's online state right, and
  * the senders of renew-now commands and fleet updates to the devices connected here.
@@ -64,11 +63,17 @@ export async function startAccountBrokerServices(options: AccountBrokerServicesO
     log: log.child({ component: 'broker-liveness' }),
   });
   shutdown.add(() => liveness.close());
-  const reconciler = new DeviceReconciler(deps, { publish, ...(options.sendJobs ? { sendJobs: options.sendJobs } : {}) });
+  // After its configuration, a device is sent the latest update job that matches it (issue 15 §4).
+  const reconciler = new DeviceReconciler(deps, {
+    publish,
+    sendJobs: (account, device, encoding) => sendLatestMatchingJob(deps, account, device, publish, encoding),
+  });
   const birthHandler = await startBirthHandler(deps, options.birthTransport, { brokerId, reconciler });
   shutdown.add(() => birthHandler.close());
   const configurationResults = await startConfigurationResultHandler(deps, localPublishTransport(accountBroker.aedes));
   shutdown.add(() => configurationResults.close());
+  const jobProgress = await startJobProgressHandler(deps, localPublishTransport(accountBroker.aedes));
+  shutdown.add(() => jobProgress.close());
   const renewalHandler = await startRenewalHandler(deps, localPublishTransport(accountBroker.aedes));
   shutdown.add(() => renewalHandler.close());
   const renewalSweep = startRenewalSweep(config, { store: deps.store, sessions: deps.sessions, log });

@@ -16,7 +16,7 @@ export interface DeviceReconcilerOptions {
   /** QoS 1, not retained, into the account broker's topic space. */
   readonly publish: (topic: string, payload: Buffer) => Promise<void>;
   /** Sends the device the latest update job that matches it, if it lacks it (issue 15 §4). */
-  readonly sendJobs?: (account: Account, device: DeviceRecord) => Promise<void>;
+  readonly sendJobs?: (account: Account, device: DeviceRecord, encoding: PayloadEncoding) => Promise<void>;
 }
 
 /** The device's completed provision request, if it still exists: what its configuration falls back to. */
@@ -57,8 +57,9 @@ export class DeviceReconciler {
     const key = `${account.name}/${device.clientId}`;
     if (encoding === 'kura-protobuf') this.kuraDevices.add(key);
     else if (encoding === 'json') this.kuraDevices.delete(key);
-    const current = await this.reconcileConfiguration(account, device, cause, this.kuraDevices.has(key) ? 'kura-protobuf' : 'json');
-    if (this.options.sendJobs) await this.options.sendJobs(account, current);
+    const deviceEncoding = this.kuraDevices.has(key) ? 'kura-protobuf' : 'json';
+    const current = await this.reconcileConfiguration(account, device, cause, deviceEncoding);
+    if (this.options.sendJobs) await this.options.sendJobs(account, current, deviceEncoding);
   }
 
   private async reconcileConfiguration(account: Account, device: DeviceRecord, cause: ReconcileCause, encoding: PayloadEncoding): Promise<DeviceRecord> {
