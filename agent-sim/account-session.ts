@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { encodeBirth } from '../protocol/messages.ts';
 import { jobDeviceFilters } from '../protocol/jobs.ts';
 import { renewalDeviceFilters } from '../protocol/renewal.ts';
-import { birthTopic } from '../protocol/topics.ts';
+import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
 import { answerWithin, connectWithin, dropConnection } from './mqtt-waits.ts';
 import type { AgentSettings } from './settings.ts';
@@ -12,6 +12,26 @@ function fromAccountBroker(error: unknown): Error {
   const cause = error instanceof Error ? error : new Error(String(error));
   const code = (error as { code?: unknown }).code;
   return Object.assign(new Error(`account broker: ${cause.message}`, { cause }), code !== undefined ? { code } : {});
+}
+
+/** The birth message (PROTOCOL.md §10) with the configuration hash the device runs, its PUBACK awaited for `timeout`. */
+export async function publishBirth(
+  client: MqttClient,
+  next: { readonly account: string; readonly clientId: string },
+  settings: AgentSettings,
+  configurationHash: string,
+): Promise<void> {
+  const birth = client.publishAsync(
+    birthTopic(next.account, next.clientId),
+    encodeBirth({
+      configurationHash,
+      serial: settings.serial,
+      ...(settings.model ? { model: settings.model } : {}),
+      ...(settings.firmware ? { firmware: settings.firmware } : {}),
+    }),
+    { qos: 1 },
+  );
+  await answerWithin(client, birth, 'PUBACK of the birth message', settings.timeout);
 }
 
 /**
@@ -49,20 +69,19 @@ export async function connectToAccountBroker(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     onConnected?.(client);
-    const filters = [...renewalDeviceFilters(next.account, next.clientId), ...jobDeviceFilters(next.account, next.clientId)];
-    const granted = await answerWithin(client, client.subscribeAsync(filters, { qos: 1 }), 'SUBACK of the CERT-V1 and JOB-V1 subscriptions', settings.timeout);
-    if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filters.join(' and ')} refused`);
-    const birth = client.publishAsync(
-      birthTopic(next.account, next.clientId),
-      encodeBirth({
-        configurationHash: credentials.configurationHash,
-        serial: settings.serial,
-        ...(settings.model ? { model: settings.model } : {}),
-        ...(settings.firmware ? { firmware: settings.firmware } : {}),
-      }),
-      { qos: 1 },
+    const filters = [
+      ...renewalDeviceFilters(next.account, next.clientId),
+      configurationPushTopic(next.account, next.clientId),
+      ...jobDeviceFilters(next.account, next.clientId),
+    ];
+    const granted = await answerWithin(
+      client,
+      client.subscribeAsync(filters, { qos: 1 }),
+      'SUBACK of the CERT-V1, CONF-V1 and JOB-V1 subscriptions',
+      settings.timeout,
     );
-    await answerWithin(client, birth, 'PUBACK of the birth message', settings.timeout);
+    if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filters.join(' and ')} refused`);
+    await publishBirth(client, next, settings, credentials.configurationHash);
     return client;
   } catch (error) {
     dropConnection(client);

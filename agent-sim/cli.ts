@@ -80,6 +80,10 @@ Staying online (device and fleet; without these a device leaves after its birth 
   each bundle, applies the configuration, reports DOWNLOADING then INSTALLED or FAILED.
   --fail-jobs             report every update job FAILED ('refused by --fail-jobs'), to test
                           the platform's failure path
+  It also applies the configurations pushed to it (CONF-V1): stores the configuration, answers
+  APPLIED with its hash and sends a birth with it.
+  --refuse-configurations answer every configuration push REFUSED ('refused by
+                          --refuse-configurations'), to test the platform's refusal path
 
 Exit codes:
   0    every device online (and, staying online, every one left with the renewals asked for)
@@ -115,6 +119,7 @@ const options = {
   renewals: { type: 'string' },
   'renewal-jitter-max-seconds': { type: 'string' },
   'fail-jobs': { type: 'boolean', default: false },
+  'refuse-configurations': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -146,13 +151,18 @@ function settingOverrides(values: Values): Partial<AgentSettings> {
 }
 
 /** --stay-online, --renewals, --renewal-jitter-max-seconds, --fail-jobs; undefined when the device leaves after its birth. */
-function stayOptions(values: Values): { renewals?: number; durationMs?: number; jitterMaxMs?: number; failJobs?: boolean } | undefined {
+function stayOptions(
+  values: Values,
+): { renewals?: number; durationMs?: number; jitterMaxMs?: number; failJobs?: boolean; refuseConfigurations?: boolean } | undefined {
   const seconds = integer(values['stay-online'], 'stay-online', 0);
   const renewals = integer(values.renewals, 'renewals', 0);
   const jitter = integer(values['renewal-jitter-max-seconds'], 'renewal-jitter-max-seconds', 0);
   // Without them the device leaves after its birth, and the jitter bound has nothing to bound.
   if (seconds === undefined && renewals === undefined) {
     if (values['fail-jobs']) throw new UsageError('--fail-jobs needs --stay-online or --renewals: a device that leaves after its birth gets no job');
+    if (values['refuse-configurations']) {
+      throw new UsageError('--refuse-configurations needs --stay-online or --renewals: a device that leaves after its birth gets no configuration push');
+    }
     return undefined;
   }
   return {
@@ -160,6 +170,7 @@ function stayOptions(values: Values): { renewals?: number; durationMs?: number; 
     ...(seconds !== undefined ? { durationMs: seconds * 1000 } : {}),
     ...(jitter !== undefined ? { jitterMaxMs: jitter * 1000 } : {}),
     ...(values['fail-jobs'] ? { failJobs: true } : {}),
+    ...(values['refuse-configurations'] ? { refuseConfigurations: true } : {}),
   };
 }
 
@@ -205,6 +216,7 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
         ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
         ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
         ...(stay.failJobs ? { failJobs: true } : {}),
+        ...(stay.refuseConfigurations ? { refuseConfigurations: true } : {}),
         ...(early ? { early } : {}),
         signal,
         onEvent: (event, detail) => say(`  ${event}${detail ? `: ${detail}` : ''}`),

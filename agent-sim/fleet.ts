@@ -27,7 +27,13 @@ export interface FleetOptions {
    * until it has renewed `renewals` times or `durationMs` have passed since its birth, whichever
    * comes first; `concurrency` then bounds only the provisioning. Unset: it leaves at once.
    */
-  readonly stayOnline?: { readonly renewals?: number; readonly durationMs?: number; readonly jitterMaxMs?: number; readonly failJobs?: boolean };
+  readonly stayOnline?: {
+    readonly renewals?: number;
+    readonly durationMs?: number;
+    readonly jitterMaxMs?: number;
+    readonly failJobs?: boolean;
+    readonly refuseConfigurations?: boolean;
+  };
   /** Stops the fleet: no device starts any more, running ones end at once (counted as stopped). */
   readonly signal?: AbortSignal;
 }
@@ -184,6 +190,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
         ...(stay.durationMs !== undefined ? { until: Date.now() + stay.durationMs } : {}),
         ...(stay.jitterMaxMs !== undefined ? { jitterMaxMs: stay.jitterMaxMs } : {}),
         ...(stay.failJobs ? { failJobs: true } : {}),
+        ...(stay.refuseConfigurations ? { refuseConfigurations: true } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(early ? { early } : {}),
         onEvent: (event) => {

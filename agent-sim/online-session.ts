@@ -1,10 +1,12 @@
 import type { MqttClient } from 'mqtt';
 import { decodeRenewNow, renewNowTopic } from '../protocol/renewal.ts';
 import { jobCommandTopic } from '../protocol/jobs.ts';
-import { connectToAccountBroker } from './account-session.ts';
+import { configurationPushTopic } from '../protocol/topics.ts';
+import { connectToAccountBroker, publishBirth } from './account-session.ts';
 import { runDevice } from './device-agent.ts';
 import type { DeviceState, RenewalWindow } from './device-state.ts';
 import { JobExchange, type JobEvent } from './job-exchange.ts';
+import { ConfigurationExchange, type ConfigurationEvent } from './configuration-exchange.ts';
 import { closeWithin, dropConnection } from './mqtt-waits.ts';
 import { AccountSession, renewalAttempt } from './renewal-exchange.ts';
 import { verifyRenewNow } from './reply-verification.ts';
@@ -22,7 +24,8 @@ export type OnlineEvent =
   | 'refused'
   | 'reprovision'
   | 'reprovisioned'
-  | JobEvent;
+  | JobEvent
+  | ConfigurationEvent;
 
 export interface StayOnlineOptions {
   /** Leave (DISCONNECT) after this many renewals; unset: no limit. */
@@ -33,6 +36,8 @@ export interface StayOnlineOptions {
   readonly jitterMaxMs?: number;
   /** Report every update job FAILED ('refused by --fail-jobs'), to test the platform's failure path. */
   readonly failJobs?: boolean;
+  /** Answer every configuration push REFUSED ('refused by --refuse-configurations'), to test the platform's refusal path. */
+  readonly refuseConfigurations?: boolean;
   /** Stops: the connection is dropped, the report says `stopped`. */
   readonly signal?: AbortSignal;
   readonly onEvent?: (event: OnlineEvent, detail?: string) => void;
@@ -116,8 +121,18 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
     failJobs: options.failJobs === true,
     onEvent: emit,
   });
+  // Configuration pushes (CONF-V1): applied (or refused) and answered, then a birth with the new hash.
+  const configurations = new ConfigurationExchange(state, {
+    trust: { ...trust, clientId: settings['client-id'] },
+    account: state.accountNext().account,
+    timeoutMs: settings.timeout,
+    refuseConfigurations: options.refuseConfigurations === true,
+    publishBirth: (client, hash) => publishBirth(client, state.accountNext(), settings, hash),
+    onEvent: emit,
+  });
   const attach = (client: MqttClient): AccountSession => {
     jobs.attach(client);
+    configurations.attach(client);
     return new AccountSession(client, state.accountNext().account, settings['client-id'], onRenewNow);
   };
 
@@ -125,6 +140,7 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
   for (const early of options.early?.stop() ?? []) {
     if (early.topic === renewNowTopic(state.accountNext().account, settings['client-id'])) onRenewNow(early.payload);
     if (early.topic === jobCommandTopic(state.accountNext().account, settings['client-id'])) jobs.receive(early.payload);
+    if (early.topic === configurationPushTopic(state.accountNext().account, settings['client-id'])) configurations.receive(early.payload);
   }
   let credentials = await state.accountCredentials();
   if (credentials.unconfirmed) await state.confirmCurrentPair();

@@ -12,6 +12,8 @@ import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
 import { decodeRenewalResult, type RenewalResult, type RenewNowCommand } from '../protocol/renewal.ts';
 import { decodeJobDocument, type JobCommand, type JobDocument } from '../protocol/jobs.ts';
+import { decodeConfigurationPushBody, type ConfigurationPushBody } from '../protocol/configuration.ts';
+import type { ConfigurationPush } from '../protocol/messages.ts';
 
 export class UntrustedReplyError extends Error {
   override readonly name = 'UntrustedReplyError';
@@ -200,5 +202,23 @@ export function verifyJobCommand(command: JobCommand, options: Omit<TrustOptions
   if (document.configuration && configurationHash(document.configuration.content) !== document.configuration.sha256) {
     throw new UntrustedReplyError('configuration does not match its sha256');
   }
+  return document;
+}
+
+/**
+ * A CONF-V1 configuration push (docs/PROTOCOL.md §14): §7 steps 1–6, `requestId` the push's own
+ * request.id, then `sha256` must be the hash of `content`.
+ */
+export function verifyConfigurationPush(push: ConfigurationPush, options: Omit<TrustOptions, 'requestId'>): ConfigurationPushBody {
+  const reply: ReplyMessage = {
+    sentOn: push.sentOn,
+    requestId: push.requestId,
+    responseCode: 200,
+    signature: push.signature,
+    signatureAlgorithm: push.signatureAlgorithm,
+    body: push.body,
+  };
+  const document = verifySignedBody(reply, { ...options, requestId: push.requestId }, decodeConfigurationPushBody);
+  if (configurationHash(document.content) !== document.sha256) throw new UntrustedReplyError('configuration does not match its sha256');
   return document;
 }
