@@ -374,7 +374,8 @@ export function givenDevicePatch(patch: DevicePatch): DevicePatch {
   for (const field of devicePatchFields) {
     const value = patch[field];
     if (value === undefined) continue;
-    given[field] = field === 'tags' ? normalizedTags(value as readonly string[]) : field === 'bundles' ? copyBundles(value as readonly InstalledBundle[]) : value;
+    given[field] =
+      field === 'tags' ? normalizedTags(value as readonly string[]) : field === 'bundles' ? copyBundles(value as readonly InstalledBundle[]) : value;
   }
   return given as DevicePatch;
 }
