@@ -85,6 +85,9 @@ async function newBundle(world: World, owner: AccountKey): Promise<string> {
 const newConfiguration = async (world: World, owner: AccountKey): Promise<string> =>
   (await admin(world, 'POST', '/api/v1/configurations', { accountId: world.accounts[owner], name: unique('conf'), content: { a: 1 } })).id;
 
+const newCategory = async (world: World, owner: AccountKey): Promise<string> =>
+  (await admin(world, 'POST', '/api/v1/categories', { accountId: world.accounts[owner], name: unique('cat') })).id;
+
 async function newUpdateJob(world: World, owner: AccountKey): Promise<string> {
   const bundleId = await newBundle(world, owner);
   return (await admin(world, 'POST', '/api/v1/update-jobs', { accountId: world.accounts[owner], name: unique('job'), bundleIds: [bundleId] })).id;
@@ -250,6 +253,62 @@ const rows: readonly Row[] = [
     target: async (world, owner) => {
       const id = await newConfiguration(world, owner);
       return { call: api(world, 'DELETE', `/api/v1/configurations/${id}`), read: () => world.fixture.store.getConfiguration(id) };
+    },
+  },
+
+  {
+    operationId: 'editConfiguration',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const id = await newConfiguration(world, owner);
+      return {
+        call: api(world, 'PATCH', `/api/v1/configurations/${id}`, { version: 1, content: { a: 2 } }),
+        read: async () => (await world.fixture.store.getConfiguration(id))?.version,
+      };
+    },
+  },
+  {
+    operationId: 'listConfigurationVersions',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/configurations/${await newConfiguration(world, owner)}/versions`) }),
+  },
+
+  // categories
+  {
+    operationId: 'createCategory',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/categories', { accountId: world.accounts[owner], name: unique('cat') }),
+      read: async () => (await world.fixture.store.listCategories(world.accounts[owner], { limit: 1000 })).total,
+    }),
+  },
+  {
+    operationId: 'listCategories',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/categories?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getCategory',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/categories/${await newCategory(world, owner)}`) }),
+  },
+  {
+    operationId: 'updateCategory',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const id = await newCategory(world, owner);
+      return {
+        call: api(world, 'PATCH', `/api/v1/categories/${id}`, { version: 1, description: 'changed' }),
+        read: async () => (await world.fixture.store.getCategory(id))?.version,
+      };
+    },
+  },
+  {
+    operationId: 'deleteCategory',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const id = await newCategory(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/categories/${id}`), read: () => world.fixture.store.getCategory(id) };
     },
   },
 
