@@ -126,15 +126,13 @@ export async function startBirthHandler(
 
 /**
  * Marks a device offline when its connection to this broker process ends, unless the registry
- * already shows it on another broker process (it moved there before this disconnect was seen).
+ * already shows it online on another broker process (it moved there before this disconnect was
+ * seen): one atomic step in the store, so a birth elsewhere cannot be overwritten.
  */
 export async function recordDeviceOffline(store: ProvisionStore, log: Logger, accountName: string, clientId: string, brokerId: string): Promise<void> {
   try {
     const account = await store.getAccountByName(accountName);
-    if (!account) return;
-    const known = await store.getDevice(account.id, clientId);
-    if (known?.online && known.brokerId !== null && known.brokerId !== brokerId) return;
-    await store.upsertDevice(account.id, clientId, { online: false, lastSeenOn: Date.now() });
+    if (account) await store.markDeviceOffline(account.id, clientId, brokerId, Date.now());
   } catch (error) {
     log.warn({ err: error, clientId }, 'device offline state not recorded');
   }

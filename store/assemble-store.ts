@@ -67,6 +67,7 @@ const partMethods = {
     listDevices: 'list',
     deleteDevice: 'delete',
     markBrokerDevicesOffline: 'markBrokerOffline',
+    markDeviceOffline: 'markOffline',
   },
   updateJobs: {
     createUpdateJob: 'create',

@@ -550,6 +550,13 @@ export interface ProvisionStore {
    * Answers how many it changed. For a broker process that died without recording its disconnects.
    */
   markBrokerDevicesOffline(brokerId: string, now: number): Promise<number>;
+  /**
+   * A device's connection to broker process `brokerId` ended: online false and lastSeenOn `now`,
+   * in one atomic step, unless the record shows the device online on another broker process (it
+   * connected there before this disconnect was seen; that connection's record stands). True when
+   * it changed the record; false when it left it alone or there is none.
+   */
+  markDeviceOffline(accountId: string, clientId: string, brokerId: string, now: number): Promise<boolean>;
 
   createUpdateJob(job: NewUpdateJob): Promise<UpdateJob>;
   getUpdateJob(id: string): Promise<UpdateJob | null>;

@@ -143,6 +143,26 @@ return {'OK', changed}
 );
 
 /**
+ * One device's connection to a broker process ended: online false and lastSeenOn now, unless the
+ * record shows it online on another broker process. KEYS: device. ARGV: brokerId, now
+ */
+export const markDeviceOfflineScript = defineScript(
+  'mark_device_offline',
+  1,
+  `${flatRecordHelpers}
+local current = redis.call('GET', KEYS[1])
+if not current then return {'OK', 0} end
+local record = cjson.decode(current)
+if record.online == true and not is_null(record.brokerId) and record.brokerId ~= ARGV[1] then return {'OK', 0} end
+record.online = false
+record.lastSeenOn = tonumber(ARGV[2])
+record.modifiedOn = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], encode_flat(record))
+return {'OK', 1}
+`,
+);
+
+/**
  * Maps the id of a record stored before device ids to it, unless the record has gained an id
  * (an upsert maps that one itself). KEYS: device, deviceId. ARGV: devicesMember
  */
@@ -156,4 +176,4 @@ return {'OK'}
 `,
 );
 
-export const deviceScripts = [upsertDeviceScript, deleteDeviceScript, markBrokerDevicesOfflineScript, mapLegacyDeviceIdScript];
+export const deviceScripts = [upsertDeviceScript, deleteDeviceScript, markBrokerDevicesOfflineScript, markDeviceOfflineScript, mapLegacyDeviceIdScript];

@@ -2,7 +2,7 @@ import { PlatformError } from '../../errors/platform-error.ts';
 import { emptyDevice, givenDevicePatch, pageWindow, refusal, withRegistryFields } from '../records.ts';
 import type { DeviceFilter, DevicePatch, DeviceRecord, Page } from '../types.ts';
 import { deviceMatcher } from './device-filter.ts';
-import { deleteDeviceScript, markBrokerDevicesOfflineScript, upsertDeviceScript } from './device-scripts.ts';
+import { deleteDeviceScript, markBrokerDevicesOfflineScript, markDeviceOfflineScript, upsertDeviceScript } from './device-scripts.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';
 import { flag, parseRecord, type RedisContext } from './redis-context.ts';
 import { devicesMember, legacyDeviceId, RedisDeviceIds, splitDevicesMember } from './redis-device-ids.ts';
@@ -134,6 +134,11 @@ export class RedisDevices {
   }
 
   /** Walks the broker's index with SSCAN, one script per step; a device met twice is offline the second time and not counted again. */
+  async markOffline(accountId: string, clientId: string, brokerId: string, now: number): Promise<boolean> {
+    const { values } = await this.context.scripts.run(markDeviceOfflineScript, [this.context.keys.device(accountId, clientId)], [brokerId, now]);
+    return Number(values[0]) === 1;
+  }
+
   async markBrokerOffline(brokerId: string, now: number): Promise<number> {
     const { redis, keys, scripts } = this.context;
     const index = keys.brokerDevices(brokerId);

@@ -106,4 +106,14 @@ export class SqliteDevices {
     });
     return changes;
   }
+
+  markOffline(accountId: string, clientId: string, brokerId: string, now: number): boolean {
+    const { changes } = this.sql.run(
+      `UPDATE devices SET online = 0, last_seen_on = @now, modified_on = @now
+        WHERE account_id = @account_id AND client_id = @client_id
+          AND NOT (online = 1 AND broker_id IS NOT NULL AND broker_id <> @broker_id)`,
+      { account_id: accountId, client_id: clientId, broker_id: brokerId, now },
+    );
+    return changes > 0;
+  }
 }

@@ -207,5 +207,27 @@ export function deviceRegistryContract(fresh: FreshStore): void {
         }
       }
     });
+
+    it('marks one device offline after its connection to a broker ended, unless it is online on another broker', async (t) => {
+      const { store } = await fresh(t);
+      const account = await store.createAccount(newAccount());
+      const here = await store.upsertDevice(account.id, 'here', { online: true, brokerId: 'broker-1', lastSeenOn: 10, tags: ['x'] });
+      assert.equal(await store.markDeviceOffline(account.id, 'here', 'broker-1', 100), true);
+      assert.deepEqual({ ...(await store.getDevice(account.id, 'here')), modifiedOn: 0 }, { ...here, online: false, lastSeenOn: 100, modifiedOn: 0 });
+      // Already offline: lastSeenOn still moves (a birth held since before the disconnect is then known to be stale).
+      assert.equal(await store.markDeviceOffline(account.id, 'here', 'broker-1', 200), true);
+      assert.equal((await store.getDevice(account.id, 'here'))?.lastSeenOn, 200);
+
+      const moved = await store.upsertDevice(account.id, 'moved', { online: true, brokerId: 'broker-2', lastSeenOn: 300 });
+      assert.equal(await store.markDeviceOffline(account.id, 'moved', 'broker-1', 400), false);
+      assert.deepEqual(await store.getDevice(account.id, 'moved'), moved, 'online on broker-2: left alone');
+
+      await store.upsertDevice(account.id, 'no-broker', { online: true });
+      assert.equal(await store.markDeviceOffline(account.id, 'no-broker', 'broker-1', 500), true);
+      assert.equal((await store.getDevice(account.id, 'no-broker'))?.online, false);
+
+      assert.equal(await store.markDeviceOffline(account.id, 'nobody', 'broker-1', 600), false);
+      assert.equal(await store.getDevice(account.id, 'nobody'), null, 'no record is made');
+    });
   });
 }
