@@ -32,7 +32,7 @@ export async function settleRenewal(deps: SettlementDependencies, renewal: Issue
     const device = await deps.store.getDevice(renewal.accountId, renewal.clientId);
     // Only forward: a device record that names another certificate than the renewed one was re-provisioned since.
     if (!device || device.certificateSerial === null || device.certificateSerial === oldSerial) {
-      await deps.store.upsertDevice(renewal.accountId, renewal.clientId, { certificateSerial: renewal.serial });
+      await deps.store.upsertDevice(renewal.accountId, renewal.clientId, { certificateSerial: renewal.serial, certificateNotAfter: renewal.notAfter });
     }
     await audit(deps.store, deps.log, {
       type: 'certificate.revoked',

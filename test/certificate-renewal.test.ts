@@ -147,7 +147,9 @@ for (const backend of ['sqlite', 'redis'] as const) {
       const revoked = await store.getCertificate(device.serial);
       assert.equal(revoked?.status, 'REVOKED');
       assert.match(revoked?.revocationReason ?? '', /^superseded/);
-      assert.equal((await store.getDevice((await store.getAccountByName(account))!.id, clientId))?.certificateSerial, newSerial);
+      const record = await store.getDevice((await store.getAccountByName(account))!.id, clientId);
+      assert.equal(record?.certificateSerial, newSerial);
+      assert.equal(record?.certificateNotAfter, Date.parse(new X509Certificate(renewed.certPem).validTo), 'the registry shows the new expiry');
       assert.equal(await accountConnack(fixture, clientId, device), 5, 'the old certificate is refused once the new one was used');
       assert.equal(await accountConnack(fixture, clientId, renewed), 0, 'the new certificate keeps working');
     });
