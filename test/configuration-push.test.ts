@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { configurationResultTopic, decodeConfigurationPushBody, encodeConfigurationResult, type ConfigurationPushBody } from '../protocol/configuration.ts';
+import { decodeKuraPayload, encodeKuraPayload } from '../protocol/kura-payload.ts';
 import { decodeConfigurationPush, encodeBirth } from '../protocol/messages.ts';
+import type { SignatureAlgorithm } from '../protocol/schemas.ts';
 import { verifyBodySignature } from '../protocol/signing.ts';
 import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
 import { createAccountAndRequest, startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
@@ -229,5 +231,60 @@ describe('configuration push with acknowledgement (CONF-V1)', () => {
     );
     assert.equal(b2.pushes[0]!.body.content, JSON.stringify({ mode: 'a', level: 2 }));
     assert.deepEqual(online.get('b-1')!.pushes, [], 'its former category-mate gets nothing');
+  });
+
+  it('a Kura gateway whose birth came as KuraPayload protobuf gets its configuration push as KuraPayload, and may answer in it', async () => {
+    await provision('kura-1', 'cat-b');
+    const device = provisioned.get('kura-1')!;
+    const client = await connectAccount(`mqtts://localhost:${fixture.platform.accountBroker.mqttsPort}`, fixture.rootPem, 'kura-1', device);
+    const payloads: Buffer[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === configurationPushTopic(account, 'kura-1')) payloads.push(payload);
+    });
+    await client.subscribeAsync(configurationPushTopic(account, 'kura-1'), { qos: 1 });
+    online.set('kura-1', { clientId: 'kura-1', client, provisioned: device, pushes: [] });
+    // A Kura birth certificate reporting another configuration than the one held: the platform sends it.
+    const staleHash = configurationHash('{"something":"else"}');
+    await client.publishAsync(
+      birthTopic(account, 'kura-1'),
+      encodeKuraPayload({ sentOn: Date.now(), metrics: { 'configuration.hash': staleHash, model_name: 'ReliaGATE 10-20', firmware_version: 'kura-5.4' } }),
+      { qos: 1 },
+    );
+    await eventually(
+      () => payloads.length,
+      (count) => count >= 1,
+      'kura-1 receives a push',
+      10_000,
+    );
+    const raw = payloads[0]!;
+    assert.notEqual(raw[0], '{'.charCodeAt(0), 'not JSON');
+    const kura = decodeKuraPayload(raw);
+    assert.equal(kura.metrics['response.code'], 200);
+    const requestId = String(kura.metrics['request.id']);
+    const body = Buffer.from(kura.body ?? '', 'base64');
+    assert.ok(
+      verifyBodySignature(
+        body,
+        String(kura.metrics['signature']),
+        kura.metrics['signature.algorithm'] as SignatureAlgorithm,
+        device.result.certificates.signing,
+      ),
+      'signed',
+    );
+    const document = decodeConfigurationPushBody(body);
+    assert.equal(document.content, JSON.stringify({ mode: 'b', level: 1 }));
+    assert.equal(document.requestId, requestId);
+    // Its answer as KuraPayload too.
+    await client.publishAsync(
+      configurationResultTopic(account, 'kura-1'),
+      encodeKuraPayload({ sentOn: Date.now(), metrics: { 'request.id': requestId, result: 'APPLIED', 'configuration.hash': document.sha256 } }),
+      { qos: 1 },
+    );
+    const record = await eventually(
+      () => deviceRecord(fixture, accountId, 'kura-1'),
+      (found) => found.configurationState === 'APPLIED' && found.reportedConfigurationHash === document.sha256,
+      'kura-1 applied',
+    );
+    assert.deepEqual([record.model, record.firmware], ['ReliaGATE 10-20', 'kura-5.4']);
   });
 });
