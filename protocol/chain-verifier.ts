@@ -38,7 +38,14 @@ export class ChainVerifier {
     return this.parsed(pem).certificate;
   }
 
-  /** checkChain(leaf, intermediates, root, now); the leaf may be given parsed (a device's own certificate, parsed once). */
+  /**
+   * checkChain(leaf, intermediates, root, now); the leaf may be given parsed (a device's own
+   * certificate, parsed once). The chain is walked upwards from the leaf, each certificate signed
+   * by the next, and ends at the first certificate the held root signed: what follows it is not
+   * needed. So a chain [issuing CA 2, cross certificate (root 2 signed by root 1), root 1] verifies
+   * against root 1 through the cross certificate, and against root 2 at issuing CA 2 (PROTOCOL.md
+   * §7, "A new root"). Only the certificates of the path walked must be valid now.
+   */
   check(
     leaf: string | X509Certificate,
     intermediatePems: readonly string[],
@@ -47,28 +54,31 @@ export class ChainVerifier {
     /** The clock is not set (PROTOCOL.md §7): `now` is a lower bound, so only expiry can be judged. */
     clockUnset = false,
   ): ChainCheck {
-    let chain: Parsed[];
+    let first: Parsed;
+    let root: Parsed;
+    let intermediates: Parsed[];
     try {
-      const first = typeof leaf === 'string' ? this.parsed(leaf) : describe(leaf, false);
-      const root = this.parsed(trustedRootPem);
-      const intermediates = intermediatePems
-        .map((pem) => this.parsed(pem))
-        .filter((parsed) => parsed.certificate.fingerprint256 !== root.certificate.fingerprint256);
-      chain = [first, ...intermediates, root];
+      first = typeof leaf === 'string' ? this.parsed(leaf) : describe(leaf, false);
+      root = this.parsed(trustedRootPem);
+      const rootFingerprint = root.certificate.fingerprint256;
+      intermediates = intermediatePems.map((pem) => this.parsed(pem)).filter((parsed) => parsed.certificate.fingerprint256 !== rootFingerprint);
     } catch {
       return { ok: false, reason: 'a certificate in the chain cannot be parsed' };
     }
     const at = now.getTime();
-    for (const parsed of chain) {
-      if ((!clockUnset && parsed.validFrom > at) || parsed.validTo < at) return { ok: false, reason: `certificate ${parsed.label} is not valid now` };
-    }
-    for (let i = 0; i < chain.length - 1; i += 1) {
-      const child = chain[i]!;
-      const parent = chain[i + 1]!;
+    const validNow = (parsed: Parsed): boolean => (clockUnset || parsed.validFrom <= at) && parsed.validTo >= at;
+    if (!validNow(root)) return { ok: false, reason: `certificate ${root.label} is not valid now` };
+    let current = first;
+    for (let next = 0; ; next += 1) {
+      if (!validNow(current)) return { ok: false, reason: `certificate ${current.label} is not valid now` };
+      if (this.issuedBy(current, root)) break;
+      const parent = intermediates[next];
+      if (parent === undefined) return { ok: false, reason: `${current.label} is not signed by ${root.label}` };
       if (!parent.certificate.ca) return { ok: false, reason: `${parent.label} is not a CA` };
-      if (!this.issuedBy(child, parent)) return { ok: false, reason: `${child.label} is not signed by ${parent.label}` };
+      if (!this.issuedBy(current, parent)) return { ok: false, reason: `${current.label} is not signed by ${parent.label}` };
+      current = parent;
     }
-    const root = chain[chain.length - 1]!;
+    if (!root.certificate.ca) return { ok: false, reason: `${root.label} is not a CA` };
     const selfSigned = this.remembered(`${root.certificate.fingerprint256} self`, () => root.certificate.verify(root.certificate.publicKey));
     if (!selfSigned) return { ok: false, reason: 'the trusted root is not self-signed' };
     return { ok: true };

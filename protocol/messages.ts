@@ -213,6 +213,8 @@ export interface BirthMessage {
   readonly model?: string;
   readonly serial?: string;
   readonly firmware?: string;
+  /** Since revision 4 (`trust.roots`): the SHA-256 (hex) of each root the device trusts; absent when it did not say. */
+  readonly trustedRoots?: readonly string[];
 }
 
 /** A birth as JSON, as agent-sim sends it (a JSON birth always names its configuration hash). */
@@ -222,6 +224,7 @@ export function encodeBirth(birth: Omit<BirthMessage, 'sentOn' | 'encoding' | 'c
     model_name: birth.model,
     serial_number: birth.serial,
     firmware_version: birth.firmware,
+    'trust.roots': birth.trustedRoots?.join(','),
   };
   return Buffer.from(JSON.stringify({ sentOn: birth.sentOn ?? Date.now(), metrics }));
 }
@@ -238,6 +241,7 @@ export function decodeBirth(payload: Buffer | string, maxBytes = defaultMaxMessa
     ...(m['model_name'] !== undefined ? { model: m['model_name'] } : {}),
     ...(m['serial_number'] !== undefined ? { serial: m['serial_number'] } : {}),
     ...(m['firmware_version'] !== undefined ? { firmware: m['firmware_version'] } : {}),
+    ...(m['trust.roots'] !== undefined ? { trustedRoots: m['trust.roots'].split(',') } : {}),
   };
 }
 

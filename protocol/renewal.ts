@@ -8,7 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { check, decodeReply, defaultMaxMessageBytes, encodeReply, parseJson, ProtocolError, type SignatureAlgorithm } from './messages.ts';
 import { ResponseCode } from './response-codes.ts';
-import { renewalWindowSchema, replySchema, schemaParts, type Immutable } from './schemas.ts';
+import { nextRootTrustSchema, renewalWindowSchema, replySchema, schemaParts, type Immutable } from './schemas.ts';
 import { deviceNamespace } from './topics.ts';
 
 export const certificateApp = 'CERT-V1';
@@ -72,6 +72,8 @@ export const renewalResultSchema = Type.Object(
       { additionalProperties: true },
     ),
     renewal: renewalWindowSchema,
+    /** Since revision 4 (a new root): present while the platform introduces a next root (PROTOCOL.md §7). */
+    trust: Type.Optional(nextRootTrustSchema),
   },
   { $id: 'provisio:renewal-result', additionalProperties: true },
 );

@@ -38,6 +38,21 @@ export const renewalWindowSchema = Type.Object(
   { additionalProperties: true },
 );
 
+/**
+ * A new root the platform introduces (PROTOCOL.md §7, "A new root"): `nextRoot` is root 2,
+ * self-signed; `nextRootCross` is the same subject and key signed by root 1, which a device checks
+ * against the root it holds before it trusts `nextRoot` beside it. Present while a next root exists.
+ */
+export const nextRootTrustSchema = Type.Object(
+  {
+    nextRoot: pem,
+    nextRootCross: pem,
+  },
+  { additionalProperties: true },
+);
+
+export type NextRootTrust = Immutable<Static<typeof nextRootTrustSchema>>;
+
 export const provisionRequestSchema = Type.Object(
   {
     sentOn,
@@ -164,6 +179,8 @@ export const provisionResultSchema = Type.Object(
     ),
     /** Since revision 3 (CERT-V1); older platforms leave it out, older agents ignore it. */
     renewal: Type.Optional(renewalWindowSchema),
+    /** Since revision 4 (a new root): present while the platform introduces a next root. */
+    trust: Type.Optional(nextRootTrustSchema),
   },
   { $id: 'provisio:provision-result', additionalProperties: true },
 );
@@ -201,6 +218,8 @@ export const birthSchema = Type.Object(
         model_name: Type.Optional(shortText),
         serial_number: Type.Optional(shortText),
         firmware_version: Type.Optional(shortText),
+        /** Since revision 4: the roots the device trusts, comma-separated lower-case hex SHA-256 of each certificate's DER. */
+        'trust.roots': Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}(,[0-9a-f]{64}){0,7}$' })),
       },
       { additionalProperties: true },
     ),
