@@ -55,17 +55,17 @@ export async function startBirthHandler(
   const throttle = new BirthThrottle<ReceivedBirth>(deps.rateLimits.birthIntervalSeconds * 1000, (_key, received, dropped) => {
     // Logged once per interval and device, whatever the flood.
     if (dropped > 0) log.info({ clientId: received.clientId, account: received.account, dropped }, 'births dropped: more than one per interval');
-    track(received, true);
+    track(received);
   });
 
-  function track(received: ReceivedBirth, held: boolean): void {
-    const work = handleBirth(received, held)
+  function track(received: ReceivedBirth): void {
+    const work = handleBirth(received)
       .catch((error: unknown) => log.warn({ err: error, clientId: received.clientId }, 'birth message not handled'))
       .finally(() => pending.delete(work));
     pending.add(work);
   }
 
-  async function handleBirth(received: ReceivedBirth, held: boolean): Promise<void> {
+  async function handleBirth(received: ReceivedBirth): Promise<void> {
     const { account: accountName, clientId } = received;
     if ('invalid' in received.birth) {
       log.warn({ clientId, account: accountName, reason: received.birth.invalid }, 'birth message not handled');
@@ -74,20 +74,23 @@ export async function startBirthHandler(
     const birth = received.birth;
     const account = await deps.store.getAccountByName(accountName);
     if (!account) return;
-    if (held) {
-      // Held since it came: a disconnect recorded after it (recordDeviceOffline) makes it stale.
-      const known = await deps.store.getDevice(account.id, clientId);
-      if (known && !known.online && known.lastSeenOn !== null && known.lastSeenOn >= received.receivedAt) return;
-    }
     const now = Date.now();
-    const device = await deps.store.upsertDevice(account.id, clientId, {
-      online: true,
-      brokerId: options.brokerId,
-      lastBirthOn: now,
-      lastSeenOn: now,
-      ...statedFacts(birth),
-      ...(birth.configurationHash ? { reportedConfigurationHash: birth.configurationHash } : {}),
-    });
+    // Written only if no disconnect was recorded after the birth came (a birth held by the
+    // throttle, or one whose write lost the race with the disconnect's): that birth is stale.
+    const device = await deps.store.upsertDeviceUnlessOfflineSince(
+      account.id,
+      clientId,
+      {
+        online: true,
+        brokerId: options.brokerId,
+        lastBirthOn: now,
+        lastSeenOn: now,
+        ...statedFacts(birth),
+        ...(birth.configurationHash ? { reportedConfigurationHash: birth.configurationHash } : {}),
+      },
+      received.receivedAt,
+    );
+    if (!device) return;
     await audit(deps.store, log, {
       type: 'device.birth',
       outcome: 'success',
@@ -113,7 +116,7 @@ export async function startBirthHandler(
     }
     const received: ReceivedBirth = { account: parsed.account, clientId: parsed.clientId, birth, receivedAt: Date.now() };
     // Decided at once, in arrival order: only what the throttle lets through costs the store anything.
-    if (throttle.offer(`${parsed.account}/${parsed.clientId}`, received) === 'now') track(received, false);
+    if (throttle.offer(`${parsed.account}/${parsed.clientId}`, received) === 'now') track(received);
   });
   return {
     async close() {

@@ -62,6 +62,7 @@ const partMethods = {
   },
   devices: {
     upsertDevice: 'upsert',
+    upsertDeviceUnlessOfflineSince: 'upsertUnlessOfflineSince',
     getDevice: 'get',
     getDeviceById: 'getById',
     listDevices: 'list',

@@ -539,6 +539,12 @@ export interface ProvisionStore {
    * (online false, everything else null), or applies the patch to the existing one. Atomic.
    */
   upsertDevice(accountId: string, clientId: string, patch: DevicePatch): Promise<DeviceRecord>;
+  /**
+   * upsertDevice for an event that happened at `eventOn` (a birth as it was received): nothing is
+   * written, and null answered, when the stored record is offline with lastSeenOn at or after
+   * `eventOn`: the device's disconnect was recorded after the event, which is stale. Atomic.
+   */
+  upsertDeviceUnlessOfflineSince(accountId: string, clientId: string, patch: DevicePatch, eventOn: number): Promise<DeviceRecord | null>;
   getDevice(accountId: string, clientId: string): Promise<DeviceRecord | null>;
   getDeviceById(id: string): Promise<DeviceRecord | null>;
   /** Ordered by accountId, then clientId. */

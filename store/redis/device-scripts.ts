@@ -43,7 +43,8 @@ end
  * and new broker and category keys are theirs; otherwise those four keys are untouched.
  * KEYS: device, devices, accountDevices, newDeviceId, legacyDeviceId, oldBrokerDevices,
  *       newBrokerDevices, oldCategoryDevices, newCategoryDevices
- * ARGV: devicesMember, clientId, emptyJson, patchJson, now, legacyId, indexed ('1' | '0'), readJson
+ * ARGV: devicesMember, clientId, emptyJson, patchJson, now, legacyId, indexed ('1' | '0'), readJson,
+ *       eventOn ('' or a time: answers {'OK', ''}, nothing written, when the stored record is offline with lastSeenOn >= it)
  */
 export const upsertDeviceScript = defineScript(
   'upsert_device',
@@ -64,6 +65,9 @@ if current then
 else
   record = cjson.decode(ARGV[3])
   id_key = KEYS[4]
+end
+if current and ARGV[9] ~= '' and record.online == false and not is_null(record.lastSeenOn) and record.lastSeenOn >= tonumber(ARGV[9]) then
+  return {'OK', ''}
 end
 local indexed = ARGV[7] == '1'
 local old_broker, old_category = record.brokerId, record.category

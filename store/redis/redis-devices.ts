@@ -46,6 +46,16 @@ export class RedisDevices {
    * patch is one script call.
    */
   async upsert(accountId: string, clientId: string, patch: DevicePatch): Promise<DeviceRecord> {
+    const stored = await this.write(accountId, clientId, patch, null);
+    if (!stored) throw new Error('the device upsert was refused as stale without a condition');
+    return stored;
+  }
+
+  upsertUnlessOfflineSince(accountId: string, clientId: string, patch: DevicePatch, eventOn: number): Promise<DeviceRecord | null> {
+    return this.write(accountId, clientId, patch, eventOn);
+  }
+
+  private async write(accountId: string, clientId: string, patch: DevicePatch, eventOn: number | null): Promise<DeviceRecord | null> {
     const { keys, scripts } = this.context;
     const given = givenDevicePatch(patch);
     const indexed = given.brokerId !== undefined || given.category !== undefined;
@@ -71,9 +81,21 @@ export class RedisDevices {
           keys.categoryDevices(accountId, read.category ?? ''),
           keys.categoryDevices(accountId, next.category ?? ''),
         ],
-        [devicesMember(accountId, clientId), clientId, JSON.stringify(empty), JSON.stringify(given), now, legacyId, flag(indexed), JSON.stringify(read)],
+        [
+          devicesMember(accountId, clientId),
+          clientId,
+          JSON.stringify(empty),
+          JSON.stringify(given),
+          now,
+          legacyId,
+          flag(indexed),
+          JSON.stringify(read),
+          eventOn === null ? '' : eventOn,
+        ],
       );
-      return outcome === 'RETRY' ? retry : deviceFromJson(String(values[0]));
+      if (outcome === 'RETRY') return retry;
+      // An empty answer: the event is stale (an offline record seen after it), nothing written.
+      return values[0] === '' ? null : deviceFromJson(String(values[0]));
     });
   }
 

@@ -37,12 +37,14 @@ const deviceColumns = ['id', 'account_id', 'client_id', 'modified_on', ...Object
  * the callers patch together is one text to prepare (a birth, a disconnect, a configuration
  * answer, …), and a column left out of SET keeps its index entries untouched.
  */
-function upsertDevice(patched: readonly (keyof DevicePatch)[]): string {
+function upsertDevice(patched: readonly (keyof DevicePatch)[], unlessOfflineSince: boolean): string {
   const assignments = [...patched.map((field) => patchColumns[field]), 'modified_on'].map((column) => `${column} = excluded.${column}`);
+  // A stale event (the device's disconnect was recorded after it): no update, so no row returned.
+  const condition = unlessOfflineSince ? 'WHERE NOT (devices.online = 0 AND devices.last_seen_on IS NOT NULL AND devices.last_seen_on >= @event_on)' : '';
   return `
     INSERT INTO devices (${deviceColumns.join(', ')})
     VALUES (${deviceColumns.map((column) => `@${column}`).join(', ')})
-    ON CONFLICT (account_id, client_id) DO UPDATE SET ${assignments.join(', ')}
+    ON CONFLICT (account_id, client_id) DO UPDATE SET ${assignments.join(', ')} ${condition}
     RETURNING *`;
 }
 
@@ -59,9 +61,17 @@ export class SqliteDevices {
     const given = givenDevicePatch(patch);
     const now = Date.now();
     const inserted = patchDevice(emptyDevice(accountId, clientId, now), given, now);
-    const row = this.sql.get<DeviceRow>(upsertDevice(Object.keys(given) as (keyof DevicePatch)[]), deviceToRow(inserted));
+    const row = this.sql.get<DeviceRow>(upsertDevice(Object.keys(given) as (keyof DevicePatch)[], false), deviceToRow(inserted));
     if (!row) throw new Error('the device upsert returned no row');
     return deviceFromRow(row);
+  }
+
+  upsertUnlessOfflineSince(accountId: string, clientId: string, patch: DevicePatch, eventOn: number): DeviceRecord | null {
+    const given = givenDevicePatch(patch);
+    const now = Date.now();
+    const inserted = patchDevice(emptyDevice(accountId, clientId, now), given, now);
+    const row = this.sql.get<DeviceRow>(upsertDevice(Object.keys(given) as (keyof DevicePatch)[], true), { ...deviceToRow(inserted), event_on: eventOn });
+    return row ? deviceFromRow(row) : null;
   }
 
   get(accountId: string, clientId: string): DeviceRecord | null {

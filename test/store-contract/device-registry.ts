@@ -229,5 +229,25 @@ export function deviceRegistryContract(fresh: FreshStore): void {
       assert.equal(await store.markDeviceOffline(account.id, 'nobody', 'broker-1', 600), false);
       assert.equal(await store.getDevice(account.id, 'nobody'), null, 'no record is made');
     });
+
+    it('writes an event only when no disconnect was recorded after it (upsertDeviceUnlessOfflineSince)', async (t) => {
+      const { store } = await fresh(t);
+      const account = await store.createAccount(newAccount());
+      // No record yet: made.
+      const made = await store.upsertDeviceUnlessOfflineSince(account.id, 'dev', { online: true, brokerId: 'b-1', lastSeenOn: 100 }, 90);
+      assert.equal(made?.online, true);
+      // Online: a later event is written.
+      assert.equal((await store.upsertDeviceUnlessOfflineSince(account.id, 'dev', { lastBirthOn: 150 }, 140))?.lastBirthOn, 150);
+      // Disconnect recorded at 200: an event received at 190 (before it) is stale, one at 200 or before too; nothing changes.
+      await store.markDeviceOffline(account.id, 'dev', 'b-1', 200);
+      const offline = await store.getDevice(account.id, 'dev');
+      assert.equal(await store.upsertDeviceUnlessOfflineSince(account.id, 'dev', { online: true, lastSeenOn: 210 }, 190), null);
+      assert.equal(await store.upsertDeviceUnlessOfflineSince(account.id, 'dev', { online: true, lastSeenOn: 210 }, 200), null);
+      assert.deepEqual(await store.getDevice(account.id, 'dev'), offline, 'a stale event changes nothing');
+      // An event received after the disconnect (a new connection's birth) is written.
+      const back = await store.upsertDeviceUnlessOfflineSince(account.id, 'dev', { online: true, brokerId: 'b-2', lastSeenOn: 260 }, 250);
+      assert.deepEqual([back?.online, back?.brokerId, back?.lastSeenOn], [true, 'b-2', 260]);
+      assert.equal((await store.listDevices({ brokerId: 'b-2', online: true })).total, 1);
+    });
   });
 }
