@@ -10,6 +10,15 @@ import type { BundleDownloadTokens } from './bundle-download-tokens.ts';
 import type { BundleStorage } from './bundle-storage.ts';
 import type { ProvisionRequestService } from './provision-request-service.ts';
 
+/**
+ * Records the configuration the platform holds for devices of an account, offline ones included,
+ * after a change that alters it (so the registry's expected hash and "in sync" are right before
+ * the devices come back). The broker side's rules live in provisioner/; the platform wires them in.
+ */
+export interface ExpectedConfigurationRecorder {
+  record(accountId: string, filter: { readonly category?: string; readonly clientId?: string }): Promise<void>;
+}
+
 /** What createApiApp is given. */
 export interface ApiDeps {
   readonly store: ProvisionStore;
@@ -41,6 +50,8 @@ export interface ApiDeps {
    * API with no broker to tell; the devices catch up at their next birth.
    */
   readonly fleetUpdates?: FleetUpdateSender;
+  /** Absent: expected configurations are recorded when each device is next brought up to date (its birth). */
+  readonly expectedConfigurations?: ExpectedConfigurationRecorder;
 }
 
 /** What route modules use: the deps plus services built from them. */
@@ -49,6 +60,7 @@ export interface RouteDeps extends ApiDeps {
   readonly sessions: SessionEnder;
   readonly renewals: RenewNowSender;
   readonly fleetUpdates: FleetUpdateSender;
+  readonly expectedConfigurations: ExpectedConfigurationRecorder;
   readonly audit: (event: Omit<NewAuditEvent, 'outcome'> & { outcome?: 'success' | 'failure' }) => Promise<void>;
 }
 
@@ -59,6 +71,7 @@ export function createRouteDeps(deps: ApiDeps, requests: ProvisionRequestService
     sessions: deps.sessions ?? { endSessions: async () => undefined },
     renewals: deps.renewals ?? { tellToRenew: async () => undefined },
     fleetUpdates: deps.fleetUpdates ?? { tellToUpdate: async () => undefined },
+    expectedConfigurations: deps.expectedConfigurations ?? { record: async () => undefined },
     audit: async (event) => {
       await deps.store.appendAudit({ outcome: 'success', ...event });
     },

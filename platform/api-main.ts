@@ -20,6 +20,7 @@ import { crlPublisher, isRevocationNotice, revocationsRefreshCrl } from './crl-s
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
+import { accountBrokerUrlOf, expectedConfigurationRecorder } from './provisioner-deps.ts';
 
 await runService('api', async (config, log) => {
   const shutdown = new ShutdownSequence(log);
@@ -61,6 +62,7 @@ await runService('api', async (config, log) => {
       renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),
       // Every broker process hears the fleet-update channel and brings the devices connected to it up to date.
       fleetUpdates: fleetUpdateChannelPublisher(redis, config.redisKeyPrefix, log.child({ component: 'fleet-update-channel' })),
+      expectedConfigurations: expectedConfigurationRecorder({ store, accountBrokerUrl: accountBrokerUrlOf(config), log }),
       crl: (issuingCaId) => crl.current(issuingCaId),
       // Every broker process reads the session-end stream and ends the sessions a notice names.
       // Revocations made here make the CRL stale at once, before the notice goes out.

@@ -28,7 +28,7 @@ import { startAuditRetention } from './audit-retention-job.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
-import { accountBrokerUrlOf, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
+import { accountBrokerUrlOf, expectedConfigurationRecorder, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
 import { startAccountBrokerServices, type AccountBrokerSenders } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 
@@ -128,6 +128,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       sessions,
       renewals,
       fleetUpdates,
+      // Recorded in the background: the API answers at once, however many devices a change touches.
+      expectedConfigurations: expectedConfigurationRecorder({ store, accountBrokerUrl: accountBrokerUrlOf(config, accountBroker.mqttsPort), log }),
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());

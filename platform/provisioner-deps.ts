@@ -1,10 +1,12 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { BundleDownloadTokens, bundleDownloadUrl } from '../api/bundle-download-tokens.ts';
+import type { ExpectedConfigurationRecorder } from '../api/route-deps.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionerDependencies } from '../provisioner/dependencies.ts';
+import { refreshExpectedConfigurations } from '../provisioner/expected-configuration.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { openPlatformSecrets, type PlatformSecrets } from './platform-secrets.ts';
@@ -70,7 +72,8 @@ export async function provisionerDependencies(
     store,
     issuer: ca,
     signing: currentSigning(ca),
-    chainPems: [ca.issuingCertificatePem, ca.rootCertificatePem],
+    chainPems: ca.chainPems,
+    ...(ca.nextRoot ? { nextRootTrust: { nextRoot: ca.nextRoot.certificatePem, nextRootCross: ca.nextRoot.crossCertificatePem } } : {}),
     provisioningAccount: config.provisioningAccount,
     accountBrokerUrl: known.accountBrokerUrl ?? accountBrokerUrlOf(config),
     bundleDownloadUrl: async (bundle, clientId) =>
@@ -83,5 +86,24 @@ export async function provisionerDependencies(
     certificateRenewal: config,
     sessions: known.sessions,
     log,
+  };
+}
+
+/**
+ * The API's recorder of expected configurations (api/route-deps.ts), on the provisioner's rules
+ * (provisioner/expected-configuration.ts). Not awaited: the API answers at once, and the records
+ * follow within moments however many devices the change touches.
+ */
+export function expectedConfigurationRecorder(deps: {
+  readonly store: ProvisionStore;
+  readonly accountBrokerUrl: string;
+  readonly log: Logger;
+}): ExpectedConfigurationRecorder {
+  return {
+    async record(accountId, filter) {
+      refreshExpectedConfigurations(deps, accountId, filter).catch((error: unknown) =>
+        deps.log.warn({ err: error, accountId }, 'expected configurations not recorded'),
+      );
+    },
   };
 }

@@ -1,10 +1,10 @@
 import type { Logger } from '../log/logger.ts';
 import { inDeviceEncoding, type PayloadEncoding } from '../protocol/payload-encoding.ts';
-import type { Account, DeviceRecord, ProvisionRequest, ProvisionStore } from '../store/types.ts';
+import type { Account, DeviceRecord } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { configurationPushMessage } from './configuration-push.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
-import { deviceSubject, heldConfiguration } from './held-configuration.ts';
+import { heldConfigurationOfDevice, recordExpectedConfiguration } from './expected-configuration.ts';
 import { KeyedTokenBuckets } from './token-buckets.ts';
 
 export type ReconcilerDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'chainPems' | 'accountBrokerUrl' | 'rateLimits' | 'log'>;
@@ -17,12 +17,6 @@ export interface DeviceReconcilerOptions {
   readonly publish: (topic: string, payload: Buffer) => Promise<void>;
   /** Sends the device the latest update job that matches it, if it lacks it (issue 15 §4). */
   readonly sendJobs?: (account: Account, device: DeviceRecord, encoding: PayloadEncoding) => Promise<void>;
-}
-
-/** The device's completed provision request, if it still exists: what its configuration falls back to. */
-async function completedRequest(store: ProvisionStore, accountId: string, clientId: string): Promise<ProvisionRequest | null> {
-  const requests = await store.listProvisionRequests({ accountId, clientIds: [clientId], jobStatuses: ['COMPLETED'], limit: 1 });
-  return requests.items[0] ?? null;
 }
 
 /**
@@ -65,21 +59,12 @@ export class DeviceReconciler {
   private async reconcileConfiguration(account: Account, device: DeviceRecord, cause: ReconcileCause, encoding: PayloadEncoding): Promise<DeviceRecord> {
     const { store } = this.deps;
     const { clientId } = device;
-    const request = await completedRequest(store, account.id, clientId);
+    const held = await heldConfigurationOfDevice(store, account, device, this.deps.accountBrokerUrl);
     // A device that never completed provisioning here holds nothing of ours to compare.
-    if (!request && device.provisionedOn === null) return device;
-    const held = await heldConfiguration(store, account, deviceSubject(device, request), this.deps.accountBrokerUrl);
+    if (!held) return device;
     const sha256 = held.built.sha256;
-    let current = device;
-    const inSync = device.reportedConfigurationHash === sha256;
-    if (device.expectedConfigurationHash !== sha256 || (inSync && device.configurationState !== 'APPLIED')) {
-      // A new configuration to run (or the device reported it without a result): what was refused before no longer counts.
-      current = await store.upsertDevice(account.id, clientId, {
-        expectedConfigurationHash: sha256,
-        configurationState: inSync ? 'APPLIED' : 'PENDING',
-        configurationError: null,
-      });
-    }
+    const current = await recordExpectedConfiguration(store, account, device, held);
+    const inSync = current.reportedConfigurationHash === sha256;
     if (inSync) return current;
     if (current.configurationState === 'REFUSED') {
       this.log.debug({ clientId, account: account.name }, 'configuration refused by the device: not sent again until it changes');

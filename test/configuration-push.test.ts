@@ -183,8 +183,20 @@ describe('configuration push with acknowledgement (CONF-V1)', () => {
     );
     assert.deepEqual(
       listed.body.items.map((item) => [item.clientId, item.configurationState, item.configurationError]),
-      [['a-3', 'REFUSED', 'level 2 is not supported by firmware 1.0']],
+      [
+        ['a-3', 'REFUSED', 'level 2 is not supported by firmware 1.0'],
+        ['a-late', 'PENDING', null],
+      ],
     );
+    // a-late, offline during the edit, is shown out of sync at once: the registry records what it should run now.
+    const offline = await eventually(
+      () => deviceRecord(fixture, accountId, 'a-late'),
+      (device) => device.expectedConfigurationHash === newHash,
+      'the offline device expects the new configuration',
+    );
+    assert.deepEqual([offline.online, offline.configurationState], [false, 'PENDING']);
+    const outOfSync = await fixture.api<{ items: { clientId: string }[] }>('GET', `/devices?accountId=${accountId}&configurationInSync=false`);
+    assert.deepEqual(outOfSync.body.items.map((item) => item.clientId).sort(), ['a-3', 'a-late']);
     assert.deepEqual(online.get('b-1')!.pushes, [], 'a device of the other category gets nothing');
     assert.deepEqual(online.get('b-2')!.pushes, []);
 

@@ -104,6 +104,7 @@ export function categoryRoutes(deps: RouteDeps): ApiRoute[] {
         await new ReferenceChecker(store).check('body', { ...patch, accountId: current.accountId, accountMustExist: false });
         const updated = await store.updateCategory(current.id, version, patch);
         const devicesMustCatchUp = updated.configurationId !== current.configurationId || !sameBundles(updated.bundleIds, current.bundleIds);
+        if (devicesMustCatchUp) await deps.expectedConfigurations.record(updated.accountId, { category: updated.name });
         const devicesTold = devicesMustCatchUp
           ? await tellOnlineDevices(store, deps.fleetUpdates, updated.accountId, { category: updated.name }, 'category')
           : 0;

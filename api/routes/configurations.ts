@@ -77,6 +77,7 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
         requireWriteAccess(principal, current.accountId);
         const edited = await store.updateConfigurationContent(current.id, body.version, body.content, principal.actor);
         // Every online device of the account is named: the broker side sends only to those whose held configuration changed.
+        await deps.expectedConfigurations.record(edited.accountId, {});
         const devicesTold = await tellOnlineDevices(store, deps.fleetUpdates, edited.accountId, {}, 'configuration');
         await deps.audit({
           type: 'configuration.edited',

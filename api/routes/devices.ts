@@ -169,6 +169,7 @@ export function deviceRoutes(deps: RouteDeps): ApiRoute[] {
           provisionRequestId: null,
           detail: { deviceId: device.id, from, to },
         });
+        if ('category' in to) await deps.expectedConfigurations.record(updated.accountId, { clientId: updated.clientId });
         await tellDevice(updated, 'category' in to ? 'category' : 'tags');
         return { status: 200, body: deviceView(updated) };
       },
