@@ -3,12 +3,12 @@
  * under {dataDir}/ca: create one, roll the issuing CA over with the root key the operator
  * brings back, and describe what is there. The running platform does none of these.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { invalidCa } from './ca-checks.ts';
-import { createIssuingCa } from './ca-creation.ts';
+import { createIssuingCa, type NewCa } from './ca-creation.ts';
 import {
   caFileNames,
   caSubdirectories,
@@ -26,6 +26,7 @@ import {
 import { caPath, loadRootCertificate, writeNewGeneratedCa } from './generated-ca.ts';
 import { keysMatch, type KeyAlgorithm } from './key-pairs.ts';
 import { dayMs } from './certificate-builder.ts';
+import { loadNextRoot } from './next-root.ts';
 import { leafRenewalDays } from './profiles.ts';
 
 export interface CaCommandOptions {
@@ -61,23 +62,48 @@ export async function createCa(options: CaCommandOptions): Promise<{ rootKeyFile
 }
 
 /**
- * Rolls the issuing CA over: a new issuing CA signed by the root key, which replaces the current
- * one. The current certificate goes to ca/retired/, where the platform keeps trusting it for the
- * device certificates it issued until it expires; its key goes beside it (encrypted when there is
- * a passphrase), with which the platform keeps signing that CA's CRL, and nothing else, until then.
+ * Rolls the issuing CA over: a new issuing CA signed by the root key (the next root's during a
+ * root rollover), which replaces the current one (installIssuingCa).
  */
 export async function issueIntermediate(
   options: CaCommandOptions,
 ): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string; keyFile: string | null } }> {
   const directory = await ensureCaDirectory(options.dataDir);
+  // During a root rollover the new issuing CA is the next root's, signed with its key.
   const root = await loadRootCertificate(directory);
-  const rootKeyFile = options.rootKeyFile ?? caPath(directory, caFileNames.rootKey);
-  const rootKeyText = await readOptionalFile(rootKeyFile);
-  if (rootKeyText === undefined) throw invalidCa(`${rootKeyFile} does not exist: bring the root key back and name it with --root-key <file>`);
-  const rootKey = parsePrivateKeyPem(rootKeyText, rootKeyFile, options.passphrase);
-  if (!keysMatch(rootKey, root.certificate.publicKey)) throw invalidCa(`${rootKeyFile} is not the key of ${caPath(directory, caFileNames.rootCert)}`);
-  const issuing = await createIssuingCa(options.keyAlgorithm, { fields: root.fields, privateKey: rootKey });
+  const nextRoot = await loadNextRoot(directory, root, options.log);
+  const signer = nextRoot ?? root;
+  const rootKey = await readRootKey(
+    options.rootKeyFile ?? caPath(directory, nextRoot ? caFileNames.nextRootKey : caFileNames.rootKey),
+    signer.certificate,
+    options.passphrase,
+  );
+  return installIssuingCa(directory, await createIssuingCa(options.keyAlgorithm, { fields: signer.fields, privateKey: rootKey }), options);
+}
 
+/**
+ * A root key brought back for a command, checked against its certificate. A missing file says to
+ * bring the key back and name it with --root-key.
+ */
+export async function readRootKey(file: string, certificate: X509Certificate, passphrase: string | undefined): Promise<KeyObject> {
+  const text = await readOptionalFile(file);
+  if (text === undefined) throw invalidCa(`${file} does not exist: bring the root key back and name it with --root-key <file>`);
+  const key = parsePrivateKeyPem(text, file, passphrase);
+  if (!keysMatch(key, certificate.publicKey)) throw invalidCa(`${file} is not the key of the root ${certificate.subject.replace(/\n/g, ', ')}`);
+  return key;
+}
+
+/**
+ * Puts a new issuing CA in place of the current one. The current certificate goes to
+ * ca/retired/, where the platform keeps trusting it for the device certificates it issued until
+ * it expires; its key goes beside it (encrypted when there is a passphrase), with which the
+ * platform keeps signing that CA's CRL, and nothing else, until then.
+ */
+export async function installIssuingCa(
+  directory: string,
+  issuing: NewCa,
+  options: Pick<CaCommandOptions, 'passphrase' | 'log'>,
+): Promise<{ issuing: X509Certificate; retired?: { certificate: X509Certificate; file: string; keyFile: string | null } }> {
   let retired: { certificate: X509Certificate; file: string; keyFile: string | null } | undefined;
   const currentFile = caPath(directory, caFileNames.issuingCert);
   const currentKeyFile = caPath(directory, caFileNames.issuingKey);
@@ -117,6 +143,10 @@ export interface LeafDescription {
 
 export interface CaDescription {
   readonly root: X509Certificate;
+  /** During a root rollover (new-root until retire-root): root 2 and the cross certificate root 1 signed for it. */
+  readonly nextRoot: { readonly certificate: X509Certificate; readonly cross: X509Certificate | null } | null;
+  /** Roots retired by retire-root (ca/retired-roots/), kept for the record. */
+  readonly retiredRoots: readonly X509Certificate[];
   readonly issuing: X509Certificate | null;
   readonly issuingKeyEncrypted: boolean | null;
   readonly retired: readonly X509Certificate[];
@@ -146,9 +176,28 @@ export async function describeCa(dataDir: string, renewalDays: number = leafRene
     if (text !== undefined) retired.push(parseCertificatePem(text, path.join(retiredDirectory, name)));
   }
   const rootKeysOnDisk: { file: string; encrypted: boolean }[] = [];
-  for (const name of [caFileNames.rootKey, caFileNames.legacyRootKey]) {
+  // The root key, root 2's during a rollover, root 1's after retire-root (to destroy), and where versions before issue 12 kept it.
+  const offlineKeys = (await readdir(caPath(directory, caSubdirectories.offline)).catch(() => [] as string[]))
+    .filter((name) => name.endsWith('.key.pem'))
+    .sort()
+    .map((name) => path.join(caSubdirectories.offline, name));
+  for (const name of [...offlineKeys, caFileNames.legacyRootKey]) {
     const text = await readOptionalFile(caPath(directory, name));
     if (text !== undefined) rootKeysOnDisk.push({ file: caPath(directory, name), encrypted: isEncryptedKeyPem(text) });
+  }
+  const optionalCertificate = async (file: string): Promise<X509Certificate | null> => {
+    const text = await readOptionalFile(file);
+    return text === undefined ? null : parseCertificatePem(text, file);
+  };
+  const nextRootCertificate = await optionalCertificate(caPath(directory, caFileNames.nextRootCert));
+  const nextRoot = nextRootCertificate && { certificate: nextRootCertificate, cross: await optionalCertificate(caPath(directory, caFileNames.nextRootCross)) };
+  const retiredRootsDirectory = caPath(directory, caSubdirectories.retiredRoots);
+  const retiredRoots: X509Certificate[] = [];
+  for (const name of (await readdir(retiredRootsDirectory).catch(() => [] as string[]))
+    .filter((entry) => /^root-ca\.[0-9a-f]+\.cert\.pem$/.test(entry))
+    .sort()) {
+    const certificate = await optionalCertificate(path.join(retiredRootsDirectory, name));
+    if (certificate) retiredRoots.push(certificate);
   }
   const issuing = issuingText === undefined ? null : parseCertificatePem(issuingText, caPath(directory, caFileNames.issuingCert));
   const leaf = async (name: string): Promise<LeafDescription | null> => {
@@ -165,6 +214,8 @@ export async function describeCa(dataDir: string, renewalDays: number = leafRene
   };
   return {
     root,
+    nextRoot,
+    retiredRoots,
     leaves: { server: await leaf(caFileNames.serverCert), signing: await leaf(caFileNames.signingCert) },
     issuing,
     issuingKeyEncrypted: issuingKeyText === undefined ? null : isEncryptedKeyPem(issuingKeyText),

@@ -6,7 +6,7 @@ import { randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { issuerFor } from './ca-checks.ts';
 import { buildCertificate, clockSkewMs, createIssuer, dayMs, randomSerial, wholeSeconds, type Issuer } from './certificate-builder.ts';
 import { readCertificate, type CertificateFields } from './certificate-reader.ts';
-import type { Asn1 } from './der.ts';
+import { toDer, type Asn1 } from './der.ts';
 import { generateCaKeyPair, spkiDerOf, type KeyAlgorithm } from './key-pairs.ts';
 import { buildName } from './names.ts';
 import { issuingCaExtensions, lifetimeDays, platformOrganization, rootCaExtensions } from './profiles.ts';
@@ -45,7 +45,7 @@ async function createCa(options: {
   return { certificate, fields: readCertificate(built.der), certPem: built.pem, privateKey: keys.privateKey };
 }
 
-/** A self-signed root CA (10 years). */
+/** A self-signed root CA (10 years): the first root, and root 2 of a root rollover. */
 export function createRootCa(keyAlgorithm: KeyAlgorithm): Promise<NewCa> {
   return createCa({ role: 'root', keyAlgorithm, extensions: rootCaExtensions() });
 }
@@ -58,4 +58,35 @@ export function createIssuingCa(keyAlgorithm: KeyAlgorithm, root: { readonly fie
     extensions: issuingCaExtensions(),
     parent: { issuer: issuerFor(root.fields, root.privateKey), notAfter: root.fields.notAfter },
   });
+}
+
+/** A certificate made in memory, without a key of its own. */
+export interface NewCertificate {
+  readonly certificate: X509Certificate;
+  readonly certPem: string;
+}
+
+/**
+ * The cross certificate of a root rollover: root 2's subject and public key, CA:true, signed by
+ * root 1, valid from now until the earlier of both roots' ends. A device that holds only root 1
+ * verifies through it what root 2 (and its issuing CA) signs; an issuing CA of root 2 names root
+ * 2's key identifier as its authority, which this certificate carries as its own.
+ */
+export function createCrossCertificate(
+  subject: { readonly fields: CertificateFields },
+  issuer: { readonly fields: CertificateFields; readonly privateKey: KeyObject },
+): NewCertificate {
+  const now = wholeSeconds(Date.now());
+  const built = buildCertificate(
+    {
+      serial: randomSerial(),
+      notBefore: now - clockSkewMs,
+      notAfter: Math.min(subject.fields.notAfter, issuer.fields.notAfter),
+      subject: subject.fields.subjectName,
+      subjectPublicKeyInfo: toDer(subject.fields.subjectPublicKeyInfo),
+      extensions: rootCaExtensions(),
+    },
+    issuerFor(issuer.fields, issuer.privateKey),
+  );
+  return { certificate: new X509Certificate(built.der), certPem: built.pem };
 }

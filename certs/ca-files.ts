@@ -17,6 +17,8 @@ export const caSubdirectories = {
   offline: 'offline',
   /** Certificates of earlier issuing CAs, trusted for the device certificates they issued. */
   retired: 'retired',
+  /** A root retired after a root rollover (`npm run ca -- retire-root`), with its cross certificate: kept for the record, read by nothing. */
+  retiredRoots: 'retired-roots',
 } as const;
 
 /** Names relative to {dataDir}/ca. */
@@ -31,6 +33,12 @@ export const caFileNames = {
   serverKey: 'server.key.pem',
   signingCert: 'signing.cert.pem',
   signingKey: 'signing.key.pem',
+  /** Root 2 of a root rollover (`npm run ca -- new-root`), self-signed: trusted beside the root until `retire-root` makes it the root. */
+  nextRootCert: 'next-root-ca.cert.pem',
+  /** Root 2's subject and key signed by the root: how devices that hold only the root verify what root 2 signs. */
+  nextRootCross: 'next-root-ca.cross.cert.pem',
+  /** Root 2's key, like the root key: never read by the platform, belongs off the machine. */
+  nextRootKey: `${caSubdirectories.offline}/next-root-ca.key.pem`,
 } as const;
 
 /**
@@ -40,6 +48,12 @@ export const caFileNames = {
 export function retiredIssuingFileNames(serialHex: string): { readonly cert: string; readonly key: string } {
   const serial = serialHex.toLowerCase();
   return { cert: `issuing-ca.${serial}.cert.pem`, key: `issuing-ca.${serial}.key.pem` };
+}
+
+/** The files of a root retired by `retire-root` in ca/retired-roots/: its certificate and the cross certificate it had signed. */
+export function retiredRootFileNames(serialHex: string): { readonly cert: string; readonly cross: string; readonly key: string } {
+  const serial = serialHex.toLowerCase();
+  return { cert: `root-ca.${serial}.cert.pem`, cross: `root-ca.${serial}.cross.cert.pem`, key: `root-ca.${serial}.key.pem` };
 }
 
 export const caDirectoryName = 'ca';

@@ -12,6 +12,7 @@ import type { Issuer } from './certificate-builder.ts';
 import { loadOrCreateGeneratedCa, loadRetiredIssuing, type LoadedCa, type RetiredIssuingCa } from './generated-ca.ts';
 import type { KeyAlgorithm } from './key-pairs.ts';
 import { loadOrIssueLeaves, type Credential } from './leaf-material.ts';
+import type { NextRoot } from './next-root.ts';
 import { loadOperatorCa, type OperatorCaFiles } from './operator-ca.ts';
 
 export type { OperatorCaFiles } from './operator-ca.ts';
@@ -37,6 +38,8 @@ export interface CaMaterial {
   readonly issuing: IssuingCa;
   /** Earlier issuing CAs (after a rollover) whose device certificates are still accepted, with their key when kept (CRLs only). */
   readonly retiredIssuing: readonly RetiredIssuingCa[];
+  /** Root 2 of a root rollover, with the cross certificate root 1 signed for it (generated CA only), or null. */
+  readonly nextRoot: NextRoot | null;
   readonly server: Credential;
   readonly signing: Credential;
   readonly operatorSupplied: boolean;
@@ -53,11 +56,12 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
   let root: { certificate: X509Certificate; certPem: string };
   let issuing: LoadedCa;
   let retiredIssuing: readonly RetiredIssuingCa[] = [];
+  let nextRoot: NextRoot | null = null;
   if (options.operatorCa) {
     const operator = await loadOperatorCa(options.operatorCa, passphrase, log);
     root = { certificate: operator.root, certPem: operator.rootPem };
     issuing = operator.issuing;
-    retiredIssuing = await loadRetiredIssuing(directory, root, passphrase, log);
+    retiredIssuing = await loadRetiredIssuing(directory, [root], passphrase, log);
   } else {
     const generated = await loadOrCreateGeneratedCa({
       directory,
@@ -68,6 +72,7 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
     root = { certificate: generated.root.certificate, certPem: generated.root.certPem };
     issuing = generated.issuing;
     retiredIssuing = generated.retiredIssuing;
+    nextRoot = generated.nextRoot;
   }
   const issuingCa: IssuingCa = { ...issuing, issuer: issuerFor(issuing.fields, issuing.privateKey) };
   const reloadLeaves = (): Promise<{ server: Credential; signing: Credential }> =>
@@ -81,5 +86,5 @@ export async function loadOrCreateCaMaterial(options: CaMaterialOptions): Promis
       log,
     });
   const { server, signing } = await reloadLeaves();
-  return { root, issuing: issuingCa, retiredIssuing, server, signing, operatorSupplied: options.operatorCa !== undefined, reloadLeaves };
+  return { root, issuing: issuingCa, retiredIssuing, nextRoot, server, signing, operatorSupplied: options.operatorCa !== undefined, reloadLeaves };
 }

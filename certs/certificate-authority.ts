@@ -7,6 +7,12 @@
  *          ├─ server certificate of the brokers (serverAuth, SANs)
  *          ├─ message-signing certificate ("device management")
  *          └─ device client certificates (clientAuth, CN = clientId, O = account)
+ *
+ * During a root rollover (`npm run ca -- new-root` until `retire-root`) a next root stands beside
+ * the root, with a cross certificate the root signed for it, and the issuing CA is the next root's:
+ *
+ *   root CA 1 ── cross certificate (root 2's subject and key) ─┐
+ *   root CA 2 (self-signed) ───────────────────────────────────┴─ issuing CA 2 ─ …
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PlatformConfig } from '../config/schema.ts';
@@ -77,17 +83,38 @@ export interface CrlIssuer {
   signCrl(revoked: readonly RevokedCertificate[], options?: CrlOptions): SignedCrl;
 }
 
+/** Root 2 of a root rollover, as devices are given it (PROTOCOL.md §7, "A new root"). */
+export interface NextRootCertificates {
+  /** Root 2, self-signed (PEM). */
+  readonly certificatePem: string;
+  /** Root 2's subject and key signed by the root (PEM). */
+  readonly crossCertificatePem: string;
+}
+
 export interface CertificateAuthority {
+  /** The root devices hold from the factory; during a root rollover, root 1 (until retire-root). */
   readonly rootCertificatePem: string;
   readonly issuingCertificatePem: string;
-  /** Issuing CA then root: what a TLS server sends after its own certificate. */
+  /**
+   * What signed bodies carry in certificates.chain: the issuing CA, then up to the root devices
+   * hold. During a root rollover the issuing CA is root 2's, so the chain goes on through the cross
+   * certificate: issuing CA 2, cross certificate, root 1.
+   */
+  readonly chainPems: readonly string[];
+  /** chainPems as one PEM text. */
   readonly chainPem: string;
+  /** Root 2 and its cross certificate between `npm run ca -- new-root` and `retire-root`, else null. */
+  readonly nextRoot: NextRootCertificates | null;
   /**
    * What device certificates must chain to on the account broker: the issuing CA, earlier issuing
-   * CAs still valid after a rollover (their devices keep working), and the root.
+   * CAs still valid after a rollover (their devices keep working), the root and the next root.
    */
   readonly clientCaPems: readonly string[];
-  /** For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA. The current one: see reloadLeafCertificates. */
+  /**
+   * For the brokers' TLS listeners; certPem is the server certificate followed by the issuing CA
+   * (and the cross certificate when the issuing CA is the next root's, for devices that hold only
+   * the root). The current one: see reloadLeafCertificates.
+   */
   readonly serverCredentials: TlsCredentials;
   /** Signs messages to devices; certPem is the signing certificate alone. The current one: see reloadLeafCertificates. */
   readonly signingCredentials: TlsCredentials;
@@ -161,7 +188,14 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   }
   const rootCertificatePem = material.root.certPem;
   const issuingCertificatePem = material.issuing.certPem;
-  const serverCredentialsOf = (server: Credential): TlsCredentials => Object.freeze({ certPem: server.certPem + issuingCertificatePem, keyPem: server.keyPem });
+  const nextRoot = material.nextRoot;
+  const issuingCertificate = material.issuing.certificate;
+  const underNextRoot = nextRoot !== null && issuingCertificate.checkIssued(nextRoot.certificate) && issuingCertificate.verify(nextRoot.certificate.publicKey);
+  // Up to the root every device holds: through the cross certificate when the issuing CA is root 2's.
+  const intermediatePems = underNextRoot ? [issuingCertificatePem, nextRoot.crossPem] : [issuingCertificatePem];
+  const chainPems = Object.freeze([...intermediatePems, rootCertificatePem]);
+  const serverCredentialsOf = (server: Credential): TlsCredentials =>
+    Object.freeze({ certPem: server.certPem + intermediatePems.join(''), keyPem: server.keyPem });
   const signingCredentialsOf = (signing: Credential): TlsCredentials => Object.freeze({ certPem: signing.certPem, keyPem: signing.keyPem });
   let leaves = { server: material.server, signing: material.signing };
   let serverCredentials = serverCredentialsOf(leaves.server);
@@ -172,8 +206,15 @@ export async function openCertificateAuthority(options: CertificateAuthorityOpti
   return Object.freeze({
     rootCertificatePem,
     issuingCertificatePem,
-    chainPem: issuingCertificatePem + rootCertificatePem,
-    clientCaPems: Object.freeze([issuingCertificatePem, ...material.retiredIssuing.map((retired) => retired.certificate.toString()), rootCertificatePem]),
+    chainPems,
+    chainPem: chainPems.join(''),
+    nextRoot: nextRoot ? Object.freeze({ certificatePem: nextRoot.certPem, crossCertificatePem: nextRoot.crossPem }) : null,
+    clientCaPems: Object.freeze([
+      issuingCertificatePem,
+      ...material.retiredIssuing.map((retired) => retired.certificate.toString()),
+      rootCertificatePem,
+      ...(nextRoot ? [nextRoot.certPem] : []),
+    ]),
     crlIssuers: Object.freeze(crlIssuers.map((crlIssuer) => Object.freeze(crlIssuer))),
     crlIssuerIdOf: (certificatePem: string) => {
       try {

@@ -26,6 +26,7 @@ import {
 } from './ca-files.ts';
 import type { CertificateFields } from './certificate-reader.ts';
 import { describeKey, keysMatch, privateKeyToPem, signatureAlgorithmFor, type KeyAlgorithm } from './key-pairs.ts';
+import { loadNextRoot, type NextRoot } from './next-root.ts';
 
 /** A loaded CA that signs: its certificate and key (keyPem unencrypted, in memory only). */
 export interface LoadedCa {
@@ -41,6 +42,8 @@ export interface GeneratedCa {
   readonly issuing: LoadedCa;
   /** Earlier issuing CAs still valid: the device certificates they issued keep working. */
   readonly retiredIssuing: readonly RetiredIssuingCa[];
+  /** Root 2 of a root rollover with its cross certificate (between new-root and retire-root), or null. */
+  readonly nextRoot: NextRoot | null;
 }
 
 export interface GeneratedCaOptions {
@@ -111,7 +114,18 @@ export async function loadRootCertificate(directory: string): Promise<GeneratedC
   return { certificate, fields, certPem: certificate.toString() };
 }
 
-async function loadIssuing(directory: string, root: GeneratedCa['root'], passphrase: string | undefined, log: Logger): Promise<LoadedCa> {
+/** The root among `roots` that signed `certificate`; the first one when none did (a check against it then names the defect). */
+export function signingRootOf<T extends { readonly certificate: X509Certificate }>(certificate: X509Certificate, roots: readonly [T, ...T[]]): T {
+  return roots.find((root) => certificate.checkIssued(root.certificate) && certificate.verify(root.certificate.publicKey)) ?? roots[0];
+}
+
+/** The issuing CA in use with its key, signed by the root or (during a root rollover) by the next root. */
+async function loadIssuing(
+  directory: string,
+  roots: readonly [GeneratedCa['root'], ...GeneratedCa['root'][]],
+  passphrase: string | undefined,
+  log: Logger,
+): Promise<LoadedCa> {
   const certFile = caPath(directory, caFileNames.issuingCert);
   const keyFile = caPath(directory, caFileNames.issuingKey);
   const hint = 'make a new issuing CA with the root key: npm run ca -- issue-intermediate (docs/OPERATIONS.md)';
@@ -122,7 +136,9 @@ async function loadIssuing(directory: string, root: GeneratedCa['root'], passphr
   const certificate = parseCertificatePem(certPem, certFile);
   const fields = readCertificateFields(certificate, certFile);
   const privateKey = parsePrivateKeyPem(keyText, keyFile, passphrase);
-  checkCa({ certificate, fields, certFile, privateKey, keyFile, issuer: root.certificate, issuerFile: caPath(directory, caFileNames.rootCert) });
+  const root = signingRootOf(certificate, roots);
+  const rootFile = caPath(directory, root === roots[0] ? caFileNames.rootCert : caFileNames.nextRootCert);
+  checkCa({ certificate, fields, certFile, privateKey, keyFile, issuer: root.certificate, issuerFile: rootFile });
   if (passphrase !== undefined && !isEncryptedKeyPem(keyText)) {
     await writeKeyFile(keyFile, privateKeyFilePem(privateKey, passphrase));
     log.info({ file: keyFile }, 'encrypted the issuing CA key with the passphrase');
@@ -154,13 +170,14 @@ async function loadRetiredKey(certFile: string, certificate: X509Certificate, pa
 }
 
 /**
- * The certificates in ca/retired/ that the root signed and that have not expired: issuing CAs of
- * before a rollover (generated, or the operator's copied there), whose device certificates stay
- * accepted, each with its key when one is kept beside it (for its CRL).
+ * The certificates in ca/retired/ that a root signed (the root, or the next root during a root
+ * rollover) and that have not expired: issuing CAs of before a rollover (generated, or the
+ * operator's copied there), whose device certificates stay accepted, each with its key when one
+ * is kept beside it (for its CRL).
  */
 export async function loadRetiredIssuing(
   directory: string,
-  root: { readonly certificate: X509Certificate },
+  roots: readonly [{ readonly certificate: X509Certificate }, ...{ readonly certificate: X509Certificate }[]],
   passphrase: string | undefined,
   log: Logger,
 ): Promise<RetiredIssuingCa[]> {
@@ -172,7 +189,7 @@ export async function loadRetiredIssuing(
     try {
       const certificate = parseCertificatePem((await readOptionalFile(file)) ?? '', file);
       const fields = readCertificateFields(certificate, file);
-      checkCaCertificate({ certificate, fields, certFile: file, issuer: root.certificate, issuerFile: 'the root CA' });
+      checkCaCertificate({ certificate, fields, certFile: file, issuer: signingRootOf(certificate, roots).certificate, issuerFile: 'the root CA' });
       retired.push({ certificate, fields, privateKey: await loadRetiredKey(file, certificate, passphrase, log) });
     } catch (error) {
       log.info({ file, reason: (error as Error).message }, 'retired issuing CA not trusted any more (expired, or not signed by the root)');
@@ -200,11 +217,14 @@ export async function loadOrCreateGeneratedCa(options: GeneratedCaOptions): Prom
     );
   }
   const root = await loadRootCertificate(directory);
-  const issuing = await loadIssuing(directory, root, passphrase, log);
-  const retiredIssuing = await loadRetiredIssuing(directory, root, passphrase, log);
-  const rootKeyFile = caPath(directory, caFileNames.rootKey);
-  if (!created && (await exists(rootKeyFile))) {
-    log.warn({ file: rootKeyFile }, 'the root CA key is still on this machine (not read): move it offline (docs/OPERATIONS.md)');
+  const nextRoot = await loadNextRoot(directory, root, log);
+  const roots: [GeneratedCa['root'], ...GeneratedCa['root'][]] = nextRoot ? [root, nextRoot] : [root];
+  const issuing = await loadIssuing(directory, roots, passphrase, log);
+  const retiredIssuing = await loadRetiredIssuing(directory, roots, passphrase, log);
+  for (const keyFile of [caPath(directory, caFileNames.rootKey), caPath(directory, caFileNames.nextRootKey)]) {
+    if (!created && (await exists(keyFile))) {
+      log.warn({ file: keyFile }, 'the root CA key is still on this machine (not read): move it offline (docs/OPERATIONS.md)');
+    }
   }
   if (!created && issuing.privateKey.asymmetricKeyType !== options.keyAlgorithm) {
     log.warn({ file: rootCertFile, key: describeKey(issuing.privateKey) }, 'existing CA kept; certKeyAlgorithm applies to a new CA only');
@@ -212,11 +232,12 @@ export async function loadOrCreateGeneratedCa(options: GeneratedCaOptions): Prom
   log.info(
     {
       root: root.certificate.fingerprint256,
+      ...(nextRoot ? { nextRoot: nextRoot.certificate.fingerprint256 } : {}),
       issuing: issuing.certificate.fingerprint256,
       retiredIssuing: retiredIssuing.length,
       subject: issuing.certificate.subject.replace(/\n/g, ', '),
     },
     `${created ? 'created' : 'loaded'} the CA (issuing CA with its key, root certificate only)`,
   );
-  return { root, issuing, retiredIssuing };
+  return { root, issuing, retiredIssuing, nextRoot };
 }

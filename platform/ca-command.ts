@@ -6,11 +6,15 @@
  *   status                                  what the data directory holds
  *   create [--root-key-out <file>]          a root and an issuing CA on a data directory without one
  *   issue-intermediate [--root-key <file>]  roll the issuing CA over, signed by the root key brought back
+ *   new-root [--root-key <file>] [--root-key-out <file>]
+ *                                           start a root rollover: root 2, its cross certificate, an issuing CA under it
+ *   retire-root                             end it: root 2 becomes the root, root 1 is kept for the record
  */
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCa, describeCa, issueIntermediate, type CaCommandOptions } from '../certs/ca-commands.ts';
+import { newRoot, retireRoot } from '../certs/root-rollover.ts';
 import { readKeyPassphrase } from '../certs/key-passphrase.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import { envNameOf } from '../config/schema.ts';
@@ -22,6 +26,8 @@ import { exitWithUsage, runOperatorCommand } from './operator-command.ts';
 const usage = `usage: npm run ca -- status
        npm run ca -- create [--root-key-out <file>]
        npm run ca -- issue-intermediate [--root-key <file>]
+       npm run ca -- new-root [--root-key <file>] [--root-key-out <file>]
+       npm run ca -- retire-root
 (docs/OPERATIONS.md)
 `;
 
@@ -46,6 +52,12 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
   if (command === 'status') {
     const ca = await describeCa(config.dataDir, config.platformCertRenewalDays);
     let text = `CA in ${path.resolve(config.dataDir, 'ca')}\n${describeCertificate('root CA', ca.root)}`;
+    if (ca.nextRoot) {
+      text += describeCertificate('next root', ca.nextRoot.certificate);
+      text += ca.nextRoot.cross ? describeCertificate('cross', ca.nextRoot.cross) : '  cross        missing: npm run ca -- new-root again\n';
+      text += `  ${''.padEnd(12)} root rollover under way: devices learn the next root; npm run ca -- retire-root when they all know it\n`;
+    }
+    for (const retiredRoot of ca.retiredRoots) text += describeCertificate('retired root', retiredRoot);
     text += ca.issuing ? describeCertificate('issuing CA', ca.issuing) : '  issuing CA   missing: npm run ca -- issue-intermediate\n';
     if (ca.issuingKeyEncrypted !== null) text += `  issuing key  ${ca.issuingKeyEncrypted ? 'encrypted' : 'NOT encrypted (no passphrase)'}\n`;
     for (const retired of ca.retired) text += describeCertificate('retired', retired);
@@ -71,6 +83,8 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
         'Move the root key off this machine now: the platform never reads it; `npm run ca -- issue-intermediate --root-key <file>` needs it.\n'
       );
     }
+    if (command === 'new-root') return newRootReport(await newRoot({ ...common, ...rootKeyFiles(options) }), passphrase);
+    if (command === 'retire-root') return retireRootReport(await retireRoot(common));
     const rolled = await issueIntermediate({ ...common, ...(options['root-key'] ? { rootKeyFile: path.resolve(options['root-key']) } : {}) });
     return (
       `new issuing CA\n${describeCertificate('issuing CA', rolled.issuing)}` +
@@ -86,6 +100,37 @@ async function run(command: string, options: { 'root-key'?: string; 'root-key-ou
   });
 }
 
+function rootKeyFiles(options: { 'root-key'?: string; 'root-key-out'?: string }): { rootKeyFile?: string; nextRootKeyFile?: string } {
+  return {
+    ...(options['root-key'] ? { rootKeyFile: path.resolve(options['root-key']) } : {}),
+    ...(options['root-key-out'] ? { nextRootKeyFile: path.resolve(options['root-key-out']) } : {}),
+  };
+}
+
+function newRootReport(made: Awaited<ReturnType<typeof newRoot>>, passphrase: string | undefined): string {
+  return (
+    `root rollover started\n${describeCertificate('next root', made.nextRoot)}${describeCertificate('cross', made.cross)}${describeCertificate('issuing CA', made.issuing)}` +
+    `  next root key ${made.nextRootKeyFile}${passphrase === undefined ? ' (NOT encrypted: no passphrase)' : ' (encrypted)'}\n` +
+    (made.retired ? `previous issuing CA kept in ${made.retired.file}: its device certificates stay accepted until it expires or root 1 is retired\n` : '') +
+    '\nRestart every platform process: each trusts both roots, issues under the new issuing CA and sends devices the next root with its cross certificate.\n' +
+    'Then take both root keys offline again. Devices learn the next root at their next renewal (or renew now); retire-root when they all know it.\n'
+  );
+}
+
+function retireRootReport(retired: Awaited<ReturnType<typeof retireRoot>>): string {
+  return (
+    `root retired: the next root is now the root\n${describeCertificate('root CA', retired.root)}` +
+    (retired.retiredRootFile
+      ? `the retired root and its cross certificate are kept in ${path.dirname(retired.retiredRootFile)} (public, for the record)\n`
+      : '') +
+    retired.retiredIssuingMoved
+      .map((file) => `retired issuing CA of the retired root moved to ${file}: its certificates are refused from the next start\n`)
+      .join('') +
+    retired.keysToDestroy.map((file) => `${file}: no longer needed, destroy it\n`).join('') +
+    '\nRestart every platform process: from then on only devices that learnt the new root can connect.\n'
+  );
+}
+
 async function main(): Promise<void> {
   let parsed;
   try {
@@ -94,7 +139,8 @@ async function main(): Promise<void> {
     exitWithUsage(usage, (error as Error).message);
   }
   const [command, ...rest] = parsed.positionals;
-  if (command === undefined || rest.length > 0 || !['status', 'create', 'issue-intermediate'].includes(command)) exitWithUsage(usage);
+  if (command === undefined || rest.length > 0 || !['status', 'create', 'issue-intermediate', 'new-root', 'retire-root'].includes(command))
+    exitWithUsage(usage);
   const values = parsed.values;
   await runOperatorCommand('ca', (config) => run(command, values, config));
 }

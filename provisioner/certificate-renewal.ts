@@ -24,7 +24,7 @@ import type { ProvisioningTransport } from './transport.ts';
 
 type RenewalDependencies = Pick<
   ProvisionerDependencies,
-  'store' | 'issuer' | 'signing' | 'chainPems' | 'certificateRenewal' | 'maxMessageBytes' | 'log' | 'now' | 'sessions'
+  'store' | 'issuer' | 'signing' | 'chainPems' | 'nextRootTrust' | 'certificateRenewal' | 'maxMessageBytes' | 'log' | 'now' | 'sessions'
 >;
 
 function spkiOf(certificate: IssuedCertificate): Buffer {
@@ -86,6 +86,7 @@ function resultFor(deps: RenewalDependencies, account: Account, requestId: strin
     issuedOn: certificate.createdOn,
     certificates: { client: certificate.pem, chain: [...deps.chainPems], signing: deps.signing.certPem },
     renewal: renewalWindow(certificate, deps.certificateRenewal.certificateRenewalShare),
+    ...(deps.nextRootTrust ? { trust: deps.nextRootTrust } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
+import type { NextRootTrust } from '../protocol/root-trust.ts';
 import type { BundleMetadata, ProvisionStore } from '../store/types.ts';
 import type { DeviceRateLimitSettings } from './device-rate-limits.ts';
 
@@ -20,8 +21,13 @@ export interface ProvisionerDependencies {
   readonly issuer: DeviceCertificateIssuer;
   /** The message-signing ("device management") certificate and its key. */
   readonly signing: { readonly certPem: string; readonly key: KeyObject };
-  /** Issuing CA then root, PEM. */
+  /** Issuing CA then root, PEM (through the cross certificate during a root rollover: CertificateAuthority.chainPems). */
   readonly chainPems: readonly string[];
+  /**
+   * During a root rollover: root 2 and its cross certificate, sent in every provision and renewal
+   * result (`trust`) so that devices learn root 2 before root 1 is retired (PROTOCOL.md §7).
+   */
+  readonly nextRootTrust?: NextRootTrust;
   readonly provisioningAccount: string;
   /** Where devices of accounts without their own broker go: the platform's account broker. */
   readonly accountBrokerUrl: string;

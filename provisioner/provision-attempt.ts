@@ -163,6 +163,7 @@ async function buildResult(
     bundles,
     next: { brokerUrl: account.brokerUrl ?? deps.accountBrokerUrl, clientId: request.clientId, account: account.name, auth: 'client-certificate' },
     renewal: renewalWindow(certificate, deps.certificateRenewal.certificateRenewalShare),
+    ...(deps.nextRootTrust ? { trust: deps.nextRootTrust } : {}),
   };
 }
 
