@@ -1,5 +1,5 @@
 import type { AccountBroker } from '../broker/account-broker.ts';
-import { isConnectedHere } from '../broker/connected-clients.ts';
+import { isConnectedHere, trackConnectionStarts } from '../broker/connected-clients.ts';
 import type { ProvisionBroker } from '../broker/provision-broker.ts';
 import type { CertificateAuthority } from '../certs/certificate-authority.ts';
 import type { FleetUpdateSender } from '../cluster/fleet-update-notice.ts';
@@ -56,6 +56,7 @@ export async function startAccountBrokerServices(options: AccountBrokerServicesO
   const { config, deps, ca, provisionBroker, accountBroker, log, shutdown, brokerId } = options;
   const publish = (topic: string, payload: Buffer): Promise<void> => publishQos1(accountBroker.aedes, topic, payload);
   const connectedHere = (clientId: string): boolean => isConnectedHere(accountBroker.aedes, clientId);
+  const connectedSince = trackConnectionStarts(accountBroker.aedes);
   const liveness = startBrokerLiveness({
     store: deps.store,
     brokerId,
@@ -66,7 +67,7 @@ export async function startAccountBrokerServices(options: AccountBrokerServicesO
   // After its configuration, a device is sent the latest update job that matches it (issue 15 §4).
   const reconciler = new DeviceReconciler(deps, {
     publish,
-    sendJobs: (account, device, encoding) => sendLatestMatchingJob(deps, account, device, publish, encoding),
+    sendJobs: (account, device, encoding) => sendLatestMatchingJob(deps, account, device, publish, encoding, connectedSince(device.clientId)),
   });
   const birthHandler = await startBirthHandler(deps, options.birthTransport, { brokerId, reconciler });
   shutdown.add(() => birthHandler.close());

@@ -42,13 +42,14 @@ export async function latestMatchingJob(store: Pick<ProvisionStore, 'listUpdateJ
 
 /**
  * The state from which the job is sent to the device, or null when it is not: never sent (absent or
- * PENDING), or sent and not finished (SENT, DOWNLOADING) before the device's current session began
- * (its last birth): the device lost it with its previous connection, or restarted while downloading.
+ * PENDING), or sent and not finished (SENT, DOWNLOADING) before the device's current connection
+ * began: the device lost it with its previous connection, or restarted while downloading. A birth
+ * within the same connection (after applying a configuration) does not send it again.
  */
-function sendableFrom(status: JobDeviceStatus | null, device: DeviceRecord): JobDeviceState | null {
+function sendableFrom(status: JobDeviceStatus | null, connectedSince: number | null): JobDeviceState | null {
   if (!status || status.state === 'PENDING') return 'PENDING';
   const unfinished = status.state === 'SENT' || status.state === 'DOWNLOADING';
-  return unfinished && device.lastBirthOn !== null && status.modifiedOn < device.lastBirthOn ? status.state : null;
+  return unfinished && connectedSince !== null && status.modifiedOn < connectedSince ? status.state : null;
 }
 
 /** The job's configuration version, built for this device as every configuration is (the account's values filled in). */
@@ -84,13 +85,15 @@ async function bundlesToSend(deps: JobDispatchDependencies, device: DeviceRecord
  * Brings one device up to its latest matching update job (docs/PROTOCOL.md, JOB-V1): called for a
  * device connected to this process, after its birth and when the API names it (a job created or
  * resumed). When the device's status in that job is absent or PENDING (or SENT or DOWNLOADING
- * since before its last birth: lost with its previous connection), the job is sent, signed like
+ * since before its current connection began, `connectedSince`: lost with its previous
+ * connection), the job is sent, signed like
  * every reply (§7), with only the bundles it lacks, and its status becomes SENT; a job that leaves
  * nothing to send (every bundle there, the configuration already reported) is INSTALLED at once.
  * The status changes only from the state read (setJobDeviceStatus onlyFrom), so of two processes
  * handling the same device only one sends. A job carrying a configuration pins it on the device
  * record (configurationId and version): the platform holds that configuration for it from then on.
  * `encoding`: the one the device's last birth came in (KuraPayload protobuf or JSON, the default).
+ * `connectedSince`: when the device's connection to this process began (null: unknown, nothing is resent).
  */
 export async function sendLatestMatchingJob(
   deps: JobDispatchDependencies,
@@ -98,13 +101,14 @@ export async function sendLatestMatchingJob(
   device: DeviceRecord,
   publish: JobPublish,
   encoding: PayloadEncoding = 'json',
+  connectedSince: number | null = null,
 ): Promise<void> {
   const { store } = deps;
   const log = deps.log.child({ component: 'update-jobs' });
   const job = await latestMatchingJob(store, device);
   if (!job) return;
   const status = await store.getJobDeviceStatus(job.id, device.clientId);
-  const from = sendableFrom(status, device);
+  const from = sendableFrom(status, connectedSince);
   if (!from) return;
   const bundles = await bundlesToSend(deps, device, job);
   const configuration = await jobConfiguration(deps, account, device, job);

@@ -74,7 +74,11 @@ describe('Admin API: tenants stay apart, hostile input stays data', () => {
 
   it("Should not show, change or delete another account's configuration, nor attach it", async () => {
     assert.equal((await fixture.api('GET', `/api/v1/configurations/${theirConfigurationId}`, { token })).status, 404);
-    assert.equal((await fixture.api('PATCH', `/api/v1/configurations/${theirConfigurationId}`, { token, body: { version: 1, name: 'mine' } })).status, 404);
+    assert.equal(
+      (await fixture.api('PATCH', `/api/v1/configurations/${theirConfigurationId}`, { token, body: { version: 1, content: { mine: true } } })).status,
+      404,
+    );
+    assert.equal(((await fixture.api('GET', `/api/v1/configurations/${theirConfigurationId}`)).body as { version: number }).version, 1, 'not edited');
     assert.equal((await fixture.api('DELETE', `/api/v1/configurations/${theirConfigurationId}`, { token })).status, 404);
     const attach = await fixture.api('POST', '/api/v1/provision-requests', {
       token,
