@@ -4,6 +4,7 @@ import { jobDeviceFilters } from '../protocol/jobs.ts';
 import { renewalDeviceFilters } from '../protocol/renewal.ts';
 import { birthTopic, configurationPushTopic } from '../protocol/topics.ts';
 import type { DeviceState } from './device-state.ts';
+import { trustedRootFingerprints } from './root-learning.ts';
 import { answerWithin, connectWithin, dropConnection } from './mqtt-waits.ts';
 import type { AgentSettings } from './settings.ts';
 
@@ -14,12 +15,16 @@ function fromAccountBroker(error: unknown): Error {
   return Object.assign(new Error(`account broker: ${cause.message}`, { cause }), code !== undefined ? { code } : {});
 }
 
-/** The birth message (PROTOCOL.md §10) with the configuration hash the device runs, its PUBACK awaited for `timeout`. */
+/**
+ * The birth message (PROTOCOL.md §10) with the configuration hash the device runs and the roots it
+ * trusts (`trust.roots`), its PUBACK awaited for `timeout`.
+ */
 export async function publishBirth(
   client: MqttClient,
   next: { readonly account: string; readonly clientId: string },
   settings: AgentSettings,
   configurationHash: string,
+  trustedRoots: readonly string[],
 ): Promise<void> {
   const birth = client.publishAsync(
     birthTopic(next.account, next.clientId),
@@ -28,6 +33,7 @@ export async function publishBirth(
       serial: settings.serial,
       ...(settings.model ? { model: settings.model } : {}),
       ...(settings.firmware ? { firmware: settings.firmware } : {}),
+      trustedRoots,
     }),
     { qos: 1 },
   );
@@ -48,7 +54,7 @@ export async function connectToAccountBroker(
   signal?: AbortSignal,
   onConnected?: (client: MqttClient) => void,
 ): Promise<MqttClient> {
-  const [credentials, trustedRootPem] = await Promise.all([state.accountCredentials(), state.trustedRoot()]);
+  const [credentials, trustedRoots] = await Promise.all([state.accountCredentials(), state.trustedRoots()]);
   const { next } = credentials;
   const client = await connectWithin(
     next.brokerUrl,
@@ -58,7 +64,8 @@ export async function connectToAccountBroker(
       protocolVersion: 4,
       key: credentials.keyPem,
       cert: credentials.certPem,
-      ca: trustedRootPem,
+      // Every root the device holds: during a root rollover the broker's certificate may chain to the new one.
+      ca: [...trustedRoots],
     },
     settings.timeout,
     signal,
@@ -81,7 +88,7 @@ export async function connectToAccountBroker(
       settings.timeout,
     );
     if (granted.some((grant) => grant.qos === 128)) throw new Error(`subscription to ${filters.join(' and ')} refused`);
-    await publishBirth(client, next, settings, credentials.configurationHash);
+    await publishBirth(client, next, settings, credentials.configurationHash, await trustedRootFingerprints(state));
     return client;
   } catch (error) {
     dropConnection(client);

@@ -245,6 +245,7 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
               refused: report.refused,
               reconnects: report.reconnects,
               reprovisioned: report.reprovisioned,
+              rootsLearnt: report.rootsLearnt,
             },
             certificate: credentials.pair,
           }
@@ -279,7 +280,8 @@ function printFleetSummary(summary: FleetSummary, json: boolean): void {
       `latency to birth: p50 ${l.p50} ms, p95 ${l.p95} ms, p99 ${l.p99} ms, max ${l.max} ms`,
       ...(r
         ? [
-            `renewed ${r.renewed}, renewal failures ${r.failed}, refused ${r.refused}, reconnects ${r.reconnects}, provisioned again ${r.reprovisioned}, devices short of their renewals ${r.devicesShort}`,
+            `renewed ${r.renewed}, renewal failures ${r.failed}, refused ${r.refused}, reconnects ${r.reconnects}, provisioned again ${r.reprovisioned}, devices short of their renewals ${r.devicesShort}` +
+              (r.rootsLearnt > 0 ? `, roots learnt ${r.rootsLearnt}` : ''),
             ...Object.entries(r.failuresByReason).map(([reason, n]) => `  ${n} × ${reason}`),
             `renewal latency: p50 ${r.latencyMs.p50} ms, p95 ${r.latencyMs.p95} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms`,
           ]

@@ -89,6 +89,7 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
         settings,
         state,
         trustedRootPem,
+        learntRootPems: state.learntRoots(),
         requestId,
         deviceKey,
         ...(options.onStep ? { onStep: options.onStep } : {}),

@@ -41,18 +41,33 @@ export interface DeviceStateOptions {
   readonly shared?: SharedFiles;
 }
 
+/** Where the roots a device learnt (PROTOCOL.md §7, "A new root") are kept, beside the factory's root-ca.pem. */
+const learntRootsFile = 'learnt-roots.pem';
+
+/** The PEM certificates of a text, each with its END line and a newline. */
+function pemBlocks(text: string): string[] {
+  return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)].map((match) =>
+    match[0].endsWith('\n') ? match[0] : `${match[0]}\n`,
+  );
+}
+
 /**
  * What a device keeps in its flash, as files in one directory: settings.json, root-ca.pem (given
  * at the factory), and after provisioning client.pem, client.key, chain.pem, signing.pem,
  * configuration.json, account.json, current.json and bundles/. A renewal (CERT-V1) adds its
  * pending request (renewal.json, with the new key) and then the new pair client-{serial}.pem and
- * .key beside the old one; current.json says which pair is in use.
+ * .key beside the old one; current.json says which pair is in use. Roots learnt from a provision
+ * or renewal result during a root rollover go to learnt-roots.pem (one file replaced whole), and
+ * are trusted beside root-ca.pem; a factory reset keeps them, as it keeps root-ca.pem.
  *
  * Reads are synchronous: a few KB from the page cache cost microseconds, where the thread-pool
  * round trips of an asynchronous read (open, stat, read, close) cost about 60 µs of CPU. Writes
  * stay asynchronous: creating a file can take a millisecond in the kernel.
  */
 export class DeviceState {
+  /** learnt-roots.pem, read once; the same array is extended when a root is learnt, so trust options holding it see the new root. */
+  private learnt: string[] | null = null;
+
   constructor(
     readonly directory: string,
     private readonly options: DeviceStateOptions = {},
@@ -125,6 +140,33 @@ export class DeviceState {
 
   async trustedRoot(): Promise<string> {
     return this.read('root-ca.pem');
+  }
+
+  /**
+   * The roots learnt since the factory (learnt-roots.pem), trusted beside trustedRoot(). The
+   * array is this state's own and grows when learnRoot adds one: hold it, do not copy it.
+   */
+  learntRoots(): readonly string[] {
+    this.learnt ??= existsSync(this.path(learntRootsFile)) ? pemBlocks(this.read(learntRootsFile)) : [];
+    return this.learnt;
+  }
+
+  /** Every root the device trusts: the factory's, then those learnt. */
+  async trustedRoots(): Promise<readonly string[]> {
+    return [await this.trustedRoot(), ...this.learntRoots()];
+  }
+
+  /**
+   * Adds a root to learnt-roots.pem (the caller checked it: protocol/root-trust.ts), replacing the
+   * file whole by one rename; false when the device held it already.
+   */
+  async learnRoot(rootPem: string): Promise<boolean> {
+    const held = this.learntRoots() as string[];
+    const [block] = pemBlocks(rootPem);
+    if (block === undefined || held.includes(block) || pemBlocks(await this.trustedRoot())[0] === block) return false;
+    await this.writeCommon(learntRootsFile, [...held, block].join(''), 0o644);
+    held.push(block);
+    return true;
   }
 
   /** bundles/ is made with the first bundle: most devices get none, and a directory costs an inode. */

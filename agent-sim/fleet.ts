@@ -58,6 +58,8 @@ export interface RenewalSummary {
   readonly reconnects: number;
   /** Devices sent back to the provision broker (an expired or refused certificate). */
   readonly reprovisioned: number;
+  /** Roots learnt from renewal results during a root rollover, summed over the devices. */
+  readonly rootsLearnt: number;
   /** Devices that left with fewer renewals than asked for, or could not stay online. */
   readonly devicesShort: number;
 }
@@ -180,7 +182,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
   /** The devices staying online (stayOnline), each until its renewals are done or its time is up. */
   const staying: Promise<void>[] = [];
   const renewalReasons: Record<string, number> = {};
-  const renewal = { renewed: 0, failed: 0, refused: 0, reconnects: 0, reprovisioned: 0, devicesShort: 0, latencies: [] as number[] };
+  const renewal = { renewed: 0, failed: 0, refused: 0, reconnects: 0, reprovisioned: 0, rootsLearnt: 0, devicesShort: 0, latencies: [] as number[] };
   async function keepOnline(state: DeviceState, client: Parameters<typeof stayOnline>[1], early: EarlyMessages | undefined): Promise<void> {
     const stay = options.stayOnline!;
     let report: OnlineReport;
@@ -210,6 +212,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
         refused: 0,
         reconnects: 0,
         reprovisioned: 0,
+        rootsLearnt: 0,
       };
     }
     for (const reason of report.renewalFailures) {
@@ -220,6 +223,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
     renewal.refused += report.refused;
     renewal.reconnects += report.reconnects;
     renewal.reprovisioned += report.reprovisioned;
+    renewal.rootsLearnt += report.rootsLearnt;
     const short = report.status === 'failed' || (stay.renewals !== undefined && report.renewed < stay.renewals);
     if (short && report.status !== 'stopped') renewal.devicesShort += 1;
   }
@@ -252,6 +256,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
             refused: renewal.refused,
             reconnects: renewal.reconnects,
             reprovisioned: renewal.reprovisioned,
+            rootsLearnt: renewal.rootsLearnt,
             devicesShort: renewal.devicesShort,
           },
         }

@@ -10,6 +10,7 @@ import { ConfigurationExchange, type ConfigurationEvent } from './configuration-
 import { closeWithin, dropConnection } from './mqtt-waits.ts';
 import { AccountSession, renewalAttempt } from './renewal-exchange.ts';
 import { verifyRenewNow } from './reply-verification.ts';
+import { learnNextRoot, trustedRootFingerprints } from './root-learning.ts';
 
 /** What a device online on its account broker reports, for the progress line and the summary. */
 export type OnlineEvent =
@@ -24,6 +25,9 @@ export type OnlineEvent =
   | 'refused'
   | 'reprovision'
   | 'reprovisioned'
+  /** A renewal result's `trust` named a new root and the device now trusts it (PROTOCOL.md §7, "A new root"); or refused it, with why. */
+  | 'root-learnt'
+  | 'root-refused'
   | JobEvent
   | ConfigurationEvent;
 
@@ -60,6 +64,8 @@ export interface OnlineReport {
   readonly reconnects: number;
   /** Times the device went back to the provision broker (its certificate expired or was refused). */
   readonly reprovisioned: number;
+  /** Roots learnt from renewal results (a root rollover). */
+  readonly rootsLearnt: number;
 }
 
 /** A refusal of the certificate: CONNACK 1, 2, 4 or 5, or a TLS alert. Not a broker down or unreachable (CONNACK 3, refused connection). */
@@ -89,14 +95,23 @@ type Wake = 'time' | 'closed' | 'stop' | 'renew-now';
 export async function stayOnline(state: DeviceState, firstClient: MqttClient, options: StayOnlineOptions = {}): Promise<OnlineReport> {
   const settings = await state.settings();
   const trustedRootPem = await state.trustedRoot();
-  const trust = { trustedRootPem, caAuthentication: settings['ca-authentication'] };
+  // learntRoots() is the state's own array: a root learnt below is trusted at once by everything holding `trust`.
+  const trust = { trustedRootPem, learntRootPems: state.learntRoots(), caAuthentication: settings['ca-authentication'] };
   const emit = options.onEvent ?? (() => undefined);
   const until = options.until ?? Number.POSITIVE_INFINITY;
   const stopSignals = [options.signal, Number.isFinite(until) ? AbortSignal.timeout(Math.max(0, until - Date.now())) : undefined].filter(
     (signal): signal is AbortSignal => signal !== undefined,
   );
   const stop = stopSignals.length > 0 ? AbortSignal.any(stopSignals) : undefined;
-  const report = { renewed: 0, renewalFailures: [] as string[], renewalLatenciesMs: [] as number[], refused: 0, reconnects: 0, reprovisioned: 0 };
+  const report = {
+    renewed: 0,
+    renewalFailures: [] as string[],
+    renewalLatenciesMs: [] as number[],
+    refused: 0,
+    reconnects: 0,
+    reprovisioned: 0,
+    rootsLearnt: 0,
+  };
   const end = (status: OnlineReport['status'], reason?: string): OnlineReport => ({ status, ...(reason ? { reason } : {}), ...report });
 
   let wake: ((why: Wake) => void) | null = null;
@@ -127,7 +142,7 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
     account: state.accountNext().account,
     timeoutMs: settings.timeout,
     refuseConfigurations: options.refuseConfigurations === true,
-    publishBirth: (client, hash) => publishBirth(client, state.accountNext(), settings, hash),
+    publishBirth: async (client, hash) => publishBirth(client, state.accountNext(), settings, hash, await trustedRootFingerprints(state)),
     onEvent: emit,
   });
   const attach = (client: MqttClient): AccountSession => {
@@ -267,6 +282,12 @@ export async function stayOnline(state: DeviceState, firstClient: MqttClient, op
         continue;
       }
       retryAt = null;
+      // A new root first: a power cut after it leaves the old pair in use and the root learnt, which is harmless.
+      const learning = await learnNextRoot(state, outcome.result.trust);
+      if (learning.kind === 'learnt') {
+        report.rootsLearnt += 1;
+        emit('root-learnt', learning.fingerprint);
+      } else if (learning.kind === 'refused') emit('root-refused', learning.reason);
       const pair = await state.installRenewal(outcome.result, outcome.pending.keyPem);
       // Over to the new certificate: goodbye with the old one, then CONNECT with the new one.
       await closeWithin(session.client, settings.timeout);

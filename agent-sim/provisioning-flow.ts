@@ -11,6 +11,7 @@ import { answerWithin, closeWithin, connectWithin, dropConnection, StoppedError 
 import { ReplyWaiter } from './reply-waiter.ts';
 import { trustOnlyTls } from './tls-contexts.ts';
 import { UntrustedReplyError, verifyReply, type TrustOptions } from './reply-verification.ts';
+import { learnNextRoot } from './root-learning.ts';
 import type { AgentSettings } from './settings.ts';
 
 export type Step = 'connect' | 'request' | 'reply' | 'verify' | 'bundles' | 'complete' | 'done';
@@ -39,6 +40,8 @@ export interface AttemptContext {
   readonly settings: AgentSettings;
   readonly state: DeviceState;
   readonly trustedRootPem: string;
+  /** Roots learnt since the factory (DeviceState.learntRoots, which grows when this attempt learns one), trusted beside it. */
+  readonly learntRootPems?: readonly string[];
   /** Same across attempts until one succeeds: a repeated request.id gets the same certificate. */
   readonly requestId: string;
   readonly deviceKey: KeyObject | null;
@@ -194,8 +197,8 @@ async function connectToSomeBroker(context: AttemptContext): Promise<MqttClient>
           password: settings.password,
           clean: true,
           protocolVersion: 4,
-          // mqtt.js hands its options to tls.connect: the verification is that of `ca: trustedRootPem`.
-          ...trustOnlyTls(context.trustedRootPem),
+          // mqtt.js hands its options to tls.connect: the verification is that of `ca: [trustedRootPem, ...learntRootPems]`.
+          ...trustOnlyTls(context.trustedRootPem, context.learntRootPems),
         },
         settings.timeout,
         context.signal,
@@ -251,6 +254,7 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
   };
   const trust = {
     trustedRootPem: context.trustedRootPem,
+    ...(context.learntRootPems ? { learntRootPems: context.learntRootPems } : {}),
     caAuthentication: settings['ca-authentication'],
     clientId,
   };
@@ -287,6 +291,10 @@ export async function provisionAttempt(context: AttemptContext): Promise<Attempt
     if (answer.reply.responseCode !== ResponseCode.ok) return refusal(answer.reply, 'provisioning refused', false);
     context.onStep?.('verify');
     const result = answer.document as ProvisionResult;
+    // A root rollover under way: the result names the new root, which the device checks and keeps (PROTOCOL.md §7).
+    const learning = await learnNextRoot(context.state, result.trust);
+    if (learning.kind !== 'none')
+      context.onStep?.('verify', learning.kind === 'learnt' ? `learnt root ${learning.fingerprint}` : `next root not taken: ${learning.reason}`);
     context.onStep?.('bundles', String(result.bundles.length));
     await downloadBundles(context, result);
     const keyPem = context.deviceKey ? context.deviceKey.export({ type: 'pkcs8', format: 'pem' }).toString() : (result.certificates.clientKey ?? '');

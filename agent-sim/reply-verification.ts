@@ -10,6 +10,7 @@ import {
 import { isMessageSigningCertificate, verifyBodySignature } from '../protocol/signing.ts';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import { ChainVerifier } from '../protocol/chain-verifier.ts';
+import type { ChainCheck } from '../protocol/certificate-chain.ts';
 import { decodeRenewalResult, type RenewalResult, type RenewNowCommand } from '../protocol/renewal.ts';
 import { decodeJobDocument, type JobCommand, type JobDocument } from '../protocol/jobs.ts';
 import { decodeConfigurationPushBody, type ConfigurationPushBody } from '../protocol/configuration.ts';
@@ -23,7 +24,13 @@ export class UntrustedReplyError extends Error {
 const chains = new ChainVerifier();
 
 export interface TrustOptions {
+  /** The root the device was given at the factory. */
   readonly trustedRootPem: string;
+  /**
+   * Roots learnt since (PROTOCOL.md §7, "A new root"), trusted beside it: a chain that reaches
+   * any of them is trusted. The device state's own array (DeviceState.learntRoots), which grows.
+   */
+  readonly learntRootPems?: readonly string[];
   /** Check the signer's chain up to the root held by the device (default on; off, a signature proves nothing). */
   readonly caAuthentication: boolean;
   /** The device's own clientId, and the request.id it sent: a body naming others is refused. */
@@ -44,9 +51,16 @@ export function trustedTime(trustedRootPem: string, clock: number = Date.now()):
   return clock < rootNotBefore ? { now: new Date(rootNotBefore), clockUnset: true } : { now: new Date(clock), clockUnset: false };
 }
 
-function checkChainNow(leaf: string | X509Certificate, chain: readonly string[], options: TrustOptions) {
-  const time = trustedTime(options.trustedRootPem, options.now?.getTime());
-  return chains.check(leaf, chain, options.trustedRootPem, time.now, time.clockUnset);
+/** The chain reaches one of the roots the device holds (the factory's first); the factory root's reason otherwise. */
+function checkChainNow(leaf: string | X509Certificate, chain: readonly string[], options: TrustOptions): ChainCheck {
+  let first: ChainCheck | undefined;
+  for (const rootPem of [options.trustedRootPem, ...(options.learntRootPems ?? [])]) {
+    const time = trustedTime(rootPem, options.now?.getTime());
+    const check = chains.check(leaf, chain, rootPem, time.now, time.clockUnset);
+    if (check.ok) return check;
+    first ??= check;
+  }
+  return first ?? { ok: false, reason: 'no root is held' };
 }
 
 /**
