@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
  * The layers of the README's layout table, bottom to top. A folder may import the folders of the
  * rows below its own and nothing else of ours: nothing above it, nothing on its own row, so no
  * two folders can import each other. `only` narrows a folder to fewer (agent-sim is built on the
- * protocol alone, so an outside agent can be too). test/layer-rules.test.ts checks that the README
+ * protocol alone, so an outside agent can be too; the admin CLI and the web console on the HTTP
+ * API alone, so an outside client can be too). test/layer-rules.test.ts checks that the README
  * table says the same as the rules made from this list.
  */
 const layers = [
@@ -22,6 +23,7 @@ const layers = [
   { folders: ['cluster'] },
   { folders: ['broker', 'provisioner', 'api'] },
   { folders: ['agent-sim'], only: ['protocol'] },
+  { folders: ['cli', 'console'], only: [] },
   { folders: ['platform'] },
   { folders: ['dev-support'] },
   { folders: ['bench', 'scripts'] },
