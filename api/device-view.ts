@@ -27,6 +27,7 @@ export function deviceView(device: DeviceRecord) {
     configurationState: device.configurationState,
     configurationError: device.configurationError,
     bundles: device.bundles.map(({ name, version, sha256 }) => ({ name, version, sha256 })),
+    trustedRoots: [...device.trustedRoots],
     provisionedOn: isoOrNull(device.provisionedOn),
     lastBirthOn: isoOrNull(device.lastBirthOn),
     lastSeenOn: isoOrNull(device.lastSeenOn),

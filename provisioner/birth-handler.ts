@@ -33,6 +33,7 @@ function statedFacts(birth: BirthMessage): DevicePatch {
     ...(birth.model !== undefined ? { model: birth.model } : {}),
     ...(birth.serial !== undefined ? { serial: birth.serial } : {}),
     ...(birth.firmware !== undefined ? { firmware: birth.firmware } : {}),
+    ...(birth.trustedRoots !== undefined ? { trustedRoots: birth.trustedRoots } : {}),
   };
 }
 

@@ -335,6 +335,7 @@ export function emptyDevice(accountId: string, clientId: string, now: number): D
     configurationState: null,
     configurationError: null,
     bundles: [],
+    trustedRoots: [],
     provisionedOn: null,
     lastBirthOn: null,
     lastSeenOn: null,
@@ -360,6 +361,7 @@ export const devicePatchFields = [
   'configurationState',
   'configurationError',
   'bundles',
+  'trustedRoots',
   'provisionedOn',
   'lastBirthOn',
   'lastSeenOn',
@@ -375,7 +377,11 @@ export function givenDevicePatch(patch: DevicePatch): DevicePatch {
     const value = patch[field];
     if (value === undefined) continue;
     given[field] =
-      field === 'tags' ? normalizedTags(value as readonly string[]) : field === 'bundles' ? copyBundles(value as readonly InstalledBundle[]) : value;
+      field === 'tags' || field === 'trustedRoots'
+        ? normalizedTags(value as readonly string[])
+        : field === 'bundles'
+          ? copyBundles(value as readonly InstalledBundle[])
+          : value;
   }
   return given as DevicePatch;
 }

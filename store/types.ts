@@ -235,6 +235,12 @@ export interface DeviceRecord {
   readonly configurationState: ConfigurationState | null;
   readonly configurationError: string | null;
   readonly bundles: readonly InstalledBundle[];
+  /**
+   * The roots the device said it trusts at its last birth that said (the metric trust.roots,
+   * PROTOCOL.md §10): lower-case hex SHA-256 of each root certificate, sorted. Empty: never said.
+   * How an operator counts the devices that know a new root before retiring the old one.
+   */
+  readonly trustedRoots: readonly string[];
   /** When it first completed provisioning (a provisioning again keeps it). */
   readonly provisionedOn: number | null;
   readonly lastBirthOn: number | null;
@@ -259,6 +265,8 @@ export interface DeviceFilter extends PageOptions {
   readonly configurationInSync?: boolean;
   /** certificateNotAfter < this (devices without a certificate never match). */
   readonly certificateExpiresBefore?: number;
+  /** Devices whose trustedRoots hold this SHA-256 (hex). */
+  readonly trustsRoot?: string;
 }
 
 /** null clears a field; tags are stored sorted and without repeats. */

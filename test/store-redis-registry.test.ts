@@ -81,6 +81,7 @@ describe('redis store: records stored before issue 15', () => {
         configurationState: null,
         configurationError: null,
         bundles: [],
+        trustedRoots: [],
       },
     );
     assert.deepEqual(await store.getDevice(account.id, 'old-device'), read, 'the same id every time');

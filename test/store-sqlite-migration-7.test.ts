@@ -157,6 +157,7 @@ describe('sqlite migration 7 (device registry) on a version 6 database', () => {
       configurationState: null,
       configurationError: null,
       bundles: [],
+      trustedRoots: [],
       provisionedOn: createdOn,
       lastBirthOn: createdOn,
       lastSeenOn: createdOn,

@@ -23,6 +23,9 @@ const installedBundleSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A root certificate named as a device names it in its birth (trust.roots): lower-case hex SHA-256 of its DER. */
+const rootFingerprintSchema = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
 /**
  * What a device of the registry (issue 15 §1) shows, in the list and in GET /devices/{id}. Tags
  * and category names follow the rules of categories.ts.
@@ -47,6 +50,9 @@ const deviceProperties = {
   configurationState: configurationStateSchema,
   configurationError: Nullable(Type.String({ description: 'Why the device refused the configuration.' })),
   bundles: Type.Array(installedBundleSchema, { description: 'Application bundles it runs, as last known.' }),
+  trustedRoots: Type.Array(rootFingerprintSchema, {
+    description: 'The roots it said it trusts at its last birth that said (trust.roots): SHA-256 (hex) of each root certificate, sorted. Empty: never said.',
+  }),
   provisionedOn: nullableDateTime('When it was first provisioned.'),
   lastBirthOn: nullableDateTime('Its last birth message.'),
   lastSeenOn: nullableDateTime('When it last connected or disconnected.'),
@@ -108,6 +114,11 @@ export const deviceListQuerySchema = Type.Object(
     ),
     model: Type.Optional(factFilter('model')),
     firmware: Type.Optional(factFilter('firmware')),
+    trustsRoot: Type.Optional(
+      withOptions(rootFingerprintSchema, {
+        description: 'Devices that reported this root among those they trust: before retiring a root, the count of devices that know the next one.',
+      }),
+    ),
     ...pageQueryProperties,
   },
   { additionalProperties: false },

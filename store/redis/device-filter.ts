@@ -7,12 +7,13 @@ import type { DeviceFilter, DeviceRecord } from '../types.ts';
  */
 export function deviceMatcher(filter: DeviceFilter): ((device: DeviceRecord) => boolean) | undefined {
   const checks: ((device: DeviceRecord) => boolean)[] = [];
-  const { clientId, online, category, tag, model, firmware, brokerId, configurationInSync, certificateExpiresBefore } = filter;
+  const { clientId, online, category, tag, model, firmware, brokerId, configurationInSync, certificateExpiresBefore, trustsRoot } = filter;
   if (clientId !== undefined) checks.push((device) => device.clientId === clientId);
   if (online !== undefined) checks.push((device) => device.online === online);
   // A record can change category between the read of the category index and its load: the record decides.
   if (category !== undefined) checks.push((device) => device.category === category);
   if (tag !== undefined) checks.push((device) => device.tags.includes(tag));
+  if (trustsRoot !== undefined) checks.push((device) => device.trustedRoots.includes(trustsRoot));
   if (model !== undefined) checks.push((device) => device.model === model);
   if (firmware !== undefined) checks.push((device) => device.firmware === firmware);
   if (brokerId !== undefined) checks.push((device) => device.brokerId === brokerId);

@@ -296,6 +296,14 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    description: 'device registry: the roots each device says it trusts (issue 14 §3, a root rollover)',
+    sql: `
+      -- SHA-256 (hex) of each root, sorted, as JSON text like tags; devices recorded before said nothing.
+      ALTER TABLE devices ADD COLUMN trusted_roots TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

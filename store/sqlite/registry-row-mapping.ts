@@ -37,6 +37,7 @@ export interface DeviceRow {
   configuration_state: string | null;
   configuration_error: string | null;
   bundles: string;
+  trusted_roots: string;
   provisioned_on: number | null;
   last_birth_on: number | null;
   last_seen_on: number | null;
@@ -64,6 +65,7 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     configurationState: row.configuration_state as ConfigurationState | null,
     configurationError: row.configuration_error,
     bundles: JSON.parse(row.bundles) as InstalledBundle[],
+    trustedRoots: JSON.parse(row.trusted_roots) as string[],
     provisionedOn: row.provisioned_on,
     lastBirthOn: row.last_birth_on,
     lastSeenOn: row.last_seen_on,
@@ -92,6 +94,7 @@ export function deviceToRow(device: DeviceRecord): DeviceRow {
     configuration_state: device.configurationState,
     configuration_error: device.configurationError,
     bundles: JSON.stringify(device.bundles),
+    trusted_roots: JSON.stringify(device.trustedRoots),
     provisioned_on: device.provisionedOn,
     last_birth_on: device.lastBirthOn,
     last_seen_on: device.lastSeenOn,

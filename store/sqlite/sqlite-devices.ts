@@ -22,6 +22,7 @@ const patchColumns: Readonly<Record<keyof DevicePatch, keyof DeviceRow>> = {
   configurationState: 'configuration_state',
   configurationError: 'configuration_error',
   bundles: 'bundles',
+  trustedRoots: 'trusted_roots',
   provisionedOn: 'provisioned_on',
   lastBirthOn: 'last_birth_on',
   lastSeenOn: 'last_seen_on',
@@ -92,6 +93,7 @@ export class SqliteDevices {
       .equal('online', filter.online === undefined ? undefined : filter.online ? 1 : 0)
       .equal('category', filter.category)
       .holds('tags', filter.tag)
+      .holds('trusted_roots', filter.trustsRoot)
       .equal('model', filter.model)
       .equal('firmware', filter.firmware)
       .equal('broker_id', filter.brokerId)

@@ -153,6 +153,29 @@ export function deviceFilterContract(fresh: FreshStore): void {
       assert.equal((await store.listDevices({ certificateExpiresBefore: Number.MAX_SAFE_INTEGER })).total, 5);
     });
 
+    it('records the roots a device trusts (sorted, without repeats, replaced whole, kept by patches without them) and filters by one, exactly', async (t) => {
+      const { store } = await fresh(t);
+      const accountId = (await store.createAccount(newAccount())).id;
+      const [root1, root2, root3] = ['1', '2', '3'].map((digit) => digit.repeat(64)) as [string, string, string];
+      const before = await store.upsertDevice(accountId, 'knows-one', { online: true });
+      assert.deepEqual(before.trustedRoots, [], 'a device that never said trusts nothing on record');
+      const both = await store.upsertDevice(accountId, 'knows-both', { trustedRoots: [root2, root1, root2] });
+      assert.deepEqual(both.trustedRoots, [root1, root2]);
+      await store.upsertDevice(accountId, 'knows-one', { trustedRoots: [root1] });
+      const kept = await store.upsertDevice(accountId, 'knows-both', { online: false, lastSeenOn: 7 });
+      assert.deepEqual(kept.trustedRoots, [root1, root2], 'a patch without trustedRoots keeps them');
+      assert.deepEqual((await store.getDevice(accountId, 'knows-both'))?.trustedRoots, [root1, root2]);
+      const byRoot = async (trustsRoot: string) => (await store.listDevices({ accountId, trustsRoot })).items.map((device) => device.clientId);
+      assert.deepEqual(await byRoot(root1), ['knows-both', 'knows-one']);
+      assert.deepEqual(await byRoot(root2), ['knows-both']);
+      assert.deepEqual(await byRoot(root3), []);
+      assert.deepEqual(await byRoot(root2.slice(0, 63)), [], 'no prefix match');
+      assert.equal((await store.listDevices({ accountId, trustsRoot: root2, limit: 1 })).total, 1);
+      const replaced = await store.upsertDevice(accountId, 'knows-both', { trustedRoots: [root3] });
+      assert.deepEqual(replaced.trustedRoots, [root3], 'a new list replaces the old one');
+      assert.deepEqual(await byRoot(root1), ['knows-one']);
+    });
+
     it('combines the filters with each other and with account, clientId and online, paging with the total', async (t) => {
       const { store } = await fresh(t);
       const { accounts, devices } = await seedRegistry(store);

@@ -24,6 +24,7 @@ const everyField = {
     { name: 'telemetry', version: '2.1.0', sha256: 'ab'.repeat(32) },
     { name: 'modbus', version: '1.0.0', sha256: 'cd'.repeat(32) },
   ],
+  trustedRoots: ['f0'.repeat(32), '0f'.repeat(32), 'f0'.repeat(32)],
   provisionedOn: 1_700_000_000_001,
   lastBirthOn: 1_700_000_000_002,
   lastSeenOn: 1_700_000_000_003,
@@ -46,6 +47,7 @@ const everyFieldCleared = {
   configurationState: null,
   configurationError: null,
   bundles: [],
+  trustedRoots: [],
   provisionedOn: null,
   lastBirthOn: null,
   lastSeenOn: null,
@@ -94,13 +96,21 @@ export function deviceRegistryContract(fresh: FreshStore): void {
       assert.deepEqual(await store.getDeviceById(again.id), again);
     });
 
-    it('round-trips every registry field, tags sorted and without repeats, and null clears each', async (t) => {
+    it('round-trips every registry field, tags and trusted roots sorted and without repeats, and null clears each', async (t) => {
       const { store, openAnother } = await fresh(t);
       const account = await store.createAccount(newAccount());
       const device = await store.upsertDevice(account.id, 'device-1', everyField);
       assert.deepEqual(
         { ...device },
-        { ...everyField, tags: ['north', 'roof'], id: device.id, accountId: account.id, clientId: 'device-1', modifiedOn: device.modifiedOn },
+        {
+          ...everyField,
+          tags: ['north', 'roof'],
+          trustedRoots: ['0f'.repeat(32), 'f0'.repeat(32)],
+          id: device.id,
+          accountId: account.id,
+          clientId: 'device-1',
+          modifiedOn: device.modifiedOn,
+        },
       );
       assert.deepEqual(await store.getDevice(account.id, 'device-1'), device);
       assert.deepEqual(await store.getDeviceById(device.id), device);

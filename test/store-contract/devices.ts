@@ -24,6 +24,7 @@ const noRegistryFields = {
   configurationState: null,
   configurationError: null,
   bundles: [],
+  trustedRoots: [],
 };
 
 function keysOf(devices: readonly DeviceRecord[]): string[] {
