@@ -4,10 +4,10 @@ import type { NextRootTrust } from './schemas.ts';
 
 export type { NextRootTrust } from './schemas.ts';
 
-/** The birth metric naming the roots a device trusts (PROTOCOL.md §10): how an operator counts the devices that know a new root. */
-export const trustRootsMetric = 'trust.roots';
-
-/** Lower-case hex SHA-256 of a certificate's DER: how the birth's `trust.roots` names a root. */
+/**
+ * Lower-case hex SHA-256 of a certificate's DER: how the birth metric `trust.roots` names a root
+ * (PROTOCOL.md §10), and so how an operator counts the devices that know a new root.
+ */
 export function rootFingerprint(pem: string): string {
   return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
 }
