@@ -1,0 +1,183 @@
+import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
+import { AccountNames } from './account-names.ts';
+import { ApiClient } from './api-client.ts';
+import { commandHelp, globalOptions, groupHelp, parseCommandLine, type AnyCommand, type CommandContext, type CommandGroup } from './command.ts';
+import { accountsGroup } from './commands/accounts.ts';
+import { auditGroup } from './commands/audit.ts';
+import { categoriesGroup } from './commands/categories.ts';
+import { certsGroup } from './commands/certs.ts';
+import { configurationsGroup } from './commands/configurations.ts';
+import { devicesGroup } from './commands/devices.ts';
+import { jobsGroup } from './commands/jobs.ts';
+import { renewGroup } from './commands/renew.ts';
+import { requestsGroup } from './commands/requests.ts';
+import { resolveConnection } from './connection.ts';
+import { exitCodes, InterruptedError, RefusedError, UnreachableError, UsageError } from './exit-codes.ts';
+import { printJson, printProblem, type Output } from './output.ts';
+
+export { exitCodes } from './exit-codes.ts';
+
+/** Every `provisio GROUP`, in the order --help lists them. */
+const groups: readonly CommandGroup[] = [
+  accountsGroup,
+  requestsGroup,
+  devicesGroup,
+  categoriesGroup,
+  configurationsGroup,
+  jobsGroup,
+  certsGroup,
+  renewGroup,
+  auditGroup,
+];
+
+const usage = `provisio: the admin CLI of a provisio platform, over its HTTP API (GET /api/v1/openapi.json)
+
+Usage: provisio GROUP COMMAND [options]
+
+${groups.map((group) => `  ${group.name.padEnd(15)} ${group.summary}`).join('\n')}
+
+Run \`provisio GROUP --help\` for its commands, \`provisio GROUP COMMAND --help\` for their options.
+
+Connection: --url URL and --token TOKEN, or PROVISIO_URL and PROVISIO_TOKEN, or a config file
+(--config FILE, default ~/.config/provisio/config.json) holding {"url": "...", "token": "..."},
+readable by its owner only (chmod 600). The first of these that is set wins.
+
+Every command takes --json (print the API's JSON, for scripts) and --help.
+
+Exit codes: ${exitCodes.ok} done; ${exitCodes.refused} the API refused (its problem printed: title, detail, errors);
+  ${exitCodes.usage} bad command line, input or config file (nothing sent); ${exitCodes.unreachable} cannot reach the API,
+  no answer in time, or the token refused (401); ${exitCodes.internal} internal error; ${exitCodes.interrupted} stopped by Ctrl-C.
+`;
+
+/** What main() runs against: the process in bin.js, the same in tests. */
+export interface CliEnvironment {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** Aborted by Ctrl-C (SIGINT). */
+  readonly signal: AbortSignal;
+  readonly stdin: NodeJS.ReadableStream;
+}
+
+const globalValueOptions = new Set(Object.entries(globalOptions).flatMap(([name, spec]) => (spec.type === 'string' ? [`--${name}`] : [])));
+
+/**
+ * The group and command named on the command line, and every other argument. Global options
+ * may come before the group (`provisio --json accounts ls`) as well as anywhere after it.
+ */
+function locate(argv: readonly string[]): {
+  group?: CommandGroup;
+  command?: AnyCommand;
+  rest: string[];
+  help: boolean;
+  groupName?: string;
+  commandName?: string;
+} {
+  const leading: string[] = [];
+  let index = 0;
+  while (index < argv.length && argv[index]!.startsWith('-')) {
+    const width = globalValueOptions.has(argv[index]!) ? 2 : 1; // `--url URL`; `--url=URL` is one argument
+    leading.push(...argv.slice(index, index + width));
+    index += width;
+  }
+  const help = leading.includes('--help') || leading.includes('-h');
+  const groupName = argv[index];
+  if (groupName === undefined) return { rest: leading, help };
+  const group = groups.find((candidate) => candidate.name === groupName);
+  if (!group) return { rest: leading, help, groupName };
+  if (group.command) return { group, command: group.command, rest: [...leading, ...argv.slice(index + 1)], help };
+  const commandName = argv[index + 1];
+  const command = group.commands.find((candidate) => candidate.name === commandName);
+  if (!command) {
+    return {
+      group,
+      rest: [...leading, ...argv.slice(index + 1)],
+      help: help || argv.slice(index + 1).some((a) => a === '--help' || a === '-h'),
+      groupName,
+      ...(commandName !== undefined ? { commandName } : {}),
+    };
+  }
+  return { group, command, rest: [...leading, ...argv.slice(index + 2)], help };
+}
+
+function readInput(stdin: NodeJS.ReadableStream): (path: string) => Promise<string> {
+  return async (path) => {
+    if (path === '-') return text(stdin);
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${path}: ${(error as Error).message}`);
+    }
+  };
+}
+
+/** Runs `provisio ARGV`; answers the exit code. Output goes through `environment`, never process.stdout directly. */
+export async function main(argv: readonly string[], environment: CliEnvironment): Promise<number> {
+  const out: Output & { json: boolean } = { json: false, stdout: environment.stdout, stderr: environment.stderr };
+  const located = locate(argv);
+  if (!located.group) {
+    if (located.groupName === undefined && (located.help || located.rest.length === 0)) {
+      environment.stdout(usage);
+      return located.help ? exitCodes.ok : exitCodes.usage;
+    }
+    environment.stderr(`provisio: ${located.groupName === undefined ? 'no command given' : `unknown command '${located.groupName}'`}\n\n${usage}`);
+    return exitCodes.usage;
+  }
+  const group = located.group;
+  if (!located.command) {
+    if (located.help && located.commandName === undefined) {
+      environment.stdout(groupHelp(group));
+      return exitCodes.ok;
+    }
+    environment.stderr(
+      `provisio ${group.name}: ${located.commandName === undefined ? 'which command?' : `unknown command '${located.commandName}'`}\n\n${groupHelp(group)}`,
+    );
+    return exitCodes.usage;
+  }
+  const command = located.command;
+  try {
+    const { values, positionals } = parseCommandLine(command, located.rest);
+    if (values.help) {
+      environment.stdout(commandHelp(group, command));
+      return exitCodes.ok;
+    }
+    out.json = values.json === true;
+    let client: ApiClient | undefined;
+    const api = () => {
+      client ??= new ApiClient(
+        resolveConnection({ url: values.url, token: values.token, config: values.config, env: environment.env }, (message) =>
+          environment.stderr(`provisio: ${message}\n`),
+        ),
+        environment.signal,
+      );
+      return client;
+    };
+    const context: CommandContext = { out, api, accounts: new AccountNames(api), signal: environment.signal, readFile: readInput(environment.stdin) };
+    const code = await command.run(context, values, positionals);
+    if (environment.signal.aborted) return exitCodes.interrupted;
+    return code ?? exitCodes.ok;
+  } catch (error) {
+    return failure(error, out, `${group.name}${group.command ? '' : ` ${command.name}`}`);
+  }
+}
+
+/** The exit code of an error, after saying what it was on stderr. */
+function failure(error: unknown, out: Output, commandName: string): number {
+  if (error instanceof UsageError) {
+    out.stderr(`provisio ${commandName}: ${error.message}\n(provisio ${commandName} --help shows the options)\n`);
+    return exitCodes.usage;
+  }
+  if (error instanceof RefusedError) {
+    if (out.json) printJson(out, error.problem);
+    printProblem(out, error.status, error.problem);
+    return exitCodes.refused;
+  }
+  if (error instanceof UnreachableError) {
+    out.stderr(`provisio: ${error.message}\n`);
+    return exitCodes.unreachable;
+  }
+  if (error instanceof InterruptedError) return exitCodes.interrupted;
+  out.stderr(`provisio: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return exitCodes.internal;
+}
