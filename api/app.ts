@@ -1,4 +1,5 @@
 import express from 'express';
+import { consoleRouter } from './console-static.ts';
 import { problemErrorHandler, notFoundHandler } from './error-handler.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
 import { ProvisionRequestService } from './provision-request-service.ts';
@@ -15,9 +16,11 @@ import { certificateRenewalRoutes } from './routes/certificate-renewals.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { configurationRoutes } from './routes/configurations.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { eventStreamRoutes } from './routes/events.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { provisionRequestRoutes } from './routes/provision-requests.ts';
 import { updateJobRoutes } from './routes/update-jobs.ts';
+import { whoamiRoutes } from './routes/whoami.ts';
 import { SchemaValidator } from './validation.ts';
 
 export type { ApiDeps } from './route-deps.ts';
@@ -39,13 +42,16 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...deviceRoutes(routeDeps),
     ...updateJobRoutes(routeDeps),
     ...auditEventRoutes(routeDeps),
+    ...eventStreamRoutes(routeDeps),
+    ...whoamiRoutes(routeDeps),
   ];
   return routes;
 }
 
 /**
- * The admin HTTP API: /healthz, /readyz and /api/v1/*. Every error, including unknown routes,
- * malformed JSON and oversized bodies, is answered as application/problem+json by one handler.
+ * The admin HTTP API: /healthz, /readyz and /api/v1/*, and the web console at / (api/console-static.ts).
+ * Every error, including unknown routes, malformed JSON and oversized bodies, is answered as
+ * application/problem+json by one handler.
  */
 export function createApiApp(deps: ApiDeps): express.Express {
   const app = express();
@@ -58,6 +64,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     validator: new SchemaValidator(),
     jsonBodyLimitBytes: deps.config.httpBodyLimitBytes,
   });
+  app.use(consoleRouter());
   app.use(notFoundHandler);
   app.use(problemErrorHandler(deps.log));
   return app;

@@ -139,6 +139,24 @@ const rows: readonly Row[] = [
     expected: scoped(200, 403),
     target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/audit-events?accountId=${world.accounts[owner]}`) }),
   },
+  {
+    // The live stream of the token's own scope (no account to name): its status, then the connection is dropped.
+    operationId: 'streamEvents',
+    expected: scoped(200, 200),
+    target: async (world) => ({
+      call: async (token) => {
+        const aborter = new AbortController();
+        const response = await fetch(`${world.fixture.baseUrl}/api/v1/events`, {
+          headers: token === null ? {} : { authorization: `Bearer ${token}` },
+          signal: aborter.signal,
+        });
+        const body: unknown = response.ok ? null : await response.json();
+        aborter.abort();
+        return { status: response.status, headers: response.headers, body };
+      },
+    }),
+  },
+  { operationId: 'getCurrentPrincipal', expected: scoped(200, 200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/whoami') }) },
 
   // bundles
   {
