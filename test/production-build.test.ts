@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildConsole } from '../scripts/build-console.ts';
 import { platformEnv } from './support/platform-process.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -44,6 +45,7 @@ function buildImageLayout(root: string): void {
     },
   );
   assert.equal(build.status, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
+  buildConsole(join(root, 'dist', 'console')); // the rest of npm run build: the web console
   copyFileSync(join(repoRoot, 'package.json'), join(root, 'package.json'));
   for (const name of productionPackages()) {
     mkdirSync(dirname(join(root, 'node_modules', name)), { recursive: true });
@@ -95,8 +97,12 @@ describe('the production build (npm run build)', { timeout: 400_000 }, () => {
       assert.ok(folders.includes(folder), `dist/ lacks ${folder}/`);
     }
     for (const folder of ['test', 'bench', 'dev-support', 'scripts', 'docs']) assert.ok(!folders.includes(folder), `dist/ holds ${folder}/`);
-    const notJavaScript = filesUnder(join(root, 'dist')).filter((file) => !file.endsWith('.js') && !file.endsWith('.js.map'));
+    // The web console's page and style sheet are served as they are, beside its compiled scripts.
+    const notJavaScript = filesUnder(join(root, 'dist')).filter(
+      (file) => !file.endsWith('.js') && !file.endsWith('.js.map') && !['console/index.html', 'console/console.css'].includes(file.split(sep).join('/')),
+    );
     assert.deepEqual(notJavaScript, []);
+    assert.ok(existsSync(join(root, 'dist', 'console', 'main.js')), 'the web console is built');
   });
 
   it('keeps tsx and the compiler out of the production dependencies', () => {
@@ -132,6 +138,10 @@ describe('the production build (npm run build)', { timeout: 400_000 }, () => {
     assert.equal((await fetch(`${apiUrl}/healthz`)).status, 200);
     const accounts = await fetch(`${apiUrl}/api/v1/accounts`, { headers: { authorization: `Bearer ${adminToken}` } });
     assert.equal(accounts.status, 200, await accounts.text());
+    const consolePage = await fetch(`${apiUrl}/`);
+    assert.equal(consolePage.status, 200, 'the web console is served at /');
+    assert.match(await consolePage.text(), /<script type="module" src="\/console\/main.js">/);
+    assert.equal((await fetch(`${apiUrl}/console/main.js`)).status, 200);
 
     child.kill('SIGTERM');
     assert.equal(await exited, 0, output);
