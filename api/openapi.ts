@@ -96,7 +96,10 @@ function operation(route: ApiRoute): Record<string, unknown> {
       ? {
           required: true,
           ...(body.description ? { description: body.description } : {}),
-          content: { 'application/json': { schema: schemaRef(body.schema) } },
+          content: {
+            'application/json': { schema: schemaRef(body.schema) },
+            ...(body.text ? { [body.text.contentType]: { schema: { type: 'string', description: body.text.description } } } : {}),
+          },
         }
       : {
           required: true,

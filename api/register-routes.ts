@@ -1,8 +1,9 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiTokenAuthenticator } from './auth.ts';
-import { invalid } from './problem.ts';
-import type { ApiRoute, RouteResult } from './route-spec.ts';
+import { ApiValidationError, invalid } from './problem.ts';
+import type { ApiRoute, RouteResult, TextBodyForm } from './route-spec.ts';
 import type { JsonSchema } from './schemas/common.ts';
+import type { SchemaName, Validated } from './schemas/index.ts';
 import type { SchemaValidator } from './validation.ts';
 
 export interface RouteRuntime {
@@ -25,15 +26,34 @@ function hasBody(req: Request): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
 }
 
-async function readJsonBody(req: Request, res: Response, parser: RequestHandler): Promise<unknown> {
-  if (!hasBody(req)) return undefined;
-  if (!req.is(['application/json', 'application/*+json'])) {
-    throw invalid('header/content-type', 'must be application/json');
-  }
+async function runParser(req: Request, res: Response, parser: RequestHandler): Promise<unknown> {
   await new Promise<void>((resolve, reject) => {
     void parser(req, res, (error?: unknown) => (error ? reject(error) : resolve()));
   });
   return req.body as unknown;
+}
+
+/** The charset parameter of the Content-Type, lower-cased; undefined when there is none. */
+function charsetOf(req: Request): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.get('content-type') ?? '')?.[1]?.toLowerCase();
+}
+
+/** A body in the route's text form (a CSV file): UTF-8 text, within the same size limit as JSON. */
+async function readTextBody(req: Request, res: Response, parser: RequestHandler, form: TextBodyForm): Promise<string> {
+  const charset = charsetOf(req);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw invalid('header/content-type', `a ${form.contentType} body must be UTF-8 (charset=utf-8)`);
+  }
+  const text = await runParser(req, res, parser);
+  return typeof text === 'string' ? text : '';
+}
+
+/** Which form the body comes in: JSON, the route's text form, or none; any other Content-Type is a 400. */
+function bodyMediaTypeOf(req: Request, form: TextBodyForm | undefined): string | undefined {
+  if (!hasBody(req)) return undefined;
+  if (req.is(['application/json', 'application/*+json'])) return 'application/json';
+  if (form && req.is(form.contentType)) return form.contentType;
+  throw invalid('header/content-type', form ? `must be application/json or ${form.contentType}` : 'must be application/json');
 }
 
 /**
@@ -62,25 +82,46 @@ function send(res: Response, result: RouteResult): void {
 
 /**
  * Mounts the route table. Per request, in this order: authenticate (before reading any body),
- * validate path parameters, query string and JSON body with the published schemas, then run
- * the handler. Whatever is thrown goes to the one error handler (api/error-handler.ts).
+ * validate path parameters, query string and JSON body (or the JSON its text form stands for)
+ * with the published schemas, then run the handler. Whatever is thrown goes to the one error handler (api/error-handler.ts).
  */
 export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtime: RouteRuntime): void {
   const jsonParser = express.json({ limit: runtime.jsonBodyLimitBytes, strict: true, type: () => true });
+  const textParser = express.text({ limit: runtime.jsonBodyLimitBytes, type: () => true, defaultCharset: 'utf-8' });
   const { validator, authenticator } = runtime;
 
   for (const route of routes) {
     const paramsSchema = paramsSchemaOf(route);
     const bodySchema = route.body?.kind === 'json' ? route.body.schema : undefined;
+    const textForm = route.body?.kind === 'json' ? route.body.text : undefined;
+
+    /** The JSON body, read as JSON or from the text form, checked against the route's schema (the text form's findings located in the text). */
+    async function readBody(
+      req: Request,
+      res: Response,
+      mediaType: string | undefined,
+      query: Validated<SchemaName | undefined>,
+    ): Promise<Validated<SchemaName | undefined>> {
+      if (textForm && mediaType === textForm.contentType) {
+        const raw = textForm.toJson(await readTextBody(req, res, textParser, textForm), query);
+        try {
+          return validator.validatePart(bodySchema, raw, 'body');
+        } catch (error) {
+          throw error instanceof ApiValidationError ? textForm.locate(error) : error;
+        }
+      }
+      const raw = mediaType === undefined ? undefined : await runParser(req, res, jsonParser);
+      checkJsonDepth(raw);
+      return validator.validatePart(bodySchema, raw, 'body');
+    }
 
     app[route.method](toExpressPath(route.path), async (req: Request, res: Response) => {
       const principal = route.auth === 'bearer' ? await authenticator.authenticate(req.get('authorization')) : null;
       const params = paramsSchema ? validator.validate<Record<string, string>>(paramsSchema, { ...req.params }, 'path') : {};
       const query = validator.validatePart(route.query, req.query, 'query');
-      const raw = bodySchema ? await readJsonBody(req, res, jsonParser) : undefined;
-      if (bodySchema) checkJsonDepth(raw);
-      const parsed = validator.validatePart(bodySchema, raw, 'body');
-      const context = { params, query, body: parsed, req, res };
+      const bodyMediaType = bodySchema ? bodyMediaTypeOf(req, textForm) : undefined;
+      const parsed = bodySchema ? await readBody(req, res, bodyMediaType, query) : undefined;
+      const context = { params, query, body: parsed, bodyMediaType, req, res };
       const result =
         route.auth === 'bearer' ? await route.handler({ ...context, principal: principal! }) : await route.handler({ ...context, principal: null });
       if (result) send(res, result);

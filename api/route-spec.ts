@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Principal } from './auth.ts';
+import type { ApiValidationError } from './problem.ts';
 import type { JsonSchema } from './schemas/common.ts';
 import type { SchemaName, Validated } from './schemas/index.ts';
 
@@ -18,9 +19,26 @@ export interface ResponseDoc {
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
 }
 
-/** A JSON body checked against the component schema N, or a body the handler streams itself (uploads). */
-export type BodySpec<N extends SchemaName | undefined = SchemaName> =
-  | { readonly kind: 'json'; readonly schema: N & SchemaName; readonly description?: string }
+/**
+ * Another media type a JSON body may come in (a CSV file of provision requests): the text is
+ * turned into the JSON body and checked against the same schema, so both forms follow one set of
+ * rules. Q is the route's query schema (a CSV import reads its delimiter there). Method syntax, as
+ * for handlers, so routes of different schemas share one table.
+ */
+export interface TextBodyForm<Q extends SchemaName | undefined = SchemaName | undefined> {
+  /** The media type, e.g. text/csv; the body must be UTF-8 (a charset parameter naming another is refused). */
+  readonly contentType: string;
+  /** What the text holds, for the OpenAPI document. */
+  readonly description: string;
+  /** The JSON body the text stands for; throws ApiValidationError naming where the text cannot be read. */
+  toJson(text: string, query: Validated<Q>): unknown;
+  /** The same findings named where they are in the text (a row and column rather than a JSON path). */
+  locate(error: ApiValidationError): ApiValidationError;
+}
+
+/** A JSON body checked against the component schema N (or given as text in `text`'s form), or a body the handler streams itself (uploads). */
+export type BodySpec<N extends SchemaName | undefined = SchemaName, Q extends SchemaName | undefined = SchemaName | undefined> =
+  | { readonly kind: 'json'; readonly schema: N & SchemaName; readonly description?: string; readonly text?: TextBodyForm<Q> }
   | { readonly kind: 'binary'; readonly contentType: string; readonly description: string };
 
 export interface RouteResult {
@@ -37,6 +55,8 @@ export interface RouteContext<P extends Principal | null, Q extends SchemaName |
   readonly params: Record<string, string>;
   readonly query: Validated<Q>;
   readonly body: Validated<B>;
+  /** The media type the body came in: application/json, the contentType of the route's text form, or undefined without one. */
+  readonly bodyMediaType: string | undefined;
   readonly req: Request;
   readonly res: Response;
 }
@@ -54,7 +74,7 @@ interface RouteBase<Q extends SchemaName | undefined, B extends SchemaName | und
   readonly query?: Q;
   /** Documented request headers (checked by the handler). */
   readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: JsonSchema }>>;
-  readonly body?: BodySpec<B>;
+  readonly body?: BodySpec<B, Q>;
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Problem statuses beyond those every route of its kind may answer (400/401/403/404/500/503). */
   readonly problems?: readonly number[];
