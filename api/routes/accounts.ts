@@ -1,5 +1,6 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import { requireAdmin } from '../access.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
@@ -56,9 +57,10 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       view: accountView,
       list: {
         operationId: 'listAccounts',
-        summary: 'List accounts (admin)',
+        summary: 'List accounts (admin); a page as JSON, or all of them as CSV',
         query: 'AccountListQuery',
         response: { description: 'A page of accounts.', schema: 'AccountPage' },
+        csv: { filename: 'accounts.csv', noun: 'accounts', ...viewCsvLayout('Account', accountView) },
         load: async (principal, { offset, limit }) => {
           requireAdmin(principal);
           return store.listAccounts({ offset, limit });

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { PlatformError } from '../../errors/platform-error.ts';
 import type { BundleMetadata } from '../../store/types.ts';
 import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
@@ -99,9 +100,10 @@ export function bundleRoutes(deps: RouteDeps): ApiRoute[] {
       view: bundleView,
       list: {
         operationId: 'listBundles',
-        summary: 'List the bundles of an account',
+        summary: 'List the bundles of an account; a page as JSON, or all of them as CSV',
         query: 'BundleListQuery',
         response: { description: 'A page of bundles.', schema: 'BundlePage' },
+        csv: { filename: 'bundles.csv', noun: 'bundles', ...viewCsvLayout('Bundle', bundleView) },
         load: async (principal, { accountId, offset, limit }) => store.listBundles(requiredListAccount(principal, accountId), { offset, limit }),
       },
       get: {

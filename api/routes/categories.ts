@@ -1,6 +1,7 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import type { Category } from '../../store/types.ts';
 import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import type { Principal } from '../auth.ts';
 import { tellOnlineDevices } from '../online-device-notices.ts';
 import { categoryView } from '../category-view.ts';
@@ -72,9 +73,10 @@ export function categoryRoutes(deps: RouteDeps): ApiRoute[] {
       view: categoryView,
       list: {
         operationId: 'listCategories',
-        summary: 'List the categories of an account, by name',
+        summary: 'List the categories of an account, by name; a page as JSON, or all of them as CSV',
         query: 'CategoryListQuery',
         response: { description: 'A page of categories.', schema: 'CategoryPage' },
+        csv: { filename: 'categories.csv', noun: 'categories', ...viewCsvLayout('Category', categoryView) },
         load: async (principal, { accountId, offset, limit }) => store.listCategories(requiredListAccount(principal, accountId), { offset, limit }),
       },
       get: {

@@ -1,10 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import { PlatformError } from '../../errors/platform-error.ts';
 import { listScope, visibleOrNotFound } from '../access.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 import { serialSchema } from '../schemas/certificates.ts';
 import { certificateView, pageView } from '../views.ts';
+import { sendCsv, wantsCsv, withCsvAnswer } from './csv-export.ts';
 
 const tag = 'certificates';
 const base = `${apiPrefix}/certificates`;
@@ -23,6 +25,9 @@ const publicCrlName = /^issuing-ca(?:-([0-9a-f]{2,16}))?\.crl$/;
 /** How long a relying party may keep the published CRL before asking again (never past its nextUpdate). */
 const publicCrlMaxAgeSeconds = 300;
 
+/** certificates.csv: the JSON view without the PEM (GET /certificates/{serial} has it). */
+const certificatesCsv = viewCsvLayout('Certificate', certificateView, ['pem']);
+
 export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
   const { store } = deps;
   return [
@@ -30,21 +35,23 @@ export function certificateRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'get',
       path: base,
       operationId: 'listCertificates',
-      summary: 'List issued device certificates',
+      summary: 'List issued device certificates; a page as JSON, or every match as CSV (without the PEM)',
       tag,
       auth: 'bearer',
       query: 'CertificateListQuery',
-      responses: { 200: { description: 'A page of certificates.', schema: 'CertificatePage' } },
-      handler: async ({ principal, query: filter }) => {
+      responses: {
+        200: withCsvAnswer({ description: 'A page of certificates.', schema: 'CertificatePage' }, 'certificates.csv', certificatesCsv.columns),
+      },
+      handler: async ({ principal, query: filter, req, res }) => {
         const accountId = listScope(principal, filter.accountId);
-        const page = await store.listCertificates({
+        const selection = {
           ...(accountId !== undefined ? { accountId } : {}),
           ...(filter.clientId !== undefined ? { clientId: filter.clientId } : {}),
           ...(filter.status !== undefined ? { status: filter.status } : {}),
-          offset: filter.offset,
-          limit: filter.limit,
-        });
-        return { status: 200, body: pageView(page, certificateView) };
+        };
+        const page = (offset: number, limit: number) => store.listCertificates({ ...selection, offset, limit });
+        if (wantsCsv(req)) return sendCsv({ filename: 'certificates.csv', noun: 'certificates', ...certificatesCsv, page }, res);
+        return { status: 200, body: pageView(await page(filter.offset, filter.limit), certificateView) };
       },
     }),
     defineRoute({

@@ -1,4 +1,5 @@
 import { requireWriteAccess, visibleOrNotFound } from '../access.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
@@ -47,9 +48,11 @@ export function configurationRoutes(deps: RouteDeps): ApiRoute[] {
       view: configurationView,
       list: {
         operationId: 'listConfigurations',
-        summary: 'List the configurations of an account',
+        summary: 'List the configurations of an account; a page as JSON, or all of them as CSV (without their content)',
         query: 'ConfigurationListQuery',
         response: { description: 'A page of configurations.', schema: 'ConfigurationPage' },
+        // The content is a JSON document of its own: GET /configurations/{id} has it.
+        csv: { filename: 'configurations.csv', noun: 'configurations', ...viewCsvLayout('Configuration', configurationView, ['content']) },
         load: async (principal, { accountId, offset, limit }) => store.listConfigurations(requiredListAccount(principal, accountId), { offset, limit }),
       },
       get: {

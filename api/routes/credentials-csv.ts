@@ -1,18 +1,16 @@
+import { stringify } from 'csv-stringify/sync';
 import type { CreatedProvisionRequest } from '../provision-request-types.ts';
 
-/** RFC 4180 field: quoted when it holds a comma, quote or line break. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
+const credentialColumns = ['clientId', 'username', 'password', 'activationKey'];
 
 /**
- * The fleet credential file: `clientId,username,password,activationKey`, one device a line.
- * Lines end with LF. The device simulator reads it; it holds secrets, so it exists only in this answer.
+ * The fleet credential file: `clientId,username,password,activationKey`, one device a line, quoted
+ * by csv-stringify (RFC 4180) where a field needs it. Lines end with LF. The device simulator reads
+ * it; it holds secrets, so it exists only in this answer. Unlike the list exports its cells are not
+ * made spreadsheet-safe: a `'` before a chosen password would make it a different password, and
+ * every value is the caller's own (from the request just sent) or generated (docs/SECURITY.md).
  */
 export function credentialsCsv(created: readonly CreatedProvisionRequest[]): string {
-  const lines = ['clientId,username,password,activationKey'];
-  for (const { request, credentials } of created) {
-    lines.push([request.clientId, credentials.username, credentials.password, credentials.activationKey ?? ''].map(csvField).join(','));
-  }
-  return `${lines.join('\n')}\n`;
+  const rows = created.map(({ request, credentials }) => [request.clientId, credentials.username, credentials.password, credentials.activationKey ?? '']);
+  return stringify(rows, { header: true, columns: credentialColumns, record_delimiter: 'unix' });
 }

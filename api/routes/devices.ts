@@ -98,7 +98,8 @@ export function deviceRoutes(deps: RouteDeps): ApiRoute[] {
         `${maxCsvDevices} (a larger selection is 400: narrow the filters). Columns: id, accountId, clientId, category, tags ` +
         "(joined by ';'), online (true/false), brokerId, model, serial, firmware, certificateSerial, certificateNotAfter, " +
         'configurationState, expectedConfigurationHash, reportedConfigurationHash, provisionedOn, lastSeenOn; null is an empty field. ' +
-        'Devices are ordered by clientId; the file is read a page at a time, so a device added or removed meanwhile may shift it.',
+        'Devices are ordered by clientId; the file is read a page at a time, so a device added or removed meanwhile may shift it. ' +
+        "A cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md).",
       tag,
       auth: 'bearer',
       query: 'DeviceListQuery',

@@ -2,6 +2,7 @@ import { PlatformError } from '../../errors/platform-error.ts';
 import type { UpdateJob, UpdateJobState } from '../../store/types.ts';
 import { listScope, requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import type { Principal } from '../auth.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
 import { invalid } from '../problem.ts';
 import { ReferenceChecker } from '../reference-checker.ts';
 import type { RouteDeps } from '../route-deps.ts';
@@ -10,6 +11,7 @@ import { idSchema } from '../schemas/common.ts';
 import { countMatchingDevices, tellOnlineTargets } from '../update-job-targets.ts';
 import { jobDeviceView, updateJobDetailView, updateJobView } from '../update-job-view.ts';
 import { pageView } from '../views.ts';
+import { sendCsv, wantsCsv, withCsvAnswer } from './csv-export.ts';
 
 const tag = 'update-jobs';
 const base = `${apiPrefix}/update-jobs`;
@@ -26,6 +28,9 @@ const actions = {
 } as const satisfies Record<string, { from: readonly UpdateJobState[]; to: UpdateJobState; audit: string; summary: string }>;
 
 type Action = keyof typeof actions;
+
+/** update-jobs.csv: every field of the JSON view (tags, clientIds and bundleIds joined by ';'). */
+const jobsCsv = viewCsvLayout('UpdateJob', updateJobView);
 
 /**
  * The admin API of update jobs (issue 15 §4, docs/PROTOCOL.md "Update jobs (JOB-V1)"). A job is
@@ -164,20 +169,20 @@ export function updateJobRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'get',
       path: base,
       operationId: 'listUpdateJobs',
-      summary: 'List update jobs, the newest first',
+      summary: 'List update jobs, the newest first; a page as JSON, or every match as CSV',
       tag,
       auth: 'bearer',
       query: 'UpdateJobListQuery',
-      responses: { 200: { description: 'A page of update jobs.', schema: 'UpdateJobPage' } },
-      handler: async ({ principal, query }) => {
+      responses: { 200: withCsvAnswer({ description: 'A page of update jobs.', schema: 'UpdateJobPage' }, 'update-jobs.csv', jobsCsv.columns) },
+      handler: async ({ principal, query, req, res }) => {
         const accountId = listScope(principal, query.accountId);
-        const page = await store.listUpdateJobs({
+        const selection = {
           ...(accountId !== undefined ? { accountId } : {}),
           ...(query.state !== undefined ? { states: [query.state] } : {}),
-          offset: query.offset,
-          limit: query.limit,
-        });
-        return { status: 200, body: pageView(page, updateJobView) };
+        };
+        const page = (offset: number, limit: number) => store.listUpdateJobs({ ...selection, offset, limit });
+        if (wantsCsv(req)) return sendCsv({ filename: 'update-jobs.csv', noun: 'update jobs', ...jobsCsv, page }, res);
+        return { status: 200, body: pageView(await page(query.offset, query.limit), updateJobView) };
       },
     }),
     defineRoute({
