@@ -13,7 +13,7 @@ import type {
   RequestStatus,
 } from '../store/types.ts';
 import { checkMayEnable, clientIdInUse, refusedClaims, type Claimant } from './client-id-ownership.ts';
-import { checkWholeBatch } from './provision-request-batch-checks.ts';
+import { checkEveryItem, checkWholeBatch } from './provision-request-batch-checks.ts';
 import { invalid } from './problem.ts';
 import type {
   BatchItemResult,
@@ -104,6 +104,27 @@ export class ProvisionRequestService {
   async createMany(inputs: readonly ProvisionRequestInput[], options: CreateOptions): Promise<BatchItemResult[]> {
     const references = new ReferenceChecker(this.store);
     await checkWholeBatch(inputs, references);
+    return this.createChecked(inputs, options, references);
+  }
+
+  /**
+   * Creates many requests, or none (a CSV import): every item is checked first (api/provision-request-batch-checks.ts
+   * checkEveryItem) and one bad item is a 400 naming it, with nothing created. Then as createMany.
+   */
+  async createAllOrNothing(inputs: readonly ProvisionRequestInput[], options: CreateOptions): Promise<BatchItemResult[]> {
+    const references = new ReferenceChecker(this.store);
+    await checkWholeBatch(inputs, references);
+    await checkEveryItem(inputs, {
+      store: this.store,
+      claimant: claimant(options),
+      references,
+      checkWindow: (input, prefix) => void this.activationWindow(input, prefix),
+    });
+    return this.createChecked(inputs, options, references);
+  }
+
+  /** createMany after its whole-batch checks. */
+  private async createChecked(inputs: readonly ProvisionRequestInput[], options: CreateOptions, references: ReferenceChecker): Promise<BatchItemResult[]> {
     const refusals = await refusedClaims(this.store, inputs, claimant(options));
     const results: BatchItemResult[] = new Array(inputs.length);
     const plain: { readonly index: number; readonly prepared: PreparedRequest }[] = [];
@@ -241,9 +262,7 @@ export class ProvisionRequestService {
 
   /** Defaults, checks and secrets of one new request: everything but storing it. */
   private async prepare(input: ProvisionRequestInput, options: CreateOptions, references: ReferenceChecker, path: string): Promise<PreparedRequest> {
-    const activatesOn = input.activatesOn ?? this.now();
-    const expiresOn = input.expiresOn ?? activatesOn + this.config.requestDefaultValidityDays * dayMs;
-    if (expiresOn <= activatesOn) throw invalid(`${path}/expiresOn`, 'must be after activatesOn');
+    const { activatesOn, expiresOn } = this.activationWindow(input, path);
     await references.check(path, input);
 
     const username = input.username ?? input.clientId;
@@ -271,6 +290,14 @@ export class ProvisionRequestService {
       createdBy: options.actor,
     };
     return { record, credentials: { username, password, ...(activationKey ? { activationKey } : {}) } };
+  }
+
+  /** When a new request opens and closes: the given times or their defaults; expiresOn must come after activatesOn. */
+  private activationWindow(input: Pick<ProvisionRequestInput, 'activatesOn' | 'expiresOn'>, path: string): { activatesOn: number; expiresOn: number } {
+    const activatesOn = input.activatesOn ?? this.now();
+    const expiresOn = input.expiresOn ?? activatesOn + this.config.requestDefaultValidityDays * dayMs;
+    if (expiresOn <= activatesOn) throw invalid(`${path}/expiresOn`, 'must be after activatesOn');
+    return { activatesOn, expiresOn };
   }
 
   /** Stores one prepared request (replacing as overwriteIfDuplicate asks) and audits it. */

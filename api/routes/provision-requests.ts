@@ -3,7 +3,9 @@ import { PlatformError } from '../../errors/platform-error.ts';
 import type { ProvisionRequest, RequestStatus } from '../../store/types.ts';
 import { listScope, requireWriteAccess, visibleOrNotFound } from '../access.ts';
 import type { Principal } from '../auth.ts';
-import { problemBody } from '../problem.ts';
+import { viewCsvLayout } from '../csv-cells.ts';
+import { ApiValidationError, invalid, problemBody } from '../problem.ts';
+import { csvBatchForm } from '../provision-request-csv.ts';
 import type { BatchItemResult, CreatedProvisionRequest, ProvisionRequestInput } from '../provision-request-types.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute, type RouteResult } from '../route-spec.ts';
@@ -11,6 +13,7 @@ import { idSchema } from '../schemas/common.ts';
 import type { NewProvisionRequestBody } from '../schemas/provision-requests.ts';
 import { pageView, provisionRequestView } from '../views.ts';
 import { credentialsCsv } from './credentials-csv.ts';
+import { sendCsv, wantsCsv, withCsvAnswer } from './csv-export.ts';
 
 const tag = 'provision-requests';
 const base = `${apiPrefix}/provision-requests`;
@@ -26,6 +29,19 @@ const createDescription =
 
 /** Batches run at once; more are answered 429 so one client cannot monopolise scrypt. */
 export const maxConcurrentBatches = 2;
+
+/** provision-requests.csv: every field of the JSON view; the device facts as device.model, device.serial, device.firmware. */
+const requestsCsv = viewCsvLayout('ProvisionRequest', provisionRequestView);
+
+const batchDescription =
+  'Each item of a JSON batch succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). ' +
+  'A CSV batch (Content-Type: text/csv, the format in the request body) is all or nothing: every row is converted to the JSON ' +
+  'item and checked (schema, the records it names, its clientId) before anything is created; a bad row is 400 VALIDATION_FAILED ' +
+  'with `errors` at body/rows/{row}/{column}, row 1 being the first record under the header row, and nothing is created ' +
+  '(a row that a concurrent change makes fail at creation is still answered in `failed`). More than 1,000 rows is 400. ' +
+  'With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests ' +
+  'and the header X-Failed-Count. A clientId named twice makes the whole batch invalid. Each item follows the rules ' +
+  'of a single creation, who may claim a clientId included: a refused item is in `failed` with the same problem.';
 
 function epochMs(isoDateTime: string | undefined): number | undefined {
   return isoDateTime === undefined ? undefined : Date.parse(isoDateTime);
@@ -101,15 +117,12 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'post',
       path: `${base}/batch`,
       operationId: 'createProvisionRequestBatch',
-      summary: 'Create up to 1,000 provision requests; JSON, or the fleet credential file as CSV',
-      description:
-        'Each item succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). ' +
-        'With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests ' +
-        'and the header X-Failed-Count. A clientId named twice makes the whole batch invalid. Each item follows the rules ' +
-        'of a single creation, who may claim a clientId included: a refused item is in `failed` with the same problem.',
+      summary: 'Create up to 1,000 provision requests from JSON or a CSV file; answered as JSON, or the fleet credential file as CSV',
+      description: batchDescription,
       tag,
       auth: 'bearer',
-      body: { kind: 'json', schema: 'ProvisionRequestBatch' },
+      query: 'ProvisionRequestBatchQuery',
+      body: { kind: 'json', schema: 'ProvisionRequestBatch', text: csvBatchForm },
       responses: {
         200: {
           description: 'Some items failed.',
@@ -124,7 +137,10 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         },
       },
       problems: [429],
-      handler: async ({ principal, body, req, res }) => {
+      handler: async ({ principal, query, body, bodyMediaType, req, res }) => {
+        const fromCsv = bodyMediaType === csvBatchForm.contentType;
+        if (!fromCsv && query.accountId !== undefined) throw invalid('query/accountId', 'applies to a CSV body only');
+        if (!fromCsv && query.delimiter !== undefined) throw invalid('query/delimiter', 'applies to a CSV body only');
         const { requests: items } = body;
         for (const accountId of new Set(items.map((item) => item.accountId))) requireWriteAccess(principal, accountId);
         if (batchesRunning >= maxConcurrentBatches) {
@@ -132,7 +148,12 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
         }
         batchesRunning += 1;
         try {
-          const results = await requests.createMany(items.map(toInput), { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' });
+          const options = { actor: principal.actor, mayOverwriteOtherAccounts: principal.kind === 'admin' };
+          const results = fromCsv
+            ? await requests.createAllOrNothing(items.map(toInput), options).catch((error: unknown) => {
+                throw error instanceof ApiValidationError ? csvBatchForm.locate(error) : error;
+              })
+            : await requests.createMany(items.map(toInput), options);
           return batchAnswer(req, res, results);
         } finally {
           batchesRunning -= 1;
@@ -143,14 +164,16 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'get',
       path: base,
       operationId: 'listProvisionRequests',
-      summary: 'List provision requests',
+      summary: 'List provision requests; a page as JSON, or every match as CSV',
       tag,
       auth: 'bearer',
       query: 'ProvisionRequestListQuery',
-      responses: { 200: { description: 'A page of provision requests.', schema: 'ProvisionRequestPage' } },
-      handler: async ({ principal, query: filter }) => {
+      responses: {
+        200: withCsvAnswer({ description: 'A page of provision requests.', schema: 'ProvisionRequestPage' }, 'provision-requests.csv', requestsCsv.columns),
+      },
+      handler: async ({ principal, query: filter, req, res }) => {
         const accountId = listScope(principal, filter.accountId);
-        const page = await store.listProvisionRequests({
+        const selection = {
           ...(accountId !== undefined ? { accountId } : {}),
           ...(filter.clientId ? { clientIds: filter.clientId } : {}),
           ...(filter.category !== undefined ? { category: filter.category } : {}),
@@ -158,10 +181,10 @@ export function provisionRequestRoutes(deps: RouteDeps): ApiRoute[] {
           ...(filter.jobStatus ? { jobStatuses: filter.jobStatus } : {}),
           ...(filter.startDate ? { startDate: Date.parse(filter.startDate) } : {}),
           ...(filter.endDate ? { endDate: Date.parse(filter.endDate) } : {}),
-          offset: filter.offset,
-          limit: filter.limit,
-        });
-        return { status: 200, body: pageView(page, provisionRequestView) };
+        };
+        const page = (offset: number, limit: number) => store.listProvisionRequests({ ...selection, offset, limit });
+        if (wantsCsv(req)) return sendCsv({ filename: 'provision-requests.csv', noun: 'provision requests', ...requestsCsv, page }, res);
+        return { status: 200, body: pageView(await page(filter.offset, filter.limit), provisionRequestView) };
       },
     }),
     defineRoute({

@@ -93,6 +93,21 @@ export const provisionRequestBatchSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Delimiters a CSV batch may use; detected from its header row unless the query names one. */
+export const csvDelimiters = [',', ';'] as const;
+
+export const provisionRequestBatchQuerySchema = Type.Object(
+  {
+    accountId: Type.Optional(withOptions(idSchema, { description: 'CSV bodies only: the account of every row, for a file without an accountId column.' })),
+    delimiter: Type.Optional(
+      StringEnum(csvDelimiters, {
+        description: "CSV bodies only: the field delimiter (default: detected from the header row, ';' when it holds more ';' than ',').",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const provisionRequestPatchSchema = Type.Object(
   {
     version: versionSchema,
