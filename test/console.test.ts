@@ -198,6 +198,51 @@ describe('web console in headless Chromium', { timeout: 240_000 }, () => {
     assert.notEqual(again, 'online', 'a revoked certificate no longer connects');
   });
 
+  it('Should create a configuration, upload a bundle and attach both to a category, then pause and resume an update job', async (t) => {
+    if (skipped(t)) return;
+    await go('Configurations & bundles');
+    await page.getByLabel('Content (JSON object)').fill('{ not json');
+    await page
+      .locator('form', { has: page.getByLabel('Content (JSON object)') })
+      .getByLabel('Name')
+      .fill('base');
+    await page.getByRole('button', { name: 'Create configuration' }).click();
+    await page.locator('textarea[name="content"][aria-invalid="true"] + .field-error').waitFor();
+    await page.getByLabel('Content (JSON object)').fill('{ "interval": 60 }');
+    await page.getByRole('button', { name: 'Create configuration' }).click();
+    await page.getByRole('cell', { name: 'base', exact: true }).waitFor();
+
+    const bundleForm = page.locator('form', { has: page.getByRole('button', { name: 'Upload bundle' }) });
+    await bundleForm.getByLabel('Name').fill('telemetry-app');
+    await bundleForm.getByLabel('Version').fill('1.0.0');
+    await bundleForm.getByLabel('File').setInputFiles({ name: 'app.bin', mimeType: 'application/octet-stream', buffer: Buffer.from('bundle bytes') });
+    await page.getByRole('button', { name: 'Upload bundle' }).click();
+    await page.getByRole('cell', { name: 'telemetry-app', exact: true }).waitFor();
+
+    const categoryForm = page.locator('form', { has: page.getByRole('button', { name: 'Attach to category' }) });
+    await categoryForm.getByLabel('Category').fill('phones');
+    await categoryForm.getByLabel('Configuration').selectOption({ label: 'base (v1)' });
+    await categoryForm.getByLabel('telemetry-app 1.0.0').check();
+    await page.getByRole('button', { name: 'Attach to category' }).click();
+    await page.getByRole('cell', { name: 'phones', exact: true }).waitFor();
+    const categories = await fixture.api<{ items: { name: string; configurationId: string | null; bundleIds: string[] }[] }>(
+      'GET',
+      `/categories?accountId=${(await fixture.api<{ items: { id: string }[] }>('GET', '/accounts')).body.items[0]!.id}`,
+    );
+    const phones = categories.body.items.find((category) => category.name === 'phones');
+    assert.ok(phones?.configurationId && phones.bundleIds.length === 1, JSON.stringify(categories.body));
+
+    const accountId = (await fixture.api<{ items: { id: string }[] }>('GET', '/accounts')).body.items[0]!.id;
+    const bundles = await fixture.api<{ items: { id: string }[] }>('GET', `/bundles?accountId=${accountId}`);
+    const job = await fixture.api('POST', '/update-jobs', { accountId, name: 'roll-1', category: 'phones', bundleIds: [bundles.body.items[0]!.id] });
+    assert.equal(job.status, 201, JSON.stringify(job.body));
+    await go('Update jobs');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByText('PAUSED').waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByText('RUNNING').waitFor();
+  });
+
   it('Should read the audit log with a filter', async (t) => {
     if (skipped(t)) return;
     await go('Audit log');
@@ -210,12 +255,29 @@ describe('web console in headless Chromium', { timeout: 240_000 }, () => {
   it('Should be usable in a phone-sized window: no horizontal scroll of the page', async (t) => {
     if (skipped(t)) return;
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const view of ['Rollout', 'Requests', 'Import CSV', 'Devices', 'Certificates', 'Audit log', 'Accounts']) {
+    for (const view of ['Rollout', 'Requests', 'Import CSV', 'Devices', 'Certificates', 'Configurations & bundles', 'Update jobs', 'Audit log', 'Accounts']) {
       await go(view);
       const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
       assert.ok(overflow <= 0, `${view} scrolls sideways by ${overflow}px at 390 px`);
     }
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('Should honour an account token: its own account only, no account switcher, no admin action', async (t) => {
+    if (skipped(t)) return;
+    const accountId = (await fixture.api<{ items: { id: string }[] }>('GET', '/accounts')).body.items[0]!.id;
+    const token = await fixture.api<{ token: string }>('POST', '/api-tokens', { accountId });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    await signIn(token.body.token);
+    await page.getByText('Account: acme').waitFor();
+    assert.equal(await page.locator('header select[name="account"]').count(), 0, 'no account switcher');
+    await go('Accounts');
+    assert.equal(await page.getByRole('button', { name: 'Create account' }).count(), 0, 'no admin-only action');
+    await go('Devices');
+    await page.getByRole('link', { name: 'ROLL-001' }).waitFor();
+    await go('Requests');
+    await page.getByRole('cell', { name: 'CONSOLE-ONE' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
   it('Should forget the token on sign-out and on reload', async (t) => {

@@ -83,3 +83,9 @@ export function withFilters(view: string, filters: Record<string, string | undef
   const text = params.toString();
   return `#/${view}${text ? `?${text}` : ''}`;
 }
+
+/** Lists the API keeps per account (devices, configurations, bundles, categories, jobs): the admin chooses one first. */
+export function needsAccount(context: ConsoleContext, title: string): HTMLElement | null {
+  if (!context.isAdmin || context.accountId !== null) return null;
+  return h('div', {}, h('h1', {}, title), section('Choose an account', h('p', {}, 'This list is kept per account: choose one in the header.')));
+}

@@ -3,7 +3,7 @@ import { accountName, type AuditEvent, type ConsoleContext } from '../context.ts
 import { field, formatTime, h, input, row, select, table } from '../dom.ts';
 import { auditTable } from './audit.ts';
 import { certificateTable, type Certificate } from './certificates.ts';
-import { badge, filtersOf, form, pager, section, valueOf, withFilters } from './common.ts';
+import { badge, filtersOf, form, needsAccount, pager, section, valueOf, withFilters } from './common.ts';
 
 export interface Device {
   readonly id: string;
@@ -80,9 +80,8 @@ async function deviceDetail(context: ConsoleContext, id: string): Promise<HTMLEl
 /** The device registry: filters, the list, and one device's facts, certificates (revoke), jobs and events. */
 export async function devicesView(context: ConsoleContext): Promise<HTMLElement> {
   if (context.path[0]) return deviceDetail(context, context.path[0]);
-  if (context.isAdmin && context.accountId === null) {
-    return h('div', {}, h('h1', {}, 'Devices'), section('Choose an account', h('p', {}, 'The registry is listed per account: choose one in the header.')));
-  }
+  const choose = needsAccount(context, 'Devices');
+  if (choose) return choose;
   const filters = filtersOf(context, filterNames);
   const page = await context.api.get<Page<Device>>('/devices', {
     accountId: context.accountId,

@@ -2,8 +2,10 @@ import type { ConsoleContext } from '../context.ts';
 import { accountsView } from './accounts.ts';
 import { auditView } from './audit.ts';
 import { batchView } from './batch.ts';
+import { catalogView } from './catalog.ts';
 import { certificatesView } from './certificates.ts';
 import { devicesView } from './devices.ts';
+import { jobsView } from './jobs.ts';
 import { requestsView } from './requests.ts';
 import { rolloutView } from './rollout.ts';
 
@@ -23,6 +25,8 @@ export const views: readonly View[] = [
   { name: 'import', label: 'Import CSV', render: batchView },
   { name: 'devices', label: 'Devices', render: devicesView },
   { name: 'certificates', label: 'Certificates', render: certificatesView },
+  { name: 'catalog', label: 'Configurations & bundles', render: catalogView },
+  { name: 'jobs', label: 'Update jobs', render: jobsView },
   { name: 'audit', label: 'Audit log', render: auditView },
   { name: 'accounts', label: 'Accounts', render: accountsView },
 ];
