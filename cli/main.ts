@@ -62,42 +62,33 @@ export interface CliEnvironment {
 
 const globalValueOptions = new Set(Object.entries(globalOptions).flatMap(([name, spec]) => (spec.type === 'string' ? [`--${name}`] : [])));
 
-/**
- * The group and command named on the command line, and every other argument. Global options
- * may come before the group (`provisio --json accounts ls`) as well as anywhere after it.
- */
-function locate(argv: readonly string[]): {
-  group?: CommandGroup;
-  command?: AnyCommand;
-  rest: string[];
-  help: boolean;
-  groupName?: string;
-  commandName?: string;
-} {
-  const leading: string[] = [];
+/** What the command line names: a group and one of its commands, as far as it names them. */
+interface Located {
+  readonly group?: CommandGroup;
+  readonly command?: AnyCommand;
+  /** A group or command name that names nothing. */
+  readonly unknown?: string;
+  /** The arguments for the command's own parser: the global options before the group, and all after the command. */
+  readonly rest: string[];
+  /** --help or -h is among the arguments. */
+  readonly help: boolean;
+}
+
+/** Global options may come before the group (`provisio --json accounts ls`) as well as anywhere after it. */
+function locate(argv: readonly string[]): Located {
+  const help = argv.includes('--help') || argv.includes('-h');
   let index = 0;
-  while (index < argv.length && argv[index]!.startsWith('-')) {
-    const width = globalValueOptions.has(argv[index]!) ? 2 : 1; // `--url URL`; `--url=URL` is one argument
-    leading.push(...argv.slice(index, index + width));
-    index += width;
-  }
-  const help = leading.includes('--help') || leading.includes('-h');
+  while (index < argv.length && argv[index]!.startsWith('-')) index += globalValueOptions.has(argv[index]!) ? 2 : 1; // `--url URL`; `--url=URL` is one
+  const leading = argv.slice(0, index);
   const groupName = argv[index];
   if (groupName === undefined) return { rest: leading, help };
   const group = groups.find((candidate) => candidate.name === groupName);
-  if (!group) return { rest: leading, help, groupName };
+  if (!group) return { unknown: groupName, rest: leading, help };
   if (group.command) return { group, command: group.command, rest: [...leading, ...argv.slice(index + 1)], help };
   const commandName = argv[index + 1];
+  if (commandName === undefined || commandName.startsWith('-')) return { group, rest: [], help };
   const command = group.commands.find((candidate) => candidate.name === commandName);
-  if (!command) {
-    return {
-      group,
-      rest: [...leading, ...argv.slice(index + 1)],
-      help: help || argv.slice(index + 1).some((a) => a === '--help' || a === '-h'),
-      groupName,
-      ...(commandName !== undefined ? { commandName } : {}),
-    };
-  }
+  if (!command) return { group, unknown: commandName, rest: [], help };
   return { group, command, rest: [...leading, ...argv.slice(index + 2)], help };
 }
 
@@ -116,24 +107,15 @@ function readInput(stdin: NodeJS.ReadableStream): (path: string) => Promise<stri
 export async function main(argv: readonly string[], environment: CliEnvironment): Promise<number> {
   const out: Output & { json: boolean } = { json: false, stdout: environment.stdout, stderr: environment.stderr };
   const located = locate(argv);
-  if (!located.group) {
-    if (located.groupName === undefined && (located.help || located.rest.length === 0)) {
-      environment.stdout(usage);
-      return located.help ? exitCodes.ok : exitCodes.usage;
-    }
-    environment.stderr(`provisio: ${located.groupName === undefined ? 'no command given' : `unknown command '${located.groupName}'`}\n\n${usage}`);
-    return exitCodes.usage;
+  const { group, unknown } = located;
+  if (!group) {
+    if (unknown === undefined && located.help) return say(environment.stdout, usage, exitCodes.ok);
+    return say(environment.stderr, `provisio: ${unknown === undefined ? 'which command?' : `unknown command '${unknown}'`}\n\n${usage}`, exitCodes.usage);
   }
-  const group = located.group;
   if (!located.command) {
-    if (located.help && located.commandName === undefined) {
-      environment.stdout(groupHelp(group));
-      return exitCodes.ok;
-    }
-    environment.stderr(
-      `provisio ${group.name}: ${located.commandName === undefined ? 'which command?' : `unknown command '${located.commandName}'`}\n\n${groupHelp(group)}`,
-    );
-    return exitCodes.usage;
+    if (unknown === undefined && located.help) return say(environment.stdout, groupHelp(group), exitCodes.ok);
+    const problem = unknown === undefined ? 'which command?' : `unknown command '${unknown}'`;
+    return say(environment.stderr, `provisio ${group.name}: ${problem}\n\n${groupHelp(group)}`, exitCodes.usage);
   }
   const command = located.command;
   try {
@@ -160,6 +142,11 @@ export async function main(argv: readonly string[], environment: CliEnvironment)
   } catch (error) {
     return failure(error, out, `${group.name}${group.command ? '' : ` ${command.name}`}`);
   }
+}
+
+function say(write: (text: string) => void, text: string, code: number): number {
+  write(text);
+  return code;
 }
 
 /** The exit code of an error, after saying what it was on stderr. */

@@ -1,115 +1,57 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiClient, Schemas } from '../api-client.ts';
-import { defineCommand, type CommandContext } from '../command.ts';
-import { credentialsCsv, deviceCsvColumns, parseDevicesCsv, type DeviceCsvRow } from '../devices-csv.ts';
-import { exitCodes, RefusedError, UsageError } from '../exit-codes.ts';
-import { printable, printJson, printProblem } from '../output.ts';
+import { defineCommand } from '../command.ts';
+import { credentialsCsv } from '../credentials-csv.ts';
+import { exitCodes, UsageError } from '../exit-codes.ts';
+import { printable, printJson } from '../output.ts';
 
-/** The API's largest batch (ProvisionRequestBatch's maxItems). */
-const batchSize = 1000;
-/** Tries of a batch answered 429 (other batches running) before giving up. */
-const overloadedTries = 10;
-
-interface ImportResult {
-  readonly created: Schemas['CreatedProvisionRequest'][];
-  readonly failed: { readonly line: number; readonly clientId: string; readonly problem: Schemas['Problem'] }[];
-}
-
-/** One batch, tried again while the API answers 429 (it runs a few batches at a time). */
-async function postBatch(client: ApiClient, requests: Schemas['NewProvisionRequest'][], signal: AbortSignal): Promise<Schemas['ProvisionRequestBatchResult']> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await client.call(client.client.POST('/api/v1/provision-requests/batch', { body: { requests } }));
-    } catch (error) {
-      if (!(error instanceof RefusedError) || error.status !== 429 || attempt >= overloadedTries) throw error;
-      await sleep(Math.min(error.retryAfterSeconds ?? 1, 10) * 1000, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) throw error;
-    }
-  }
-}
+const delimiters = [',', ';'] as const;
 
 /**
- * The requests of `rows`, in batches of the API's largest size, one after another. A batch the
- * API refuses as a whole ends the import: what earlier batches created is still answered, so its
- * credentials are not lost.
- */
-async function importRows(context: CommandContext, rows: readonly DeviceCsvRow[], defaults: Partial<Schemas['NewProvisionRequest']>, account?: string) {
-  const client = context.api();
-  const requests: Schemas['NewProvisionRequest'][] = [];
-  for (const row of rows) {
-    const accountName = row.account ?? account;
-    if (accountName === undefined) throw new UsageError(`line ${row.line}: no account: give --account NAME or an account column`);
-    requests.push({ ...defaults, ...row.request, accountId: await context.accounts.idOf(accountName) });
-  }
-  const result: ImportResult = { created: [], failed: [] };
-  let refusal: unknown;
-  for (let start = 0; start < requests.length && refusal === undefined; start += batchSize) {
-    try {
-      const batch = await postBatch(client, requests.slice(start, start + batchSize), context.signal);
-      result.created.push(...batch.created);
-      for (const failure of batch.failed) {
-        const row = rows[start + failure.index]!;
-        result.failed.push({ line: row.line, clientId: failure.clientId, problem: failure.problem });
-      }
-    } catch (error) {
-      refusal = error;
-    }
-  }
-  return { result, refusal };
-}
-
-/**
- * `provisio requests import FILE.csv > credentials.csv`: a provision request per line of a devices
- * CSV, through POST /api/v1/provision-requests/batch (JSON: the CLI reads the CSV, so each bad line
- * is named before anything is sent). Prints the credentials CSV of the created requests on stdout
- * and each line the API refused on stderr.
+ * `provisio requests import FILE.csv > credentials.csv`: the file goes as it is to POST
+ * /api/v1/provision-requests/batch (Content-Type: text/csv), so the columns, their rules and the
+ * row-numbered findings are the API's own, and a CSV batch is all or nothing: one bad row and no
+ * request is created. Prints the credentials CSV of the created requests on stdout.
  */
 export const importCommand = defineCommand({
   name: 'import',
-  summary: 'Create a provision request per line of a devices CSV; prints the credentials CSV',
-  usage: 'FILE.csv|- [--account NAME] [--category C] [--tag T]... [--generate-activation-key] > credentials.csv',
+  summary: 'Create a provision request per row of a devices CSV (all or nothing); prints the credentials CSV',
+  usage: 'FILE.csv|- [--account NAME] [--delimiter ,|;] > credentials.csv',
   details: [
-    `The first line names the columns: ${deviceCsvColumns.join(', ')}.`,
-    'Only clientId is required; tags and bundleIds are separated by ";"; account is a name or an id',
-    '(default --account). Empty cells take the defaults below, then the API defaults.',
+    'The header row names the columns: fields of a provision request as the API takes them (clientId',
+    'required; category, tags, username, generateActivationKey, expiresOn, ...; lists such as tags are',
+    'separated by ";"; an accountId column, or --account for every row). At most 1,000 rows a file.',
+    'A file with a bad row creates nothing: the API names each bad row and column (exit code 1).',
     '',
-    'stdout: clientId,username,password,activationKey of every created request (shown this once: the',
-    'platform keeps only hashes), as agent-sim --credentials reads it; --json: the API batch results.',
-    'Exit code 1 when any line was refused (each is printed on stderr with its line number).',
+    'stdout: clientId,username,password,activationKey of every created request, as agent-sim --credentials',
+    'reads it. The passwords are shown this once (the platform keeps only hashes). --json: the API batch result.',
   ].join('\n'),
   options: {
-    account: { type: 'string', value: 'NAME', help: 'The account of lines without an account column.' },
-    category: { type: 'string', value: 'C', help: 'The category of lines without one.' },
-    tag: { type: 'string', multiple: true, value: 'T', help: 'Tags of lines without a tags column.' },
-    'generate-activation-key': { type: 'boolean', help: 'Generate an activation key for lines without a generateActivationKey column.' },
-    delimiter: { type: 'string', value: 'CHAR', help: 'The field delimiter (default ",").' },
+    account: { type: 'string', value: 'NAME', help: 'The account of every row (name or id), for a file without an accountId column.' },
+    delimiter: { type: 'string', value: 'CHAR', help: 'The field delimiter, , or ; (default: the API detects it from the header row).' },
   },
   positionals: { min: 1, max: 1 },
   run: async (context, values, [file]) => {
     const { out } = context;
-    if (values.delimiter !== undefined && values.delimiter.length !== 1) throw new UsageError('--delimiter must be one character');
-    const rows = parseDevicesCsv(await context.readFile(file!), values.delimiter);
-    const defaults: Partial<Schemas['NewProvisionRequest']> = {
-      ...(values.category !== undefined ? { category: values.category } : {}),
-      ...(values.tag ? { tags: values.tag } : {}),
-      ...(values['generate-activation-key'] ? { generateActivationKey: true } : {}),
-    };
-    const { result, refusal } = await importRows(context, rows, defaults, values.account);
+    const delimiter = values.delimiter === undefined ? undefined : delimiters.find((candidate) => candidate === values.delimiter);
+    if (values.delimiter !== undefined && delimiter === undefined) throw new UsageError(`--delimiter must be , or ;, not '${values.delimiter}'`);
+    const csv = await context.readFile(file!);
+    const accountId = await context.accounts.optionalIdOf(values.account);
+    const client = context.api();
+    const result = await client.call(
+      client.client.POST('/api/v1/provision-requests/batch', {
+        params: { query: { ...(accountId !== undefined ? { accountId } : {}), ...(delimiter !== undefined ? { delimiter } : {}) } },
+        body: csv,
+        bodySerializer: (body) => body,
+        headers: { 'Content-Type': 'text/csv; charset=utf-8', Accept: 'application/json' },
+      }),
+    );
     if (result.created.length > 0)
       out.stderr(`provisio: ${result.created.length} request(s) created; their credentials are shown this once: store them now.\n`);
-    // With --json stdout is one JSON document, whatever happened: a batch refused as a whole is in it.
-    if (out.json) printJson(out, refusal instanceof RefusedError ? { ...result, refused: refusal.problem } : result);
+    if (out.json) printJson(out, result);
     else if (result.created.length > 0) out.stdout(credentialsCsv(result.created));
+    // A row the API checked but that failed at creation (a concurrent change took its clientId).
     for (const failure of result.failed) {
       const { problem } = failure;
-      out.stderr(`provisio: line ${failure.line} (${printable(failure.clientId)}): ${printable(problem.detail ?? problem.title)} (${problem.code})\n`);
-    }
-    if (refusal !== undefined) {
-      const done = result.created.length + result.failed.length;
-      if (done > 0) out.stderr(`provisio: the import stopped after ${done} of ${rows.length} line(s)\n`);
-      if (!(refusal instanceof RefusedError) || !out.json) throw refusal;
-      printProblem(out, refusal.status, refusal.problem);
-      return exitCodes.refused;
+      out.stderr(`provisio: row ${failure.index + 1} (${printable(failure.clientId)}): ${printable(problem.detail ?? problem.title)} (${problem.code})\n`);
     }
     return result.failed.length > 0 ? exitCodes.refused : exitCodes.ok;
   },

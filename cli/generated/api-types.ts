@@ -61,7 +61,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List accounts (admin) */
+    /** List accounts (admin); a page as JSON, or all of them as CSV */
     get: operations['listAccounts'];
     put?: never;
     /** Create an account (admin) */
@@ -115,7 +115,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List provision requests */
+    /** List provision requests; a page as JSON, or every match as CSV */
     get: operations['listProvisionRequests'];
     put?: never;
     /**
@@ -139,8 +139,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Create up to 1,000 provision requests; JSON, or the fleet credential file as CSV
-     * @description Each item succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests and the header X-Failed-Count. A clientId named twice makes the whole batch invalid. Each item follows the rules of a single creation, who may claim a clientId included: a refused item is in `failed` with the same problem.
+     * Create up to 1,000 provision requests from JSON or a CSV file; answered as JSON, or the fleet credential file as CSV
+     * @description Each item of a JSON batch succeeds or fails on its own: 201 when all were created, 200 when some failed (listed in `failed`). A CSV batch (Content-Type: text/csv, the format in the request body) is all or nothing: every row is converted to the JSON item and checked (schema, the records it names, its clientId) before anything is created; a bad row is 400 VALIDATION_FAILED with `errors` at body/rows/{row}/{column}, row 1 being the first record under the header row, and nothing is created (a row that a concurrent change makes fail at creation is still answered in `failed`). More than 1,000 rows is 400. With `Accept: text/csv` the answer is `clientId,username,password,activationKey` rows of the created requests and the header X-Failed-Count. A clientId named twice makes the whole batch invalid. Each item follows the rules of a single creation, who may claim a clientId included: a refused item is in `failed` with the same problem.
      */
     post: operations['createProvisionRequestBatch'];
     delete?: never;
@@ -229,7 +229,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List the configurations of an account */
+    /** List the configurations of an account; a page as JSON, or all of them as CSV (without their content) */
     get: operations['listConfigurations'];
     put?: never;
     /** Create a configuration a provision request can attach */
@@ -286,7 +286,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List the categories of an account, by name */
+    /** List the categories of an account, by name; a page as JSON, or all of them as CSV */
     get: operations['listCategories'];
     put?: never;
     /**
@@ -332,7 +332,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List the bundles of an account */
+    /** List the bundles of an account; a page as JSON, or all of them as CSV */
     get: operations['listBundles'];
     put?: never;
     /** Upload an application bundle (raw body) */
@@ -402,7 +402,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List issued device certificates */
+    /** List issued device certificates; a page as JSON, or every match as CSV (without the PEM) */
     get: operations['listCertificates'];
     put?: never;
     post?: never;
@@ -512,7 +512,7 @@ export interface paths {
     };
     /**
      * List the devices of an account, filtered; a page as JSON, or every match as CSV
-     * @description With `Accept: text/csv` the answer is devices.csv (Content-Disposition: attachment): a header row, then one device a line, every device the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters). Columns: id, accountId, clientId, category, tags (joined by ';'), online (true/false), brokerId, model, serial, firmware, certificateSerial, certificateNotAfter, configurationState, expectedConfigurationHash, reportedConfigurationHash, provisionedOn, lastSeenOn; null is an empty field. Devices are ordered by clientId; the file is read a page at a time, so a device added or removed meanwhile may shift it.
+     * @description With `Accept: text/csv` the answer is devices.csv (Content-Disposition: attachment): a header row, then one device a line, every device the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters). Columns: id, accountId, clientId, category, tags (joined by ';'), online (true/false), brokerId, model, serial, firmware, certificateSerial, certificateNotAfter, configurationState, expectedConfigurationHash, reportedConfigurationHash, provisionedOn, lastSeenOn; null is an empty field. Devices are ordered by clientId; the file is read a page at a time, so a device added or removed meanwhile may shift it. A cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md).
      */
     get: operations['listDevices'];
     put?: never;
@@ -551,7 +551,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List update jobs, the newest first */
+    /** List update jobs, the newest first; a page as JSON, or every match as CSV */
     get: operations['listUpdateJobs'];
     put?: never;
     /**
@@ -657,8 +657,45 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List audit events (an account token sees its own account only) */
+    /** List audit events (an account token sees its own account only); a page as JSON, or every match as CSV */
     get: operations['listAuditEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Follow the audit log live as server-sent events (an account token follows its own account)
+     * @description Each event is `event: audit`, `id: <audit event id>` and `data: <an AuditEvent as JSON>`; comments keep the connection alive. The stream starts after the newest event, or after Last-Event-ID when given.
+     */
+    get: operations['streamEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/whoami': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Who this token is: the admin, or a token of one account */
+    get: operations['getCurrentPrincipal'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1220,6 +1257,15 @@ export interface components {
          */
         status?: 'ENABLED' | 'DISABLED';
       }[];
+    };
+    ProvisionRequestBatchQuery: {
+      /** @description CSV bodies only: the account of every row, for a file without an accountId column. */
+      accountId?: string;
+      /**
+       * @description CSV bodies only: the field delimiter (default: detected from the header row, ';' when it holds more ';' than ',').
+       * @enum {string}
+       */
+      delimiter?: ',' | ';';
     };
     /** @description What a batch created, in input order, and which items failed and why. */
     ProvisionRequestBatchResult: {
@@ -2548,13 +2594,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of accounts. */
+      /** @description A page of accounts. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="accounts.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['AccountPage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -2751,13 +2800,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of provision requests. */
+      /** @description A page of provision requests. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="provision-requests.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['ProvisionRequestPage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -2800,7 +2852,12 @@ export interface operations {
   };
   createProvisionRequestBatch: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description CSV bodies only: the account of every row, for a file without an accountId column. */
+        accountId?: string;
+        /** @description CSV bodies only: the field delimiter (default: detected from the header row, ';' when it holds more ';' than ','). */
+        delimiter?: ',' | ';';
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -2808,6 +2865,7 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': components['schemas']['ProvisionRequestBatch'];
+        'text/csv': string;
       };
     };
     responses: {
@@ -3033,13 +3091,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of configurations. */
+      /** @description A page of configurations. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="configurations.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['ConfigurationPage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -3218,13 +3279,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of categories. */
+      /** @description A page of categories. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="categories.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['CategoryPage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -3370,13 +3434,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of bundles. */
+      /** @description A page of bundles. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="bundles.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['BundlePage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -3566,13 +3633,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of certificates. */
+      /** @description A page of certificates. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="certificates.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['CertificatePage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -3871,13 +3941,16 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of update jobs. */
+      /** @description A page of update jobs. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
       200: {
         headers: {
+          /** @description CSV answers: attachment; filename="update-jobs.csv". */
+          'Content-Disposition'?: string;
           [name: string]: unknown;
         };
         content: {
           'application/json': components['schemas']['UpdateJobPage'];
+          'text/csv': string;
         };
       };
       400: components['responses']['Problem400'];
@@ -4090,16 +4163,75 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description A page of audit events. */
+      /** @description A page of audit events. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
+      200: {
+        headers: {
+          /** @description CSV answers: attachment; filename="audit-events.csv". */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AuditEventPage'];
+          'text/csv': string;
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  streamEvents: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Resume after this audit event id. */
+        'Last-Event-ID'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A text/event-stream that stays open. */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['AuditEventPage'];
+          'text/event-stream': string;
         };
       };
       400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getCurrentPrincipal: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The principal of the token. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @enum {string} */
+            kind: 'admin' | 'account';
+            accountId: string | null;
+          };
+        };
+      };
       401: components['responses']['Problem401'];
       403: components['responses']['Problem403'];
       500: components['responses']['Problem500'];
