@@ -7,15 +7,20 @@ const pageLimit = 1000;
 /**
  * Accounts by name: the commands take `--account acme` where the API wants an account id. The
  * accounts are read once per command (GET /api/v1/accounts, every page), and a value that is an
- * account's id is taken as it is.
+ * account's id is taken as it is. Only the admin token may list accounts: with an account token
+ * the value is passed on as an id, and tables show account ids.
  */
 export class AccountNames {
-  private accounts: Promise<Schemas['Account'][]> | undefined;
+  private accounts: Promise<Schemas['Account'][] | null> | undefined;
 
   constructor(private readonly api: () => ApiClient) {}
 
-  private all(): Promise<Schemas['Account'][]> {
-    this.accounts ??= this.readAll();
+  /** Every account, or null when this token may not list them (403). */
+  private all(): Promise<Schemas['Account'][] | null> {
+    this.accounts ??= this.readAll().catch((error: unknown) => {
+      if (error instanceof RefusedError && error.status === 403) return null;
+      throw error;
+    });
     return this.accounts;
   }
 
@@ -32,6 +37,7 @@ export class AccountNames {
   /** The id of the account named (or identified by) `nameOrId`. */
   async idOf(nameOrId: string): Promise<string> {
     const accounts = await this.all();
+    if (accounts === null) return nameOrId;
     const account = accounts.find((candidate) => candidate.name === nameOrId) ?? accounts.find((candidate) => candidate.id === nameOrId);
     if (!account) {
       // As the API answers an unknown id: a name that names nothing is "not found" (exit code 1).
@@ -47,6 +53,6 @@ export class AccountNames {
 
   /** The name of the account with this id, for tables (the id itself when it is not known). */
   async nameOf(id: string): Promise<string> {
-    return (await this.all()).find((account) => account.id === id)?.name ?? id;
+    return (await this.all())?.find((account) => account.id === id)?.name ?? id;
   }
 }

@@ -29,6 +29,12 @@ const { main, exitCodes } = await import(useSource ? source.href : compiled.href
 // Ctrl-C aborts the calls in flight and ends `audit tail -f`; main() then answers 130. A second
 // Ctrl-C, with no listener left, ends the process at once.
 const interrupt = new AbortController();
+// `provisio audit ls | head -1`: a reader that has gone away is not an error of provisio.
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error;
+  interrupt.abort();
+  process.exit(process.exitCode ?? 0);
+});
 process.once('SIGINT', () => interrupt.abort());
 
 main(process.argv.slice(2), {

@@ -17,8 +17,9 @@ import { cliResult, runProvisioCli, startProvisioCli, type CliResult } from './s
 describe('Admin CLI (provisio)', () => {
   let fixture: TestPlatform;
   let home: string;
-  /** Everything every run printed, to check that the token never appears. */
+  /** Everything every run printed, to check that no token ever appears. */
   const printed: string[] = [];
+  let accountToken = '';
 
   before(async () => {
     fixture = await startTestPlatform({ logLevel: 'warn' });
@@ -209,6 +210,25 @@ describe('Admin CLI (provisio)', () => {
     assert.match(badStatus.stderr, /--status must be one of ENABLED, DISABLED/);
   });
 
+  it('Should work with an account token: its own account, account ids where it may not list accounts', async () => {
+    const accounts = await fixture.api<{ items: { id: string; name: string }[] }>('GET', '/accounts');
+    const acme = accounts.body.items.find((account) => account.name === 'acme')!;
+    const created = await fixture.api<{ token: string }>('POST', '/api-tokens', { accountId: acme.id, description: 'provisio cli test' });
+    assert.equal(created.status, 201);
+    accountToken = created.body.token;
+    const env = { PROVISIO_TOKEN: accountToken };
+    const own = await provisio(['requests', 'ls', '--json', '--limit', '1000'], { env });
+    assert.equal(own.code, 0, own.stderr);
+    const page = JSON.parse(own.stdout) as Page<Request & { accountId: string }>;
+    assert.ok(page.total > 0 && page.items.every((request) => request.accountId === acme.id));
+    const table = await provisio(['requests', 'ls', '--account', acme.id, '--client-id', 'dev-1'], { env });
+    assert.equal(table.code, 0, table.stderr);
+    assert.ok(table.stdout.includes(` ${acme.id} `), 'the account id where its name cannot be read');
+    const refused = await provisio(['accounts', 'ls'], { env });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /403 FORBIDDEN/);
+  });
+
   it('Should list devices, categories, configurations, jobs and certificates, and edit a configuration', async () => {
     const devices = await json<Page<unknown>>([
       'devices',
@@ -383,6 +403,7 @@ describe('Admin CLI (provisio)', () => {
 
   it('Should never print the token', () => {
     assert.ok(printed.length > 0);
-    assert.ok(!printed.some((text) => text.includes(fixture.adminToken)));
+    assert.ok(accountToken.length > 0);
+    assert.ok(!printed.some((text) => text.includes(fixture.adminToken) || text.includes(accountToken)));
   });
 });
