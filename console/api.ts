@@ -94,6 +94,22 @@ export class Api {
   }
 
   /**
+   * A text body sent as it is, answered as text (the CSV batch: text/csv in, the credentials CSV
+   * out): the answer's text and headers, or the problem thrown as ApiError.
+   */
+  async sendText(path: string, query: Query, body: string, contentType: string, accept: string): Promise<{ text: string; headers: Headers }> {
+    const response = await fetch(`/api/v1${path}${queryString(query)}`, {
+      method: 'POST',
+      headers: this.headers({ accept, 'content-type': contentType }),
+      body,
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    if (!response.ok) throw new ApiError(await problemOf(response));
+    return { text: await response.text(), headers: response.headers };
+  }
+
+  /**
    * Follows GET /api/v1/events (server-sent events) until `signal` aborts, calling `onEvent` with
    * each event's data. Read with fetch, since EventSource cannot send the Authorization header;
    * on a dropped connection it reconnects after two seconds, resuming after the last id seen.

@@ -4,7 +4,7 @@ import { h } from './dom.ts';
 /**
  * Shows what went wrong as the API said it: the problem's title and detail at the top of the
  * form (an alert, read out by screen readers), and each of its `errors[]` next to the field its
- * path names (body/clientId → the field named clientId), marked invalid and described by it.
+ * path names (body/clientId → the field named clientId; body/tags/2 → tags), marked invalid and described by it.
  */
 export function showProblem(container: HTMLElement, error: unknown): void {
   clearProblem(container);
@@ -14,6 +14,7 @@ export function showProblem(container: HTMLElement, error: unknown): void {
     const name = fieldError.path.replace(/^(body|query|path|header)\//, '');
     const target =
       container.querySelector<HTMLElement>(`[name="${CSS.escape(name)}"]`) ??
+      container.querySelector<HTMLElement>(`[name="${CSS.escape(name.split('/')[0] ?? name)}"]`) ??
       container.querySelector<HTMLElement>(`[name="${CSS.escape(name.split('/').pop() ?? name)}"]`);
     if (!target) {
       unplaced.push(`${fieldError.path}: ${fieldError.message}`);
@@ -22,7 +23,10 @@ export function showProblem(container: HTMLElement, error: unknown): void {
     const id = `${target.id || name}-error`;
     target.setAttribute('aria-invalid', 'true');
     target.setAttribute('aria-describedby', id);
-    target.insertAdjacentElement('afterend', h('p', { class: 'field-error', id }, fieldError.message));
+    // Several findings on one field (rows of a CSV) are lines of one message, in their order.
+    const shown = target.nextElementSibling;
+    if (shown?.id === id) shown.append(h('br'), fieldError.message);
+    else target.insertAdjacentElement('afterend', h('p', { class: 'field-error', id }, fieldError.message));
   }
   container.prepend(
     h(

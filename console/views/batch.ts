@@ -1,47 +1,34 @@
+import { ApiError } from '../api.ts';
 import type { ConsoleContext } from '../context.ts';
-import { parseCsv, toCsv } from '../csv.ts';
-import { button, download, field, h, row, table } from '../dom.ts';
-import { ApiError, type Problem } from '../api.ts';
+import { button, download, field, h } from '../dom.ts';
 import { runForm } from '../problems.ts';
 import { accountField, form, section, valueOf } from './common.ts';
-import type { Credentials } from './credentials.ts';
 
-interface BatchResult {
-  readonly created: { readonly clientId: string; readonly credentials: Credentials }[];
-  readonly failed: { readonly index: number; readonly clientId: string; readonly problem: Problem }[];
-}
+/** The API's limit on one CSV batch (more rows are refused as a whole: split the file). */
+const maxRows = 1000;
 
-/** The API's batch limit: longer lists go in several calls. */
-const batchSize = 1000;
-
-interface DeviceLine {
-  readonly line: number;
-  readonly clientId: string;
-  readonly category?: string;
-}
-
-/** The devices of a CSV: a clientId column (and optionally category); a header row is recognised by a cell named clientId. */
-function devicesOf(text: string): DeviceLine[] {
-  const rows = parseCsv(text);
-  const header = rows[0]?.map((cell) => cell.toLowerCase()) ?? [];
-  const hasHeader = header.includes('clientid');
-  const clientIdColumn = hasHeader ? header.indexOf('clientid') : 0;
-  const categoryColumn = hasHeader ? header.indexOf('category') : 1;
-  return rows.slice(hasHeader ? 1 : 0).map((cells, index) => {
-    const category = categoryColumn >= 0 ? cells[categoryColumn] : undefined;
-    return { line: index + (hasHeader ? 2 : 1), clientId: cells[clientIdColumn] ?? '', ...(category ? { category } : {}) };
+/**
+ * A finding of the CSV batch said in the words of the file: body/rows/3/clientId → "Row 3,
+ * clientId: …" next to the textarea (row 1 is the first line under the header), body/header/x →
+ * "Header, x: …". Other findings (query/accountId) stay as the API named them.
+ */
+function inFileWords(problem: ApiError['problem']): ApiError['problem'] {
+  const errors = (problem.errors ?? []).map((error) => {
+    const [, where, row, column] = /^body\/(rows|header)(?:\/([^/]+))?(?:\/(.+))?$/.exec(error.path) ?? [];
+    if (!where) return error;
+    const place = where === 'rows' ? (row ? `Row ${row}` : 'Rows') : 'Header';
+    const named = where === 'rows' ? column : row;
+    return { path: 'body/csv', message: `${place}${named ? `, ${named}` : ''}: ${error.message}` };
   });
-}
-
-function problemText(problem: Problem): string {
-  const details = (problem.errors ?? []).map((error) => `${error.path.replace(/^body\/requests\/\d+\//, '')} ${error.message}`);
-  return [problem.title, problem.detail, ...details].filter(Boolean).join(' — ');
+  return { ...problem, errors };
 }
 
 /**
- * Many requests at once: paste or upload a CSV of client ids (and categories), create them in
- * batches, and download their credentials as CSV (clientId,username,password,activationKey), the
- * one chance to have them. Lines that fail are listed with their line number and the API's reason.
+ * Many requests at once: paste or upload a CSV (a header row naming the columns: clientId, and
+ * optionally category, generateActivationKey…), sent as it is to POST /provision-requests/batch as
+ * text/csv. The API reads it and creates all rows or none: a bad row is named by row and column
+ * next to the text. The answer asked for is the credentials CSV itself
+ * (clientId,username,password,activationKey), offered as a download, the one chance to have it.
  */
 export async function batchView(context: ConsoleContext): Promise<HTMLElement> {
   const result = h('div', { class: 'batch-result' });
@@ -55,31 +42,25 @@ export async function batchView(context: ConsoleContext): Promise<HTMLElement> {
     'stacked-form',
     (element) =>
       void runForm(element, async () => {
-        const accountId = valueOf(element, 'accountId');
-        const devices = devicesOf(text.value);
-        if (devices.length === 0) {
-          throw new ApiError({ title: 'Nothing to import', status: 400, errors: [{ path: 'body/csv', message: 'paste or upload at least one client id' }] });
-        }
-        const created: BatchResult['created'] = [];
-        const failed: { line: number; clientId: string; reason: string }[] = [];
-        for (let start = 0; start < devices.length; start += batchSize) {
-          const chunk = devices.slice(start, start + batchSize);
-          const answer = await context.api.call<BatchResult>('POST', '/provision-requests/batch', {
-            requests: chunk.map((device) => ({ accountId, clientId: device.clientId, ...(device.category ? { category: device.category } : {}) })),
+        if (text.value.trim() === '') {
+          throw new ApiError({
+            title: 'Nothing to import',
+            status: 400,
+            errors: [{ path: 'body/csv', message: 'paste or upload a CSV with a header row and at least one device' }],
           });
-          created.push(...answer.created);
-          for (const failure of answer.failed)
-            failed.push({ line: chunk[failure.index]?.line ?? 0, clientId: failure.clientId, reason: problemText(failure.problem) });
         }
-        const csv = toCsv(
-          ['clientId', 'username', 'password', 'activationKey'],
-          created.map((request) => [request.clientId, request.credentials.username, request.credentials.password, request.credentials.activationKey ?? '']),
-        );
+        const answer = await context.api
+          .sendText('/provision-requests/batch', { accountId: valueOf(element, 'accountId') }, text.value, 'text/csv', 'text/csv')
+          .catch((error: unknown) => {
+            throw error instanceof ApiError ? new ApiError(inFileWords(error.problem)) : error;
+          });
+        const created = answer.text.split(/\r?\n/).filter((line) => line !== '').length - 1;
+        const failed = Number(answer.headers.get('x-failed-count') ?? 0);
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         result.replaceChildren(
           section(
-            `${created.length} created, ${failed.length} failed`,
-            created.length
+            `${created} created, ${failed} failed`,
+            created > 0
               ? h(
                   'div',
                   {},
@@ -88,16 +69,17 @@ export async function batchView(context: ConsoleContext): Promise<HTMLElement> {
                     { class: 'warning', role: 'alert' },
                     'Download the credentials now: they are shown this once and the platform keeps only their hashes.',
                   ),
-                  button(`Download credentials (${created.length}) as CSV`, () => download(`credentials-${stamp}.csv`, csv), {
+                  button(`Download credentials (${created}) as CSV`, () => download(`credentials-${stamp}.csv`, answer.text), {
                     class: 'primary',
                     id: 'download-credentials',
                   }),
                 )
               : null,
-            failed.length
-              ? table(
-                  ['Line', 'Client id', 'Why'],
-                  failed.map((failure) => row(String(failure.line), failure.clientId, failure.reason)),
+            failed > 0
+              ? h(
+                  'p',
+                  { class: 'warning' },
+                  `${failed} rows were valid but failed at creation (a concurrent change): see the audit log, and import them again.`,
                 )
               : null,
           ),
@@ -106,7 +88,11 @@ export async function batchView(context: ConsoleContext): Promise<HTMLElement> {
         result.querySelector<HTMLElement>('button')?.focus();
       }),
     accountField(context),
-    field('Devices (CSV: clientId, and optionally category)', text),
+    field(
+      'Devices (CSV with a header row: clientId, and optionally category, generateActivationKey…)',
+      text,
+      `At most ${maxRows} rows per file. All rows are created or none: a bad row is named here by its row (1 = the first under the header) and column.`,
+    ),
     field('…or upload a CSV file', file),
     h('button', { type: 'submit', class: 'primary' }, 'Create requests'),
   );
