@@ -1,18 +1,18 @@
-import type { Page } from '../api.ts';
-import { ApiError } from '../api.ts';
+import { ApiError, type Page } from '../api.ts';
 import type { ConsoleContext } from '../context.ts';
 import { field, formatTime, h, input, row, select, table } from '../dom.ts';
 import { runForm } from '../problems.ts';
 import { form, needsAccount, section, valueOf } from './common.ts';
+import { configurationDetail, jsonObjectOf } from './configuration-detail.ts';
 
-interface Configuration {
+export interface Configuration {
   readonly id: string;
   readonly name: string;
   readonly version: number;
   readonly modifiedOn: string;
 }
 
-interface Bundle {
+export interface Bundle {
   readonly id: string;
   readonly name: string;
   readonly version: string;
@@ -21,7 +21,7 @@ interface Bundle {
   readonly createdOn: string;
 }
 
-interface Category {
+export interface Category {
   readonly id: string;
   readonly name: string;
   readonly configurationId: string | null;
@@ -29,7 +29,8 @@ interface Category {
   readonly version: number;
 }
 
-function bundleChoices(bundles: readonly Bundle[], chosen: readonly string[] = []): HTMLElement {
+/** The account's bundles as checkboxes named bundleIds (a category's, a job's). */
+export function bundleChoices(bundles: readonly Bundle[], chosen: readonly string[] = []): HTMLElement {
   if (bundles.length === 0) return h('p', { class: 'hint' }, 'No bundle uploaded yet.');
   return h(
     'fieldset',
@@ -41,11 +42,11 @@ function bundleChoices(bundles: readonly Bundle[], chosen: readonly string[] = [
   );
 }
 
-function chosenBundles(element: HTMLElement): string[] {
+export function chosenBundles(element: HTMLElement): string[] {
   return [...element.querySelectorAll<HTMLInputElement>('input[name="bundleIds"]:checked')].map((box) => box.value);
 }
 
-function configurationSelect(configurations: readonly Configuration[], chosen: string | null): HTMLElement {
+export function configurationSelect(configurations: readonly Configuration[], chosen: string | null): HTMLElement {
   return field(
     'Configuration',
     select(
@@ -57,10 +58,12 @@ function configurationSelect(configurations: readonly Configuration[], chosen: s
 }
 
 /**
- * What devices are given: configurations (create from JSON), application bundles (upload), and
+ * What devices are given: configurations (create from JSON; edit one and read its versions on its
+ * page, configuration-detail.ts), application bundles (upload), and
  * categories, which attach a configuration and bundles to every device of the category.
  */
 export async function catalogView(context: ConsoleContext): Promise<HTMLElement> {
+  if (context.path[0] === 'configurations' && context.path[1]) return configurationDetail(context, context.path[1]);
   const choose = needsAccount(context, 'Configurations & bundles');
   if (choose) return choose;
   const accountId = context.accountId ?? context.principal.accountId ?? undefined;
@@ -75,12 +78,7 @@ export async function catalogView(context: ConsoleContext): Promise<HTMLElement>
     'stacked-form',
     (element) =>
       void runForm(element, async () => {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(content.value || '{}');
-        } catch (error) {
-          throw new ApiError({ title: 'The content is not JSON', status: 400, errors: [{ path: 'body/content', message: String((error as Error).message) }] });
-        }
+        const parsed = jsonObjectOf(content.value, 'body/content');
         await context.api.call('POST', '/configurations', { accountId, name: valueOf(element, 'name'), content: parsed });
         reload();
       }),
@@ -157,7 +155,12 @@ export async function catalogView(context: ConsoleContext): Promise<HTMLElement>
       table(
         ['Name', 'Version', 'Changed', 'Id'],
         configurations.items.map((configuration) =>
-          row(h('strong', {}, configuration.name), `v${configuration.version}`, formatTime(configuration.modifiedOn), h('code', {}, configuration.id)),
+          row(
+            h('a', { href: `#/catalog/configurations/${encodeURIComponent(configuration.id)}` }, configuration.name),
+            `v${configuration.version}`,
+            formatTime(configuration.modifiedOn),
+            h('code', {}, configuration.id),
+          ),
         ),
         'No configuration yet.',
       ),
