@@ -3,27 +3,39 @@ import type { ConsoleContext } from '../context.ts';
 import { button, formatTime, h, row, table } from '../dom.ts';
 import { showProblem } from '../problems.ts';
 import { badge, needsAccount, pager, section, withFilters } from './common.ts';
+import { jobDetail } from './job-detail.ts';
+import { jobForm } from './job-form.ts';
 
 interface UpdateJob {
   readonly id: string;
   readonly name: string;
   readonly state: 'RUNNING' | 'PAUSED' | 'CANCELLED' | 'STOPPED';
   readonly category: string | null;
+  readonly tags: string[];
+  readonly clientIds: string[];
+  readonly bundleIds: string[];
+  readonly configurationId: string | null;
+  readonly configurationVersion: number | null;
+  readonly failureThreshold: number | null;
   readonly createdOn: string;
+  readonly createdBy: string;
 }
 
-interface UpdateJobDetail extends UpdateJob {
+export interface UpdateJobDetail extends UpdateJob {
   readonly counts: Record<'PENDING' | 'SENT' | 'DOWNLOADING' | 'INSTALLED' | 'FAILED', number>;
   readonly matchingDevices: number;
 }
 
-/** Update jobs: state, how many devices stand where, and pause/resume/cancel. */
+/** Update jobs: create one, their state, how many devices stand where, pause/resume/cancel; a job's page lists its devices. */
 export async function jobsView(context: ConsoleContext): Promise<HTMLElement> {
+  if (context.path[0]) return jobDetail(context, context.path[0]);
   const choose = needsAccount(context, 'Update jobs');
   if (choose) return choose;
+  const accountId = context.accountId ?? context.principal.accountId ?? '';
   const offset = Number(context.query.get('offset') ?? 0);
   const page = await context.api.get<Page<UpdateJob>>('/update-jobs', { accountId: context.accountId, offset, limit: 20 });
   const details = await Promise.all(page.items.map((job) => context.api.get<UpdateJobDetail>(`/update-jobs/${encodeURIComponent(job.id)}`)));
+  const newJob = await jobForm(context, accountId, () => context.navigate('#/jobs'));
   const errors = h('div', {});
   const act = (job: UpdateJob, action: 'pause' | 'resume' | 'cancel', label: string) =>
     button(label, () => {
@@ -35,7 +47,7 @@ export async function jobsView(context: ConsoleContext): Promise<HTMLElement> {
     });
   const rows = details.map((job) =>
     row(
-      h('strong', {}, job.name),
+      h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.name),
       badge(job.state),
       job.category ?? '—',
       `${job.counts.INSTALLED} installed, ${job.counts.FAILED} failed, ${job.counts.PENDING + job.counts.SENT + job.counts.DOWNLOADING} in progress (of ${job.matchingDevices})`,
@@ -59,5 +71,6 @@ export async function jobsView(context: ConsoleContext): Promise<HTMLElement> {
       table(['Name', 'State', 'Category', 'Devices', 'Created', 'Actions'], rows, 'No update job.'),
       pager(page, (to) => context.navigate(withFilters('jobs', { offset: String(to) }))),
     ),
+    section('New update job', newJob),
   );
 }
