@@ -1,9 +1,9 @@
 import type { Page } from '../api.ts';
-import { accountName, type AuditEvent, type ConsoleContext } from '../context.ts';
+import { accountName, type ConsoleContext } from '../context.ts';
 import { field, formatTime, h, input, row, select, table } from '../dom.ts';
-import { auditTable } from './audit.ts';
-import { certificateTable, type Certificate } from './certificates.ts';
 import { badge, filtersOf, form, needsAccount, pager, section, valueOf, withFilters } from './common.ts';
+import { deviceDetail } from './device-detail.ts';
+import { renewForm } from './renewals.ts';
 
 export interface Device {
   readonly id: string;
@@ -25,59 +25,9 @@ export interface Device {
   readonly lastSeenOn: string | null;
 }
 
-interface DeviceDetail extends Device {
-  readonly certificates: Certificate[];
-  readonly audit: AuditEvent[];
-  readonly jobs: { jobId: string; state: string; error: string | null; modifiedOn: string }[];
-}
-
 const filterNames = ['clientId', 'online', 'category', 'configurationInSync', 'offset'];
 
-async function deviceDetail(context: ConsoleContext, id: string): Promise<HTMLElement> {
-  const device = await context.api.get<DeviceDetail>(`/devices/${encodeURIComponent(id)}`);
-  const fact = (label: string, value: string | Node) => [h('dt', {}, label), h('dd', {}, value)];
-  return h(
-    'div',
-    {},
-    h('p', {}, h('a', { href: '#/devices' }, '← All devices')),
-    h('h1', {}, `Device ${device.clientId}`),
-    section(
-      'Facts',
-      h(
-        'dl',
-        { class: 'facts' },
-        ...fact('Account', accountName(context, device.accountId)),
-        ...fact('Online', badge(device.online ? 'online' : 'offline')),
-        ...fact('Category', device.category ?? '—'),
-        ...fact('Tags', device.tags.join(', ') || '—'),
-        ...fact('Model / serial / firmware', [device.model, device.serial, device.firmware].map((value) => value ?? '—').join(' / ')),
-        ...fact('Configuration', device.configurationState ?? '—'),
-        ...fact('Bundles', device.bundles.map((bundle) => `${bundle.name} ${bundle.version}`).join(', ') || '—'),
-        ...fact('Certificate until', formatTime(device.certificateNotAfter)),
-        ...fact('Provisioned', formatTime(device.provisionedOn)),
-        ...fact('Last seen', formatTime(device.lastSeenOn)),
-      ),
-    ),
-    section(
-      'Certificates',
-      certificateTable(
-        context,
-        device.certificates.map((certificate) => ({ clientId: device.clientId, ...certificate })),
-      ),
-    ),
-    section(
-      'Update jobs',
-      table(
-        ['Job', 'State', 'Error', 'Changed'],
-        device.jobs.map((job) => row(h('code', {}, job.jobId), badge(job.state), job.error ?? '—', formatTime(job.modifiedOn))),
-        'No update job.',
-      ),
-    ),
-    section('Latest events', auditTable(context, device.audit)),
-  );
-}
-
-/** The device registry: filters, the list, and one device's facts, certificates (revoke), jobs and events. */
+/** The device registry: filters, the list, renewing a whole account or category now, and one device's page (device-detail.ts). */
 export async function devicesView(context: ConsoleContext): Promise<HTMLElement> {
   if (context.path[0]) return deviceDetail(context, context.path[0]);
   const choose = needsAccount(context, 'Devices');
@@ -141,6 +91,11 @@ export async function devicesView(context: ConsoleContext): Promise<HTMLElement>
       filterForm,
       table(['Client id', 'Account', 'Online', 'Category', 'Configuration', 'Last seen'], rows, 'No device matches.'),
       pager(page, (offset) => context.navigate(withFilters('devices', { ...filters, offset: String(offset) }))),
+    ),
+    section(
+      'Renew certificates now',
+      h('p', { class: 'hint' }, 'Tells every online device of this account (or of one of its categories) to renew its certificate.'),
+      renewForm(context, { accountId: context.accountId ?? context.principal.accountId ?? '' }, 'Renew all online devices'),
     ),
   );
 }
