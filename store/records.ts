@@ -4,19 +4,12 @@ import type {
   Category,
   CategoryPatch,
   ConfigurationVersion,
-  InstalledBundle,
-  JobDeviceState,
-  JobDeviceStatus,
   NewCategory,
-  NewUpdateJob,
-  UpdateJob,
   AccountPatch,
   AuditEvent,
   BundleMetadata,
   Configuration,
   DeviceFacts,
-  DevicePatch,
-  DeviceRecord,
   IssuedCertificate,
   NewAccount,
   NewAuditEvent,
@@ -29,7 +22,6 @@ import type {
   ProvisionRequestPatch,
   ReportedDeviceFacts,
 } from './types.ts';
-import { jobDeviceStates } from './types.ts';
 
 /**
  * Rules both store backends share, so they cannot drift apart: which fields the store assigns
@@ -231,41 +223,6 @@ export function patchCategory(current: Category, patch: CategoryPatch, now: numb
   };
 }
 
-export function buildUpdateJob(input: NewUpdateJob, now: number): UpdateJob {
-  return {
-    id: newRecordId(now),
-    accountId: input.accountId,
-    name: input.name,
-    category: input.category ?? null,
-    tags: normalizedTags(input.tags ?? []),
-    clientIds: [...new Set(input.clientIds ?? [])],
-    bundleIds: [...(input.bundleIds ?? [])],
-    configurationId: input.configurationId ?? null,
-    configurationVersion: input.configurationVersion ?? null,
-    state: input.state ?? 'RUNNING',
-    failureThreshold: input.failureThreshold ?? null,
-    createdOn: now,
-    createdBy: input.createdBy,
-    modifiedOn: now,
-    version: 1,
-  };
-}
-
-export function buildJobDeviceStatus(
-  jobId: string,
-  accountId: string,
-  clientId: string,
-  status: { readonly state: JobDeviceState; readonly error?: string | null },
-  now: number,
-): JobDeviceStatus {
-  return { jobId, accountId, clientId, state: status.state, error: status.error ?? null, modifiedOn: now };
-}
-
-/** Every job device state counted as 0: what countJobDevices starts from. */
-export function emptyJobDeviceCounts(): Record<JobDeviceState, number> {
-  return Object.fromEntries(jobDeviceStates.map((state) => [state, 0])) as Record<JobDeviceState, number>;
-}
-
 export function buildBundle(input: NewBundle, now: number): BundleMetadata {
   return {
     id: newRecordId(now),
@@ -311,93 +268,6 @@ export function withRenewalFields(
 
 export function revokedCertificate(current: IssuedCertificate, reason: string, now: number): IssuedCertificate {
   return { ...current, status: 'REVOKED', revokedOn: now, revocationReason: reason };
-}
-
-/** A device seen for the first time: offline, nothing known yet, a new id. */
-export function emptyDevice(accountId: string, clientId: string, now: number): DeviceRecord {
-  return {
-    id: newRecordId(now),
-    accountId,
-    clientId,
-    online: false,
-    brokerId: null,
-    category: null,
-    tags: [],
-    model: null,
-    serial: null,
-    firmware: null,
-    certificateSerial: null,
-    certificateNotAfter: null,
-    configurationId: null,
-    configurationVersion: null,
-    expectedConfigurationHash: null,
-    reportedConfigurationHash: null,
-    configurationState: null,
-    configurationError: null,
-    bundles: [],
-    trustedRoots: [],
-    provisionedOn: null,
-    lastBirthOn: null,
-    lastSeenOn: null,
-    modifiedOn: now,
-  };
-}
-
-/** The fields a device patch can set, in one list (both backends and givenDevicePatch follow it). */
-export const devicePatchFields = [
-  'online',
-  'brokerId',
-  'category',
-  'tags',
-  'model',
-  'serial',
-  'firmware',
-  'certificateSerial',
-  'certificateNotAfter',
-  'configurationId',
-  'configurationVersion',
-  'expectedConfigurationHash',
-  'reportedConfigurationHash',
-  'configurationState',
-  'configurationError',
-  'bundles',
-  'trustedRoots',
-  'provisionedOn',
-  'lastBirthOn',
-  'lastSeenOn',
-] as const satisfies readonly (keyof DevicePatch)[];
-
-/**
- * The fields a device patch sets: absent and undefined ones are left out (they keep their
- * value), null is kept (it clears the field), anything else a caller spreads in is dropped.
- */
-export function givenDevicePatch(patch: DevicePatch): DevicePatch {
-  const given: Record<string, unknown> = {};
-  for (const field of devicePatchFields) {
-    const value = patch[field];
-    if (value === undefined) continue;
-    given[field] =
-      field === 'tags' || field === 'trustedRoots'
-        ? normalizedTags(value as readonly string[])
-        : field === 'bundles'
-          ? copyBundles(value as readonly InstalledBundle[])
-          : value;
-  }
-  return given as DevicePatch;
-}
-
-function copyBundles(bundles: readonly InstalledBundle[]): InstalledBundle[] {
-  return bundles.map(({ name, version, sha256 }) => ({ name, version, sha256 }));
-}
-
-/** Fields absent or undefined in the patch keep their value; modifiedOn becomes now. */
-export function patchDevice(current: DeviceRecord, patch: DevicePatch, now: number): DeviceRecord {
-  return { ...current, ...givenDevicePatch(patch), modifiedOn: now };
-}
-
-/** A device record as stored before issue 15 lacks the registry's fields: they take their empty values (the id aside, which a backend assigns). */
-export function withRegistryFields(stored: Partial<DeviceRecord> & Pick<DeviceRecord, 'id' | 'accountId' | 'clientId' | 'modifiedOn'>): DeviceRecord {
-  return { ...emptyDevice(stored.accountId, stored.clientId, stored.modifiedOn), ...stored };
 }
 
 /** The audit event without its id, which the store assigns while appending. */

@@ -1,5 +1,6 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { emptyDevice, givenDevicePatch, pageWindow, refusal, withRegistryFields } from '../records.ts';
+import { pageWindow, refusal } from '../records.ts';
+import { emptyDevice, givenDevicePatch, withRegistryFields } from '../registry-records.ts';
 import type { DeviceFilter, DevicePatch, DeviceRecord, Page } from '../types.ts';
 import { deviceMatcher } from './device-filter.ts';
 import { deleteDeviceScript, markBrokerDevicesOfflineScript, markDeviceOfflineScript, upsertDeviceScript } from './device-scripts.ts';

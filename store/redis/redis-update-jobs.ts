@@ -1,5 +1,6 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { activeListFilter, buildJobDeviceStatus, buildUpdateJob, emptyJobDeviceCounts, pageWindow, refusal } from '../records.ts';
+import { activeListFilter, pageWindow, refusal } from '../records.ts';
+import { buildJobDeviceStatus, buildUpdateJob, emptyJobDeviceCounts } from '../registry-records.ts';
 import type { JobDeviceState, JobDeviceStatus, NewUpdateJob, Page, PageOptions, UpdateJob, UpdateJobFilter, UpdateJobState } from '../types.ts';
 import { jobDeviceStates } from '../types.ts';
 import { loadStrings, pageFromIndex } from './index-paging.ts';

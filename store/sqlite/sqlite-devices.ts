@@ -1,5 +1,6 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { emptyDevice, givenDevicePatch, pageWindow, patchDevice, refusal } from '../records.ts';
+import { pageWindow, refusal } from '../records.ts';
+import { emptyDevice, givenDevicePatch, patchDevice } from '../registry-records.ts';
 import type { DeviceFilter, DevicePatch, DeviceRecord, Page } from '../types.ts';
 import { deviceFromRow, deviceToRow, type DeviceRow } from './registry-row-mapping.ts';
 import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';

@@ -1,5 +1,6 @@
 import { PlatformError } from '../../errors/platform-error.ts';
-import { buildJobDeviceStatus, buildUpdateJob, emptyJobDeviceCounts, pageWindow, refusal } from '../records.ts';
+import { pageWindow, refusal } from '../records.ts';
+import { buildJobDeviceStatus, buildUpdateJob, emptyJobDeviceCounts } from '../registry-records.ts';
 import type { JobDeviceState, JobDeviceStatus, NewUpdateJob, Page, PageOptions, UpdateJob, UpdateJobFilter, UpdateJobState } from '../types.ts';
 import { jobDeviceFromRow, jobDeviceToRow, updateJobFromRow, updateJobToRow, type JobDeviceRow, type UpdateJobRow } from './registry-row-mapping.ts';
 import { Conditions, selectPage, type SqlRunner } from './sql-runner.ts';
