@@ -31,6 +31,8 @@ export type {
   UpdateJobFilter,
   UpdateJobState,
 } from './registry-types.ts';
+import type { NewWebhook, Webhook, WebhookAttempt, WebhookPatch } from './webhook-types.ts';
+export type { NewWebhook, Webhook, WebhookAttempt, WebhookPatch } from './webhook-types.ts';
 
 export const requestStatuses = ['ENABLED', 'DISABLED'] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
@@ -500,12 +502,55 @@ export interface ProvisionStore {
    */
   deleteExpiredAudit(expiry: AuditExpiry): Promise<number>;
 
+  /** A webhook whose cursor starts at the newest audit event: it is told of what happens from now on. */
+  createWebhook(webhook: NewWebhook): Promise<Webhook>;
+  getWebhook(id: string): Promise<Webhook | null>;
+  /** Every webhook, oldest first (a platform has few). */
+  listWebhooks(): Promise<readonly Webhook[]>;
+  /** NOT_FOUND when absent. Setting `cursor` rewinds (or forwards) delivery: a redelivery. */
+  updateWebhook(id: string, patch: WebhookPatch): Promise<Webhook>;
+  /** Also its attempts and lease. Absent: nothing to do. */
+  deleteWebhook(id: string): Promise<void>;
+  /**
+   * Compare-and-set of the cursor after a delivery: true when it was `expected` and is now `cursor`;
+   * false when it had moved (a redelivery rewound it, or the webhook is gone).
+   */
+  moveWebhookCursor(id: string, expected: string, cursor: string): Promise<boolean>;
+  /**
+   * The delivery lease of a webhook, so one process of a cluster delivers it at a time: true when
+   * `holder` has it until `now + ttlMs` (it was free, expired, or already this holder's).
+   */
+  claimWebhookLease(id: string, holder: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Keeps the newest keptWebhookAttempts attempts of the webhook. */
+  recordWebhookAttempt(attempt: WebhookAttempt): Promise<void>;
+  /** Newest first, at most `limit` (clamped to 1..keptWebhookAttempts). */
+  listWebhookAttempts(webhookId: string, limit: number): Promise<readonly WebhookAttempt[]>;
+  /** Audit events with an id above `afterId`, in id order, at most `limit` (clamped to 1..1000): what a webhook delivers next. */
+  listAuditAfter(afterId: string, limit: number): Promise<readonly AuditEvent[]>;
+
   /** Small key/value settings of the platform (e.g. the admin token hash). */
   getSetting(key: string): Promise<string | null>;
   /** Sets only if absent; returns the value now stored. */
   setSettingIfAbsent(key: string, value: string): Promise<string>;
   /** Removes a setting (absent: nothing to do); its value does not stay behind in the backend's files. */
   deleteSetting(key: string): Promise<void>;
+  /**
+   * Every setting whose key starts with `prefix`, in key order. For the few records kept as
+   * settings that an operator lists (API tokens, api/api-tokens.ts); not meant for many keys.
+   */
+  listSettings(prefix: string): Promise<readonly SettingEntry[]>;
+  /**
+   * Compare-and-set: replaces the value only while it is still `expected`, atomically; answers
+   * whether it did. So a change made from a stale read (a token's last use) cannot undo one
+   * made meanwhile by another process (its revocation).
+   */
+  replaceSetting(key: string, expected: string, value: string): Promise<boolean>;
 
   close(): Promise<void>;
+}
+
+/** One setting as listSettings answers it. */
+export interface SettingEntry {
+  readonly key: string;
+  readonly value: string;
 }

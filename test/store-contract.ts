@@ -13,6 +13,7 @@ import { deviceRegistryContract } from './store-contract/device-registry.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
+import { listedSettingsContract } from './store-contract/listed-settings.ts';
 import { provisionRequestContract } from './store-contract/provision-requests.ts';
 import { requestBatchContract } from './store-contract/request-batches.ts';
 import { requestCategoryContract } from './store-contract/request-categories.ts';
@@ -47,6 +48,7 @@ export function storeContract(name: string, open: OpenStore): void {
     updateJobContract(fresh);
     brokerHeartbeatContract(fresh);
     auditAndSettingsContract(fresh);
+    listedSettingsContract(fresh);
     auditRetentionContract(fresh);
     durabilityContract(fresh);
   });

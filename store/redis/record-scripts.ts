@@ -171,6 +171,17 @@ return {'OK', redis.call('HGET', KEYS[1], ARGV[1])}
 `,
 );
 
+/** KEYS: settings. ARGV: key, expected, value. Answers 1 when it replaced the value, 0 when it was not `expected`. */
+export const replaceSettingScript = defineScript(
+  'replace_setting',
+  1,
+  `
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return {'OK', 0} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return {'OK', 1}
+`,
+);
+
 /**
  * Compare-and-set on version of a record whose keys stay as they are (a category, an update job).
  * KEYS: record. ARGV: expectedVersion, json, notFoundRefusal
@@ -209,6 +220,7 @@ export const recordScripts = [
   settleRenewalScript,
   appendAuditScript,
   setSettingIfAbsentScript,
+  replaceSettingScript,
   updateVersionedRecordScript,
   recordBrokerHeartbeatScript,
 ];

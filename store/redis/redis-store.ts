@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { assembleStore } from '../assemble-store.ts';
-import type { ProvisionStore } from '../types.ts';
+import type { ProvisionStore, SettingEntry } from '../types.ts';
 import { categoryScripts } from './category-scripts.ts';
 import { configurationScripts } from './configuration-scripts.ts';
 import { deviceScripts } from './device-scripts.ts';
-import { recordScripts, setSettingIfAbsentScript } from './record-scripts.ts';
+import { recordScripts, replaceSettingScript, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
 import { RedisAudit } from './redis-audit.ts';
@@ -71,6 +71,27 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
       run(async () => {
         const { values } = await scripts.run(setSettingIfAbsentScript, [context.keys.settings()], [key, value]);
         return String(values[0]);
+      }),
+
+    /** HSCAN of the settings hash (a few hundred fields at most), filtered here: a MATCH pattern would need the prefix's glob characters escaped. */
+    listSettings: (prefix) =>
+      run(async () => {
+        const entries: SettingEntry[] = [];
+        let cursor = '0';
+        do {
+          const [next, flat] = await redis.hscan(context.keys.settings(), cursor, 'COUNT', 500);
+          cursor = next;
+          for (let index = 0; index + 1 < flat.length; index += 2) {
+            const key = flat[index]!;
+            if (key.startsWith(prefix)) entries.push({ key, value: flat[index + 1]! });
+          }
+        } while (cursor !== '0');
+        return [...new Map(entries.map((entry) => [entry.key, entry])).values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      }),
+    replaceSetting: (key, expected, value) =>
+      run(async () => {
+        const { values } = await scripts.run(replaceSettingScript, [context.keys.settings()], [key, expected, value]);
+        return Number(values[0]) === 1;
       }),
 
     /** HDEL: later RDB snapshots do not hold it; an append-only file does until Redis rewrites it (BGREWRITEAOF). */

@@ -72,6 +72,11 @@ function sqliteStore(db: Database.Database): ProvisionStore {
         }),
       ),
 
+    listSettings: (prefix) =>
+      run(() => sql.all<{ key: string; value: string }>('SELECT key, value FROM settings WHERE substr(key, 1, length(?)) = ? ORDER BY key', prefix, prefix)),
+    replaceSetting: (key, expected, value) =>
+      run(() => sql.write(() => sql.run('UPDATE settings SET value = ? WHERE key = ? AND value = ?', value, key, expected).changes === 1)),
+
     /**
      * secure_delete overwrites the row's bytes in its page, and the checkpoint puts that page into
      * the database file and empties the WAL now, rather than at the next automatic checkpoint.
