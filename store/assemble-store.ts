@@ -86,6 +86,18 @@ const partMethods = {
     listBrokerHeartbeats: 'list',
     deleteBrokerHeartbeat: 'delete',
   },
+  webhooks: {
+    createWebhook: 'create',
+    getWebhook: 'get',
+    listWebhooks: 'list',
+    updateWebhook: 'update',
+    deleteWebhook: 'delete',
+    moveWebhookCursor: 'moveCursor',
+    claimWebhookLease: 'claimLease',
+    recordWebhookAttempt: 'recordAttempt',
+    listWebhookAttempts: 'listAttempts',
+    listAuditAfter: 'listAuditAfter',
+  },
   audit: {
     appendAudit: 'append',
     listAudit: 'list',

@@ -20,6 +20,7 @@ import { requestCategoryContract } from './store-contract/request-categories.ts'
 import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
 import { requestListingContract } from './store-contract/request-listing.ts';
 import { updateJobContract } from './store-contract/update-jobs.ts';
+import { webhookContract } from './store-contract/webhooks.ts';
 
 export type { OpenedStore, OpenStore } from './store-contract/fixtures.ts';
 
@@ -50,6 +51,7 @@ export function storeContract(name: string, open: OpenStore): void {
     auditAndSettingsContract(fresh);
     listedSettingsContract(fresh);
     auditRetentionContract(fresh);
+    webhookContract(fresh);
     durabilityContract(fresh);
   });
 }

@@ -184,4 +184,17 @@ export class RedisKeys {
   settings(): string {
     return `${this.prefix}settings`;
   }
+
+  /** Hash webhook id -> webhook JSON (cursor included). */
+  webhooks(): string {
+    return `${this.prefix}webhooks`;
+  }
+  /** The process delivering a webhook (SET … PX): one at a time in a cluster. */
+  webhookLease(id: string): string {
+    return `${this.prefix}webhook-lease:${id}`;
+  }
+  /** List of a webhook's attempts as JSON, newest first, trimmed. */
+  webhookAttempts(id: string): string {
+    return `${this.prefix}webhook-attempts:${id}`;
+  }
 }

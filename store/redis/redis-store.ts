@@ -9,6 +9,7 @@ import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
 import { RedisAudit } from './redis-audit.ts';
 import { RedisBrokerHeartbeats } from './redis-broker-heartbeats.ts';
+import { RedisWebhooks, webhookScripts } from './redis-webhooks.ts';
 import { RedisCategories } from './redis-categories.ts';
 import { RedisClientIdHolders } from './redis-client-id-holders.ts';
 import { RedisCertificates } from './redis-certificates.ts';
@@ -47,6 +48,7 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     ...categoryScripts,
     ...deviceScripts,
     ...updateJobScripts,
+    ...webhookScripts,
   ]);
   const context: RedisContext = { redis, keys: new RedisKeys(keyPrefix), scripts };
   const requests = new RedisProvisionRequests(context);
@@ -60,6 +62,7 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     devices: new RedisDevices(context),
     updateJobs: new RedisUpdateJobs(context),
     brokerHeartbeats: new RedisBrokerHeartbeats(context),
+    webhooks: new RedisWebhooks(context),
     audit: new RedisAudit(context),
   };
   return assembleStore<'async'>(parts, run, {

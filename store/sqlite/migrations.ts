@@ -304,6 +304,40 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN trusted_roots TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 9,
+    description: 'webhooks: where events are delivered, each with its cursor over the audit log, and its recent attempts (issue 17 §2)',
+    sql: `
+      -- account_id NULL: a global webhook. event_types: JSON array text. cursor: the audit id last delivered or passed over.
+      -- lease_holder/lease_until: the process delivering it (one at a time in a cluster).
+      CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        account_id TEXT,
+        url TEXT NOT NULL,
+        event_types TEXT NOT NULL,
+        sealed_secret TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        cursor INTEGER NOT NULL,
+        lease_holder TEXT,
+        lease_until INTEGER NOT NULL DEFAULT 0,
+        created_on INTEGER NOT NULL,
+        modified_on INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE webhook_attempts (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        attempted_on INTEGER NOT NULL,
+        status INTEGER,
+        delivered INTEGER NOT NULL,
+        error TEXT
+      ) STRICT;
+      CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq);
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -13,6 +13,7 @@ import { SqliteDevices } from './sqlite-devices.ts';
 import { storeErrorFromSqlite } from './sqlite-errors.ts';
 import { SqliteProvisionRequests } from './sqlite-provision-requests.ts';
 import { SqliteUpdateJobs } from './sqlite-update-jobs.ts';
+import { SqliteWebhooks } from './sqlite-webhooks.ts';
 import { SqlRunner } from './sql-runner.ts';
 
 /** Opens the embedded store on `file` (usually {dataDir}/provisio.db; ':memory:' for tests). */
@@ -57,6 +58,7 @@ function sqliteStore(db: Database.Database): ProvisionStore {
     devices: new SqliteDevices(sql),
     updateJobs: new SqliteUpdateJobs(sql),
     brokerHeartbeats: new SqliteBrokerHeartbeats(sql),
+    webhooks: new SqliteWebhooks(sql),
     audit,
   };
   return assembleStore<'sync'>(parts, run, {
