@@ -6,6 +6,7 @@
 import { OptionalKind, Type, type SchemaOptions, type Static, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { certificateSettings } from './certificate-schema.ts';
 import { auditSettings, protectionSettings } from './protection-schema.ts';
+import { webhookSettings } from './webhook-schema.ts';
 
 /** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
 function stringEnum<const Values extends readonly string[]>(values: Values, options: SchemaOptions): TUnsafe<Values[number]> {
@@ -92,6 +93,14 @@ export const configSchema = Type.Object(
       default: 8090,
       description: 'HTTP port of /healthz and /readyz of the separate broker, provisioner and API processes (0 picks a free port).',
     }),
+    metricsPort: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 65535,
+        description:
+          'HTTP port of a listener of its own for Prometheus /metrics, without authentication (an internal port). Unset: /metrics is served on the health port of a cluster process, and on the API port to a global API token (any scope).',
+      }),
+    ),
     accountBrokerUrl: Type.Optional(
       Type.String({
         pattern: '^mqtts://',
@@ -254,6 +263,7 @@ export const configSchema = Type.Object(
       description: 'Largest JSON body the admin API accepts.',
     }),
     ...auditSettings,
+    ...webhookSettings,
   }),
   { additionalProperties: false },
 );
