@@ -2,12 +2,13 @@ import { PlatformError } from '../errors/platform-error.ts';
 import type { Principal } from './auth.ts';
 
 /**
- * What a token may do. The admin may do everything; an account token sees and changes only
- * its own account's records. Reads of another account's single record answer 404, so ids are
+ * Where a token may act. The admin token and global API tokens (kind 'admin') reach every
+ * account; an account token sees and changes only its own account's records. What it may do
+ * there is its scope, checked for every route by api/register-routes.ts. Reads of another account's single record answer 404, so ids are
  * not confirmed; creating in another account answers 403.
  */
 export function requireAdmin(principal: Principal): void {
-  if (principal.kind !== 'admin') throw new PlatformError('FORBIDDEN', { detail: 'this needs the admin token' });
+  if (principal.kind !== 'admin') throw new PlatformError('FORBIDDEN', { detail: 'this needs a token that is not bound to an account' });
 }
 
 export function canSeeAccount(principal: Principal, accountId: string): boolean {

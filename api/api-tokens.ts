@@ -2,29 +2,46 @@ import type { Logger } from '../log/logger.ts';
 import type { PlatformConfig } from '../config/schema.ts';
 import { generateSecret, hashSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
+import { isTokenScope, type TokenScope } from './token-scopes.ts';
 
 /**
  * API tokens. The admin token is config.adminToken, or one generated at first start and kept
- * only as a hash (setting 'admin-token-hash'). Account tokens are `{id}.{secret}`, stored as
- * setting `api-token:{id}` → JSON { hash, accountId, description, createdOn }.
+ * only as a hash (setting 'admin-token-hash'). Other tokens are `{id}.{secret}`, each stored as
+ * setting `api-token:{id}` → JSON ApiTokenRecord: the secret's hash, never the secret. Settings
+ * rather than a store part of their own: an operator keeps tens of tokens, not millions, and
+ * listSettings/replaceSetting are all listing, revoking and marking use need.
  */
 export const adminTokenHashSetting = 'admin-token-hash';
 export const apiTokenSettingPrefix = 'api-token:';
 
 export interface ApiTokenRecord {
   readonly hash: string;
-  readonly accountId: string;
+  /** The one account the token may act in; null: a global token, every account. */
+  readonly accountId: string | null;
+  readonly scope: TokenScope;
   readonly description: string;
   readonly createdOn: number;
+  /** The actor that created it ('admin' or a token id); null for tokens made before it was kept. */
+  readonly createdBy: string | null;
+  readonly expiresOn: number | null;
+  /** When it last authenticated a request, to within a minute (see ApiTokenAuthenticator). */
+  readonly lastUsedOn: number | null;
+  readonly revokedOn: number | null;
 }
 
-export interface CreatedApiToken {
+/** A stored token with its id, and the stored text it was read from (for compare-and-set). */
+export interface StoredApiToken {
   readonly id: string;
-  readonly accountId: string;
+  readonly record: ApiTokenRecord;
+  readonly raw: string;
+}
+
+export interface NewApiToken {
+  readonly accountId: string | null;
+  readonly scope: TokenScope;
   readonly description: string;
-  readonly createdOn: number;
-  /** The bearer token; exists only in this object, never stored. */
-  readonly token: string;
+  readonly expiresOn: number | null;
+  readonly createdBy: string;
 }
 
 /**
@@ -46,41 +63,91 @@ export async function initAdminToken(store: ProvisionStore, config: PlatformConf
   return token;
 }
 
-export function parseAccountToken(token: string): { id: string; secret: string } | null {
+export function parseApiToken(token: string): { id: string; secret: string } | null {
   const match = /^([A-Za-z0-9]{8,64})\.([A-Za-z0-9]{16,128})$/.exec(token);
   return match ? { id: match[1]!, secret: match[2]! } : null;
 }
 
-export async function createAccountApiToken(
-  store: ProvisionStore,
-  input: { accountId: string; description: string },
-  now = Date.now(),
-): Promise<CreatedApiToken> {
+/** Creates a token; answers its record and the bearer token, which exists only in this answer. */
+export async function createApiToken(store: ProvisionStore, input: NewApiToken, now = Date.now()): Promise<{ token: string; stored: StoredApiToken }> {
   const id = generateSecret(16);
   const secret = generateSecret(32);
-  const record: ApiTokenRecord = {
-    hash: await hashSecret(secret, 'generated'),
-    accountId: input.accountId,
-    description: input.description,
-    createdOn: now,
-  };
-  await store.setSettingIfAbsent(`${apiTokenSettingPrefix}${id}`, JSON.stringify(record));
-  return { id, accountId: input.accountId, description: input.description, createdOn: now, token: `${id}.${secret}` };
+  const record: ApiTokenRecord = { hash: await hashSecret(secret, 'generated'), ...input, createdOn: now, lastUsedOn: null, revokedOn: null };
+  const raw = JSON.stringify(record);
+  await store.setSettingIfAbsent(`${apiTokenSettingPrefix}${id}`, raw);
+  return { token: `${id}.${secret}`, stored: { id, record, raw } };
 }
 
-export async function readApiTokenRecord(store: ProvisionStore, id: string): Promise<ApiTokenRecord | null> {
-  const raw = await store.getSetting(`${apiTokenSettingPrefix}${id}`);
-  if (raw === null) return null;
+function numberOrNull(value: unknown): number | null {
+  return typeof value === 'number' ? value : null;
+}
+
+/** Reads a stored record; records written before scopes existed were account tokens that could change their account: operator. */
+function parseRecord(raw: string): ApiTokenRecord | null {
   try {
-    const parsed = JSON.parse(raw) as Partial<ApiTokenRecord>;
-    if (typeof parsed.hash !== 'string' || typeof parsed.accountId !== 'string') return null;
+    const parsed = JSON.parse(raw) as Record<string, unknown>;
+    if (typeof parsed['hash'] !== 'string') return null;
+    const accountId = parsed['accountId'];
+    if (typeof accountId !== 'string' && accountId !== null) return null;
     return {
-      hash: parsed.hash,
-      accountId: parsed.accountId,
-      description: typeof parsed.description === 'string' ? parsed.description : '',
-      createdOn: typeof parsed.createdOn === 'number' ? parsed.createdOn : 0,
+      hash: parsed['hash'],
+      accountId,
+      scope: isTokenScope(parsed['scope']) ? parsed['scope'] : 'operator',
+      description: typeof parsed['description'] === 'string' ? parsed['description'] : '',
+      createdOn: numberOrNull(parsed['createdOn']) ?? 0,
+      createdBy: typeof parsed['createdBy'] === 'string' ? parsed['createdBy'] : null,
+      expiresOn: numberOrNull(parsed['expiresOn']),
+      lastUsedOn: numberOrNull(parsed['lastUsedOn']),
+      revokedOn: numberOrNull(parsed['revokedOn']),
     };
   } catch {
     return null;
   }
+}
+
+export async function readApiToken(store: ProvisionStore, id: string): Promise<StoredApiToken | null> {
+  const raw = await store.getSetting(`${apiTokenSettingPrefix}${id}`);
+  const record = raw === null ? null : parseRecord(raw);
+  return record && raw !== null ? { id, record, raw } : null;
+}
+
+/** Every token, in id order; revoked and expired ones too (an operator sees what was). */
+export async function listApiTokens(store: ProvisionStore): Promise<StoredApiToken[]> {
+  const tokens: StoredApiToken[] = [];
+  for (const { key, value } of await store.listSettings(apiTokenSettingPrefix)) {
+    const record = parseRecord(value);
+    if (record) tokens.push({ id: key.slice(apiTokenSettingPrefix.length), record, raw: value });
+  }
+  return tokens;
+}
+
+/** Whether the token may authenticate at `now`: not revoked, not expired. */
+export function isApiTokenUsable(record: ApiTokenRecord, now: number): boolean {
+  return record.revokedOn === null && (record.expiresOn === null || record.expiresOn > now);
+}
+
+/**
+ * Changes a stored token with compare-and-set, reading again after a concurrent change, so
+ * no change (a revocation, a last use) is lost to another made from a stale read. Answers the
+ * record as stored, or null when there is no such token (or `change` answers null: nothing to do).
+ */
+async function changeApiToken(store: ProvisionStore, id: string, change: (record: ApiTokenRecord) => ApiTokenRecord | null): Promise<StoredApiToken | null> {
+  for (;;) {
+    const current = await readApiToken(store, id);
+    if (!current) return null;
+    const changed = change(current.record);
+    if (!changed) return current;
+    const raw = JSON.stringify(changed);
+    if (await store.replaceSetting(`${apiTokenSettingPrefix}${id}`, current.raw, raw)) return { id, record: changed, raw };
+  }
+}
+
+/** Revokes a token (revoking it again keeps the first time). */
+export function revokeApiToken(store: ProvisionStore, id: string, now = Date.now()): Promise<StoredApiToken | null> {
+  return changeApiToken(store, id, (record) => (record.revokedOn === null ? { ...record, revokedOn: now } : null));
+}
+
+/** Records a use, unless one at most `resolutionMs` ago is recorded; never undoes a revocation. */
+export async function markApiTokenUsed(store: ProvisionStore, id: string, now: number, resolutionMs: number): Promise<void> {
+  await changeApiToken(store, id, (record) => (record.lastUsedOn !== null && now - record.lastUsedOn < resolutionMs ? null : { ...record, lastUsedOn: now }));
 }

@@ -3,18 +3,24 @@ import type { PlatformConfig } from '../config/schema.ts';
 import { PlatformError } from '../errors/platform-error.ts';
 import { verifySecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
-import { adminTokenHashSetting, parseAccountToken, readApiTokenRecord } from './api-tokens.ts';
+import { adminTokenHashSetting, isApiTokenUsable, markApiTokenUsed, parseApiToken, readApiToken } from './api-tokens.ts';
+import type { TokenScope } from './token-scopes.ts';
 
-/** Who is calling: the admin, or a token limited to one account. */
+/**
+ * Who is calling. kind 'admin' reaches every account: the admin token (actor 'admin', scope
+ * admin) or a global API token (actor its id); kind 'account' is a token bound to one account.
+ * The scope says what it may do there (api/token-scopes.ts), checked for every route by
+ * api/register-routes.ts. The actor is what the audit log records for its writes.
+ */
 export type Principal =
-  | { readonly kind: 'admin'; readonly actor: 'admin' }
-  | { readonly kind: 'account'; readonly actor: string; readonly tokenId: string; readonly accountId: string };
+  | { readonly kind: 'admin'; readonly actor: string; readonly scope: TokenScope; readonly tokenId: string | null }
+  | { readonly kind: 'account'; readonly actor: string; readonly scope: TokenScope; readonly tokenId: string; readonly accountId: string };
 
-export const adminPrincipal: Principal = Object.freeze({ kind: 'admin', actor: 'admin' });
+export const adminPrincipal: Principal = Object.freeze({ kind: 'admin', actor: 'admin', scope: 'admin', tokenId: null });
 
 export interface ApiTokenAuthenticatorOptions {
-  /** How long a verified token is trusted without checking again (default 60 s). */
-  readonly cacheTtlMs?: number;
+  /** A token's last use is written at most this often per token and process (default 60 s), so reads stay reads. */
+  readonly lastUsedResolutionMs?: number;
   readonly now?: () => number;
 }
 
@@ -26,22 +32,29 @@ function sha256(value: string): Buffer {
 }
 
 /**
- * Verifies bearer tokens. Successful verifications are remembered briefly, keyed by the
- * token's sha256, so a busy client does not pay scrypt on every request.
+ * Verifies bearer tokens. An API token's record is read from the store on every request (one
+ * GET), so a revocation or an expiry holds at once on every process sharing the store, with
+ * nothing to invalidate. What is remembered is only the costly part: that a token's secret
+ * matches a stored hash (keyed by the token's sha256 and that hash), so a busy client does not
+ * pay scrypt on every request.
  */
 export class ApiTokenAuthenticator {
-  private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
-  private readonly cacheTtlMs: number;
+  /** sha256(token) → the stored hash its secret was verified against. */
+  private readonly verifiedSecrets = new Map<string, string>();
+  /** token id → when this process last recorded its use. */
+  private readonly usesRecorded = new Map<string, number>();
+  private readonly lastUsedResolutionMs: number;
   private readonly now: () => number;
   private readonly configuredAdminDigest: Buffer | null;
   private storedAdminHash: string | null = null;
+  private verifiedAdminDigest: Buffer | null = null;
 
   constructor(
     private readonly store: ProvisionStore,
     config: Pick<PlatformConfig, 'adminToken'>,
     options: ApiTokenAuthenticatorOptions = {},
   ) {
-    this.cacheTtlMs = options.cacheTtlMs ?? 60_000;
+    this.lastUsedResolutionMs = options.lastUsedResolutionMs ?? 60_000;
     this.now = options.now ?? Date.now;
     this.configuredAdminDigest = config.adminToken !== undefined ? sha256(config.adminToken) : null;
   }
@@ -58,38 +71,45 @@ export class ApiTokenAuthenticator {
   async verifyToken(token: string): Promise<Principal | null> {
     if (token.length === 0 || token.length > maxTokenLength) return null;
     const digest = sha256(token);
-    const key = digest.toString('base64');
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > this.now()) return cached.principal;
-    if (cached) this.cache.delete(key);
-
-    const principal = await this.verifyUncached(token, digest);
-    if (principal) {
-      if (this.cache.size >= maxCacheEntries) this.cache.clear();
-      this.cache.set(key, { principal, expiresAt: this.now() + this.cacheTtlMs });
-    }
-    return principal;
-  }
-
-  /** Forgets cached verifications (e.g. after a token or account is removed). */
-  clearCache(): void {
-    this.cache.clear();
-  }
-
-  private async verifyUncached(token: string, digest: Buffer): Promise<Principal | null> {
-    if (this.configuredAdminDigest) {
-      if (timingSafeEqual(digest, this.configuredAdminDigest)) return adminPrincipal;
-    } else {
-      this.storedAdminHash ??= await this.store.getSetting(adminTokenHashSetting);
-      if (this.storedAdminHash !== null && !token.includes('.') && (await verifySecret(token, this.storedAdminHash))) {
-        return adminPrincipal;
-      }
-    }
-    const parsed = parseAccountToken(token);
+    if (await this.isAdminToken(token, digest)) return adminPrincipal;
+    const parsed = parseApiToken(token);
     if (!parsed) return null;
-    const record = await readApiTokenRecord(this.store, parsed.id);
-    if (!record || !(await verifySecret(parsed.secret, record.hash))) return null;
-    if (!(await this.store.getAccount(record.accountId))) return null;
-    return { kind: 'account', actor: parsed.id, tokenId: parsed.id, accountId: record.accountId };
+    const stored = await readApiToken(this.store, parsed.id);
+    const now = this.now();
+    if (!stored || !isApiTokenUsable(stored.record, now)) return null;
+    if (!(await this.secretMatches(digest, parsed.secret, stored.record.hash))) return null;
+    const { accountId, scope } = stored.record;
+    if (accountId !== null && !(await this.store.getAccount(accountId))) return null;
+    await this.recordUse(parsed.id, now);
+    const id = parsed.id;
+    return accountId === null ? { kind: 'admin', actor: id, scope, tokenId: id } : { kind: 'account', actor: id, scope, tokenId: id, accountId };
+  }
+
+  private async isAdminToken(token: string, digest: Buffer): Promise<boolean> {
+    if (this.configuredAdminDigest) return timingSafeEqual(digest, this.configuredAdminDigest);
+    if (this.verifiedAdminDigest) return timingSafeEqual(digest, this.verifiedAdminDigest);
+    if (token.includes('.')) return false;
+    this.storedAdminHash ??= await this.store.getSetting(adminTokenHashSetting);
+    if (this.storedAdminHash === null || !(await verifySecret(token, this.storedAdminHash))) return false;
+    this.verifiedAdminDigest = digest;
+    return true;
+  }
+
+  private async secretMatches(digest: Buffer, secret: string, hash: string): Promise<boolean> {
+    const key = digest.toString('base64');
+    if (this.verifiedSecrets.get(key) === hash) return true;
+    if (!(await verifySecret(secret, hash))) return false;
+    if (this.verifiedSecrets.size >= maxCacheEntries) this.verifiedSecrets.clear();
+    this.verifiedSecrets.set(key, hash);
+    return true;
+  }
+
+  /** Writes lastUsedOn at most once per resolution per token on this process, so a busy token costs no write per request. */
+  private async recordUse(id: string, now: number): Promise<void> {
+    const recorded = this.usesRecorded.get(id);
+    if (recorded !== undefined && now - recorded < this.lastUsedResolutionMs) return;
+    if (this.usesRecorded.size >= maxCacheEntries) this.usesRecorded.clear();
+    this.usesRecorded.set(id, now);
+    await markApiTokenUsed(this.store, id, now, this.lastUsedResolutionMs);
   }
 }

@@ -1,5 +1,5 @@
 import { errorCatalogue } from '../errors/catalogue.ts';
-import type { ApiRoute, ResponseDoc } from './route-spec.ts';
+import { requiredScopeOf, type ApiRoute, type ResponseDoc } from './route-spec.ts';
 import type { JsonSchema } from './schemas/common.ts';
 import { componentSchemas } from './schemas/index.ts';
 
@@ -112,7 +112,7 @@ function operation(route: ApiRoute): Record<string, unknown> {
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
-    ...(route.auth === 'none' ? { security: [] } : {}),
+    ...(route.auth === 'none' ? { security: [] } : { 'x-required-scope': requiredScopeOf(route) }),
     ...(parameterList.length > 0 ? { parameters: parameterList } : {}),
     ...(requestBody ? { requestBody } : {}),
     responses,
@@ -145,7 +145,10 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], serverVersion 
         bearerAuth: {
           type: 'http',
           scheme: 'bearer',
-          description: 'The admin token, or an account token `{id}.{secret}` from POST /api/v1/api-tokens.',
+          description:
+            'The admin token, or an API token `{id}.{secret}` from POST /api/v1/api-tokens. Each operation names in `x-required-scope` the scope a token needs: ' +
+            'read (GET only), operator (also changes requests, devices, categories, configurations, bundles, update jobs, certificates) or admin (also accounts and API tokens); ' +
+            'a token of a lower scope gets 403. A token bound to an account acts only in it.',
         },
       },
     },

@@ -1,7 +1,9 @@
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import type { ApiTokenAuthenticator } from './auth.ts';
+import { PlatformError } from '../errors/platform-error.ts';
 import { ApiValidationError, invalid } from './problem.ts';
-import type { ApiRoute, RouteResult, TextBodyForm } from './route-spec.ts';
+import { requiredScopeOf, type ApiRoute, type RouteResult, type TextBodyForm } from './route-spec.ts';
+import { scopeCovers } from './token-scopes.ts';
 import type { JsonSchema } from './schemas/common.ts';
 import type { SchemaName, Validated } from './schemas/index.ts';
 import type { SchemaValidator } from './validation.ts';
@@ -81,7 +83,8 @@ function send(res: Response, result: RouteResult): void {
 }
 
 /**
- * Mounts the route table. Per request, in this order: authenticate (before reading any body),
+ * Mounts the route table. Per request, in this order: authenticate and check the token's scope
+ * covers the route's (before reading any body; the one place scopes are enforced),
  * validate path parameters, query string and JSON body (or the JSON its text form stands for)
  * with the published schemas, then run the handler. Whatever is thrown goes to the one error handler (api/error-handler.ts).
  */
@@ -94,6 +97,7 @@ export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtim
     const paramsSchema = paramsSchemaOf(route);
     const bodySchema = route.body?.kind === 'json' ? route.body.schema : undefined;
     const textForm = route.body?.kind === 'json' ? route.body.text : undefined;
+    const requiredScope = requiredScopeOf(route);
 
     /** The JSON body, read as JSON or from the text form, checked against the route's schema (the text form's findings located in the text). */
     async function readBody(
@@ -117,6 +121,9 @@ export function registerRoutes(app: Express, routes: readonly ApiRoute[], runtim
 
     app[route.method](toExpressPath(route.path), async (req: Request, res: Response) => {
       const principal = route.auth === 'bearer' ? await authenticator.authenticate(req.get('authorization')) : null;
+      if (principal && !scopeCovers(principal.scope, requiredScope)) {
+        throw new PlatformError('FORBIDDEN', { detail: `this needs a token of scope ${requiredScope}; this token's scope is ${principal.scope}` });
+      }
       const params = paramsSchema ? validator.validate<Record<string, string>>(paramsSchema, { ...req.params }, 'path') : {};
       const query = validator.validatePart(route.query, req.query, 'query');
       const bodyMediaType = bodySchema ? bodyMediaTypeOf(req, textForm) : undefined;

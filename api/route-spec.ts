@@ -3,6 +3,7 @@ import type { Principal } from './auth.ts';
 import type { ApiValidationError } from './problem.ts';
 import type { JsonSchema } from './schemas/common.ts';
 import type { SchemaName, Validated } from './schemas/index.ts';
+import { defaultScopeOf, type TokenScope } from './token-scopes.ts';
 
 /**
  * One row of the route table. api/register-routes.ts mounts it (auth, validation, handler) and
@@ -78,6 +79,17 @@ interface RouteBase<Q extends SchemaName | undefined, B extends SchemaName | und
   readonly responses: Readonly<Record<number, ResponseDoc>>;
   /** Problem statuses beyond those every route of its kind may answer (400/401/403/404/500/503). */
   readonly problems?: readonly number[];
+  /**
+   * The scope a token needs to call it (bearer routes), checked before anything else is read by
+   * api/register-routes.ts and published as x-required-scope. Default: read for GET, operator
+   * for any other method (api/token-scopes.ts defaultScopeOf); routes for accounts and tokens say admin.
+   */
+  readonly scope?: TokenScope;
+}
+
+/** The scope a bearer route needs: its own, or its method's default. */
+export function requiredScopeOf(route: { readonly method: HttpMethod; readonly scope?: TokenScope }): TokenScope {
+  return route.scope ?? defaultScopeOf(route.method);
 }
 
 /**

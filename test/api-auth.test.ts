@@ -101,7 +101,12 @@ describe('Admin API: authentication and authorization', () => {
         assert.equal(await initAdminToken(store, config, silent), null);
         assert.equal(await store.getSetting(adminTokenHashSetting), null);
         const authenticator = new ApiTokenAuthenticator(store, config);
-        assert.deepEqual(await authenticator.verifyToken('configured-admin-token-0123456789'), { kind: 'admin', actor: 'admin' });
+        assert.deepEqual(await authenticator.verifyToken('configured-admin-token-0123456789'), {
+          kind: 'admin',
+          actor: 'admin',
+          scope: 'admin',
+          tokenId: null,
+        });
         assert.equal(await authenticator.verifyToken('configured-admin-token-012345678'), null);
       });
     });
@@ -113,7 +118,17 @@ describe('Admin API: authentication and authorization', () => {
       assert.equal(status, 201);
       assert.equal(body.token.split('.')[0], body.id);
       const stored = JSON.parse((await fixture.store.getSetting(`api-token:${body.id}`))!);
-      assert.deepEqual(Object.keys(stored).sort(), ['accountId', 'createdOn', 'description', 'hash']);
+      assert.deepEqual(Object.keys(stored).sort(), [
+        'accountId',
+        'createdBy',
+        'createdOn',
+        'description',
+        'expiresOn',
+        'hash',
+        'lastUsedOn',
+        'revokedOn',
+        'scope',
+      ]);
       assert.ok(!JSON.stringify(stored).includes(body.token.split('.')[1]));
       assert.equal((await fixture.api('POST', '/api/v1/api-tokens', { body: { accountId: 'nope' } })).status, 400);
     });
@@ -199,8 +214,9 @@ describe('Admin API: authentication and authorization', () => {
     });
   });
 
-  it('Should remember a verified token briefly instead of checking the store each time', async () => {
+  it('Should read the token record on every request, and write its last use at most once a minute', async () => {
     let settingReads = 0;
+    let settingWrites = 0;
     const counting = new Proxy(fixture.store, {
       get(target, property, receiver) {
         if (property === 'getSetting') {
@@ -209,18 +225,27 @@ describe('Admin API: authentication and authorization', () => {
             return target.getSetting(key);
           };
         }
+        if (property === 'replaceSetting') {
+          return (key: string, expected: string, value: string) => {
+            settingWrites += 1;
+            return target.replaceSetting(key, expected, value);
+          };
+        }
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    let now = 1_000_000;
-    const authenticator = new ApiTokenAuthenticator(counting, {}, { cacheTtlMs: 1000, now: () => now });
+    let now = Date.now() + 3_600_000;
+    const authenticator = new ApiTokenAuthenticator(counting, {}, { lastUsedResolutionMs: 60_000, now: () => now });
     assert.ok(await authenticator.verifyToken(accountToken));
-    const afterFirst = settingReads;
+    const [readsAfterFirst, writesAfterFirst] = [settingReads, settingWrites];
+    assert.ok(writesAfterFirst >= 1, 'the first use is recorded');
+    now += 59_000;
     assert.ok(await authenticator.verifyToken(accountToken));
-    assert.equal(settingReads, afterFirst);
-    now += 1001;
+    assert.ok(settingReads > readsAfterFirst, 'the record is read again: a revocation would be seen');
+    assert.equal(settingWrites, writesAfterFirst, 'no write within the minute');
+    now += 2_000;
     assert.ok(await authenticator.verifyToken(accountToken));
-    assert.ok(settingReads > afterFirst);
+    assert.ok(settingWrites > writesAfterFirst, 'a use a minute later is recorded');
   });
 });

@@ -5,7 +5,8 @@ import { startApiFixture, type ApiFixture, type ApiResponse } from './support/ap
 
 /**
  * The admin API's access matrix (issue 12 §1): every route of the OpenAPI document × every kind of
- * token (the admin's, one of the owning account, one of the other account, none) × both orders of
+ * token (the admin's, one of the owning account, one of the other account, none; the account
+ * tokens of scope operator, the default) × both orders of
  * a pair of accounts. Each row makes a fresh record of the owning account where the call changes
  * it, expects one status per kind of caller, and checks that a refused call changed nothing.
  * An account token's refusals are the documented ones: 403 for admin-only routes and for naming
@@ -55,6 +56,10 @@ const api = (world: World, method: string, path: string, body?: unknown) => (tok
 
 async function newRequest(world: World, owner: AccountKey, extra: Record<string, unknown> = {}): Promise<{ id: string; version: number }> {
   return admin(world, 'POST', '/api/v1/provision-requests', { accountId: world.accounts[owner], clientId: unique('dev'), ...extra });
+}
+
+async function newApiToken(world: World, owner: AccountKey): Promise<string> {
+  return (await admin(world, 'POST', '/api/v1/api-tokens', { accountId: world.accounts[owner], description: unique('token') })).id;
 }
 
 async function newCertificate(world: World, owner: AccountKey): Promise<string> {
@@ -133,6 +138,21 @@ const rows: readonly Row[] = [
     operationId: 'createApiToken',
     expected: adminOnly(201),
     target: async (world, owner) => ({ call: api(world, 'POST', '/api/v1/api-tokens', { accountId: world.accounts[owner] }) }),
+  },
+  // The matrix's account tokens are of scope operator: the token routes need admin (test/security-api-scopes.test.ts covers scopes).
+  { operationId: 'listApiTokens', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/api-tokens') }) },
+  {
+    operationId: 'getApiToken',
+    expected: adminOnly(200),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/api-tokens/${await newApiToken(world, owner)}`) }),
+  },
+  {
+    operationId: 'revokeApiToken',
+    expected: adminOnly(200),
+    target: async (world, owner) => {
+      const id = await newApiToken(world, owner);
+      return { call: api(world, 'POST', `/api/v1/api-tokens/${id}/revoke`), read: () => world.fixture.store.getSetting(`api-token:${id}`) };
+    },
   },
   {
     operationId: 'listAuditEvents',

@@ -34,6 +34,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'post',
       path: `${apiPrefix}/accounts`,
       operationId: 'createAccount',
+      scope: 'admin',
       summary: 'Create an account (admin)',
       tag,
       auth: 'bearer',
@@ -80,6 +81,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'patch',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'updateAccount',
+      scope: 'admin',
       summary: 'Change an account (admin); send the version you read',
       tag,
       auth: 'bearer',
@@ -103,6 +105,7 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'delete',
       path: `${apiPrefix}/accounts/{id}`,
       operationId: 'deleteAccount',
+      scope: 'admin',
       summary: "Delete an account (admin); refused while provision requests refer to it; ends its devices' live sessions",
       tag,
       auth: 'bearer',
@@ -115,7 +118,6 @@ export function accountRoutes(deps: RouteDeps): ApiRoute[] {
         const account = await store.getAccount(id);
         if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
         await store.deleteAccount(id);
-        deps.adminTokens.clearCache();
         await deps.sessions.endSessions({ kind: 'account', accountId: id, cause: 'deleted' });
         await audit('account.deleted', principal.actor, id, { name: account.name });
         return { status: 204 };

@@ -12,7 +12,7 @@ export function whoamiRoutes(_deps: RouteDeps): ApiRoute[] {
       method: 'get',
       path: `${apiPrefix}/whoami`,
       operationId: 'getCurrentPrincipal',
-      summary: 'Who this token is: the admin, or a token of one account',
+      summary: 'Who this token is: the admin, a global token or a token of one account, and its scope',
       tag: 'api-tokens',
       auth: 'bearer',
       responses: {
@@ -21,15 +21,29 @@ export function whoamiRoutes(_deps: RouteDeps): ApiRoute[] {
           content: {
             'application/json': {
               type: 'object',
-              required: ['kind', 'accountId'],
-              properties: { kind: { type: 'string', enum: ['admin', 'account'] }, accountId: { type: ['string', 'null'] } },
+              required: ['kind', 'accountId', 'scope', 'tokenId'],
+              properties: {
+                kind: {
+                  type: 'string',
+                  enum: ['admin', 'account'],
+                  description: 'admin: reaches every account (the admin token or a global token); account: bound to accountId.',
+                },
+                accountId: { type: ['string', 'null'] },
+                scope: { type: 'string', enum: ['read', 'operator', 'admin'], description: 'What the token may do (x-required-scope of each operation).' },
+                tokenId: { type: ['string', 'null'], description: 'The API token id; null for the admin token.' },
+              },
             },
           },
         },
       },
       handler: async ({ principal }) => ({
         status: 200,
-        body: { kind: principal.kind, accountId: principal.kind === 'account' ? principal.accountId : null },
+        body: {
+          kind: principal.kind,
+          accountId: principal.kind === 'account' ? principal.accountId : null,
+          scope: principal.scope,
+          tokenId: principal.tokenId,
+        },
       }),
     }),
   ];

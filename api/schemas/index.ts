@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountSchema, newAccountSchema } from './accounts.ts';
-import { createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
+import { apiTokenListSchema, apiTokenSchema, createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
 import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
 import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
 import { categoryListQuerySchema, categoryPageSchema, categoryPatchSchema, categorySchema, newCategorySchema } from './categories.ts';
@@ -38,6 +38,15 @@ import {
   updateJobPageSchema,
   updateJobSchema,
 } from './update-jobs.ts';
+import {
+  newWebhookSchema,
+  webhookAttemptListQuerySchema,
+  webhookAttemptListSchema,
+  webhookListSchema,
+  webhookPatchSchema,
+  webhookRedeliverySchema,
+  webhookSchema,
+} from './webhooks.ts';
 
 /**
  * Every named schema of the API. The validators compile these objects and the OpenAPI
@@ -52,6 +61,8 @@ export const componentSchemas = {
   AccountPatch: accountPatchSchema,
   NewApiToken: newApiTokenSchema,
   CreatedApiToken: createdApiTokenSchema,
+  ApiToken: apiTokenSchema,
+  ApiTokenList: apiTokenListSchema,
   ProvisionRequest: provisionRequestSchema,
   ProvisionRequestPage: provisionRequestPageSchema,
   ProvisionRequestListQuery: provisionRequestListQuerySchema,
@@ -100,6 +111,13 @@ export const componentSchemas = {
   UpdateJobListQuery: updateJobListQuerySchema,
   JobDevicePage: jobDevicePageSchema,
   JobDeviceListQuery: jobDeviceListQuerySchema,
+  Webhook: webhookSchema,
+  WebhookList: webhookListSchema,
+  NewWebhook: newWebhookSchema,
+  WebhookPatch: webhookPatchSchema,
+  WebhookAttemptList: webhookAttemptListSchema,
+  WebhookAttemptListQuery: webhookAttemptListQuerySchema,
+  WebhookRedelivery: webhookRedeliverySchema,
 } as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;
