@@ -32,6 +32,8 @@ export interface Cluster {
   readonly dataDir: string;
   readonly adminToken: string;
   readonly apiUrl: string;
+  /** http://127.0.0.1:{port}/api/v1 of each API process, in start order (apiUrl first). */
+  readonly apiUrls: readonly string[];
   readonly rootCaFile: string;
   readonly processes: readonly ClusterProcess[];
   /** mqtts://localhost:{port} of each broker's provision listener, in start order. */
@@ -49,6 +51,8 @@ export interface ClusterOptions {
   readonly redisUrl: string;
   readonly brokers?: number;
   readonly provisioners?: number;
+  /** API processes sharing the store (default 1): 'api', then 'api-2', … on ports of their own. */
+  readonly apis?: number;
   /** Extra PROVISIO_* variables for every process. */
   readonly env?: Readonly<Record<string, string>>;
   /** Which broker's account listener devices are sent to (index into the brokers); default 0. */
@@ -147,7 +151,10 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   const dataDir = await mkdtemp(join(tmpdir(), 'provisio-cluster-'));
   const brokerCount = options.brokers ?? 2;
   const provisionerCount = options.provisioners ?? 2;
-  const [httpPort = 0, ...listenerPorts] = await distinctFreePorts(1 + 2 * brokerCount);
+  const apiCount = options.apis ?? 1;
+  const [httpPort = 0, ...otherPorts] = await distinctFreePorts(apiCount + 2 * brokerCount);
+  const extraApiPorts = otherPorts.slice(0, apiCount - 1);
+  const listenerPorts = otherPorts.slice(apiCount - 1);
   const brokerPorts = Array.from({ length: brokerCount }, (_, i) => ({ mqtts: listenerPorts[2 * i] ?? 0, account: listenerPorts[2 * i + 1] ?? 0 }));
   const accountPort = brokerPorts[options.accountBrokerIndex ?? 0]?.account ?? 0;
   const common: Record<string, string> = {
@@ -172,6 +179,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     dataDir,
     adminToken: clusterAdminToken,
     apiUrl: `http://127.0.0.1:${httpPort}/api/v1`,
+    apiUrls: [httpPort, ...extraApiPorts].map((port) => `http://127.0.0.1:${port}/api/v1`),
     rootCaFile: join(dataDir, 'ca', 'root-ca.cert.pem'),
     processes,
     provisionUrls: brokerPorts.map((ports) => `mqtts://localhost:${ports.mqtts}`),
@@ -211,6 +219,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
         }),
       ),
       ...Array.from({ length: provisionerCount }, (_, index) => launch(`provisioner-${index + 1}`, 'provisioner', common)),
+      ...extraApiPorts.map((port, index) => launch(`api-${index + 2}`, 'api', { ...common, PROVISIO_HTTP_PORT: String(port) })),
     ]);
     for (const launched of launches) if (launched.status === 'fulfilled') processes.push(launched.value);
     const failed = launches.find((launched): launched is PromiseRejectedResult => launched.status === 'rejected');
