@@ -16,7 +16,7 @@ const layers = [
   { folders: ['protocol'] },
   { folders: ['errors'] },
   { folders: ['config'] },
-  { folders: ['log'] },
+  { folders: ['log', 'metrics'] },
   { folders: ['crypto'] },
   { folders: ['certs'] },
   { folders: ['store'] },

@@ -3,6 +3,7 @@ import { consoleRouter } from './console-static.ts';
 import { problemErrorHandler, notFoundHandler } from './error-handler.ts';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi.ts';
 import { ProvisionRequestService } from './provision-request-service.ts';
+import { metricsRoute } from './metrics-route.ts';
 import { registerRoutes } from './register-routes.ts';
 import { requestLogger } from './request-logger.ts';
 import { createRouteDeps, type ApiDeps } from './route-deps.ts';
@@ -59,6 +60,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(requestLogger(deps.log));
+  // With a listener of its own (PROVISIO_METRICS_PORT), /metrics is not served here.
+  if (deps.config.metricsPort === undefined) app.get('/metrics', metricsRoute(deps.adminTokens));
   registerRoutes(app, apiRoutes(deps), {
     authenticator: deps.adminTokens,
     validator: new SchemaValidator(),

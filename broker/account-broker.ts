@@ -70,6 +70,7 @@ export async function startAccountBroker(options: AccountBrokerOptions): Promise
       : undefined,
   );
   const principals = installBrokerHooks(aedes, {
+    broker: 'account',
     maxMessageBytes: options.config.maxMessageBytes,
     retained: retainedBoundsOf(options.config),
     log,

@@ -1,6 +1,7 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import type { Logger } from '../log/logger.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
+import { brokerConnectsAccepted, brokerConnectsRefused, countConnectedClients, type BrokerName } from '../metrics/metrics.ts';
 import { forgetConnectPacket } from './connection-footprint.ts';
 import { RetainedLedger, type RetainedPolicy, type RetainedSource } from './retained-limits.ts';
 import { mayPublish, maySubscribe, type BrokerPrincipal } from './topic-acl.ts';
@@ -14,6 +15,8 @@ export interface ConnectingClient {
 }
 
 export interface BrokerHookOptions<P extends BrokerPrincipal = BrokerPrincipal> {
+  /** The `broker` label of its metrics (metrics/metrics.ts). */
+  readonly broker: BrokerName;
   readonly authenticate: (attempt: ConnectingClient) => Promise<P>;
   readonly maxMessageBytes: number;
   /** 'refuse': every retained PUBLISH closes the connection; bounds: per device and in total (retained-limits.ts). */
@@ -58,6 +61,11 @@ export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, opt
     options.retained === 'refuse' ? null : new RetainedLedger(options.retained, () => (broker as unknown as { persistence: RetainedSource }).persistence);
   // aedes replaces an empty clientId with a random one before authenticate runs; keep the one sent.
   const sentClientIds = new WeakMap<Client, string>();
+  const accepted = brokerConnectsAccepted.labels(options.broker);
+  broker.once(
+    'closed',
+    countConnectedClients(options.broker, () => broker.connectedClients),
+  );
 
   broker.preConnect = (client, packet, callback) => {
     sentClientIds.set(client, packet.clientId ?? '');
@@ -79,6 +87,7 @@ export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, opt
     options.authenticate(attempt).then(
       (principal) => {
         registry.set(client, principal, checkedAt);
+        accepted.inc();
         done(null, true);
       },
       (error: unknown) => {
@@ -86,7 +95,9 @@ export function installBrokerHooks<P extends BrokerPrincipal>(broker: Aedes, opt
         if (!isPlatformError(error)) options.log.error({ err: error, clientId: attempt.clientId }, 'authentication failed unexpectedly');
         // A refusal the device cannot help (CONNACK 3) is the operator's business: say which.
         else if (returnCode === 3) options.log.warn({ clientId: attempt.clientId, code: error.code }, 'CONNECT refused: platform unavailable');
-        const refusal = Object.assign(new Error(isPlatformError(error) ? error.code : 'INTERNAL'), { returnCode }) as AuthenticateError;
+        const reason = isPlatformError(error) ? error.code : 'INTERNAL';
+        brokerConnectsRefused.inc({ broker: options.broker, reason });
+        const refusal = Object.assign(new Error(reason), { returnCode }) as AuthenticateError;
         done(refusal, false);
       },
     );

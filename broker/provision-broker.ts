@@ -88,7 +88,13 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
         .catch((auditError: unknown) => brokerLog.warn({ err: auditError }, 'audit event not written'));
     },
   });
-  const principals = installBrokerHooks(aedes, { authenticate, maxMessageBytes: config.maxMessageBytes, retained: 'refuse', log: brokerLog });
+  const principals = installBrokerHooks(aedes, {
+    broker: 'provision',
+    authenticate,
+    maxMessageBytes: config.maxMessageBytes,
+    retained: 'refuse',
+    log: brokerLog,
+  });
   const sessions = new SessionTerminator({ broker: 'provision', aedes, principals, store, log: brokerLog });
   aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
 

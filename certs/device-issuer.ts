@@ -10,6 +10,7 @@ import { isVerifiedCsr, parseCsr, type ParsedCsr } from './csr.ts';
 import { generateDeviceKeyPair, privateKeyToPem, spkiDerOf } from './key-pairs.ts';
 import { buildName } from './names.ts';
 import { deviceExtensions } from './profiles.ts';
+import { certificatesIssued } from '../metrics/metrics.ts';
 
 /** Who a device certificate is for: CN = clientId, O = account. */
 export interface DeviceIdentity {
@@ -119,6 +120,7 @@ export class DeviceIssuer {
       },
       this.#options.issuer,
     );
+    certificatesIssued.inc();
     return { serial: serialToHex(serial), certPem: built.pem, notBefore, notAfter, clientId: device.clientId, account: device.account };
   }
 }

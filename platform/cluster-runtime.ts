@@ -6,6 +6,8 @@ import { loadConfig, type PlatformConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { startHealthServer, type ReadinessCheck } from './health-server.ts';
+import { startMetricsServer } from './metrics-server.ts';
+import { startProcessMetrics } from '../metrics/metrics.ts';
 
 /** What a separate process (broker, provisioner, API) gives its runner once started. */
 export interface RunningService {
@@ -71,6 +73,7 @@ export async function runService(service: ServiceName, start: (config: PlatformC
     process.exit(78);
   }
   const log = createLogger(config.logLevel).child({ service });
+  startProcessMetrics();
   let stopping = false;
   // Redis clients of aedes' persistence fire some commands without waiting for them; one failing
   // while Redis restarts must not take the process down.
@@ -87,8 +90,11 @@ export async function runService(service: ServiceName, start: (config: PlatformC
     host: config.bindHost,
     port: config.healthPort,
     checks: [async () => (stopping ? 'stopping' : null), ...running.checks],
+    metrics: config.metricsPort === undefined,
   });
-  process.stdout.write(`provisio-${service} ready ${JSON.stringify({ ...running.endpoints, health: health.port, pid: process.pid })}\n`);
+  const metrics = config.metricsPort === undefined ? null : await startMetricsServer({ host: config.bindHost, port: config.metricsPort });
+  const ready = { ...running.endpoints, health: health.port, ...(metrics ? { metrics: metrics.port } : {}), pid: process.pid };
+  process.stdout.write(`provisio-${service} ready ${JSON.stringify(ready)}\n`);
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
@@ -97,7 +103,7 @@ export async function runService(service: ServiceName, start: (config: PlatformC
     force.unref();
     running
       .close()
-      .then(() => health.close())
+      .then(() => Promise.all([health.close(), metrics?.close()]))
       .then(
         () => process.exit(0),
         (error: unknown) => {

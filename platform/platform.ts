@@ -6,6 +6,8 @@ import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
 import { BundleStorage } from '../api/bundle-storage.ts';
 import { startHttpServer, type RunningHttpServer } from './http-server.ts';
+import { startMetricsServer } from './metrics-server.ts';
+import { startProcessMetrics } from '../metrics/metrics.ts';
 import { startAccountBroker, type AccountBroker } from '../broker/account-broker.ts';
 import { startProvisionBroker, type ProvisionBroker } from '../broker/provision-broker.ts';
 import { localSessionEnder } from '../broker/session-terminator.ts';
@@ -133,6 +135,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
+    // PROVISIO_METRICS_PORT: /metrics on a listener of its own; otherwise the API serves it to a global token (api/metrics-route.ts).
+    startProcessMetrics();
+    const metrics = config.metricsPort === undefined ? null : await startMetricsServer({ host: config.bindHost, port: config.metricsPort });
+    if (metrics) shutdown.add(() => metrics.close());
     httpPort = http.port;
     publicCrlUrlOf(config, httpPort); // a PROVISIO_PUBLIC_HTTP_URL that is no URL stops start-up here
 
@@ -178,6 +184,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       ...(provisionBroker.mqttPort !== null ? { 'provision broker (TCP)': `mqtt://${host}:${provisionBroker.mqttPort}` } : {}),
       'account broker (mutual TLS)': `mqtts://${host}:${accountBroker.mqttsPort}`,
       'admin API': `http://${host}:${http.port}/api/v1`,
+      metrics: metrics ? `http://${host}:${metrics.port}/metrics` : `http://${host}:${http.port}/metrics`,
       'root CA': `${config.dataDir}/ca/root-ca.cert.pem`,
     };
     return {

@@ -14,6 +14,7 @@ import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { provisionerDependencies } from './provisioner-deps.ts';
+import { reportProvisionStreamDepth } from './stream-depth-metrics.ts';
 
 await runService('provisioner', async (config, log) => {
   const shutdown = new ShutdownSequence(log);
@@ -49,6 +50,9 @@ await runService('provisioner', async (config, log) => {
     // longer than the check waits for its PING.
     const checkRedis = serviceRedis(config, log);
     shutdown.add(async () => void checkRedis.disconnect());
+    // The stream's depth at each scrape of /metrics, on the same free connection.
+    const stopStreamDepth = reportProvisionStreamDepth(checkRedis, config.redisKeyPrefix);
+    shutdown.add(async () => stopStreamDepth());
     return { endpoints: { consumer: id }, checks: [redisCheck(checkRedis)], close: shutdown.run };
   } catch (error) {
     await shutdown.run();

@@ -7,6 +7,7 @@ import { BirthThrottle } from './birth-throttle.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import type { DeviceReconciler } from './device-reconciler.ts';
 import type { ProvisioningTransport } from './transport.ts';
+import { deviceBirths } from '../metrics/metrics.ts';
 
 export const birthFilter = '$EDC/+/+/MQTT/BIRTH';
 
@@ -92,6 +93,7 @@ export async function startBirthHandler(
       received.receivedAt,
     );
     if (!device) return;
+    deviceBirths.inc();
     await audit(deps.store, log, {
       type: 'device.birth',
       outcome: 'success',

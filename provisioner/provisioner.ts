@@ -1,6 +1,7 @@
 import { PlatformError, toPlatformError } from '../errors/platform-error.ts';
 import { decodeProvisionComplete, decodeProvisionRequest, ProtocolError } from '../protocol/messages.ts';
 import { parseDeviceTopic, platformRequestFilters, provisioningApp, replyTopic } from '../protocol/topics.ts';
+import { provisionAttemptDuration, provisionAttempts, provisionCompletions, provisionReplies } from '../metrics/metrics.ts';
 import { handleCompletion } from './completion.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { handleProvisionAttempt } from './provision-attempt.ts';
@@ -36,6 +37,14 @@ export function salvageRequestId(payload: Buffer): string | null {
     return requestIdPair.exec(text)?.[1] ?? null;
   }
 }
+
+// Made once: these are counted for nearly every message (metrics/metrics.ts).
+const attemptSucceeded = provisionAttempts.labels('success');
+const attemptSilent = provisionAttempts.labels('silent');
+const successDuration = provisionAttemptDuration.labels('success');
+const refusedDuration = provisionAttemptDuration.labels('refused');
+const provisionAnswered = provisionReplies.labels('provision', '200');
+const completionAnswered = provisionReplies.labels('complete', '200');
 
 export function protocolToPlatformError(error: ProtocolError): PlatformError {
   return new PlatformError(error.responseCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_FAILED', { detail: error.message });
@@ -78,6 +87,8 @@ export async function startProvisioner(
       return;
     }
     let requestId: string | null = null;
+    const started = performance.now();
+    const seconds = (): number => (performance.now() - started) / 1000;
     try {
       if (rate.kind === 'refuse') {
         throw new PlatformError('OVERLOADED', { retryAfterSeconds: rate.retryAfterSeconds, detail: 'too many provisioning messages from this device' });
@@ -89,16 +100,22 @@ export async function startProvisioner(
         requestId = message.requestId;
         const outcome = await handleProvisionAttempt(deps, clientId, message, origin);
         if (outcome.kind === 'silent') {
+          attemptSilent.inc();
           log.debug({ clientId, requestId, reason: outcome.reason }, 'no reply');
           return;
         }
         await reply(clientId, requestId, successReply(deps, outcome.result));
+        attemptSucceeded.inc();
+        provisionAnswered.inc();
+        successDuration.observe(seconds());
         log.info({ clientId, requestId }, 'provisioning reply sent');
       } else if (action === 'EXEC/complete') {
         const message = decodeProvisionComplete(payload, deps.maxMessageBytes);
         requestId = message.requestId;
         await handleCompletion(deps, clientId, message);
         await reply(clientId, requestId, completionReply(deps, clientId, requestId));
+        provisionCompletions.inc();
+        completionAnswered.inc();
         log.info({ clientId, requestId }, 'provisioning completed');
       }
     } catch (error) {
@@ -106,7 +123,14 @@ export async function startProvisioner(
       requestId ??= salvageRequestId(payload);
       const platformError = error instanceof ProtocolError ? protocolToPlatformError(error) : toPlatformError(error, log, 'provisioning failed');
       log.info({ clientId, requestId, code: platformError.code, detail: platformError.detail }, 'provisioning request refused');
-      if (requestId) await reply(clientId, requestId, errorReply(deps, clientId, requestId, platformError));
+      if (action === 'EXEC/provision') {
+        provisionAttempts.inc({ outcome: platformError.code });
+        refusedDuration.observe(seconds());
+      }
+      if (requestId) {
+        await reply(clientId, requestId, errorReply(deps, clientId, requestId, platformError));
+        provisionReplies.inc({ message: action === 'EXEC/provision' ? 'provision' : 'complete', code: String(platformError.replyCode) });
+      }
     }
   }
 

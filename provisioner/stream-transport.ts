@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { decodeStreamFields, provisionStreamGroup, provisionStreamKey } from '../cluster/provision-stream.ts';
 import type { Logger } from '../log/logger.ts';
+import { provisionStreamClaimed } from '../metrics/metrics.ts';
 import type { MessageHandler, ProvisioningTransport } from './transport.ts';
 
 export interface StreamTransportOptions {
@@ -90,7 +91,10 @@ export function streamTransport(options: StreamTransportOptions): ProvisioningTr
       )) as [Buffer, StreamEntry[], ...unknown[]];
       cursor = answer[0].toString('utf8');
       const entries = answer[1].filter((entry) => entry[1] !== null);
-      if (entries.length > 0) log.info({ count: entries.length }, 'claimed provision messages abandoned by another worker');
+      if (entries.length > 0) {
+        provisionStreamClaimed.inc(entries.length);
+        log.info({ count: entries.length }, 'claimed provision messages abandoned by another worker');
+      }
       dispatch(entries);
     } while (running && cursor !== '0-0');
   }

@@ -180,6 +180,7 @@ describe('broker listeners: idle connections, and every byte still delivered', (
     releaseNumberCache();
     broker = await Aedes.createBroker({ connectTimeout: 5_000 });
     installBrokerHooks(broker, {
+      broker: 'provision',
       maxMessageBytes,
       retained: 'refuse',
       log: silentLog,

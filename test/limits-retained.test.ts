@@ -153,6 +153,7 @@ describe('retained messages on brokers sharing Redis', () => {
     const backends = brokerBackends(config, 'account', silentLog)!;
     const aedes = await Aedes.createBroker({ id: `retain-${randomUUID()}`, persistence: backends.persistence, mq: backends.mq });
     installBrokerHooks(aedes, {
+      broker: 'account',
       maxMessageBytes: 65_536,
       retained: { messagesPerDevice: 2, bytesPerDevice: 10_000, bytesTotal: 100_000 },
       log: silentLog,
