@@ -26,10 +26,11 @@ export interface Page<T> {
   readonly limit: number;
 }
 
-/** Who the token is (GET /api/v1/whoami). */
+/** Who the token is (GET /api/v1/whoami): kind admin reaches every account; scope says what it may do. */
 export interface Principal {
   readonly kind: 'admin' | 'account';
   readonly accountId: string | null;
+  readonly scope: 'read' | 'operator' | 'admin';
 }
 
 export type Query = Record<string, string | number | boolean | readonly string[] | undefined | null>;

@@ -24,12 +24,16 @@ export interface AuditEvent {
  * What every view is given: the signed-in API client and who its token is, the accounts it may
  * work in and the one chosen, and the live audit events. An account token has exactly one account
  * and no admin action (isAdmin false): the views then show no account switcher and no button
- * that would answer 403.
+ * that would answer 403. Likewise a read-only token (canWrite false) gets no button that changes anything.
  */
 export interface ConsoleContext {
   readonly api: Api;
   readonly principal: Principal;
   readonly isAdmin: boolean;
+  /** The token's scope allows changes (not read-only): create, enable, delete buttons are shown. */
+  readonly canWrite: boolean;
+  /** The token may manage accounts (a global token of scope admin). */
+  readonly canAdminister: boolean;
   /** The accounts this token may work in (an account token: its own). */
   accounts: Account[];
   /** The account chosen in the header; null: every account (the admin only). */

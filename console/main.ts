@@ -115,7 +115,7 @@ function header(current: Session, active: View): HTMLElement {
         'ul',
         {},
         ...views
-          .filter((view) => isAdmin || !view.adminOnly)
+          .filter((view) => (isAdmin || !view.adminOnly) && (current.principal.scope !== 'read' || !view.writeOnly))
           .map((view) => h('li', {}, h('a', { href: `#/${view.name}`, 'aria-current': view === active ? 'page' : null }, view.label))),
       ),
     ),
@@ -146,6 +146,8 @@ async function render(): Promise<void> {
     api: current.api,
     principal: current.principal,
     isAdmin: current.principal.kind === 'admin',
+    canWrite: current.principal.scope !== 'read',
+    canAdminister: current.principal.kind === 'admin' && current.principal.scope === 'admin',
     accounts: current.accounts,
     accountId: current.accountId,
     path,

@@ -280,6 +280,27 @@ describe('web console in headless Chromium', { timeout: 240_000 }, () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
   });
 
+  it('Should honour a read-only token: lists shown, no button that would change anything', async (t) => {
+    if (skipped(t)) return;
+    const accountId = (await fixture.api<{ items: { id: string }[] }>('GET', '/accounts')).body.items[0]!.id;
+    const token = await fixture.api<{ token: string }>('POST', '/api-tokens', { accountId, scope: 'read' });
+    assert.equal(token.status, 201, JSON.stringify(token.body));
+    await signIn(token.body.token);
+    await page.getByText('Account: acme').waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Import CSV' }).count(), 0, 'no import view');
+    await go('Requests');
+    await page.getByRole('cell', { name: 'CONSOLE-ONE' }).waitFor();
+    for (const name of ['Create request', 'Disable', 'Enable', 'Delete']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, `no ${name} button`);
+    }
+    await page.getByRole('link', { name: 'Audit trail' }).first().waitFor();
+    await go('Certificates');
+    assert.equal(await page.getByRole('button', { name: 'Revoke…' }).count(), 0, 'no revoke button');
+    await go('Accounts');
+    assert.equal(await page.getByRole('button', { name: 'Create account' }).count(), 0, 'no account creation');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+  });
+
   it('Should forget the token on sign-out and on reload', async (t) => {
     if (skipped(t)) return;
     await page.reload();

@@ -3,9 +3,9 @@ import { field, formatTime, h, input, row, table } from '../dom.ts';
 import { runForm } from '../problems.ts';
 import { form, section, valueOf } from './common.ts';
 
-/** Accounts: the list, and (the admin only) a new account. */
+/** Accounts: the list, and (a global token of scope admin only) a new account. */
 export async function accountsView(context: ConsoleContext): Promise<HTMLElement> {
-  const create = context.isAdmin
+  const create = context.canAdminister
     ? form(
         'inline-form',
         (element) =>

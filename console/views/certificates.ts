@@ -18,6 +18,7 @@ export interface Certificate {
 /** Revoking asks for a reason (kept in the audit log) in a small form of its own, then redraws the view. */
 function revokeControl(context: ConsoleContext, certificate: Certificate): HTMLElement {
   const holder = h('div', { class: 'revoke' });
+  if (!context.canWrite) return holder;
   const open = button('Revoke…', () => {
     const reason = input('reason', { required: true, placeholder: 'e.g. device stolen', 'aria-label': `Reason to revoke ${certificate.serial}` });
     const revokeForm = form(

@@ -15,6 +15,8 @@ export interface View {
   readonly label: string;
   /** Shown to the admin token only (an account token would get 403). */
   readonly adminOnly?: boolean;
+  /** Only changes things: not shown to a read-only token. */
+  readonly writeOnly?: boolean;
   render(context: ConsoleContext): Promise<HTMLElement>;
 }
 
@@ -22,7 +24,7 @@ export interface View {
 export const views: readonly View[] = [
   { name: 'rollout', label: 'Rollout', render: rolloutView },
   { name: 'requests', label: 'Requests', render: requestsView },
-  { name: 'import', label: 'Import CSV', render: batchView },
+  { name: 'import', label: 'Import CSV', render: batchView, writeOnly: true },
   { name: 'devices', label: 'Devices', render: devicesView },
   { name: 'certificates', label: 'Certificates', render: certificatesView },
   { name: 'catalog', label: 'Configurations & bundles', render: catalogView },

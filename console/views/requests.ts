@@ -59,6 +59,8 @@ function createForm(context: ConsoleContext, shown: HTMLElement): HTMLFormElemen
 }
 
 function actions(context: ConsoleContext, request: ProvisionRequest, errors: HTMLElement): HTMLElement {
+  const audit = h('a', { href: withFilters('audit', { provisionRequestId: request.id }) }, 'Audit trail');
+  if (!context.canWrite) return h('div', { class: 'actions' }, audit);
   const act = (label: string, run: () => Promise<unknown>, confirmText?: string) =>
     button(label, () => {
       if (confirmText && !confirm(confirmText)) return;
@@ -75,7 +77,7 @@ function actions(context: ConsoleContext, request: ProvisionRequest, errors: HTM
       ? act('Disable', () => context.api.call('POST', `${path}/disable`))
       : act('Enable', () => context.api.call('POST', `${path}/enable`)),
     act('Delete', () => context.api.call('DELETE', path), `Delete the request of ${request.clientId}? Its device can no longer provision.`),
-    h('a', { href: withFilters('audit', { provisionRequestId: request.id }) }, 'Audit trail'),
+    audit,
   );
 }
 
@@ -137,7 +139,7 @@ export async function requestsView(context: ConsoleContext): Promise<HTMLElement
     {},
     h('h1', {}, 'Provision requests'),
     shown,
-    section('New request', createForm(context, shown)),
+    context.canWrite ? section('New request', createForm(context, shown)) : null,
     section(
       'Requests',
       filterForm,
