@@ -21,6 +21,7 @@ import { eventStreamRoutes } from './routes/events.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { provisionRequestRoutes } from './routes/provision-requests.ts';
 import { updateJobRoutes } from './routes/update-jobs.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
 import { SchemaValidator } from './validation.ts';
 
@@ -44,6 +45,7 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...updateJobRoutes(routeDeps),
     ...auditEventRoutes(routeDeps),
     ...eventStreamRoutes(routeDeps),
+    ...webhookRoutes(routeDeps),
     ...whoamiRoutes(routeDeps),
   ];
   return routes;

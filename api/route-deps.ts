@@ -9,6 +9,7 @@ import type { ApiTokenAuthenticator } from './auth.ts';
 import type { BundleDownloadTokens } from './bundle-download-tokens.ts';
 import type { BundleStorage } from './bundle-storage.ts';
 import type { ProvisionRequestService } from './provision-request-service.ts';
+import type { WebhookSecretBox } from './webhooks/webhook-secret-box.ts';
 
 /**
  * Records the configuration the platform holds for devices of an account, offline ones included,
@@ -52,6 +53,8 @@ export interface ApiDeps {
   readonly fleetUpdates?: FleetUpdateSender;
   /** Absent: expected configurations are recorded when each device is next brought up to date (its birth). */
   readonly expectedConfigurations?: ExpectedConfigurationRecorder;
+  /** Seals webhook signing secrets with the platform secrets (api/webhooks/webhook-secret-box.ts). Absent: webhooks cannot be registered (500). */
+  readonly webhookSecrets?: WebhookSecretBox;
 }
 
 /** What route modules use: the deps plus services built from them. */

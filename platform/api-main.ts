@@ -18,6 +18,8 @@ import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
 import { crlPublisher, isRevocationNotice, revocationsRefreshCrl } from './crl-source.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
+import { startWebhookDispatcher } from '../api/webhooks/webhook-dispatcher.ts';
+import { WebhookSecretBox } from '../api/webhooks/webhook-secret-box.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { accountBrokerUrlOf, expectedConfigurationRecorder } from './provisioner-deps.ts';
@@ -51,12 +53,18 @@ await runService('api', async (config, log) => {
       log: log.child({ component: 'session-end-stream' }),
     });
     shutdown.add(() => notices.close());
+    const secrets = await openPlatformSecrets(config, store, log);
+    // Webhooks: every API process runs the dispatcher; a lease per webhook in the store lets one deliver it at a time.
+    const webhookSecrets = new WebhookSecretBox(secrets.bundleToken);
+    const webhooks = startWebhookDispatcher({ store, box: webhookSecrets, config, log: log.child({ component: 'webhooks' }) });
+    shutdown.add(() => webhooks.close());
     const app = createApiApp({
       store,
       config,
       log,
       bundleStorage: await BundleStorage.open(config.dataDir),
-      downloadTokens: new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken),
+      downloadTokens: new BundleDownloadTokens(secrets.bundleToken),
+      webhookSecrets,
       adminTokens: new ApiTokenAuthenticator(store, config),
       // Every broker process hears the renew-now channel and tells the devices connected to it.
       renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),

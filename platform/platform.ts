@@ -30,6 +30,8 @@ import { startAuditRetention } from './audit-retention-job.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
+import { startWebhookDispatcher } from '../api/webhooks/webhook-dispatcher.ts';
+import { WebhookSecretBox } from '../api/webhooks/webhook-secret-box.ts';
 import { accountBrokerUrlOf, expectedConfigurationRecorder, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
 import { startAccountBrokerServices, type AccountBrokerSenders } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
@@ -104,6 +106,10 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
 
     const secrets = await openPlatformSecrets(config, store, log);
     const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
+    // Webhooks: delivered from the audit log by a loop of their own, never in the way of provisioning.
+    const webhookSecrets = new WebhookSecretBox(secrets.bundleToken);
+    const webhooks = startWebhookDispatcher({ store, box: webhookSecrets, config, log: log.child({ component: 'webhooks' }) });
+    shutdown.add(() => webhooks.close());
     // Renew now (POST /api/v1/certificate-renewals): signed and published here with the provisioner's signer, set once it exists below.
     let senders: AccountBrokerSenders | null = null;
     const renewals: RenewNowSender = {
@@ -132,6 +138,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       fleetUpdates,
       // Recorded in the background: the API answers at once, however many devices a change touches.
       expectedConfigurations: expectedConfigurationRecorder({ store, accountBrokerUrl: accountBrokerUrlOf(config, accountBroker.mqttsPort), log }),
+      webhookSecrets,
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());

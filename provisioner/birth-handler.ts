@@ -133,12 +133,22 @@ export async function startBirthHandler(
 /**
  * Marks a device offline when its connection to this broker process ends, unless the registry
  * already shows it online on another broker process (it moved there before this disconnect was
- * seen): one atomic step in the store, so a birth elsewhere cannot be overwritten.
+ * seen): one atomic step in the store, so a birth elsewhere cannot be overwritten. Audited as
+ * device.offline when it changed the record (so at most once per disconnect; the webhooks' device.offline).
  */
 export async function recordDeviceOffline(store: ProvisionStore, log: Logger, accountName: string, clientId: string, brokerId: string): Promise<void> {
   try {
     const account = await store.getAccountByName(accountName);
-    if (account) await store.markDeviceOffline(account.id, clientId, brokerId, Date.now());
+    if (!account || !(await store.markDeviceOffline(account.id, clientId, brokerId, Date.now()))) return;
+    await audit(store, log, {
+      type: 'device.offline',
+      outcome: 'success',
+      actor: clientId,
+      accountId: account.id,
+      clientId,
+      provisionRequestId: null,
+      detail: { brokerId },
+    });
   } catch (error) {
     log.warn({ err: error, clientId }, 'device offline state not recorded');
   }

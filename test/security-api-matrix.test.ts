@@ -62,6 +62,12 @@ async function newApiToken(world: World, owner: AccountKey): Promise<string> {
   return (await admin(world, 'POST', '/api/v1/api-tokens', { accountId: world.accounts[owner], description: unique('token') })).id;
 }
 
+async function newWebhook(world: World, owner: AccountKey): Promise<string> {
+  return (
+    await admin(world, 'POST', '/api/v1/webhooks', { accountId: world.accounts[owner], url: 'https://hooks.example.com/in', eventTypes: ['device.online'] })
+  ).id;
+}
+
 async function newCertificate(world: World, owner: AccountKey): Promise<string> {
   const serial = randomUUID().replace(/-/g, '');
   const now = Date.now();
@@ -477,6 +483,50 @@ const rows: readonly Row[] = [
     target: async (world, owner) => {
       const id = await newDevice(world, owner);
       return { call: api(world, 'PATCH', `/api/v1/devices/${id}`, { tags: ['moved'] }), read: () => world.fixture.store.getDeviceById(id) };
+    },
+  },
+  // webhooks: admin scope, so the matrix's operator-scoped account tokens are refused (403) even in their own account
+  {
+    operationId: 'createWebhook',
+    expected: adminOnly(201),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/webhooks', { accountId: world.accounts[owner], url: 'https://hooks.example.com/in', eventTypes: ['device.online'] }),
+      read: async () => (await world.fixture.store.listWebhooks()).length,
+    }),
+  },
+  { operationId: 'listWebhooks', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/webhooks') }) },
+  {
+    operationId: 'getWebhook',
+    expected: adminOnly(200),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/webhooks/${await newWebhook(world, owner)}`) }),
+  },
+  {
+    operationId: 'updateWebhook',
+    expected: adminOnly(200),
+    target: async (world, owner) => {
+      const id = await newWebhook(world, owner);
+      return { call: api(world, 'PATCH', `/api/v1/webhooks/${id}`, { enabled: false }), read: () => world.fixture.store.getWebhook(id) };
+    },
+  },
+  {
+    operationId: 'deleteWebhook',
+    expected: adminOnly(204),
+    target: async (world, owner) => {
+      const id = await newWebhook(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/webhooks/${id}`), read: () => world.fixture.store.getWebhook(id) };
+    },
+  },
+  {
+    operationId: 'listWebhookDeliveries',
+    expected: adminOnly(200),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/webhooks/${await newWebhook(world, owner)}/deliveries`) }),
+  },
+  {
+    operationId: 'redeliverWebhook',
+    expected: adminOnly(202),
+    target: async (world, owner) => {
+      const id = await newWebhook(world, owner);
+      return { call: api(world, 'POST', `/api/v1/webhooks/${id}/redeliver`, { fromEventId: '1' }), read: () => world.fixture.store.getWebhook(id) };
     },
   },
 ];

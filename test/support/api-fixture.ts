@@ -15,6 +15,7 @@ import { openStore } from '../../store/open-store.ts';
 import type { ProvisionStore } from '../../store/types.ts';
 import type { SignedCrl } from '../../certs/certificate-authority.ts';
 import type { FleetUpdateSender } from '../../cluster/fleet-update-notice.ts';
+import { WebhookSecretBox } from '../../api/webhooks/webhook-secret-box.ts';
 
 export interface ApiFixtureOptions {
   /** Settings over the defaults; dataDir defaults to a fresh temporary directory (removed by close). */
@@ -69,7 +70,8 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
   const generated = await initAdminToken(store, config, log);
   const adminToken = config.adminToken ?? generated;
   if (!adminToken) throw new Error('the fixture store already had an admin token; pass config.adminToken');
-  const downloadTokens = new BundleDownloadTokens((await openPlatformSecrets(config, store, log)).bundleToken);
+  const secrets = await openPlatformSecrets(config, store, log);
+  const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
   const bundleStorage = await BundleStorage.open(config.dataDir);
   const authenticator = new ApiTokenAuthenticator(store, config);
   const app = createApiApp({
@@ -79,6 +81,7 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     bundleStorage,
     downloadTokens,
     adminTokens: authenticator,
+    webhookSecrets: new WebhookSecretBox(secrets.bundleToken),
     ...(options.crl ? { crl: options.crl } : {}),
     ...(options.fleetUpdates ? { fleetUpdates: options.fleetUpdates } : {}),
   });
