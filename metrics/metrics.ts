@@ -97,7 +97,7 @@ export const provisionReplies = counter({
 
 export const deviceBirths = counter({
   name: 'provisio_device_births_total',
-  help: 'Birth messages recorded in the device registry (a device online on the account broker).',
+  help: 'Valid birth messages handled (a device online on the account broker; one per device per throttle interval at most).',
 });
 
 export const certificatesIssued = counter({

@@ -74,6 +74,8 @@ export async function startBirthHandler(
       return;
     }
     const birth = received.birth;
+    // Counted as handled, whether or not a disconnect seen since makes it stale for the registry.
+    deviceBirths.inc();
     const account = await deps.store.getAccountByName(accountName);
     if (!account) return;
     const now = Date.now();
@@ -93,7 +95,6 @@ export async function startBirthHandler(
       received.receivedAt,
     );
     if (!device) return;
-    deviceBirths.inc();
     await audit(deps.store, log, {
       type: 'device.birth',
       outcome: 'success',

@@ -26,7 +26,8 @@ export type MetricFamilies = ReadonlyMap<string, MetricFamily>;
 const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const sampleLine = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?[ \t]+(\S+)(?:[ \t]+(-?\d+))?$/;
-const floatText = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/;
+/** What Prometheus reads a value with (Go's strconv.ParseFloat): Inf and NaN in any case (prom-client writes `Nan`). */
+const floatText = /^(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|[+-]?inf(?:inity)?|nan)$/i;
 const types = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 
 /** `{a="x",b="y\"z"}` → labels; throws on anything else (unknown escapes, missing quotes, repeated names). */
@@ -47,7 +48,9 @@ function parseLabels(text: string, line: string): Record<string, string> {
 
 function parseValue(text: string, line: string): number {
   assert.match(text, floatText, `bad value in: ${line}`);
-  return text.endsWith('Inf') ? (text.startsWith('-') ? -Infinity : Infinity) : Number(text);
+  if (/^nan$/i.test(text)) return NaN;
+  if (/inf/i.test(text)) return text.startsWith('-') ? -Infinity : Infinity;
+  return Number(text);
 }
 
 /** The family a sample name belongs to: itself, or for a histogram or summary its name without the suffix. */
