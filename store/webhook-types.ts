@@ -4,8 +4,6 @@
  * or passed over): events go out in audit-id order, one at a time, and the cursor moves only after
  * the receiver answered 2xx, so nothing is lost while the audit log keeps the events.
  */
-import type { AuditEvent } from './types.ts';
-
 export interface Webhook {
   readonly id: string;
   /** null: a global webhook, told the events of every account. */
@@ -42,10 +40,3 @@ export type WebhookPatch = Partial<Pick<Webhook, 'url' | 'eventTypes' | 'sealedS
 
 /** How many attempts a webhook keeps; older ones are dropped as new ones are recorded. */
 export const keptWebhookAttempts = 200;
-
-/** An audit id as a number, for comparing cursors (ids are decimal integers in both backends). */
-export function auditIdNumber(id: string): number {
-  return /^\d{1,15}$/.test(id) ? Number(id) : 0;
-}
-
-export type { AuditEvent };
