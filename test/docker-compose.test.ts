@@ -10,7 +10,7 @@ const requiredBy = 'PROVISIO_TEST_REQUIRE_DOCKER_COMPOSE';
 const secrets = { PROVISIO_ADMIN_TOKEN: 'compose-test-admin-token-0123456789', PROVISIO_INTERNAL_PASSWORD: 'compose-test-internal-0123456789' };
 
 function compose(args: string[], env: Record<string, string> = secrets): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync('docker-compose', ['--profile', 'sim', ...args], {
+  const result = spawnSync('docker-compose', ['--profile', 'sim', '--profile', 'monitoring', ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     encoding: 'utf8',
@@ -24,12 +24,13 @@ describe('docker-compose.yml', () => {
     const config = compose(['config']);
     assert.equal(config.status, 0, config.stderr);
     const services = compose(['config', '--services']).stdout.trim().split('\n').sort();
-    assert.deepEqual(services, ['agent-sim', 'api', 'broker-1', 'broker-2', 'provisioner-1', 'provisioner-2', 'redis']);
+    assert.deepEqual(services, ['agent-sim', 'api', 'broker-1', 'broker-2', 'grafana', 'prometheus', 'provisioner-1', 'provisioner-2', 'redis']);
     const text = config.stdout;
     assert.match(text, /--appendonly/, 'Redis keeps its data (append-only file)');
-    assert.equal((text.match(/healthcheck:/g) ?? []).length, 6, 'every long-running service has a health check');
+    assert.equal((text.match(/healthcheck:/g) ?? []).length, 8, 'every long-running service has a health check');
     assert.match(text, /\/readyz/);
     assert.match(text, /profiles:\s*\n\s*- sim/, 'agent-sim runs only with --profile sim');
+    assert.equal((text.match(/profiles:\s*\n\s*- monitoring/g) ?? []).length, 2, 'Prometheus and Grafana run only with --profile monitoring');
   });
 
   it('Should refuse to start without the admin token and internal password', (t) => {
