@@ -33,7 +33,7 @@ async function exposedSamples(): Promise<Map<string, Set<string>>> {
     const labels = new Set(families.get(metric.name)?.samples.flatMap((sample) => Object.keys(sample.labels)) ?? []);
     const declared = (metricsRegistry.getSingleMetric(metric.name) as unknown as { labelNames?: string[] } | undefined)?.labelNames ?? [];
     for (const label of declared) labels.add(label);
-    const names = metric.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => `${metric.name}${suffix}`) : [metric.name];
+    const names = String(metric.type) === 'histogram' ? ['_bucket', '_sum', '_count'].map((suffix) => `${metric.name}${suffix}`) : [metric.name];
     for (const name of names) exposed.set(name, labels);
   }
   return exposed;
