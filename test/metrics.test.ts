@@ -53,9 +53,17 @@ describe('metrics of the all-in-one platform', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('serves /metrics on the API port to a global token only', async () => {
+  it('serves /metrics on the API port to a global token only (any scope), not to an account-bound one', async () => {
     assert.equal((await fetch(metricsUrl)).status, 401);
     assert.equal((await fetch(metricsUrl, { headers: { authorization: 'Bearer not-a-token' } })).status, 401);
+    // A global read-only token is enough (Prometheus keeps no admin secret); one bound to an account is not: the counts cover every account.
+    const globalRead = await fixture.api<{ token: string }>('POST', '/api-tokens', { scope: 'read', description: 'prometheus' });
+    assert.equal(globalRead.status, 201);
+    assert.equal((await fetch(metricsUrl, { headers: { authorization: `Bearer ${globalRead.body.token}` } })).status, 200);
+    const account = await fixture.api<{ id: string }>('POST', '/accounts', { name: 'metrics-reader' });
+    const accountRead = await fixture.api<{ token: string }>('POST', '/api-tokens', { accountId: account.body.id, scope: 'admin' });
+    assert.equal(accountRead.status, 201);
+    assert.equal((await fetch(metricsUrl, { headers: { authorization: `Bearer ${accountRead.body.token}` } })).status, 403);
     const families = await scrape();
     // Process metrics (prom-client's default collectors) under the platform's prefix.
     assert.ok(valueOf(families, 'provisio_process_cpu_user_seconds_total') > 0);
