@@ -48,7 +48,8 @@ export const brokerConnectsRefused = counter({
 /** Read at scrape time from each broker's own count (aedes connectedClients): nothing to keep in step. */
 const connectedClientSources = new Map<object, { broker: BrokerName; count: () => number }>();
 
-export const brokerConnectedClients = new Gauge({
+// Registered and read at the scrape only (collect): nothing of ours sets it, so it has no name here.
+new Gauge({
   name: 'provisio_broker_connected_clients',
   help: 'MQTT clients connected now, by broker (devices, and on the provision broker the platform\u2019s own workers).',
   labelNames: ['broker'] as const,
@@ -105,6 +106,30 @@ export const certificatesIssued = counter({
   help: 'Device certificates signed by the issuing CA (provisioning and renewal).',
 });
 
+export const certificateRenewals = counter({
+  name: 'provisio_certificate_renewals_total',
+  help: 'Certificate renewal requests (CERT-V1) answered, by outcome: success, or the error code of the refusal.',
+  labelNames: ['outcome'] as const,
+});
+
+export const configurationPushes = counter({
+  name: 'provisio_configuration_pushes_total',
+  help: 'Configurations sent to devices (CONF-V1), by cause: birth (a device came online out of date) or notice (a fleet change).',
+  labelNames: ['cause'] as const,
+});
+
+export const configurationResults = counter({
+  name: 'provisio_configuration_results_total',
+  help: 'Configuration results reported by devices (CONF-V1), by result (APPLIED or REFUSED).',
+  labelNames: ['result'] as const,
+});
+
+export const jobDeviceReports = counter({
+  name: 'provisio_update_job_device_reports_total',
+  help: 'Update job progress reports (JOB-V1) that changed a device\u2019s state in its job, by state (DOWNLOADING, INSTALLED, FAILED).',
+  labelNames: ['state'] as const,
+});
+
 export const provisionStreamClaimed = counter({
   name: 'provisio_provision_stream_claimed_total',
   help: 'Cluster: provision stream entries a worker claimed after another left them unacknowledged (XAUTOCLAIM).',
@@ -134,7 +159,8 @@ function readStreamDepth(): Promise<StreamDepth | null> {
   return streamDepthRead;
 }
 
-export const provisionStreamLength = new Gauge({
+// Both registered and read at the scrape only (collect).
+new Gauge({
   name: 'provisio_provision_stream_length',
   help: 'Cluster: entries in the Redis provision stream (XLEN; entries are trimmed, so it is bounded by the trim length).',
   registers: [register],
@@ -144,7 +170,7 @@ export const provisionStreamLength = new Gauge({
   },
 });
 
-export const provisionStreamPending = new Gauge({
+new Gauge({
   name: 'provisio_provision_stream_pending',
   help: 'Cluster: provision stream entries delivered to a worker and not acknowledged yet (XPENDING); a count that keeps growing means stuck workers.',
   registers: [register],

@@ -21,6 +21,7 @@ import { ProvisionRateLimit } from './provision-rate-limit.ts';
 import { renewalWindow } from './renewal-window.ts';
 import { errorReply, renewalReply } from './reply-builder.ts';
 import type { ProvisioningTransport } from './transport.ts';
+import { certificateRenewals } from '../metrics/metrics.ts';
 
 type RenewalDependencies = Pick<
   ProvisionerDependencies,
@@ -206,11 +207,13 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
       const result = await handleRenewalRequest(deps, account, clientId, message);
       if (!result) return;
       await reply(account, clientId, requestId, renewalReply(deps, result));
+      certificateRenewals.inc({ outcome: 'success' });
       log.info({ clientId, requestId }, 'certificate renewed');
     } catch (error) {
       requestId ??= salvageRequestId(payload);
       const platformError = error instanceof ProtocolError ? protocolToPlatformError(error) : toPlatformError(error, log, 'renewal failed');
       log.info({ clientId, requestId, code: platformError.code, detail: platformError.detail }, 'renewal request refused');
+      certificateRenewals.inc({ outcome: platformError.code });
       if (requestId) await reply(account, clientId, requestId, errorReply(deps, clientId, requestId, platformError));
     }
   }

@@ -6,6 +6,7 @@ import { audit } from './audit.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { KeyedTokenBuckets } from './token-buckets.ts';
 import type { ProvisioningTransport } from './transport.ts';
+import { configurationResults } from '../metrics/metrics.ts';
 
 type ResultDependencies = Pick<ProvisionerDependencies, 'store' | 'rateLimits' | 'log' | 'maxMessageBytes'>;
 
@@ -27,6 +28,7 @@ export async function startConfigurationResultHandler(deps: ResultDependencies, 
   async function record(account: Account, device: DeviceRecord, result: ConfigurationResultMessage): Promise<void> {
     const current = result.configurationHash === device.expectedConfigurationHash;
     const base = { actor: device.clientId, accountId: account.id, clientId: device.clientId, provisionRequestId: null };
+    configurationResults.inc({ result: result.result });
     if (result.result === 'APPLIED') {
       await deps.store.upsertDevice(account.id, device.clientId, {
         reportedConfigurationHash: result.configurationHash,

@@ -6,6 +6,7 @@ import { configurationPushMessage } from './configuration-push.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { heldConfigurationOfDevice, recordExpectedConfiguration } from './expected-configuration.ts';
 import { KeyedTokenBuckets } from './token-buckets.ts';
+import { configurationPushes } from '../metrics/metrics.ts';
 
 export type ReconcilerDependencies = Pick<ProvisionerDependencies, 'store' | 'signing' | 'chainPems' | 'accountBrokerUrl' | 'rateLimits' | 'log'>;
 
@@ -76,6 +77,7 @@ export class DeviceReconciler {
     }
     const push = configurationPushMessage(this.deps, account.name, clientId, held);
     await this.options.publish(push.topic, inDeviceEncoding(push.payload, encoding));
+    configurationPushes.inc({ cause });
     this.log.info({ clientId, account: account.name, cause }, 'configuration sent');
     await audit(store, this.log, {
       type: 'device.configuration.sent',

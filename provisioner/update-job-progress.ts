@@ -7,6 +7,7 @@ import { audit } from './audit.ts';
 import type { ProvisionerDependencies } from './dependencies.ts';
 import { KeyedTokenBuckets } from './token-buckets.ts';
 import type { ProvisioningTransport } from './transport.ts';
+import { jobDeviceReports } from '../metrics/metrics.ts';
 
 export type JobProgressDependencies = Pick<ProvisionerDependencies, 'store' | 'log'>;
 
@@ -108,6 +109,7 @@ export async function startJobProgressHandler(deps: JobProgressDependencies, tra
     const error = report.state === 'FAILED' ? (report.errorMessage ?? null) : null;
     const changed = await store.setJobDeviceStatus(job.id, account.id, clientId, { state: report.state, error }, reportableFrom);
     if (!changed) return;
+    jobDeviceReports.inc({ state: report.state });
     const event = { actor: clientId, accountId: account.id, clientId, provisionRequestId: null } as const;
     if (report.state === 'INSTALLED') {
       await recordInstalled(store, account, clientId, job);
