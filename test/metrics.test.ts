@@ -78,6 +78,7 @@ describe('metrics of the all-in-one platform', () => {
     const refused = await connackOf(fixture.connectProvision({ clientId: 'metrics-0000', username: 'metrics-0000', password: 'wrong', reconnectPeriod: 0 }));
     assert.equal(refused, 4);
 
+    let midway: Promise<MetricFamilies> | undefined;
     const summary = await runFleet({
       credentials,
       concurrency: 25,
@@ -85,9 +86,18 @@ describe('metrics of the all-in-one platform', () => {
       trustedRootPem: fixture.rootPem,
       stateRoot: join(workDir, 'devices'),
       settings: { timeout: 30_000, 'retry-interval': 500 },
+      // Scraped while the rollout runs too: once half the devices are provisioned.
+      onProgress: (provisioned) => {
+        if (provisioned >= fleetSize / 2) midway ??= scrape();
+      },
     });
     assert.deepEqual(summary.failuresByReason, {});
     assert.equal(summary.provisioned, fleetSize);
+    assert.ok(midway, 'scraped during the rollout');
+    const during =
+      valueOf(await midway, 'provisio_provision_attempts_total', { outcome: 'success' }) -
+      valueOf(before, 'provisio_provision_attempts_total', { outcome: 'success' });
+    assert.ok(during >= fleetSize / 2 && during <= fleetSize, `${during} successes counted midway`);
     // Births are recorded by the birth handler after the device sent them: wait for the count.
     const moved = (after: MetricFamilies, name: string, labels: Record<string, string> = {}): number =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
