@@ -98,10 +98,45 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /** List API tokens (of the caller’s account, or all for a global token), revoked and expired ones included; never a secret */
+    get: operations['listApiTokens'];
+    put?: never;
+    /** Create an API token, global or bound to one account, of a scope no higher than the caller’s; the token is shown once */
+    post: operations['createApiToken'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/api-tokens/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One API token: scope, expiry, last use, revocation; never its secret */
+    get: operations['getApiToken'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/api-tokens/{id}/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
     get?: never;
     put?: never;
-    /** Create an API token limited to one account (admin); the token is shown once */
-    post: operations['createApiToken'];
+    /** Revoke an API token: every process of the platform refuses it (401) from the next request on; revoking again changes nothing */
+    post: operations['revokeApiToken'];
     delete?: never;
     options?: never;
     head?: never;
@@ -687,6 +722,80 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/webhooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List webhooks (of the caller’s account, or all for a global token); never a secret */
+    get: operations['listWebhooks'];
+    put?: never;
+    /**
+     * Register a webhook (for one account, or global) for public event types; its signing secret is shown once
+     * @description Events that happen from now on are delivered, signed (X-Provisio-Signature), in event order, at least once, retried with backoff while the receiver fails.
+     */
+    post: operations['createWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/webhooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One webhook, with its cursor (the last event delivered or passed over) */
+    get: operations['getWebhook'];
+    put?: never;
+    post?: never;
+    /** Delete a webhook and its delivery attempts; nothing more is delivered to it */
+    delete: operations['deleteWebhook'];
+    options?: never;
+    head?: never;
+    /** Enable or disable a webhook, change its URL or event types, or give it a new secret (shown once) */
+    patch: operations['updateWebhook'];
+    trace?: never;
+  };
+  '/api/v1/webhooks/{id}/deliveries': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The recent delivery attempts of a webhook, newest first: delivered ones and failures (HTTP status or error) */
+    get: operations['listWebhookDeliveries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/webhooks/{id}/redeliver': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Deliver again, in order, every wanted event from an audit event id on (as far as the audit log still keeps them) */
+    post: operations['redeliverWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/whoami': {
     parameters: {
       query?: never;
@@ -694,7 +803,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Who this token is: the admin, or a token of one account */
+    /** Who this token is: the admin, a global token or a token of one account, and its scope */
     get: operations['getCurrentPrincipal'];
     put?: never;
     post?: never;
@@ -859,22 +968,128 @@ export interface components {
       defaultBundleIds?: string[];
     };
     NewApiToken: {
-      /** @description The one account the token may see and change. */
-      accountId: string;
+      /** @description The one account the token may see and change; absent or null: every account (a global token, created by a global admin). */
+      accountId?: string | null;
+      /**
+       * @description What the token may do; never more than the scope of the token creating it. Default operator.
+       * @default operator
+       * @enum {string}
+       */
+      scope?: 'read' | 'operator' | 'admin';
       /** @default  */
       description?: string;
+      /**
+       * Format: date-time
+       * @description When the token stops working (in the future); absent: never.
+       */
+      expiresOn?: string;
     };
     CreatedApiToken: {
       id: string;
-      accountId: string;
+      accountId: string | null;
+      /**
+       * @description read: GET routes only. operator: also changes provision requests, devices, categories, configurations, bundles, update jobs and certificates. admin: also accounts and API tokens.
+       * @enum {string}
+       */
+      scope: 'read' | 'operator' | 'admin';
       description: string;
       /**
        * Format: date-time
        * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
        */
       createdOn: string;
+      /** @description The actor that created it: 'admin' or a token id. */
+      createdBy: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      expiresOn: string | null;
+      /**
+       * Format: date-time
+       * @description When it last authenticated a request, to within a minute.
+       */
+      lastUsedOn: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      revokedOn: string | null;
+      /** @enum {string} */
+      state: 'active' | 'expired' | 'revoked';
       /** @description The bearer token, {id}.{secret}: shown only in this response. */
       token: string;
+    };
+    ApiToken: {
+      id: string;
+      accountId: string | null;
+      /**
+       * @description read: GET routes only. operator: also changes provision requests, devices, categories, configurations, bundles, update jobs and certificates. admin: also accounts and API tokens.
+       * @enum {string}
+       */
+      scope: 'read' | 'operator' | 'admin';
+      description: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      createdOn: string;
+      /** @description The actor that created it: 'admin' or a token id. */
+      createdBy: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      expiresOn: string | null;
+      /**
+       * Format: date-time
+       * @description When it last authenticated a request, to within a minute.
+       */
+      lastUsedOn: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      revokedOn: string | null;
+      /** @enum {string} */
+      state: 'active' | 'expired' | 'revoked';
+    };
+    /** @description Every API token the caller may see (of its account, or all for a global token), in id order. */
+    ApiTokenList: {
+      items: {
+        id: string;
+        accountId: string | null;
+        /**
+         * @description read: GET routes only. operator: also changes provision requests, devices, categories, configurations, bundles, update jobs and certificates. admin: also accounts and API tokens.
+         * @enum {string}
+         */
+        scope: 'read' | 'operator' | 'admin';
+        description: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        createdOn: string;
+        /** @description The actor that created it: 'admin' or a token id. */
+        createdBy: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        expiresOn: string | null;
+        /**
+         * Format: date-time
+         * @description When it last authenticated a request, to within a minute.
+         */
+        lastUsedOn: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        revokedOn: string | null;
+        /** @enum {string} */
+        state: 'active' | 'expired' | 'revoked';
+      }[];
     };
     /** @description A provision request as the API shows it: never a hash or a secret. */
     ProvisionRequest: {
@@ -2419,6 +2634,158 @@ export interface components {
        */
       limit?: number;
     };
+    Webhook: {
+      id: string;
+      accountId: string | null;
+      url: string;
+      eventTypes: (
+        | 'request.created'
+        | 'provisioning.started'
+        | 'provisioning.completed'
+        | 'provisioning.failed'
+        | 'device.online'
+        | 'device.offline'
+        | 'certificate.issued'
+        | 'certificate.renewed'
+        | 'certificate.revoked'
+        | 'configuration.applied'
+        | 'configuration.refused'
+        | 'job.device.installed'
+        | 'job.device.failed'
+      )[];
+      enabled: boolean;
+      /** @description Id of the last audit event delivered or passed over: the next delivery is of a later one. */
+      cursor: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      createdOn: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      modifiedOn: string;
+      /** @description The signing secret (HMAC-SHA256 key): only in the answer of a creation or of a PATCH with rotateSecret, never again. */
+      secret?: string;
+    };
+    /** @description Every webhook the caller may see (of its account, or all for a global token), oldest first. */
+    WebhookList: {
+      items: {
+        id: string;
+        accountId: string | null;
+        url: string;
+        eventTypes: (
+          | 'request.created'
+          | 'provisioning.started'
+          | 'provisioning.completed'
+          | 'provisioning.failed'
+          | 'device.online'
+          | 'device.offline'
+          | 'certificate.issued'
+          | 'certificate.renewed'
+          | 'certificate.revoked'
+          | 'configuration.applied'
+          | 'configuration.refused'
+          | 'job.device.installed'
+          | 'job.device.failed'
+        )[];
+        enabled: boolean;
+        /** @description Id of the last audit event delivered or passed over: the next delivery is of a later one. */
+        cursor: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        createdOn: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        modifiedOn: string;
+        /** @description The signing secret (HMAC-SHA256 key): only in the answer of a creation or of a PATCH with rotateSecret, never again. */
+        secret?: string;
+      }[];
+    };
+    NewWebhook: {
+      /** @description Deliver only the events of this account; absent or null: the events of every account (a global webhook, created by a global token). */
+      accountId?: string | null;
+      /** @description Where deliveries are POSTed: an http or https URL without credentials (user:password@) in it. */
+      url: string;
+      /** @description The event types delivered; stored sorted, without repeats. */
+      eventTypes: (
+        | 'request.created'
+        | 'provisioning.started'
+        | 'provisioning.completed'
+        | 'provisioning.failed'
+        | 'device.online'
+        | 'device.offline'
+        | 'certificate.issued'
+        | 'certificate.renewed'
+        | 'certificate.revoked'
+        | 'configuration.applied'
+        | 'configuration.refused'
+        | 'job.device.installed'
+        | 'job.device.failed'
+      )[];
+      /** @default true */
+      enabled?: boolean;
+    };
+    WebhookPatch: {
+      /** @description Where deliveries are POSTed: an http or https URL without credentials (user:password@) in it. */
+      url?: string;
+      /** @description The event types delivered; stored sorted, without repeats. */
+      eventTypes?: (
+        | 'request.created'
+        | 'provisioning.started'
+        | 'provisioning.completed'
+        | 'provisioning.failed'
+        | 'device.online'
+        | 'device.offline'
+        | 'certificate.issued'
+        | 'certificate.renewed'
+        | 'certificate.revoked'
+        | 'configuration.applied'
+        | 'configuration.refused'
+        | 'job.device.installed'
+        | 'job.device.failed'
+      )[];
+      /** @description false: nothing is delivered, and events wait; true again: delivery goes on from where it stopped. */
+      enabled?: boolean;
+      /** @description true: a new signing secret, shown once in this answer; the old one stops at once. */
+      rotateSecret?: boolean;
+    };
+    /** @description The most recent delivery attempts, newest first (the newest 200 are kept). */
+    WebhookAttemptList: {
+      items: {
+        /** @description An audit event id (decimal). */
+        eventId: string;
+        eventType: string;
+        /** @description Which attempt at this event it was (X-Provisio-Delivery-Attempt). */
+        attempt: number;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        attemptedOn: string;
+        /** @description The HTTP status answered; null when none came (refused, timed out). */
+        status: number | null;
+        delivered: boolean;
+        /** @description Why it failed, e.g. HTTP 503, ECONNREFUSED, timed out. */
+        error: string | null;
+      }[];
+    };
+    WebhookAttemptListQuery: {
+      /**
+       * @description Attempts to list (at most 200).
+       * @default 50
+       */
+      limit?: number;
+    };
+    WebhookRedelivery: {
+      /** @description Deliver again every wanted event from this audit id on (the events the audit log still keeps). */
+      fromEventId: string;
+    };
   };
   responses: {
     /** @description The input is not valid (VALIDATION_FAILED and others). */
@@ -2733,6 +3100,30 @@ export interface operations {
       503: components['responses']['Problem503'];
     };
   };
+  listApiTokens: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The tokens, in id order. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiTokenList'];
+        };
+      };
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
   createApiToken: {
     parameters: {
       query?: never;
@@ -2759,6 +3150,62 @@ export interface operations {
       401: components['responses']['Problem401'];
       403: components['responses']['Problem403'];
       413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getApiToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The token. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiToken'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  revokeApiToken: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The revoked token. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ApiToken'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
       500: components['responses']['Problem500'];
       503: components['responses']['Problem503'];
     };
@@ -4210,6 +4657,211 @@ export interface operations {
       503: components['responses']['Problem503'];
     };
   };
+  listWebhooks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhooks, oldest first. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookList'];
+        };
+      };
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  createWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewWebhook'];
+      };
+    };
+    responses: {
+      /** @description Registered; keep the secret, it is not shown again. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The webhook. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  deleteWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  updateWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookPatch'];
+      };
+    };
+    responses: {
+      /** @description The changed webhook (with its new secret when rotateSecret was true). */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        /** @description Attempts to list (at most 200). */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The attempts. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookAttemptList'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  redeliverWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['WebhookRedelivery'];
+      };
+    };
+    responses: {
+      /** @description The webhook, its cursor set just before fromEventId; delivery follows in the background. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
   getCurrentPrincipal: {
     parameters: {
       query?: never;
@@ -4226,9 +4878,19 @@ export interface operations {
         };
         content: {
           'application/json': {
-            /** @enum {string} */
+            /**
+             * @description admin: reaches every account (the admin token or a global token); account: bound to accountId.
+             * @enum {string}
+             */
             kind: 'admin' | 'account';
             accountId: string | null;
+            /**
+             * @description What the token may do (x-required-scope of each operation).
+             * @enum {string}
+             */
+            scope: 'read' | 'operator' | 'admin';
+            /** @description The API token id; null for the admin token. */
+            tokenId: string | null;
           };
         };
       };
