@@ -9,7 +9,7 @@ import { startTestPlatform, type TestPlatform } from './support/platform-fixture
 interface StreamedEvent {
   readonly id: string;
   readonly event: string;
-  readonly data: { type: string; accountId: string | null; clientId: string | null };
+  readonly data: { type: string; accountId: string | null; clientId: string | null; readonly [field: string]: unknown };
 }
 
 /** Opens the stream and collects its events until `close` is called. */
@@ -126,5 +126,27 @@ describe('GET /api/v1/events (server-sent audit events)', () => {
     } finally {
       await resumed.close();
     }
+  });
+
+  it('Should stream, with format=public, only the events webhooks deliver, under their public type and in the webhook body', async () => {
+    const stream = await openStream(`${fixture.apiUrl}/events?format=public`, fixture.adminToken);
+    try {
+      await fixture.api('POST', '/provision-requests', { accountId: globex, clientId: 'GLOBEX-PUBLIC' });
+      await stream.until((events) => events.some((event) => event.data.clientId === 'GLOBEX-PUBLIC'), 'the public event streamed');
+      const created = stream.events.find((event) => event.data.clientId === 'GLOBEX-PUBLIC')!;
+      assert.equal(created.event, 'request.created');
+      assert.equal(created.data.type, 'request.created');
+      assert.equal(created.data.id, created.id, 'the event id is the audit id, as webhooks use it');
+      assert.match(String(created.data.time), /^\d{4}-\d{2}-\d{2}T/);
+      assert.ok('data' in created.data && !('detail' in created.data), 'the webhook body, not the audit view');
+      assert.ok(
+        stream.events.every((event) => event.event !== 'audit'),
+        'no internal audit events',
+      );
+    } finally {
+      await stream.close();
+    }
+    const refused = await fetch(`${fixture.apiUrl}/events?format=xml`, { headers: { authorization: `Bearer ${fixture.adminToken}` } });
+    assert.equal(refused.status, 400);
   });
 });

@@ -1,5 +1,16 @@
 import { Type } from '@sinclair/typebox';
-import { AnyObject, clientIdSchema, dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, StringEnum, withOptions } from './common.ts';
+import {
+  AnyObject,
+  clientIdSchema,
+  dateTimeSchema,
+  idSchema,
+  Nullable,
+  pageQueryProperties,
+  pageSchema,
+  StringEnum,
+  withDefault,
+  withOptions,
+} from './common.ts';
 
 export const auditEventSchema = Type.Object(
   {
@@ -27,6 +38,17 @@ export const auditEventListQuerySchema = Type.Object(
     startDate: Type.Optional(withOptions(dateTimeSchema, { description: 'At or after.' })),
     endDate: Type.Optional(withOptions(dateTimeSchema, { description: 'At or before.' })),
     ...pageQueryProperties,
+  },
+  { additionalProperties: false },
+);
+
+export const eventStreamQuerySchema = Type.Object(
+  {
+    format: withDefault(StringEnum(['audit', 'public'] as const), 'audit', {
+      description:
+        'audit: every audit event (event: audit, data an AuditEvent), what the console follows. public: only the events webhooks deliver, ' +
+        'under their public type and in the webhook body (event: the public type, data the same JSON a webhook receives), for integrators without a public URL.',
+    }),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { accountListQuerySchema, accountPageSchema, accountPatchSchema, accountSchema, newAccountSchema } from './accounts.ts';
 import { apiTokenListSchema, apiTokenSchema, createdApiTokenSchema, newApiTokenSchema } from './api-tokens.ts';
-import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema } from './audit-events.ts';
+import { auditEventListQuerySchema, auditEventPageSchema, auditEventSchema, eventStreamQuerySchema } from './audit-events.ts';
 import { bundleDownloadQuerySchema, bundleListQuerySchema, bundlePageSchema, bundleSchema, bundleUploadQuerySchema } from './bundles.ts';
 import { categoryListQuerySchema, categoryPageSchema, categoryPatchSchema, categorySchema, newCategorySchema } from './categories.ts';
 import { certificateRenewalSchema, newCertificateRenewalSchema } from './certificate-renewals.ts';
@@ -99,6 +99,7 @@ export const componentSchemas = {
   AuditEvent: auditEventSchema,
   AuditEventPage: auditEventPageSchema,
   AuditEventListQuery: auditEventListQuerySchema,
+  EventStreamQuery: eventStreamQuerySchema,
   Device: deviceSchema,
   DeviceDetail: deviceDetailSchema,
   DevicePage: devicePageSchema,

@@ -711,7 +711,7 @@ export interface paths {
     };
     /**
      * Follow the audit log live as server-sent events (an account token follows its own account)
-     * @description Each event is `event: audit`, `id: <audit event id>` and `data: <an AuditEvent as JSON>`; comments keep the connection alive. The stream starts after the newest event, or after Last-Event-ID when given.
+     * @description With format=audit (the default) each event is `event: audit`, `id: <audit event id>` and `data: <an AuditEvent as JSON>`. With format=public only the events webhooks deliver are streamed: `event: <public type>` (e.g. provisioning.completed), the same id, and as data the JSON body a webhook receives (docs/OPERATIONS.md, "Webhooks and event stream"). Comments keep the connection alive. The stream starts after the newest event, or after Last-Event-ID when given.
      */
     get: operations['streamEvents'];
     put?: never;
@@ -2130,6 +2130,14 @@ export interface components {
        * @default 50
        */
       limit?: number;
+    };
+    EventStreamQuery: {
+      /**
+       * @description audit: every audit event (event: audit, data an AuditEvent), what the console follows. public: only the events webhooks deliver, under their public type and in the webhook body (event: the public type, data the same JSON a webhook receives), for integrators without a public URL.
+       * @default audit
+       * @enum {string}
+       */
+      format?: 'audit' | 'public';
     };
     Device: {
       id: string;
@@ -4631,7 +4639,10 @@ export interface operations {
   };
   streamEvents: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description audit: every audit event (event: audit, data an AuditEvent), what the console follows. public: only the events webhooks deliver, under their public type and in the webhook body (event: the public type, data the same JSON a webhook receives), for integrators without a public URL. */
+        format?: 'audit' | 'public';
+      };
       header?: {
         /** @description Resume after this audit event id. */
         'Last-Event-ID'?: string;
