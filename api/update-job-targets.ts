@@ -1,21 +1,11 @@
 import { fleetUpdateNotices, type FleetUpdateSender } from '../cluster/fleet-update-notice.ts';
+import { updateJobMatches } from '../store/registry-records.ts';
 import type { Account, DeviceFilter, DeviceRecord, ProvisionStore, UpdateJob } from '../store/types.ts';
 
 type JobTarget = Pick<UpdateJob, 'accountId' | 'category' | 'tags' | 'clientIds'>;
 
 /** listDevices answers at most this many per page. */
 const pageSize = 1000;
-
-/**
- * The target rule of an update job: each part that is given narrows it (a category, every tag,
- * one of the clientIds). The same rule as provisioner/update-job-dispatch.ts updateJobMatches,
- * which the broker side applies to one device; the API applies it to lists of devices.
- */
-function matches(job: JobTarget, device: DeviceRecord): boolean {
-  if (job.category !== null && job.category !== device.category) return false;
-  if (!job.tags.every((tag) => device.tags.includes(tag))) return false;
-  return job.clientIds.length === 0 || job.clientIds.includes(device.clientId);
-}
 
 /**
  * Each device of the account the job targets (only those online when `online` is true). A job
@@ -26,7 +16,7 @@ async function* targetDevices(store: ProvisionStore, job: JobTarget, online?: bo
   if (job.clientIds.length > 0) {
     for (const clientId of job.clientIds) {
       const device = await store.getDevice(job.accountId, clientId);
-      if (device && matches(job, device) && (online === undefined || device.online === online)) yield device;
+      if (device && updateJobMatches(job, device) && (online === undefined || device.online === online)) yield device;
     }
     return;
   }
@@ -38,7 +28,7 @@ async function* targetDevices(store: ProvisionStore, job: JobTarget, online?: bo
   };
   for (let offset = 0; ; offset += pageSize) {
     const page = await store.listDevices({ ...filter, offset, limit: pageSize });
-    for (const device of page.items) if (matches(job, device)) yield device;
+    for (const device of page.items) if (updateJobMatches(job, device)) yield device;
     if (page.items.length < pageSize) return;
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { encodeJobCommand, encodeJobDocument, jobCommandTopic, type JobDocument } from '../protocol/jobs.ts';
 import { inDeviceEncoding, type PayloadEncoding } from '../protocol/payload-encoding.ts';
 import { signBody } from '../protocol/signing.ts';
+import { updateJobMatches } from '../store/registry-records.ts';
 import type { Account, BundleMetadata, DeviceRecord, JobDeviceState, JobDeviceStatus, ProvisionStore, UpdateJob } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { buildConfiguration, type BuiltConfiguration } from './configuration-builder.ts';
@@ -14,21 +15,6 @@ export type JobPublish = (topic: string, payload: Buffer) => Promise<void>;
 
 /** Running jobs are read this many at a time, newest first, until one matches. */
 const jobPageSize = 100;
-
-/**
- * Whether a job targets a device (issue 15 §4): each part of the target that is given narrows it,
- * a category (the device's must be that one), tags (the device must carry every one), clientIds
- * (the device must be one of them). The API counts and tells matching devices by the same rule
- * (api/update-job-targets.ts).
- */
-export function updateJobMatches(
-  job: Pick<UpdateJob, 'category' | 'tags' | 'clientIds'>,
-  device: Pick<DeviceRecord, 'clientId' | 'category' | 'tags'>,
-): boolean {
-  if (job.category !== null && job.category !== device.category) return false;
-  if (!job.tags.every((tag) => device.tags.includes(tag))) return false;
-  return job.clientIds.length === 0 || job.clientIds.includes(device.clientId);
-}
 
 /** The newest RUNNING job of the account that matches the device, or null: innovaphone's "latest matching job". */
 export async function latestMatchingJob(store: Pick<ProvisionStore, 'listUpdateJobs'>, device: DeviceRecord): Promise<UpdateJob | null> {

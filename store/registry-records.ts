@@ -128,3 +128,18 @@ export function buildJobDeviceStatus(
 export function emptyJobDeviceCounts(): Record<JobDeviceState, number> {
   return Object.fromEntries(jobDeviceStates.map((state) => [state, 0])) as Record<JobDeviceState, number>;
 }
+
+/**
+ * Whether an update job targets a device (issue 15 §4): each part of the target that is given
+ * narrows it, a category (the device's must be that one), tags (the device must carry every one),
+ * clientIds (the device must be one of them). The API (counting and telling devices) and the
+ * broker side (the latest matching job of one device) both apply this one rule.
+ */
+export function updateJobMatches(
+  job: Pick<UpdateJob, 'category' | 'tags' | 'clientIds'>,
+  device: Pick<DeviceRecord, 'clientId' | 'category' | 'tags'>,
+): boolean {
+  if (job.category !== null && job.category !== device.category) return false;
+  if (!job.tags.every((tag) => device.tags.includes(tag))) return false;
+  return job.clientIds.length === 0 || job.clientIds.includes(device.clientId);
+}
