@@ -4,14 +4,12 @@ import { PlatformError } from '../../errors/platform-error.ts';
 import type { Account } from '../../store/types.ts';
 import { requireWriteAccess } from '../access.ts';
 import type { Principal } from '../auth.ts';
+import { onlineClientIds } from '../online-device-notices.ts';
 import { invalid } from '../problem.ts';
 import type { RouteDeps } from '../route-deps.ts';
 import { apiPrefix, defineRoute, type ApiRoute } from '../route-spec.ts';
 
 const tag = 'certificates';
-/** listDevices answers at most this many per page. */
-const pageSize = 1000;
-
 /** The devices a renewal names, per account; `online` are the ones to tell. */
 interface AccountTarget {
   readonly account: Account;
@@ -50,13 +48,7 @@ async function accountTarget(deps: RouteDeps, principal: Principal, accountId: s
   const account = await deps.store.getAccount(accountId);
   if (!account) throw new PlatformError('NOT_FOUND', { detail: 'no such account' });
   if (category !== undefined && !(await deps.store.getCategoryByName(accountId, category))) throw invalid('body/category', 'names no category of this account');
-  const online: string[] = [];
-  for (let offset = 0; ; offset += pageSize) {
-    const page = await deps.store.listDevices({ accountId, ...(category !== undefined ? { category } : {}), online: true, offset, limit: pageSize });
-    online.push(...page.items.map((device) => device.clientId));
-    if (page.items.length < pageSize) break;
-  }
-  return { account, online };
+  return { account, online: await onlineClientIds(deps.store, accountId, category !== undefined ? { category } : {}) };
 }
 
 /**
