@@ -7,6 +7,7 @@ import { OptionalKind, Type, type SchemaOptions, type Static, type TProperties, 
 import { certificateSettings } from './certificate-schema.ts';
 import { auditSettings, protectionSettings } from './protection-schema.ts';
 import { webhookSettings } from './webhook-schema.ts';
+import { enrollmentSettings } from './enrollment-schema.ts';
 
 /** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
 function stringEnum<const Values extends readonly string[]>(values: Values, options: SchemaOptions): TUnsafe<Values[number]> {
@@ -264,6 +265,7 @@ export const configSchema = Type.Object(
     }),
     ...auditSettings,
     ...webhookSettings,
+    ...enrollmentSettings,
   }),
   { additionalProperties: false },
 );
