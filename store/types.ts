@@ -33,6 +33,24 @@ export type {
 } from './registry-types.ts';
 import type { NewWebhook, Webhook, WebhookAttempt, WebhookPatch } from './webhook-types.ts';
 export type { NewWebhook, Webhook, WebhookAttempt, WebhookPatch } from './webhook-types.ts';
+import type { EnrollmentStoreMethods } from './enrollment-types.ts';
+export type {
+  DeviceAssignment,
+  DeviceAssignmentInput,
+  EnrollmentGroup,
+  EnrollmentGroupFilter,
+  EnrollmentGroupPatch,
+  EnrollmentStoreMethods,
+  FactoryCertificateBlock,
+  ManufacturerCa,
+  ManufacturerCaPatch,
+  NewEnrollmentGroup,
+  NewManufacturerCa,
+  NewProvisioningCode,
+  ProvisioningCode,
+  ProvisioningCodeFilter,
+  ProvisioningCodeStatus,
+} from './enrollment-types.ts';
 
 export const requestStatuses = ['ENABLED', 'DISABLED'] as const;
 export type RequestStatus = (typeof requestStatuses)[number];
@@ -332,7 +350,7 @@ export interface CreateProvisionRequestsOptions {
  * Errors: a store throws PlatformError with code NOT_FOUND, DUPLICATE or VERSION_CONFLICT
  * (errors/platform-error.ts) for those cases, STORE_UNAVAILABLE when the backend is gone.
  */
-export interface ProvisionStore {
+export interface ProvisionStore extends EnrollmentStoreMethods {
   readonly backend: 'sqlite' | 'redis';
 
   createAccount(account: NewAccount): Promise<Account>;

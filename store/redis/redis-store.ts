@@ -14,6 +14,10 @@ import { RedisCategories } from './redis-categories.ts';
 import { RedisClientIdHolders } from './redis-client-id-holders.ts';
 import { RedisCertificates } from './redis-certificates.ts';
 import { RedisDevices } from './redis-devices.ts';
+import { RedisDeviceAssignments } from './redis-device-assignments.ts';
+import { RedisEnrollmentGroups } from './redis-enrollment-groups.ts';
+import { RedisManufacturerCas } from './redis-manufacturer-cas.ts';
+import { RedisProvisioningCodes } from './redis-provisioning-codes.ts';
 import { connectRedis, storeErrorFromRedis, type RedisConnectionOptions } from './redis-connection.ts';
 import type { RedisContext } from './redis-context.ts';
 import { RedisKeys } from './redis-keys.ts';
@@ -63,6 +67,10 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     updateJobs: new RedisUpdateJobs(context),
     brokerHeartbeats: new RedisBrokerHeartbeats(context),
     webhooks: new RedisWebhooks(context),
+    manufacturerCas: new RedisManufacturerCas(context),
+    enrollmentGroups: new RedisEnrollmentGroups(context),
+    provisioningCodes: new RedisProvisioningCodes(context),
+    deviceAssignments: new RedisDeviceAssignments(context),
     audit: new RedisAudit(context),
   };
   return assembleStore<'async'>(parts, run, {

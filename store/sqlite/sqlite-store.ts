@@ -10,6 +10,10 @@ import { SqliteCategories } from './sqlite-categories.ts';
 import { findClientIdHolders } from './sqlite-client-id-holders.ts';
 import { SqliteCertificates } from './sqlite-certificates.ts';
 import { SqliteDevices } from './sqlite-devices.ts';
+import { SqliteDeviceAssignments } from './sqlite-device-assignments.ts';
+import { SqliteEnrollmentGroups } from './sqlite-enrollment-groups.ts';
+import { SqliteManufacturerCas } from './sqlite-manufacturer-cas.ts';
+import { SqliteProvisioningCodes } from './sqlite-provisioning-codes.ts';
 import { storeErrorFromSqlite } from './sqlite-errors.ts';
 import { SqliteProvisionRequests } from './sqlite-provision-requests.ts';
 import { SqliteUpdateJobs } from './sqlite-update-jobs.ts';
@@ -59,6 +63,10 @@ function sqliteStore(db: Database.Database): ProvisionStore {
     updateJobs: new SqliteUpdateJobs(sql),
     brokerHeartbeats: new SqliteBrokerHeartbeats(sql),
     webhooks: new SqliteWebhooks(sql),
+    manufacturerCas: new SqliteManufacturerCas(sql),
+    enrollmentGroups: new SqliteEnrollmentGroups(sql),
+    provisioningCodes: new SqliteProvisioningCodes(sql),
+    deviceAssignments: new SqliteDeviceAssignments(sql),
     audit,
   };
   return assembleStore<'sync'>(parts, run, {
