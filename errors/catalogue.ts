@@ -124,6 +124,16 @@ export const errorCatalogue = {
     httpStatus: 403,
     connackCode: ConnackCode.notAuthorized,
   },
+  FACTORY_CERTIFICATE_BLOCKED: {
+    message: 'This factory certificate is blocked',
+    httpStatus: 403,
+    connackCode: ConnackCode.notAuthorized,
+  },
+  ENROLLMENT_REFUSED: {
+    message: 'No enrollment admits this device',
+    httpStatus: 403,
+    connackCode: ConnackCode.notAuthorized,
+  },
   BUNDLE_TOKEN_INVALID: { message: 'The download token is invalid or expired', httpStatus: 403 },
   BUNDLE_HASH_MISMATCH: {
     message: 'The uploaded content does not match the given sha256',

@@ -32,7 +32,11 @@ export const connackOutcomes: readonly DeviceOutcome[] = [
   { code: 2, errorCodes: ['CONNECT_CLIENT_ID_INVALID'], action: 'give-up' },
   { code: 3, errorCodes: ['STORE_UNAVAILABLE', 'INTERNAL'], action: 'retry' },
   { code: 4, errorCodes: ['CONNECT_BAD_CREDENTIALS'], action: 'back-off' },
-  { code: 5, errorCodes: ['CONNECT_NOT_AUTHORIZED', 'CONNECT_LOCKED_OUT'], action: 'wait-lockout' },
+  {
+    code: 5,
+    errorCodes: ['CONNECT_NOT_AUTHORIZED', 'CONNECT_LOCKED_OUT', 'CERTIFICATE_INVALID', 'FACTORY_CERTIFICATE_BLOCKED', 'ENROLLMENT_REFUSED'],
+    action: 'wait-lockout',
+  },
 ];
 
 /** `response.code` of replies to provision requests and completion reports. */

@@ -57,7 +57,7 @@ const observed = new ObservedOutcomes();
  * broker/account-authenticator.ts); the table is the provision broker's. The catalogue does not
  * say which broker an error belongs to, so they are named here.
  */
-const accountBrokerErrors: ReadonlySet<ErrorCode> = new Set(['CERTIFICATE_REVOKED', 'CERTIFICATE_INVALID']);
+const accountBrokerErrors: ReadonlySet<ErrorCode> = new Set(['CERTIFICATE_REVOKED']);
 
 describe('the code table and the error catalogue', () => {
   it('lists, under its CONNACK and reply code, every error of the catalogue that has one', () => {
