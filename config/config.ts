@@ -50,7 +50,8 @@ function describeAccepted(key: ConfigKey): string {
     case 'boolean':
       return 'true or false';
     case 'array':
-      return 'a comma-separated list of host names';
+      // The items' title says what each one is (host:port pairs); host names otherwise.
+      return `a comma-separated list of ${(property['items'] as { title?: string } | undefined)?.title ?? 'host names'}`;
     default: {
       const parts = ['a string'];
       if (property['minLength'] !== undefined) parts.push(`of at least ${String(property['minLength'])} characters`);

@@ -8,6 +8,7 @@ import { certificateSettings } from './certificate-schema.ts';
 import { auditSettings, protectionSettings } from './protection-schema.ts';
 import { webhookSettings } from './webhook-schema.ts';
 import { enrollmentSettings } from './enrollment-schema.ts';
+import { redisSentinelSettings } from './redis-schema.ts';
 
 /** A string enumeration as a JSON Schema `enum` (TypeBox's union of literals would be an anyOf of consts). */
 function stringEnum<const Values extends readonly string[]>(values: Values, options: SchemaOptions): TUnsafe<Values[number]> {
@@ -56,6 +57,7 @@ export const configSchema = Type.Object(
       default: 'provisio:',
       description: 'Prefix of every Redis key, so several platforms can share one Redis.',
     }),
+    ...redisSentinelSettings,
     brokerSharedState: stringEnum(['none', 'redis'], {
       default: 'none',
       description:
