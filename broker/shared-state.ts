@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import type { MQEmitter } from 'mqemitter';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
+import { redisTargetOptions, type RedisTargetConfig } from '../store/redis/redis-connection.ts';
 import { adaptRedisPersistence } from './clean-session-persistence.ts';
 import { prefixedEmitter } from './prefixed-emitter.ts';
 
@@ -22,7 +23,7 @@ export interface BrokerBackends {
 
 export type BrokerRole = 'provision' | 'account';
 
-export type SharedStateConfig = Pick<PlatformConfig, 'brokerSharedState' | 'brokerCleanSessionsInRedis' | 'redisUrl' | 'redisKeyPrefix'>;
+export type SharedStateConfig = Pick<PlatformConfig, 'brokerSharedState' | 'brokerCleanSessionsInRedis' | 'redisKeyPrefix'> & RedisTargetConfig;
 
 /**
  * Cluster mode: aedes-persistence-redis keeps sessions, retained messages and QoS 1 in-flight
@@ -35,7 +36,7 @@ export function brokerBackends(config: SharedStateConfig, role: BrokerRole, log:
   const redisLog = log.child({ component: `${role}-broker-redis` });
   const prefix = `${config.redisKeyPrefix}mqtt:${role}:`;
   // Commands wait for Redis to come back (null) rather than fail: a restart of Redis is a pause.
-  const conn = new Redis({ ...parseRedisUrl(config.redisUrl), maxRetriesPerRequest: null, keyPrefix: prefix });
+  const conn = new Redis({ ...redisTargetOptions(config), maxRetriesPerRequest: null, keyPrefix: prefix });
   let lastWarned = 0;
   conn.on('error', (error: Error) => {
     if (Date.now() - lastWarned < 5000) return; // one line per outage, not one per retry
@@ -44,7 +45,7 @@ export function brokerBackends(config: SharedStateConfig, role: BrokerRole, log:
   });
   const redisPersistence = new AsyncRedisPersistence({ conn });
   const persistence = adaptRedisPersistence(redisPersistence, { cleanSessionsInMemory: !config.brokerCleanSessionsInRedis });
-  return { persistence, mq: sharedEmitter(config.redisUrl, `${prefix}topic/`, redisLog) };
+  return { persistence, mq: sharedEmitter(config, `${prefix}topic/`, redisLog) };
 }
 
 /**
@@ -52,8 +53,8 @@ export function brokerBackends(config: SharedStateConfig, role: BrokerRole, log:
  * INFO ready check after a SUBSCRIBE queued before the first connect, which Redis refuses in
  * subscriber mode (a fatal error at start-up). Commands wait while Redis is away.
  */
-export function sharedEmitter(redisUrl: string, topicPrefix: string, log: Logger): MQEmitter {
-  const options = { ...parseRedisUrl(redisUrl), maxRetriesPerRequest: null, enableReadyCheck: false };
+export function sharedEmitter(target: RedisTargetConfig, topicPrefix: string, log: Logger): MQEmitter {
+  const options = { ...redisTargetOptions(target), maxRetriesPerRequest: null, enableReadyCheck: false };
   const subConn = new Redis(options);
   const pubConn = new Redis(options);
   // The emitter reports errors through emitter.state; without these listeners ioredis prints each one.
@@ -69,19 +70,6 @@ export function sharedEmitter(redisUrl: string, topicPrefix: string, log: Logger
     log.warn({ err: error.message }, 'shared topic space: Redis connection problem');
   });
   return prefixedEmitter(emitter, topicPrefix);
-}
-
-/** ioredis options from a redis:// URL (ioredis takes a URL only as its first argument). */
-export function parseRedisUrl(url: string): Record<string, unknown> {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname || '127.0.0.1',
-    port: parsed.port ? Number(parsed.port) : 6379,
-    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
-    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
-    ...(parsed.pathname.length > 1 ? { db: Number(parsed.pathname.slice(1)) } : {}),
-    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
 }
 
 /** After aedes.close(): aedes closes its emitter but leaves the persistence's Redis connection open. */

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { parseRedisUrl } from '../broker/shared-state.ts';
 import { loadConfig, type PlatformConfig } from '../config/config.ts';
 import { isPlatformError } from '../errors/platform-error.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { startHealthServer, type ReadinessCheck } from './health-server.ts';
 import { startMetricsServer } from './metrics-server.ts';
 import { startProcessMetrics } from '../metrics/metrics.ts';
+import { redisTargetOptions } from '../store/redis/redis-connection.ts';
 
 /** What a separate process (broker, provisioner, API) gives its runner once started. */
 export interface RunningService {
@@ -24,9 +24,12 @@ export function nodeId(service: string): string {
   return `${service}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
 
-/** A Redis connection for stream work and readiness: waits for Redis rather than failing while it restarts. */
+/**
+ * A Redis connection for stream work, notice channels and readiness: waits for Redis rather than
+ * failing while it restarts or fails over (it follows the master through Sentinel when configured).
+ */
 export function serviceRedis(config: PlatformConfig, log: Logger): Redis {
-  const redis = new Redis({ ...parseRedisUrl(config.redisUrl), maxRetriesPerRequest: null, enableReadyCheck: false });
+  const redis = new Redis({ ...redisTargetOptions(config), maxRetriesPerRequest: null, enableReadyCheck: false });
   let lastWarned = 0;
   redis.on('error', (error: Error) => {
     if (Date.now() - lastWarned < 5000) return;

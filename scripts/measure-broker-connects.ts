@@ -28,7 +28,7 @@ interface Variant {
 
 const variants: Variant[] = [
   { name: 'memory (all-in-one)', backends: () => null },
-  { name: 'emitter on Redis, persistence in memory', backends: (url) => ({ mq: sharedEmitter(url, 'm:topic/', log) }) },
+  { name: 'emitter on Redis, persistence in memory', backends: (url) => ({ mq: sharedEmitter({ redisUrl: url }, 'm:topic/', log) }) },
   {
     name: 'Redis persistence + emitter, clean sessions shortcut (default)',
     backends: (url) => brokerBackends({ brokerSharedState: 'redis', brokerCleanSessionsInRedis: false, redisUrl: url, redisKeyPrefix: 'm:' }, 'provision', log),

@@ -7,7 +7,8 @@ import { openRedisStore } from './redis/redis-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { ProvisionStore } from './types.ts';
 
-export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> & Partial<Pick<PlatformConfig, 'sqliteSynchronous'>>;
+export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> &
+  Partial<Pick<PlatformConfig, 'sqliteSynchronous' | 'redisSentinels' | 'redisSentinelName'>>;
 
 export const sqliteFileName = 'provisio.db';
 
@@ -19,7 +20,13 @@ export interface OpenStoreOptions {
 /** Opens the configured backend: SQLite in {dataDir}/provisio.db, or Redis under the key prefix. */
 export async function openStore(config: StoreConfig, options: OpenStoreOptions = {}): Promise<ProvisionStore> {
   if (config.storeBackend === 'redis') {
-    return openRedisStore({ url: config.redisUrl, keyPrefix: config.redisKeyPrefix, ...options });
+    return openRedisStore({
+      url: config.redisUrl,
+      sentinels: config.redisSentinels,
+      sentinelName: config.redisSentinelName,
+      keyPrefix: config.redisKeyPrefix,
+      ...options,
+    });
   }
   try {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

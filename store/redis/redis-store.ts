@@ -29,13 +29,17 @@ import { updateJobScripts } from './update-job-scripts.ts';
 
 export interface RedisStoreOptions extends RedisConnectionOptions {
   readonly url: string;
+  /** Set: the Sentinels (host:port) to ask where the master is; the URL then gives only its credentials, database and TLS. */
+  readonly sentinels?: readonly string[] | undefined;
+  /** The master name the Sentinels watch. */
+  readonly sentinelName?: string | undefined;
   /** Prefix of every key, so several platforms (or test runs) can share one Redis. */
   readonly keyPrefix: string;
 }
 
 /** Connects (STORE_UNAVAILABLE if Redis cannot be reached now) and returns the store. */
 export async function openRedisStore(options: RedisStoreOptions): Promise<ProvisionStore> {
-  const redis = await connectRedis(options.url, options);
+  const redis = await connectRedis({ redisUrl: options.url, redisSentinels: options.sentinels, redisSentinelName: options.sentinelName }, options);
   return redisStore(redis, options.keyPrefix);
 }
 
