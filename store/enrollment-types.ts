@@ -82,6 +82,8 @@ export type EnrollmentGroupPatch = Partial<Omit<NewEnrollmentGroup, 'accountId' 
 export interface EnrollmentGroupFilter extends PageOptions {
   readonly accountId?: string;
   readonly manufacturerCaId?: string;
+  /** The groups naming this category (with accountId: what keeps a category from being deleted). */
+  readonly category?: string;
 }
 
 export type ProvisioningCodeStatus = 'PENDING' | 'REGISTERED';
@@ -110,6 +112,8 @@ export type NewProvisioningCode = Pick<ProvisioningCode, 'accountId' | 'category
 export interface ProvisioningCodeFilter extends PageOptions {
   readonly accountId?: string;
   readonly status?: ProvisioningCodeStatus;
+  /** The codes naming this category (with accountId and PENDING: what keeps a category from being deleted). */
+  readonly category?: string;
 }
 
 /** Where discovery sends one device with a factory certificate, set by an operator to move it. */

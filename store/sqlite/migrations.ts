@@ -338,6 +338,98 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, seq);
     `,
   },
+  {
+    version: 10,
+    description: 'zero-touch onboarding (issue 18): manufacturer CAs, factory certificate blocks, enrollment groups, provisioning codes, device assignments',
+    sql: `
+      -- Platform-wide: the CAs device makers sign factory certificates with. fingerprint_sha256: lower-case hex of the DER.
+      CREATE TABLE manufacturer_cas (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        pem TEXT NOT NULL,
+        fingerprint_sha256 TEXT NOT NULL UNIQUE,
+        subject TEXT NOT NULL,
+        not_after INTEGER NOT NULL,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        created_on INTEGER NOT NULL,
+        modified_on INTEGER NOT NULL,
+        version INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX manufacturer_cas_by_creation ON manufacturer_cas (created_on, id);
+
+      -- One refused factory certificate each; they go with their CA (sqlite-manufacturer-cas.ts).
+      -- The primary key answers the CONNECT check; the index lists a CA's blocks newest first.
+      CREATE TABLE factory_certificate_blocks (
+        manufacturer_ca_id TEXT NOT NULL REFERENCES manufacturer_cas (id),
+        serial TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        blocked_on INTEGER NOT NULL,
+        blocked_by TEXT NOT NULL,
+        PRIMARY KEY (manufacturer_ca_id, serial)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX factory_certificate_blocks_by_time ON factory_certificate_blocks (manufacturer_ca_id, blocked_on, serial);
+
+      -- A group keeps its account and its CA from being deleted (the foreign keys back the checks).
+      -- Lists are JSON array text, sorted, without repeats.
+      CREATE TABLE enrollment_groups (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        name TEXT NOT NULL,
+        manufacturer_ca_id TEXT NOT NULL REFERENCES manufacturer_cas (id),
+        category TEXT,
+        configuration_id TEXT,
+        bundle_ids TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        allow_serials TEXT NOT NULL,
+        allow_client_ids TEXT NOT NULL,
+        deny_serials TEXT NOT NULL,
+        deny_client_ids TEXT NOT NULL,
+        valid_from INTEGER,
+        valid_until INTEGER,
+        reprovision_allowed INTEGER NOT NULL CHECK (reprovision_allowed IN (0, 1)),
+        provision_broker_url TEXT,
+        enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        created_on INTEGER NOT NULL,
+        modified_on INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        UNIQUE (account_id, name)
+      ) STRICT;
+      CREATE INDEX enrollment_groups_by_creation ON enrollment_groups (created_on, id);
+      CREATE INDEX enrollment_groups_by_account ON enrollment_groups (account_id, created_on, id);
+      -- What the provision broker reads at a factory CONNECT: the groups of one CA.
+      CREATE INDEX enrollment_groups_by_manufacturer_ca ON enrollment_groups (manufacturer_ca_id, created_on, id);
+
+      -- code_hash: HMAC of the code, NULL once REGISTERED (the code is gone, the record of who used it stays).
+      CREATE TABLE provisioning_codes (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts (id),
+        category TEXT,
+        code_hash TEXT,
+        status TEXT NOT NULL CHECK (status IN ('PENDING', 'REGISTERED')),
+        client_id TEXT,
+        provision_request_id TEXT,
+        created_on INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_on INTEGER NOT NULL,
+        registered_on INTEGER
+      ) STRICT;
+      CREATE UNIQUE INDEX provisioning_codes_by_hash ON provisioning_codes (code_hash) WHERE code_hash IS NOT NULL;
+      CREATE INDEX provisioning_codes_by_creation ON provisioning_codes (created_on, id);
+      CREATE INDEX provisioning_codes_by_account ON provisioning_codes (account_id, created_on, id);
+      -- The sweep of expired PENDING codes.
+      CREATE INDEX provisioning_codes_by_expiry ON provisioning_codes (status, expires_on);
+
+      -- Platform-wide, by the factory certificate's CN. No foreign key: the group may be another instance's.
+      CREATE TABLE device_assignments (
+        client_id TEXT PRIMARY KEY,
+        enrollment_group_id TEXT,
+        provision_broker_url TEXT,
+        modified_on INTEGER NOT NULL,
+        modified_by TEXT NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX device_assignments_by_change ON device_assignments (modified_on, client_id);
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

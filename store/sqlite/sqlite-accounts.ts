@@ -18,6 +18,8 @@ const accountDependents = [
   { table: 'provision_requests', detail: refusal.accountHasRequests },
   { table: 'configurations', detail: refusal.accountHasConfigurations },
   { table: 'bundles', detail: refusal.accountHasBundles },
+  { table: 'enrollment_groups', detail: refusal.accountHasEnrollmentGroups },
+  { table: 'provisioning_codes', detail: refusal.accountHasProvisioningCodes },
 ] as const;
 
 export class SqliteAccounts {

@@ -17,6 +17,11 @@ const uniqueConstraintDetails: Readonly<Record<string, string>> = {
   'certificates.serial': refusal.serialTaken,
   'certificates.account_id, certificates.client_id, certificates.renewal_request_id': refusal.renewalRequestAnswered,
   'categories.account_id, categories.name': refusal.categoryNameTaken,
+  'manufacturer_cas.name': refusal.manufacturerCaNameTaken,
+  'manufacturer_cas.fingerprint_sha256': refusal.manufacturerCaFingerprintTaken,
+  'factory_certificate_blocks.manufacturer_ca_id, factory_certificate_blocks.serial': refusal.factoryCertificateBlocked,
+  'enrollment_groups.account_id, enrollment_groups.name': refusal.enrollmentGroupNameTaken,
+  'provisioning_codes.code_hash': refusal.provisioningCodeHashTaken,
 };
 
 /** Result codes meaning the database cannot be used now (locked too long, disk, file, closed). */
