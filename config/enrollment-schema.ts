@@ -22,4 +22,11 @@ export const enrollmentSettings = {
     description:
       'HTTPS port of the discovery service (mutual TLS: a factory or operational certificate asks where it belongs; docs/PROTOCOL.md §19), in the all-in-one process and each API process of a cluster.',
   }),
+  provisionBrokerUrl: Type.Optional(
+    Type.String({
+      pattern: '^mqtts://',
+      description:
+        'Provision broker URL discovery hands to factory devices that no assignment or enrollment group sends elsewhere. Unset: mqtts://{first public host name}:{PROVISIO_PROVISION_MQTTS_PORT}; set it when a load balancer or DNS name fronts several brokers.',
+    }),
+  ),
 };

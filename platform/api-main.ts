@@ -23,6 +23,8 @@ import { WebhookSecretBox } from '../api/webhooks/webhook-secret-box.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
 import { accountBrokerUrlOf, expectedConfigurationRecorder } from './provisioner-deps.ts';
+import { startDiscoveryService } from './discovery-service.ts';
+import { startLiveCertificateReissue } from './live-certificate-reissue.ts';
 
 await runService('api', async (config, log) => {
   const shutdown = new ShutdownSequence(log);
@@ -78,9 +80,14 @@ await runService('api', async (config, log) => {
     });
     const http = await startHttpServer(app, { host: config.bindHost, port: config.httpPort });
     shutdown.add(() => http.close());
+    // Discovery serves the brokers' server certificate: this process reloads it when the brokers reissue it, as a provisioner does.
+    const discovery = await startDiscoveryService({ config, store, ca, log });
+    shutdown.add(() => discovery.close());
+    const reissue = startLiveCertificateReissue(config, ca, [], log);
+    shutdown.add(() => reissue.close());
     // Into a 0600 file whose path alone is printed, never beside the log (platform/admin-token-file.ts).
     if (adminTokenFile) process.stdout.write(adminTokenNotice(adminTokenFile));
-    return { endpoints: { http: http.port }, checks: [redisCheck(redis)], close: shutdown.run };
+    return { endpoints: { http: http.port, discovery: discovery.port }, checks: [redisCheck(redis)], close: shutdown.run };
   } catch (error) {
     await shutdown.run();
     throw error;

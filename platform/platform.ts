@@ -35,6 +35,7 @@ import { WebhookSecretBox } from '../api/webhooks/webhook-secret-box.ts';
 import { accountBrokerUrlOf, expectedConfigurationRecorder, provisionerDependencies, publicHttpUrlOf } from './provisioner-deps.ts';
 import { startAccountBrokerServices, type AccountBrokerSenders } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
+import { startDiscoveryService } from './discovery-service.ts';
 
 export interface RunningPlatform {
   readonly config: PlatformConfig;
@@ -45,6 +46,8 @@ export interface RunningPlatform {
   /** What the API and the provisioner call to end live sessions (both brokers, in place). */
   readonly sessions: SessionEnder;
   readonly http: RunningHttpServer;
+  /** The bound port of the discovery listener (mutual TLS, docs/PROTOCOL.md §19). */
+  readonly discoveryPort: number;
   /** The admin token when this start generated it (shown once), else null. */
   readonly generatedAdminToken: string | null;
   /** Where that token was written (mode 0600), for the operator. */
@@ -148,6 +151,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     if (metrics) shutdown.add(() => metrics.close());
     httpPort = http.port;
     publicCrlUrlOf(config, httpPort); // a PROVISIO_PUBLIC_HTTP_URL that is no URL stops start-up here
+    const discovery = await startDiscoveryService({
+      config,
+      store,
+      ca,
+      log,
+      ports: { provisionMqtts: provisionBroker.mqttsPort, accountMqtts: accountBroker.mqttsPort },
+    });
+    shutdown.add(() => discovery.close());
 
     // What devices are told honours PROVISIO_ACCOUNT_BROKER_URL and PROVISIO_PUBLIC_HTTP_URL, as in a cluster.
     const deps = await provisionerDependencies(config, store, ca, log, {
@@ -191,6 +202,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       ...(provisionBroker.mqttPort !== null ? { 'provision broker (TCP)': `mqtt://${host}:${provisionBroker.mqttPort}` } : {}),
       'account broker (mutual TLS)': `mqtts://${host}:${accountBroker.mqttsPort}`,
       'admin API': `http://${host}:${http.port}/api/v1`,
+      'discovery (mutual TLS)': `https://${host}:${discovery.port}/discovery/v1/assignment`,
       metrics: metrics ? `http://${host}:${metrics.port}/metrics` : `http://${host}:${http.port}/metrics`,
       'root CA': `${config.dataDir}/ca/root-ca.cert.pem`,
     };
@@ -202,6 +214,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       accountBroker,
       sessions,
       http,
+      discoveryPort: discovery.port,
       generatedAdminToken,
       generatedAdminTokenFile,
       provisioner: provisionerControl,
