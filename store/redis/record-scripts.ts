@@ -34,10 +34,12 @@ return {'OK'}
 );
 
 /**
- * Refused while requests, configurations or bundles belong to the account. Its categories go
- * with it (they are its own settings): the caller names each, RETRY when they are no longer all.
+ * Refused while requests, configurations, bundles, enrollment groups or provisioning codes belong
+ * to the account. Its categories go with it (they are its own settings): the caller names each,
+ * RETRY when they are no longer all.
  * KEYS: account, accountName, accounts, accountRequests, accountConfigurations, accountBundles,
- *       accountCategories, then per category: category, categoryName
+ *       accountEnrollmentGroups, accountProvisioningCodes, accountCategories, then per category:
+ *       category, categoryName
  * ARGV: id, expectedVersion (RETRY if renamed since the caller read it), then per category:
  *       accountCategoriesMember, categoryId
  */
@@ -51,16 +53,18 @@ if version_of(current) ~= tonumber(ARGV[2]) then return {'RETRY'} end
 if redis.call('ZCARD', KEYS[4]) > 0 then return {'DUPLICATE', 'accountHasRequests'} end
 if redis.call('ZCARD', KEYS[5]) > 0 then return {'DUPLICATE', 'accountHasConfigurations'} end
 if redis.call('ZCARD', KEYS[6]) > 0 then return {'DUPLICATE', 'accountHasBundles'} end
-local categories = (#KEYS - 7) / 2
-if redis.call('ZCARD', KEYS[7]) ~= categories then return {'RETRY'} end
+if redis.call('ZCARD', KEYS[7]) > 0 then return {'DUPLICATE', 'accountHasEnrollmentGroups'} end
+if redis.call('ZCARD', KEYS[8]) > 0 then return {'DUPLICATE', 'accountHasProvisioningCodes'} end
+local categories = (#KEYS - 9) / 2
+if redis.call('ZCARD', KEYS[9]) ~= categories then return {'RETRY'} end
 for i = 0, categories - 1 do
-  if not redis.call('ZSCORE', KEYS[7], ARGV[3 + 2 * i]) then return {'RETRY'} end
+  if not redis.call('ZSCORE', KEYS[9], ARGV[3 + 2 * i]) then return {'RETRY'} end
 end
 for i = 0, categories - 1 do
-  redis.call('DEL', KEYS[8 + 2 * i])
-  delete_if_points_to(KEYS[9 + 2 * i], ARGV[4 + 2 * i])
+  redis.call('DEL', KEYS[10 + 2 * i])
+  delete_if_points_to(KEYS[11 + 2 * i], ARGV[4 + 2 * i])
 end
-redis.call('DEL', KEYS[7])
+redis.call('DEL', KEYS[9])
 redis.call('DEL', KEYS[1])
 delete_if_points_to(KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])

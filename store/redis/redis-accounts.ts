@@ -80,6 +80,8 @@ export class RedisAccounts {
           keys.accountRequests(id),
           keys.accountConfigurations(id),
           keys.accountBundles(id),
+          keys.accountEnrollmentGroups(id),
+          keys.accountProvisioningCodes(id),
           keys.accountCategories(id),
           ...categories.flatMap((category) => [keys.category(category.id), keys.categoryName(id, category.name)]),
         ],

@@ -197,4 +197,78 @@ export class RedisKeys {
   webhookAttempts(id: string): string {
     return `${this.prefix}webhook-attempts:${id}`;
   }
+
+  /** Manufacturer CA record JSON (issue 18). */
+  manufacturerCa(id: string): string {
+    return `${this.prefix}manufacturer-ca:${id}`;
+  }
+  /** Every manufacturer CA, scored by createdOn. */
+  manufacturerCas(): string {
+    return `${this.prefix}manufacturer-cas`;
+  }
+  /** name -> manufacturer CA id: unique names. */
+  manufacturerCaName(name: string): string {
+    return `${this.prefix}manufacturer-ca-name:${name}`;
+  }
+  /** SHA-256 fingerprint -> manufacturer CA id: one CA per certificate. */
+  manufacturerCaFingerprint(fingerprintSha256: string): string {
+    return `${this.prefix}manufacturer-ca-fingerprint:${fingerprintSha256}`;
+  }
+  /** The ids of the enrollment groups on a CA, scored by createdOn: what a factory CONNECT reads, and what keeps the CA. */
+  manufacturerCaEnrollmentGroups(manufacturerCaId: string): string {
+    return `${this.prefix}manufacturer-ca-enrollment-groups:${manufacturerCaId}`;
+  }
+  /** Hash serial -> FactoryCertificateBlock JSON: the blocked factory certificates of a CA. */
+  factoryCertificateBlocks(manufacturerCaId: string): string {
+    return `${this.prefix}factory-certificate-blocks:${manufacturerCaId}`;
+  }
+  /** The blocked serials of a CA, scored by blockedOn (read newest first). */
+  factoryCertificateBlockTimes(manufacturerCaId: string): string {
+    return `${this.prefix}factory-certificate-block-times:${manufacturerCaId}`;
+  }
+
+  enrollmentGroup(id: string): string {
+    return `${this.prefix}enrollment-group:${id}`;
+  }
+  /** Every enrollment group, scored by createdOn. */
+  enrollmentGroups(): string {
+    return `${this.prefix}enrollment-groups`;
+  }
+  /** The account's enrollment groups, scored by createdOn; they keep the account. */
+  accountEnrollmentGroups(accountId: string): string {
+    return `${this.prefix}account-enrollment-groups:${accountId}`;
+  }
+  /** (accountId, name) -> enrollment group id: unique names per account. */
+  enrollmentGroupName(accountId: string, name: string): string {
+    return `${this.prefix}enrollment-group-name:${accountId}:${name}`;
+  }
+
+  provisioningCode(id: string): string {
+    return `${this.prefix}provisioning-code:${id}`;
+  }
+  /** Every provisioning code, scored by createdOn. */
+  provisioningCodes(): string {
+    return `${this.prefix}provisioning-codes`;
+  }
+  /** The account's provisioning codes, scored by createdOn; they keep the account. */
+  accountProvisioningCodes(accountId: string): string {
+    return `${this.prefix}account-provisioning-codes:${accountId}`;
+  }
+  /** The PENDING codes, scored by expiresOn: what the sweep of expired codes reads. */
+  pendingProvisioningCodes(): string {
+    return `${this.prefix}pending-provisioning-codes`;
+  }
+  /** Code hash -> provisioning code id, while the code is PENDING: a CONNECT finds its code by it. */
+  provisioningCodeHash(codeHash: string): string {
+    return `${this.prefix}provisioning-code-hash:${codeHash}`;
+  }
+
+  /** Device assignment JSON by the factory certificate's CN (everything after the first ':'). */
+  deviceAssignment(clientId: string): string {
+    return `${this.prefix}device-assignment:${clientId}`;
+  }
+  /** The assigned clientIds, scored by modifiedOn. */
+  deviceAssignments(): string {
+    return `${this.prefix}device-assignments`;
+  }
 }

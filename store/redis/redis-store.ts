@@ -4,6 +4,7 @@ import type { ProvisionStore, SettingEntry } from '../types.ts';
 import { categoryScripts } from './category-scripts.ts';
 import { configurationScripts } from './configuration-scripts.ts';
 import { deviceScripts } from './device-scripts.ts';
+import { enrollmentScripts } from './enrollment-scripts.ts';
 import { recordScripts, replaceSettingScript, setSettingIfAbsentScript } from './record-scripts.ts';
 import { RedisAccounts } from './redis-accounts.ts';
 import { RedisAttachments } from './redis-attachments.ts';
@@ -18,6 +19,7 @@ import { RedisDeviceAssignments } from './redis-device-assignments.ts';
 import { RedisEnrollmentGroups } from './redis-enrollment-groups.ts';
 import { RedisManufacturerCas } from './redis-manufacturer-cas.ts';
 import { RedisProvisioningCodes } from './redis-provisioning-codes.ts';
+import { provisioningCodeScripts } from './provisioning-code-scripts.ts';
 import { connectRedis, storeErrorFromRedis, type RedisConnectionOptions } from './redis-connection.ts';
 import type { RedisContext } from './redis-context.ts';
 import { RedisKeys } from './redis-keys.ts';
@@ -57,6 +59,8 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     ...deviceScripts,
     ...updateJobScripts,
     ...webhookScripts,
+    ...enrollmentScripts,
+    ...provisioningCodeScripts,
   ]);
   const context: RedisContext = { redis, keys: new RedisKeys(keyPrefix), scripts };
   const requests = new RedisProvisionRequests(context);
