@@ -165,6 +165,7 @@ async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
     PROVISIO_BIND_HOST: '127.0.0.1',
     PROVISIO_HEALTH_PORT: '0',
     PROVISIO_HTTP_PORT: String(httpPort),
+    PROVISIO_DISCOVERY_PORT: '0',
     PROVISIO_PUBLIC_HTTP_URL: `http://127.0.0.1:${httpPort}`,
     PROVISIO_ACCOUNT_BROKER_URL: `mqtts://localhost:${accountPort}`,
     PROVISIO_ADMIN_TOKEN: clusterAdminToken,

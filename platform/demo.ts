@@ -40,6 +40,7 @@ async function demo(): Promise<void> {
       provisionMqttsPort: 0,
       accountMqttsPort: 0,
       httpPort: 0,
+      discoveryPort: 0,
       adminToken,
       logLevel: 'warn',
     },

@@ -34,7 +34,17 @@ async function main(): Promise<void> {
   const adminToken = generateSecret(40);
   const config = loadConfig(
     {},
-    { dataDir, bindHost: '127.0.0.1', provisionMqttPort: 0, provisionMqttsPort: 0, accountMqttsPort: 0, httpPort: 0, adminToken, logLevel: 'warn' },
+    {
+      dataDir,
+      bindHost: '127.0.0.1',
+      provisionMqttPort: 0,
+      provisionMqttsPort: 0,
+      accountMqttsPort: 0,
+      httpPort: 0,
+      discoveryPort: 0,
+      adminToken,
+      logLevel: 'warn',
+    },
   );
   const platform = await startPlatform(config, createLogger('warn'));
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });

@@ -20,7 +20,15 @@ describe('the admin token of a failed first start', () => {
     blocker.listen(0, '127.0.0.1');
     await once(blocker, 'listening');
     const takenPort = (blocker.address() as AddressInfo).port;
-    const base = { dataDir, bindHost: '127.0.0.1', provisionMqttPort: 0, provisionMqttsPort: 0, accountMqttsPort: 0, logLevel: 'silent' as const };
+    const base = {
+      dataDir,
+      bindHost: '127.0.0.1',
+      provisionMqttPort: 0,
+      provisionMqttsPort: 0,
+      accountMqttsPort: 0,
+      discoveryPort: 0,
+      logLevel: 'silent' as const,
+    };
     try {
       await assert.rejects(startPlatform(loadConfig({}, { ...base, httpPort: takenPort }), createLogger('silent')));
       const file = join(dataDir, 'admin-token');

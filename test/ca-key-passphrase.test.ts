@@ -55,6 +55,7 @@ async function refusedStart(overrides: Partial<PlatformConfig>): Promise<{ error
       provisionMqttsPort: 0,
       accountMqttsPort: 0,
       httpPort: 0,
+      discoveryPort: 0,
       adminToken: 'test-admin-token-0123456789abcdef',
       ...overrides,
     },

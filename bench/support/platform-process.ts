@@ -93,6 +93,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
       PROVISIO_DATA_DIR: dataDir,
       PROVISIO_BIND_HOST: '127.0.0.1',
       PROVISIO_HTTP_PORT: '0',
+      PROVISIO_DISCOVERY_PORT: '0',
       PROVISIO_PROVISION_MQTT_PORT: '0',
       PROVISIO_PROVISION_MQTTS_PORT: '0',
       PROVISIO_ACCOUNT_MQTTS_PORT: '0',

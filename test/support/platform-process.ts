@@ -54,6 +54,7 @@ export function platformEnv(options: Pick<StartOptions, 'dataDir' | 'ports' | 'a
     PROVISIO_PROVISION_MQTTS_PORT: String(options.ports.mqtts),
     PROVISIO_ACCOUNT_MQTTS_PORT: String(options.ports.account),
     PROVISIO_HTTP_PORT: String(options.ports.http),
+    PROVISIO_DISCOVERY_PORT: '0',
     PROVISIO_ADMIN_TOKEN: options.adminToken,
     PROVISIO_LOG_LEVEL: 'warn',
     PROVISIO_AUTH_FAILURE_DELAY_MS: '0',
