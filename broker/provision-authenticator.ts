@@ -1,10 +1,18 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import { PlatformError } from '../errors/platform-error.ts';
+import { timingSafeEqual, createHash, type X509Certificate } from 'node:crypto';
+import type { ProvisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
+import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
+import type { ErrorCode } from '../errors/catalogue.ts';
+import { provisioningCodeUsername } from '../protocol/enrollment.ts';
 import { isAcceptableClientId } from '../protocol/topics.ts';
 import { verifySecret, hashSecret } from '../crypto/secret-hash.ts';
-import type { ProvisionStore } from '../store/types.ts';
+import type { ProvisionRequest, ProvisionStore } from '../store/types.ts';
 import type { BruteForceGuard, ConnectSource } from './brute-force-guard.ts';
+import type { CodeFailureBudget } from './code-failure-budget.ts';
 import { addressKeyOf } from './connection-limits.ts';
+import { enrollmentRequestFor, type EnrollmentRequestOptions } from './enrollment-requests.ts';
+import { createFactoryCertificateCheck } from './factory-certificate-authenticator.ts';
+import { createProvisioningCodeCheck } from './provisioning-code-authenticator.ts';
+import type { SessionFacts } from './session-terminator.ts';
 import { deviceNamespacesOnProvisionBroker, type BrokerPrincipal } from './topic-acl.ts';
 
 export interface ConnectAttempt {
@@ -12,6 +20,21 @@ export interface ConnectAttempt {
   readonly username: string | undefined;
   readonly password: Buffer | undefined;
   readonly remoteAddress: string;
+  /**
+   * The client certificate the TLS handshake received, not checked by the listener (a factory
+   * certificate, docs/PROTOCOL.md §17); undefined without one or over plain TCP.
+   */
+  readonly peerCertificate?: () => X509Certificate | undefined;
+}
+
+/** Zero-touch onboarding (docs/PROTOCOL.md §16–§18): what the factory-certificate and code paths need. */
+export interface EnrollmentSettings {
+  /** The provisioning code hash keys (crypto/provisioning-code-hash.ts), from the platform secrets. */
+  readonly codeKeys: ProvisioningCodeKeys;
+  /** The broker's budget of wrong codes (PROVISIO_PROVISIONING_CODE_FAILURES_PER_MINUTE). */
+  readonly codeFailures: CodeFailureBudget;
+  /** The validity of a request made on the fly, as the API's default. */
+  readonly requestDefaultValidityDays: number;
 }
 
 export interface InternalCredentials {
@@ -24,21 +47,38 @@ export interface ProvisionAuthenticatorOptions {
   readonly provisioningAccount: string;
   readonly internal: InternalCredentials;
   readonly guard: BruteForceGuard;
+  readonly enrollment: EnrollmentSettings;
   readonly now?: () => number;
   readonly onRefused?: (attempt: ConnectAttempt, error: PlatformError, reason: string) => void;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** provisionRequestId and accountId: what disabling or deleting the request, or deleting its account, names (broker/session-terminator.ts). */
-export type AuthenticatedClient = BrokerPrincipal & { readonly provisionRequestId?: string; readonly accountId?: string };
+/**
+ * provisionRequestId and accountId: what disabling or deleting the request, or deleting its
+ * account, names; a factory device's CA, serial and group: what blocking it or disabling them
+ * names (broker/session-terminator.ts).
+ */
+export type AuthenticatedClient = BrokerPrincipal & SessionFacts;
+
+/** Refusals of the factory-certificate and code paths: counted by the guard and held back as CONNACK 4 is (PROTOCOL.md §17). */
+const enrollmentRefusals: ReadonlySet<ErrorCode> = new Set([
+  'CONNECT_BAD_CREDENTIALS',
+  'CONNECT_LOCKED_OUT',
+  'CERTIFICATE_INVALID',
+  'FACTORY_CERTIFICATE_BLOCKED',
+  'ENROLLMENT_REFUSED',
+]);
 
 const sha256 = (value: string | Buffer): Buffer => createHash('sha256').update(value).digest();
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The provision broker's CONNECT rule. Accepted: internal workers with their own credentials, and
+ * The provision broker's CONNECT rule. Accepted: internal workers with their own credentials,
  * devices for which an ENABLED request matches clientId, username and password exactly and has not
- * expired. A request not active yet, or out of attempts but still ENABLED, is accepted too: the
+ * expired, and devices a provisioning code or a factory certificate admits (user name
+ * `provisioning-code`: the code path; else a password: the request's path; else a TLS client
+ * certificate: the factory path; docs/PROTOCOL.md §16–§18), for which a request is made on the fly
+ * (enrollment-requests.ts). A request not active yet, or out of attempts but still ENABLED, is accepted too: the
  * provisioner answers its provision message (403 REQUEST_NOT_ACTIVE with retry.after.seconds;
  * the last attempt's certificate again, or 409 RETRIES_EXHAUSTED). Refused, with one rule that does
  * not reveal whether a clientId exists:
@@ -46,9 +86,14 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * - CONNACK 5 while the (clientId, address) pair or the address is locked out (CONNECT_LOCKED_OUT),
  *   or when the credentials are right but the request has expired (only a holder of the password learns that);
  * - CONNACK 4 for everything else: no ENABLED request (unknown clientId, disabled, completed or
- *   failed request), wrong user name or password, after a password verification of the same cost either way.
- * Only CONNACK 4 refusals count as failures (broker/brute-force-guard.ts) and are held back; an
- * accepted CONNECT is never delayed, and clears its pair's and clientId's counts.
+ *   failed request), wrong user name or password, after a password verification of the same cost
+ *   either way; a provisioning code that does not admit the device (provisioning-code-authenticator.ts);
+ * - CONNACK 5 for a factory certificate that is not valid, blocked, or that no group admits
+ *   (factory-certificate-authenticator.ts), for a device whose request cannot be made (enrollment-requests.ts),
+ *   and to every code while the broker's budget of wrong codes is spent.
+ * CONNACK 4 refusals and every refusal of the factory and code paths count as failures
+ * (broker/brute-force-guard.ts) and are held back; an accepted CONNECT is never delayed, and
+ * clears its pair's and clientId's counts.
  */
 export function createProvisionAuthenticator(options: ProvisionAuthenticatorOptions) {
   const now = options.now ?? Date.now;
@@ -61,14 +106,69 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
   // IPv6 senders are counted per /64 (one host usually holds the whole network), as the connection limits do.
   const sourceOf = (attempt: ConnectAttempt): ConnectSource => ({ clientId: attempt.clientId, address: addressKeyOf(attempt.remoteAddress) });
 
-  /** CONNACK 4: counted by the guard, and held back as long as it says. */
-  async function refuseCredentials(attempt: ConnectAttempt, reason: string): Promise<never> {
+  /** A refusal counted by the guard, and held back as long as it says. */
+  async function refuseCounted(attempt: ConnectAttempt, error: PlatformError): Promise<never> {
     const { delayMs, lockedOut } = options.guard.recordFailure(sourceOf(attempt));
-    const error = new PlatformError('CONNECT_BAD_CREDENTIALS', { detail: reason });
+    const reason = error.detail ?? error.code;
     const locks = lockedOut.map((kind) => (kind === 'pair' ? 'clientId from this address' : 'address'));
     options.onRefused?.(attempt, error, locks.length > 0 ? `${reason}; now locked out: ${locks.join(', ')}` : reason);
     if (delayMs > 0) await sleep(delayMs);
     throw error;
+  }
+
+  /** CONNACK 4: counted by the guard, and held back as long as it says. */
+  function refuseCredentials(attempt: ConnectAttempt, reason: string): Promise<never> {
+    return refuseCounted(attempt, new PlatformError('CONNECT_BAD_CREDENTIALS', { detail: reason }));
+  }
+
+  const requests: EnrollmentRequestOptions = { store: options.store, config: options.enrollment, now };
+  const admitFactory = createFactoryCertificateCheck({ store: options.store, now });
+  const codes = createProvisioningCodeCheck({
+    store: options.store,
+    keys: options.enrollment.codeKeys,
+    budget: options.enrollment.codeFailures,
+    now,
+  });
+
+  /** A device admitted with `request`: its pair's and clientId's counts are cleared as for a right password. */
+  function admitted(attempt: ConnectAttempt, request: ProvisionRequest, facts: SessionFacts = {}): AuthenticatedClient {
+    options.guard.recordSuccess(sourceOf(attempt));
+    return {
+      kind: 'device',
+      account: options.provisioningAccount,
+      clientId: attempt.clientId,
+      namespaces: deviceNamespacesOnProvisionBroker(options.provisioningAccount, attempt.clientId),
+      ...facts,
+      provisionRequestId: request.id,
+      accountId: request.accountId,
+    };
+  }
+
+  /** The factory-certificate and code paths: their refusals counted and held back; store faults pass (CONNACK 3). */
+  async function counting(attempt: ConnectAttempt, path: () => Promise<AuthenticatedClient>): Promise<AuthenticatedClient> {
+    try {
+      return await path();
+    } catch (error) {
+      if (isPlatformError(error) && enrollmentRefusals.has(error.code)) return refuseCounted(attempt, error);
+      throw error;
+    }
+  }
+
+  function viaProvisioningCode(attempt: ConnectAttempt, password: Buffer): Promise<AuthenticatedClient> {
+    return counting(attempt, async () => {
+      const code = await codes.check(attempt.clientId, password);
+      const made = await enrollmentRequestFor(requests, attempt.clientId, { kind: 'provisioning-code', code });
+      await codes.bind(code, attempt.clientId, made, requests);
+      return admitted(attempt, made.request);
+    });
+  }
+
+  function viaFactoryCertificate(attempt: ConnectAttempt, peer: X509Certificate): Promise<AuthenticatedClient> {
+    return counting(attempt, async () => {
+      const { identity, group } = await admitFactory(attempt.clientId, peer);
+      const made = await enrollmentRequestFor(requests, attempt.clientId, { kind: 'factory-certificate', group, serial: identity.serial });
+      return admitted(attempt, made.request, { manufacturerCaId: identity.manufacturerCaId, factorySerial: identity.serial, enrollmentGroupId: group.id });
+    });
   }
 
   // The user name is not the secret: devices (every CONNECT but a few) are told apart by it
@@ -91,6 +191,14 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
       throw error;
     }
     if (isInternal(attempt)) return { kind: 'internal' };
+    if (attempt.username === provisioningCodeUsername) {
+      return attempt.password === undefined ? refuseCredentials(attempt, 'no provisioning code') : viaProvisioningCode(attempt, attempt.password);
+    }
+    // A CONNECT with a password is checked as in §2 and never as a factory device.
+    if (attempt.password === undefined) {
+      const peer = attempt.peerCertificate?.();
+      if (peer) return viaFactoryCertificate(attempt, peer);
+    }
     if (attempt.username === undefined || attempt.password === undefined) {
       return refuseCredentials(attempt, 'no user name or password');
     }
@@ -106,14 +214,6 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
       options.onRefused?.(attempt, error, 'request expired');
       throw error;
     }
-    options.guard.recordSuccess(sourceOf(attempt));
-    return {
-      kind: 'device',
-      account: options.provisioningAccount,
-      clientId: attempt.clientId,
-      namespaces: deviceNamespacesOnProvisionBroker(options.provisioningAccount, attempt.clientId),
-      provisionRequestId: request.id,
-      accountId: request.accountId,
-    };
+    return admitted(attempt, request);
   };
 }

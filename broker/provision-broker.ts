@@ -1,10 +1,14 @@
-import { Aedes } from 'aedes';
+import type { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import { Aedes, type Client } from 'aedes';
+import type { ProvisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
 import type { PlatformConfig } from '../config/config.ts';
 import type { Logger } from '../log/logger.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { BruteForceGuard } from './brute-force-guard.ts';
+import { CodeFailureBudget } from './code-failure-budget.ts';
 import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
@@ -25,16 +29,20 @@ export interface ProvisionBrokerOptions {
     | 'maxMessageBytes'
     | 'mqttConnectionsPerAddress'
     | 'mqttConnectTimeoutMs'
+    | 'provisioningCodeFailuresPerMinute'
+    | 'requestDefaultValidityDays'
   >;
   readonly store: ProvisionStore;
   readonly serverCredentials: { readonly certPem: string; readonly keyPem: string };
   readonly internal: InternalCredentials;
+  /** The provisioning code hash keys (crypto/provisioning-code-hash.ts provisioningCodeKeys of the device-key secret ring). */
+  readonly codeKeys: ProvisioningCodeKeys;
   readonly log: Logger;
   /** Cluster mode: Redis persistence and shared emitter (broker/shared-state.ts); absent = in memory. */
   readonly backends?: BrokerBackends | null;
   /** Unique across the cluster (aedes keys wills and heartbeats by it). */
   readonly brokerId?: string;
-  /** The brute-force guard's clock, for tests that move lock-outs on without waiting; default Date.now. */
+  /** The clock of the brute-force guard and of the code failure budget, for tests that move lock-outs on without waiting; default Date.now. */
   readonly now?: () => number;
 }
 
@@ -51,7 +59,20 @@ export interface ProvisionBroker {
   close(): Promise<void>;
 }
 
-/** The provision broker: where devices holding a provision request connect to ask for their identity. */
+/**
+ * The client certificate of a connection (a factory certificate), as the TLS handshake received
+ * it: the TLS listener asks for one and lets connections without one in (password devices). The
+ * X509Certificate TLS already holds, not getPeerCertificate() (broker/account-authenticator.ts).
+ */
+function peerCertificateOf(client: Client): X509Certificate | undefined {
+  const socket = client.conn as Partial<TLSSocket>;
+  return typeof socket.getPeerX509Certificate === 'function' ? socket.getPeerX509Certificate() : undefined;
+}
+
+/**
+ * The provision broker: where devices holding a provision request, a factory certificate or a
+ * provisioning code connect to ask for their identity.
+ */
 export async function startProvisionBroker(options: ProvisionBrokerOptions): Promise<ProvisionBroker> {
   const { config, store, log } = options;
   const brokerLog = log.child({ component: 'provision-broker' });
@@ -73,6 +94,12 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     provisioningAccount: config.provisioningAccount,
     internal: options.internal,
     guard,
+    enrollment: {
+      codeKeys: options.codeKeys,
+      // A bound on guessing like the guard, on the guard's clock.
+      codeFailures: new CodeFailureBudget(config.provisioningCodeFailuresPerMinute, options.now ?? Date.now),
+      requestDefaultValidityDays: config.requestDefaultValidityDays,
+    },
     onRefused: (attempt, error, reason) => {
       brokerLog.info({ clientId: attempt.clientId, address: attempt.remoteAddress, code: error.code, connack: error.connackCode, reason }, 'CONNECT refused');
       store
@@ -90,7 +117,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
   });
   const principals = installBrokerHooks(aedes, {
     broker: 'provision',
-    authenticate,
+    authenticate: (attempt) => authenticate({ ...attempt, peerCertificate: () => peerCertificateOf(attempt.client) }),
     maxMessageBytes: config.maxMessageBytes,
     retained: 'refuse',
     log: brokerLog,
@@ -110,7 +137,9 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     const tlsListener = await listenMqtt(aedes, {
       host: config.bindHost,
       port: config.provisionMqttsPort,
-      tls: { cert: options.serverCredentials.certPem, key: options.serverCredentials.keyPem },
+      // A client certificate is asked for (factory certificates, docs/PROTOCOL.md §17) and checked in
+      // code, not by TLS: devices with a password connect without one.
+      tls: { cert: options.serverCredentials.certPem, key: options.serverCredentials.keyPem, requestCert: true, rejectUnauthorized: false },
       ...packetGuard,
     });
     listeners.push(tlsListener);

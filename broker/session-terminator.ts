@@ -12,6 +12,10 @@ export interface SessionFacts {
   readonly certificateSerial?: string;
   /** Provision broker: the request whose credentials opened the session. */
   readonly provisionRequestId?: string;
+  /** Provision broker, a factory certificate (docs/PROTOCOL.md §17): its manufacturer CA, serial, and the group that admitted it. */
+  readonly manufacturerCaId?: string;
+  readonly factorySerial?: string;
+  readonly enrollmentGroupId?: string;
 }
 
 export type SessionPrincipal = BrokerPrincipal & SessionFacts;
@@ -35,6 +39,12 @@ function matches(principal: SessionPrincipal | undefined, target: Target): boole
       return principal.clientId === target.clientId && principal.provisionRequestId === target.provisionRequestId;
     case 'account':
       return principal.accountId === target.accountId;
+    case 'factory-certificate':
+      return principal.manufacturerCaId === target.manufacturerCaId && principal.factorySerial === target.serial;
+    case 'enrollment-group':
+      return principal.enrollmentGroupId === target.enrollmentGroupId;
+    case 'manufacturer-ca':
+      return principal.manufacturerCaId === target.manufacturerCaId;
     case 'all':
       return true;
   }
@@ -49,6 +59,12 @@ function keyOf(target: Target): string {
       return `request ${target.clientId} ${target.provisionRequestId}`;
     case 'account':
       return `account ${target.accountId}`;
+    case 'factory-certificate':
+      return `factory-certificate ${target.manufacturerCaId} ${target.serial}`;
+    case 'enrollment-group':
+      return `enrollment-group ${target.enrollmentGroupId}`;
+    case 'manufacturer-ca':
+      return `manufacturer-ca ${target.manufacturerCaId}`;
     case 'all':
       return 'all';
   }
@@ -62,6 +78,9 @@ function keysNaming(principal: SessionPrincipal | undefined): string[] {
     ...(principal.certificateSerial ? [`certificate ${principal.clientId} ${principal.certificateSerial}`] : []),
     ...(principal.provisionRequestId ? [`request ${principal.clientId} ${principal.provisionRequestId}`] : []),
     ...(principal.accountId ? [`account ${principal.accountId}`] : []),
+    ...(principal.manufacturerCaId ? [`manufacturer-ca ${principal.manufacturerCaId}`] : []),
+    ...(principal.manufacturerCaId && principal.factorySerial ? [`factory-certificate ${principal.manufacturerCaId} ${principal.factorySerial}`] : []),
+    ...(principal.enrollmentGroupId ? [`enrollment-group ${principal.enrollmentGroupId}`] : []),
   ];
 }
 
@@ -145,6 +164,8 @@ export class SessionTerminator {
       accountId: principal?.accountId ?? null,
       ...(principal?.certificateSerial ? { serial: principal.certificateSerial } : {}),
       ...(principal?.provisionRequestId ? { provisionRequestId: principal.provisionRequestId } : {}),
+      ...(principal?.factorySerial ? { factorySerial: principal.factorySerial } : {}),
+      ...(principal?.enrollmentGroupId ? { enrollmentGroupId: principal.enrollmentGroupId } : {}),
       notice: target.kind,
       cause: target.cause,
     };

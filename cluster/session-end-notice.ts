@@ -12,12 +12,18 @@ export type SessionEndNotice =
   /** The provision-broker session that authenticated with this provision request. */
   | { readonly kind: 'provision-request'; readonly clientId: string; readonly provisionRequestId: string; readonly cause: SessionEndCause }
   /** Every session of the account, on both brokers. */
-  | { readonly kind: 'account'; readonly accountId: string; readonly cause: SessionEndCause };
+  | { readonly kind: 'account'; readonly accountId: string; readonly cause: SessionEndCause }
+  /** The provision-broker sessions a factory certificate opened (it was blocked: docs/PROTOCOL.md §17). */
+  | { readonly kind: 'factory-certificate'; readonly manufacturerCaId: string; readonly serial: string; readonly cause: SessionEndCause }
+  /** The provision-broker sessions of the factory devices an enrollment group admitted (disabled or deleted). */
+  | { readonly kind: 'enrollment-group'; readonly enrollmentGroupId: string; readonly cause: SessionEndCause }
+  /** The provision-broker sessions of the factory certificates of a manufacturer CA (disabled or deleted). */
+  | { readonly kind: 'manufacturer-ca'; readonly manufacturerCaId: string; readonly cause: SessionEndCause };
 
 /** Why, for the log line of each session ended. */
-export type SessionEndCause = 'revoked' | 'superseded' | 'disabled' | 'deleted';
+export type SessionEndCause = 'revoked' | 'superseded' | 'disabled' | 'deleted' | 'blocked';
 
-const causes: readonly SessionEndCause[] = ['revoked', 'superseded', 'disabled', 'deleted'];
+const causes: readonly SessionEndCause[] = ['revoked', 'superseded', 'disabled', 'deleted', 'blocked'];
 
 export interface SessionEnder {
   /**
@@ -41,6 +47,12 @@ export function encodeSessionEndFields(notice: SessionEndNotice): string[] {
       return [...head, 'clientId', notice.clientId, 'provisionRequestId', notice.provisionRequestId];
     case 'account':
       return [...head, 'accountId', notice.accountId];
+    case 'factory-certificate':
+      return [...head, 'manufacturerCaId', notice.manufacturerCaId, 'serial', notice.serial];
+    case 'enrollment-group':
+      return [...head, 'enrollmentGroupId', notice.enrollmentGroupId];
+    case 'manufacturer-ca':
+      return [...head, 'manufacturerCaId', notice.manufacturerCaId];
   }
 }
 
@@ -64,6 +76,19 @@ export function decodeSessionEndFields(fields: readonly Buffer[] | null | undefi
     case 'account': {
       const accountId = values.get('accountId');
       return accountId ? { kind: 'account', accountId, cause } : null;
+    }
+    case 'factory-certificate': {
+      const manufacturerCaId = values.get('manufacturerCaId');
+      const serial = values.get('serial');
+      return manufacturerCaId && serial ? { kind: 'factory-certificate', manufacturerCaId, serial, cause } : null;
+    }
+    case 'enrollment-group': {
+      const enrollmentGroupId = values.get('enrollmentGroupId');
+      return enrollmentGroupId ? { kind: 'enrollment-group', enrollmentGroupId, cause } : null;
+    }
+    case 'manufacturer-ca': {
+      const manufacturerCaId = values.get('manufacturerCaId');
+      return manufacturerCaId ? { kind: 'manufacturer-ca', manufacturerCaId, cause } : null;
     }
     default:
       return null;

@@ -16,6 +16,7 @@ import { renewNowChannelPublisher } from '../cluster/renew-now-channel.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
 import { adminTokenNotice, writeAdminTokenFile } from './admin-token-file.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
+import { startProvisioningCodeSweep } from './provisioning-code-sweep.ts';
 import { crlPublisher, isRevocationNotice, revocationsRefreshCrl } from './crl-source.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
 import { startWebhookDispatcher } from '../api/webhooks/webhook-dispatcher.ts';
@@ -33,6 +34,8 @@ await runService('api', async (config, log) => {
     shutdown.add(() => store.close());
     const auditRetention = startAuditRetention(config, store, log);
     shutdown.add(() => auditRetention.close());
+    const codeSweep = startProvisioningCodeSweep(store, log);
+    shutdown.add(() => codeSweep.close());
     const ca = await openSharedCertificateAuthority(config, log);
     const generatedAdminToken = await initAdminToken(store, config, log);
     // Written at once: only its hash is stored, so a start-up that fails after this point must not lose it.

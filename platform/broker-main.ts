@@ -18,6 +18,8 @@ import { subscribeRenewNow } from '../cluster/renew-now-channel.ts';
 import { openStore } from '../store/open-store.ts';
 import { generateSecret } from '../crypto/secret-hash.ts';
 import { openSharedCertificateAuthority } from './ca-lock.ts';
+import { openPlatformSecrets } from './platform-secrets.ts';
+import { provisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
 import { startAccountBrokerServices } from './account-broker-services.ts';
 import { ShutdownSequence } from './shutdown-sequence.ts';
 import { nodeId, redisCheck, runService, serviceRedis } from './cluster-runtime.ts';
@@ -37,11 +39,14 @@ await runService('broker', async (config, log) => {
     const noticesFrom = await currentSessionEndPosition(noticeRedis, config.redisKeyPrefix);
     const id = nodeId('broker');
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
+    // The same secrets file as every process: the code hash keys are those the API made the codes with.
+    const secrets = await openPlatformSecrets(config, store, log);
     const provisionBroker = await startProvisionBroker({
       config,
       store,
       serverCredentials: ca.serverCredentials,
       internal,
+      codeKeys: provisioningCodeKeys(secrets.deviceKey),
       log,
       backends: brokerBackends(config, 'provision', log),
       brokerId: `provision-${id}`,
@@ -82,7 +87,7 @@ await runService('broker', async (config, log) => {
     shutdown.add(() => notices.close());
     // The birth handler revokes nothing today; should it, the notice must reach every broker.
     const sessions = sessionEndPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, maxLength: config.sessionEndStreamMaxLength });
-    const deps = await provisionerDependencies(config, store, ca, log, { sessions });
+    const deps = await provisionerDependencies(config, store, ca, log, { sessions, secrets });
     // Renewal of this process's own devices; renew now: every broker process hears every notice and tells the devices connected to it.
     const senders = await startAccountBrokerServices({
       config,

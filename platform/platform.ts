@@ -27,6 +27,8 @@ import { generateSecret } from '../crypto/secret-hash.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { publicHost } from './cluster-runtime.ts';
 import { startAuditRetention } from './audit-retention-job.ts';
+import { startProvisioningCodeSweep } from './provisioning-code-sweep.ts';
+import { provisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
 import { crlPublisher, publicCrlUrlOf, revocationsRefreshCrl } from './crl-source.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { openPlatformSecrets } from './platform-secrets.ts';
@@ -76,6 +78,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     shutdown.add(() => store.close());
     const auditRetention = startAuditRetention(config, store, log);
     shutdown.add(() => auditRetention.close());
+    const codeSweep = startProvisioningCodeSweep(store, log);
+    shutdown.add(() => codeSweep.close());
     // The CRL's URL names the HTTP port, known once the API listens (port 0 picks one); no device certificate is issued before.
     let httpPort: number | undefined;
     const ca = await openCertificateAuthority({
@@ -87,7 +91,17 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     const generatedAdminTokenFile = generatedAdminToken ? writeAdminTokenFile(config.dataDir, generatedAdminToken) : null;
     const internal = { username: config.internalUsername, password: config.internalPassword ?? generateSecret(32) };
 
-    const provisionBroker = await startProvisionBroker({ config, store, serverCredentials: ca.serverCredentials, internal, log, now: options.guardClock });
+    const secrets = await openPlatformSecrets(config, store, log);
+    const codeKeys = provisioningCodeKeys(secrets.deviceKey);
+    const provisionBroker = await startProvisionBroker({
+      config,
+      store,
+      serverCredentials: ca.serverCredentials,
+      internal,
+      codeKeys,
+      log,
+      now: options.guardClock,
+    });
     shutdown.add(() => provisionBroker.close());
     // Where the registry shows this process's devices online; a new one at each start, so a restart after kill -9 finds the old one silent.
     const brokerId = `account-${randomUUID()}`;
@@ -107,7 +121,6 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
     // Revocations end live sessions on both brokers before the API or the provisioner goes on, and make the published CRL stale.
     const sessions = revocationsRefreshCrl(localSessionEnder([provisionBroker.sessions, accountBroker.sessions]), crl);
 
-    const secrets = await openPlatformSecrets(config, store, log);
     const downloadTokens = new BundleDownloadTokens(secrets.bundleToken);
     // Webhooks: delivered from the audit log by a loop of their own, never in the way of provisioning.
     const webhookSecrets = new WebhookSecretBox(secrets.bundleToken);
