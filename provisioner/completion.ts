@@ -1,5 +1,6 @@
 import { PlatformError, isPlatformError } from '../errors/platform-error.ts';
 import type { ProvisionCompleteMessage } from '../protocol/messages.ts';
+import { provisioningCodeIdOf } from '../store/enrollment-rules.ts';
 import type { Account, DeviceFacts, ProvisionRequest } from '../store/types.ts';
 import { audit } from './audit.ts';
 import { assignedBundleIds, heldConfiguration, requestSubject } from './held-configuration.ts';
@@ -67,6 +68,26 @@ async function recordProvisionedDevice(deps: ProvisionerDependencies, account: A
   });
 }
 
+/**
+ * A request made for a provisioning code (docs/PROTOCOL.md §18): the code becomes REGISTERED to
+ * the device and its hash is removed, so it admits nobody any more. Idempotent (a repeated report,
+ * or one whose first run stopped after the request was completed, registers it once).
+ */
+async function registerProvisioningCode(deps: ProvisionerDependencies, request: ProvisionRequest): Promise<void> {
+  const codeId = provisioningCodeIdOf(request.createdBy);
+  if (codeId === null) return;
+  if (!(await deps.store.markProvisioningCodeRegistered(codeId, Date.now()))) return;
+  await audit(deps.store, deps.log, {
+    actor,
+    accountId: request.accountId,
+    clientId: request.clientId,
+    provisionRequestId: request.id,
+    type: 'provisioning-code.registered',
+    outcome: 'success',
+    detail: { codeId },
+  });
+}
+
 /** The facts a device sent (a fact it did not send keeps what the registry knew). */
 function knownFacts(facts: DeviceFacts): Partial<DeviceFacts> {
   return Object.fromEntries(Object.entries(facts).filter(([, value]) => value !== null));
@@ -85,7 +106,10 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
     if (!request || request.currentRequestId !== message.provisionRequestId || !request.certificateSerial) {
       throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'no answered provisioning attempt with this provision.request.id' });
     }
-    if (request.jobStatus === 'COMPLETED') return;
+    if (request.jobStatus === 'COMPLETED') {
+      await registerProvisioningCode(deps, request);
+      return;
+    }
     const account = await deps.store.getAccount(request.accountId);
     if (!account) throw new PlatformError('REQUEST_WRONG_STATE', { detail: 'account no longer exists' });
     const expected = (await heldConfiguration(deps.store, account, requestSubject(request), deps.accountBrokerUrl)).built;
@@ -112,6 +136,7 @@ export async function handleCompletion(deps: ProvisionerDependencies, clientId: 
       if (isPlatformError(error) && error.code === 'VERSION_CONFLICT') continue;
       throw error;
     }
+    await registerProvisioningCode(deps, request);
     await audit(deps.store, deps.log, {
       ...base,
       type: 'provision.conf_updated',
