@@ -8,13 +8,17 @@ import { categoryContract } from './store-contract/categories.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
 import { configurationVersionContract } from './store-contract/configuration-versions.ts';
+import { deviceAssignmentContract } from './store-contract/device-assignments.ts';
 import { deviceFilterContract } from './store-contract/device-filters.ts';
 import { deviceRegistryContract } from './store-contract/device-registry.ts';
 import { deviceContract } from './store-contract/devices.ts';
 import { durabilityContract } from './store-contract/durability.ts';
+import { enrollmentGroupContract } from './store-contract/enrollment-groups.ts';
 import { freshStoreFrom, type OpenStore } from './store-contract/fixtures.ts';
 import { listedSettingsContract } from './store-contract/listed-settings.ts';
+import { manufacturerCaContract } from './store-contract/manufacturer-cas.ts';
 import { provisionRequestContract } from './store-contract/provision-requests.ts';
+import { provisioningCodeContract } from './store-contract/provisioning-codes.ts';
 import { requestBatchContract } from './store-contract/request-batches.ts';
 import { requestCategoryContract } from './store-contract/request-categories.ts';
 import { requestConcurrencyContract } from './store-contract/request-concurrency.ts';
@@ -52,6 +56,10 @@ export function storeContract(name: string, open: OpenStore): void {
     listedSettingsContract(fresh);
     auditRetentionContract(fresh);
     webhookContract(fresh);
+    manufacturerCaContract(fresh);
+    enrollmentGroupContract(fresh);
+    provisioningCodeContract(fresh);
+    deviceAssignmentContract(fresh);
     durabilityContract(fresh);
   });
 }
