@@ -144,11 +144,6 @@ export function registeredProvisioningCode(current: ProvisioningCode, now: numbe
   return { ...current, status: 'REGISTERED', codeHash: null, registeredOn: now };
 }
 
-/** A PENDING code past its end: what deleteExpiredProvisioningCodes removes (a used one's record stays). */
-export function provisioningCodeExpired(code: ProvisioningCode, now: number): boolean {
-  return code.status === 'PENDING' && code.expiresOn <= now;
-}
-
 export function buildDeviceAssignment(input: DeviceAssignmentInput, now: number): DeviceAssignment {
   return {
     clientId: input.clientId,
