@@ -358,7 +358,10 @@ export interface ProvisionStore extends EnrollmentStoreMethods {
   getAccountByName(name: string): Promise<Account | null>;
   listAccounts(page?: PageOptions): Promise<Page<Account>>;
   updateAccount(id: string, expectedVersion: number, patch: AccountPatch): Promise<Account>;
-  /** Refused (REQUEST_WRONG_STATE is not used here: DUPLICATE) while provision requests reference it. */
+  /**
+   * Refused (REQUEST_WRONG_STATE is not used here: DUPLICATE) while provision requests,
+   * configurations, bundles, enrollment groups or provisioning codes (used ones too) belong to it.
+   */
   deleteAccount(id: string): Promise<void>;
 
   /**
