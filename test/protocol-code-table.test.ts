@@ -19,6 +19,8 @@ import {
   type TableName,
 } from './support/device-outcome-probe.ts';
 import { codeSpans, findTables, type MarkdownTable } from './support/markdown-tables.ts';
+import { issueFactoryCertificate, makeManufacturerCa, type FactoryCredentials } from './support/factory-certificates.ts';
+import { registerManufacturerCa } from './support/zero-touch-kit.ts';
 import { createAccountAndRequest, startTestPlatform, type CreatedRequest, type TestPlatform } from './support/platform-fixture.ts';
 import { requireRedisOrSkip, startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 
@@ -86,9 +88,14 @@ describe('the code table and the error catalogue', () => {
   });
 
   it('leaves out only account broker errors, which the provision broker never raises', () => {
-    const provisionBroker = ['provision-authenticator.ts', 'provision-broker.ts', 'aedes-hooks.ts'].map((file) =>
-      readFileSync(new URL(`../broker/${file}`, import.meta.url), 'utf8'),
-    );
+    const provisionBroker = [
+      'provision-authenticator.ts',
+      'provision-broker.ts',
+      'aedes-hooks.ts',
+      'factory-certificate-authenticator.ts',
+      'provisioning-code-authenticator.ts',
+      'enrollment-requests.ts',
+    ].map((file) => readFileSync(new URL(`../broker/${file}`, import.meta.url), 'utf8'));
     for (const code of accountBrokerErrors) {
       assert.ok((errorCatalogue[code] as { connackCode?: number }).connackCode !== undefined, `${code} has no CONNACK code: drop it from accountBrokerErrors`);
       assert.ok(!connackOutcomes.some((row) => row.errorCodes.includes(code)), `${code} is in the table now: drop it from accountBrokerErrors`);
@@ -249,6 +256,20 @@ describe('every row of the code table, produced over a real socket', { timeout: 
         await expectConnack(fixture, observed, { ...credentials(locked), password: `guess-${i}-password` }, 4, 'CONNECT_BAD_CREDENTIALS');
       }
       await expectConnack(fixture, observed, credentials(locked), 5, 'CONNECT_LOCKED_OUT');
+    });
+
+    it('CONNACK 5 to a factory certificate not from a registered CA, one no enrollment group takes, and a blocked one', async () => {
+      const store = fixture.platform.store;
+      // Registered before any factory CONNECT: the broker keeps the CA list a few seconds.
+      const maker = makeManufacturerCa('Code Table Maker CA');
+      const ca = await registerManufacturerCa(store, maker);
+      const factory = (device: FactoryCredentials) => ({ clientId: device.clientId, cert: device.certPem, key: device.keyPem });
+      const stranger = issueFactoryCertificate(makeManufacturerCa('Code Table Stranger CA'), 'ct-factory-stranger', 1);
+      await expectConnack(fixture, observed, factory(stranger), 5, 'CERTIFICATE_INVALID');
+      await expectConnack(fixture, observed, factory(issueFactoryCertificate(maker, 'ct-factory-no-group', 2)), 5, 'ENROLLMENT_REFUSED');
+      const stolen = issueFactoryCertificate(maker, 'ct-factory-stolen', 3);
+      await store.blockFactoryCertificate({ manufacturerCaId: ca.id, serial: stolen.serial, reason: 'stolen', blockedOn: Date.now(), blockedBy: 'code-table' });
+      await expectConnack(fixture, observed, factory(stolen), 5, 'FACTORY_CERTIFICATE_BLOCKED');
     });
 
     it('CONNACK 1 to an MQTT 5 CONNECT (aedes speaks MQTT 3.1 and 3.1.1 only) is a row of the table', async () => {
