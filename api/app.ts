@@ -16,10 +16,14 @@ import { categoryRoutes } from './routes/categories.ts';
 import { certificateRenewalRoutes } from './routes/certificate-renewals.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { configurationRoutes } from './routes/configurations.ts';
+import { deviceAssignmentRoutes } from './routes/device-assignments.ts';
 import { deviceRoutes } from './routes/devices.ts';
+import { enrollmentGroupRoutes } from './routes/enrollment-groups.ts';
 import { eventStreamRoutes } from './routes/events.ts';
+import { manufacturerCaRoutes } from './routes/manufacturer-cas.ts';
 import { metaRoutes } from './routes/meta.ts';
 import { provisionRequestRoutes } from './routes/provision-requests.ts';
+import { provisioningCodeRoutes } from './routes/provisioning-codes.ts';
 import { updateJobRoutes } from './routes/update-jobs.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { whoamiRoutes } from './routes/whoami.ts';
@@ -46,6 +50,10 @@ export function apiRoutes(deps: ApiDeps): ApiRoute[] {
     ...auditEventRoutes(routeDeps),
     ...eventStreamRoutes(routeDeps),
     ...webhookRoutes(routeDeps),
+    ...manufacturerCaRoutes(routeDeps),
+    ...enrollmentGroupRoutes(routeDeps),
+    ...provisioningCodeRoutes(routeDeps),
+    ...deviceAssignmentRoutes(routeDeps),
     ...whoamiRoutes(routeDeps),
   ];
   return routes;

@@ -3,6 +3,7 @@ import type { FleetUpdateSender } from '../cluster/fleet-update-notice.ts';
 import type { RenewNowSender } from '../cluster/renew-now-notice.ts';
 import type { SessionEnder } from '../cluster/session-end-notice.ts';
 import type { PlatformConfig } from '../config/schema.ts';
+import type { ProvisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
 import type { Logger } from '../log/logger.ts';
 import type { NewAuditEvent, ProvisionStore } from '../store/types.ts';
 import type { ApiTokenAuthenticator } from './auth.ts';
@@ -55,6 +56,11 @@ export interface ApiDeps {
   readonly expectedConfigurations?: ExpectedConfigurationRecorder;
   /** Seals webhook signing secrets with the platform secrets (api/webhooks/webhook-secret-box.ts). Absent: webhooks cannot be registered (500). */
   readonly webhookSecrets?: WebhookSecretBox;
+  /**
+   * The keys provisioning codes are hashed under, derived from the platform secrets
+   * (crypto/provisioning-code-hash.ts) as the provision broker derives them. Absent: codes cannot be made (500).
+   */
+  readonly provisioningCodeKeys?: ProvisioningCodeKeys;
 }
 
 /** What route modules use: the deps plus services built from them. */

@@ -9,7 +9,7 @@ import { defaultScopeOf, type TokenScope } from './token-scopes.ts';
  * One row of the route table. api/register-routes.ts mounts it (auth, validation, handler) and
  * api/openapi.ts documents it, so the published contract and the running server cannot drift.
  */
-export type HttpMethod = 'get' | 'post' | 'patch' | 'delete';
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
 export interface ResponseDoc {
   readonly description: string;

@@ -5,7 +5,7 @@ export function iso(epochMs: number): string {
   return new Date(epochMs).toISOString();
 }
 
-function isoOrNull(epochMs: number | null): string | null {
+export function isoOrNull(epochMs: number | null): string | null {
   return epochMs === null ? null : iso(epochMs);
 }
 

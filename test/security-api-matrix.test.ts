@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { startApiFixture, type ApiFixture, type ApiResponse } from './support/api-fixture.ts';
+import { makeManufacturerCa } from './support/factory-certificates.ts';
 
 /**
  * The admin API's access matrix (issue 12 §1): every route of the OpenAPI document × every kind of
@@ -95,6 +96,29 @@ async function newBundle(world: World, owner: AccountKey): Promise<string> {
 
 const newConfiguration = async (world: World, owner: AccountKey): Promise<string> =>
   (await admin(world, 'POST', '/api/v1/configurations', { accountId: world.accounts[owner], name: unique('conf'), content: { a: 1 } })).id;
+
+const newManufacturerCa = async (world: World): Promise<string> => {
+  const name = unique('maker');
+  return (await admin(world, 'POST', '/api/v1/manufacturer-cas', { name, pem: makeManufacturerCa(name).certPem })).id;
+};
+
+const newEnrollmentGroup = async (world: World, owner: AccountKey): Promise<string> =>
+  (
+    await admin(world, 'POST', '/api/v1/enrollment-groups', {
+      accountId: world.accounts[owner],
+      name: unique('group'),
+      manufacturerCaId: await newManufacturerCa(world),
+    })
+  ).id;
+
+const newProvisioningCode = async (world: World, owner: AccountKey): Promise<string> =>
+  (await admin(world, 'POST', '/api/v1/provisioning-codes', { accountId: world.accounts[owner], count: 1 })).items[0].id;
+
+const newDeviceAssignment = async (world: World): Promise<string> => {
+  const clientId = unique('fd');
+  await admin(world, 'PUT', `/api/v1/device-assignments/${clientId}`, { provisionBrokerUrl: 'mqtts://elsewhere.example.com:8883' });
+  return clientId;
+};
 
 const newCategory = async (world: World, owner: AccountKey): Promise<string> =>
   (await admin(world, 'POST', '/api/v1/categories', { accountId: world.accounts[owner], name: unique('cat') })).id;
@@ -485,6 +509,165 @@ const rows: readonly Row[] = [
       return { call: api(world, 'PATCH', `/api/v1/devices/${id}`, { tags: ['moved'] }), read: () => world.fixture.store.getDeviceById(id) };
     },
   },
+  // manufacturer CAs and their blocked certificates: platform-wide, so no account token reaches them (403), and writes need admin
+  {
+    operationId: 'createManufacturerCa',
+    expected: adminOnly(201),
+    target: async (world) => {
+      const name = unique('maker');
+      return {
+        call: api(world, 'POST', '/api/v1/manufacturer-cas', { name, pem: makeManufacturerCa(name).certPem }),
+        read: async () => (await world.fixture.store.listManufacturerCas()).length,
+      };
+    },
+  },
+  { operationId: 'listManufacturerCas', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/manufacturer-cas') }) },
+  {
+    operationId: 'getManufacturerCa',
+    expected: adminOnly(200),
+    target: async (world) => ({ call: api(world, 'GET', `/api/v1/manufacturer-cas/${await newManufacturerCa(world)}`) }),
+  },
+  {
+    operationId: 'updateManufacturerCa',
+    expected: adminOnly(200),
+    target: async (world) => {
+      const id = await newManufacturerCa(world);
+      return {
+        call: api(world, 'PATCH', `/api/v1/manufacturer-cas/${id}`, { version: 1, enabled: false }),
+        read: () => world.fixture.store.getManufacturerCa(id),
+      };
+    },
+  },
+  {
+    operationId: 'deleteManufacturerCa',
+    expected: adminOnly(204),
+    target: async (world) => {
+      const id = await newManufacturerCa(world);
+      return { call: api(world, 'DELETE', `/api/v1/manufacturer-cas/${id}`), read: () => world.fixture.store.getManufacturerCa(id) };
+    },
+  },
+  {
+    operationId: 'blockFactoryCertificate',
+    expected: adminOnly(201),
+    target: async (world) => {
+      const id = await newManufacturerCa(world);
+      return {
+        call: api(world, 'POST', `/api/v1/manufacturer-cas/${id}/blocked-certificates`, { serial: '1001', reason: 'stolen' }),
+        read: () => world.fixture.store.getFactoryCertificateBlock(id, '1001'),
+      };
+    },
+  },
+  {
+    operationId: 'listFactoryCertificateBlocks',
+    expected: adminOnly(200),
+    target: async (world) => ({ call: api(world, 'GET', `/api/v1/manufacturer-cas/${await newManufacturerCa(world)}/blocked-certificates`) }),
+  },
+  {
+    operationId: 'unblockFactoryCertificate',
+    expected: adminOnly(204),
+    target: async (world) => {
+      const id = await newManufacturerCa(world);
+      await admin(world, 'POST', `/api/v1/manufacturer-cas/${id}/blocked-certificates`, { serial: '1001', reason: 'stolen' });
+      return {
+        call: api(world, 'DELETE', `/api/v1/manufacturer-cas/${id}/blocked-certificates/1001`),
+        read: () => world.fixture.store.getFactoryCertificateBlock(id, '1001'),
+      };
+    },
+  },
+  // enrollment groups and provisioning codes: records of an account, as categories are
+  {
+    operationId: 'createEnrollmentGroup',
+    expected: scoped(201, 403),
+    target: async (world, owner) => {
+      const manufacturerCaId = await newManufacturerCa(world);
+      return {
+        call: api(world, 'POST', '/api/v1/enrollment-groups', { accountId: world.accounts[owner], name: unique('group'), manufacturerCaId }),
+        read: async () => (await world.fixture.store.listEnrollmentGroups({ manufacturerCaId })).total,
+      };
+    },
+  },
+  {
+    operationId: 'listEnrollmentGroups',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/enrollment-groups?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getEnrollmentGroup',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/enrollment-groups/${await newEnrollmentGroup(world, owner)}`) }),
+  },
+  {
+    operationId: 'updateEnrollmentGroup',
+    expected: scoped(200, 404),
+    target: async (world, owner) => {
+      const id = await newEnrollmentGroup(world, owner);
+      return {
+        call: api(world, 'PATCH', `/api/v1/enrollment-groups/${id}`, { version: 1, enabled: false }),
+        read: () => world.fixture.store.getEnrollmentGroup(id),
+      };
+    },
+  },
+  {
+    operationId: 'deleteEnrollmentGroup',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const id = await newEnrollmentGroup(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/enrollment-groups/${id}`), read: () => world.fixture.store.getEnrollmentGroup(id) };
+    },
+  },
+  {
+    operationId: 'createProvisioningCodes',
+    expected: scoped(201, 403),
+    target: async (world, owner) => ({
+      call: api(world, 'POST', '/api/v1/provisioning-codes', { accountId: world.accounts[owner], count: 2 }),
+      read: async () => (await world.fixture.store.listProvisioningCodes({ accountId: world.accounts[owner], limit: 0 })).total,
+    }),
+  },
+  {
+    operationId: 'listProvisioningCodes',
+    expected: scoped(200, 403),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/provisioning-codes?accountId=${world.accounts[owner]}`) }),
+  },
+  {
+    operationId: 'getProvisioningCode',
+    expected: scoped(200, 404),
+    target: async (world, owner) => ({ call: api(world, 'GET', `/api/v1/provisioning-codes/${await newProvisioningCode(world, owner)}`) }),
+  },
+  {
+    operationId: 'deleteProvisioningCode',
+    expected: scoped(204, 404),
+    target: async (world, owner) => {
+      const id = await newProvisioningCode(world, owner);
+      return { call: api(world, 'DELETE', `/api/v1/provisioning-codes/${id}`), read: () => world.fixture.store.getProvisioningCode(id) };
+    },
+  },
+  // device assignments: platform-wide, as manufacturer CAs are
+  { operationId: 'listDeviceAssignments', expected: adminOnly(200), target: async (world) => ({ call: api(world, 'GET', '/api/v1/device-assignments') }) },
+  {
+    operationId: 'getDeviceAssignment',
+    expected: adminOnly(200),
+    target: async (world) => ({ call: api(world, 'GET', `/api/v1/device-assignments/${await newDeviceAssignment(world)}`) }),
+  },
+  {
+    operationId: 'putDeviceAssignment',
+    expected: adminOnly(200),
+    target: async (world, owner) => {
+      const clientId = unique('fd');
+      const enrollmentGroupId = await newEnrollmentGroup(world, owner);
+      return {
+        call: api(world, 'PUT', `/api/v1/device-assignments/${clientId}`, { enrollmentGroupId }),
+        read: () => world.fixture.store.getDeviceAssignment(clientId),
+      };
+    },
+  },
+  {
+    operationId: 'deleteDeviceAssignment',
+    expected: adminOnly(204),
+    target: async (world) => {
+      const clientId = await newDeviceAssignment(world);
+      return { call: api(world, 'DELETE', `/api/v1/device-assignments/${clientId}`), read: () => world.fixture.store.getDeviceAssignment(clientId) };
+    },
+  },
   // webhooks: admin scope, so the matrix's operator-scoped account tokens are refused (403) even in their own account
   {
     operationId: 'createWebhook',
@@ -588,6 +771,8 @@ describe('Admin API access matrix: every route × every kind of token × both or
         '/api/v1/bundles?limit=1000',
         '/api/v1/configurations?limit=1000',
         '/api/v1/devices?limit=1000',
+        '/api/v1/enrollment-groups?limit=1000',
+        '/api/v1/provisioning-codes?limit=1000',
       ]) {
         const answer = await world.fixture.api('GET', path, { token: world.tokens[owner] });
         assert.equal(answer.status, 200, path);

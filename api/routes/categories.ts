@@ -118,8 +118,9 @@ export function categoryRoutes(deps: RouteDeps): ApiRoute[] {
       method: 'delete',
       path: `${base}/{id}`,
       operationId: 'deleteCategory',
-      summary: 'Delete a category no device and no provision request names',
-      description: 'Refused with 409 DUPLICATE while a device or a provision request names it: move those first.',
+      summary: 'Delete a category no device, provision request, enrollment group or unused provisioning code names',
+      description:
+        'Refused with 409 DUPLICATE while a device, a provision request, an enrollment group or a PENDING provisioning code names it: move or delete those first.',
       tag,
       auth: 'bearer',
       params: idParam,
@@ -128,10 +129,20 @@ export function categoryRoutes(deps: RouteDeps): ApiRoute[] {
       handler: async ({ principal, params }) => {
         const category = await visibleCategory(principal, params['id']!);
         const scope = { accountId: category.accountId, category: category.name, limit: 0 };
-        const [devices, requests] = await Promise.all([store.listDevices(scope), store.listProvisionRequests(scope)]);
+        const [devices, requests, groups, codes] = await Promise.all([
+          store.listDevices(scope),
+          store.listProvisionRequests(scope),
+          store.listEnrollmentGroups(scope),
+          store.listProvisioningCodes({ ...scope, status: 'PENDING' }),
+        ]);
         if (devices.total > 0 || requests.total > 0) {
           throw new PlatformError('DUPLICATE', {
             detail: `the category is in use: ${devices.total} device(s) and ${requests.total} provision request(s) name it`,
+          });
+        }
+        if (groups.total > 0 || codes.total > 0) {
+          throw new PlatformError('DUPLICATE', {
+            detail: `the category is in use: ${groups.total} enrollment group(s) and ${codes.total} unused provisioning code(s) name it`,
           });
         }
         await store.deleteCategory(category.id);

@@ -3,6 +3,11 @@ import type { CreatedProvisionRequest } from '../provision-request-types.ts';
 
 const credentialColumns = ['clientId', 'username', 'password', 'activationKey'];
 
+/** The columns of the provisioning code file, in the order of the JSON answer's items. */
+export const provisioningCodeColumns = ['id', 'code', 'accountId', 'category', 'expiresOn'] as const;
+
+type ProvisioningCodeRow = Readonly<Record<(typeof provisioningCodeColumns)[number], string | null>>;
+
 /**
  * The fleet credential file: `clientId,username,password,activationKey`, one device a line, quoted
  * by csv-stringify (RFC 4180) where a field needs it. Lines end with LF. The device simulator reads
@@ -13,4 +18,15 @@ const credentialColumns = ['clientId', 'username', 'password', 'activationKey'];
 export function credentialsCsv(created: readonly CreatedProvisionRequest[]): string {
   const rows = created.map(({ request, credentials }) => [request.clientId, credentials.username, credentials.password, credentials.activationKey ?? '']);
   return stringify(rows, { header: true, columns: credentialColumns, record_delimiter: 'unix' });
+}
+
+/**
+ * The provisioning code file: `id,code,accountId,category,expiresOn`, one code a line, to hand to
+ * whoever sets the devices up. Like the credential file it exists only in the answer that made
+ * the codes; every cell is generated or a plain word (a category name), so none needs making
+ * spreadsheet-safe.
+ */
+export function provisioningCodesCsv(codes: readonly ProvisioningCodeRow[]): string {
+  const rows = codes.map((code) => provisioningCodeColumns.map((column) => code[column] ?? ''));
+  return stringify(rows, { header: true, columns: [...provisioningCodeColumns], record_delimiter: 'unix' });
 }

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { bundleIdListSchema } from './accounts.ts';
-import { dateTimeSchema, idSchema, Nullable, pageQueryProperties, pageSchema, versionSchema, withDefault, withOptions } from './common.ts';
+import { dateTimeSchema, idSchema, noControlCharacters, Nullable, pageQueryProperties, pageSchema, versionSchema, withDefault, withOptions } from './common.ts';
 
 /**
  * Categories of devices and free tags (issue 15 §2). A category name is what provision requests,
@@ -14,8 +14,6 @@ export const categoryNameSchema = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
   description: "Name of a category of the account: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
 });
-
-const noControlCharacters = '^[^\\u0000-\\u001F\\u007F-\\u009F]+$';
 
 /** A free tag: anything an operator likes, but no control character (a line break would split a CSV or log line). */
 export const tagSchema = Type.String({ minLength: 1, maxLength: 64, pattern: noControlCharacters, description: '1 to 64 characters, no control characters.' });

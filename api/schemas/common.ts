@@ -41,6 +41,9 @@ export function AnyObject(options: SchemaOptions = {}): TUnsafe<Record<string, u
   return Type.Unsafe<Record<string, unknown>>({ ...options, type: 'object' });
 }
 
+/** Any text on one line: no control character (a line break would split a CSV or log line). */
+export const noControlCharacters = '^[^\\u0000-\\u001F\\u007F-\\u009F]+$';
+
 /** Opaque record id as the store hands it out. */
 export const idSchema = Type.String({ minLength: 1, maxLength: 128 });
 

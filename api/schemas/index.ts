@@ -17,7 +17,25 @@ import {
   configurationVersionSchema,
   newConfigurationSchema,
 } from './configurations.ts';
+import { deviceAssignmentInputSchema, deviceAssignmentListQuerySchema, deviceAssignmentPageSchema, deviceAssignmentSchema } from './device-assignments.ts';
 import { deviceDetailSchema, deviceListQuerySchema, devicePageSchema, devicePatchSchema, deviceSchema } from './devices.ts';
+import {
+  enrollmentGroupListQuerySchema,
+  enrollmentGroupPageSchema,
+  enrollmentGroupPatchSchema,
+  enrollmentGroupSchema,
+  newEnrollmentGroupSchema,
+} from './enrollment-groups.ts';
+import {
+  factoryCertificateBlockListQuerySchema,
+  factoryCertificateBlockPageSchema,
+  factoryCertificateBlockSchema,
+  manufacturerCaListSchema,
+  manufacturerCaPatchSchema,
+  manufacturerCaSchema,
+  newFactoryCertificateBlockSchema,
+  newManufacturerCaSchema,
+} from './manufacturer-cas.ts';
 import {
   createdProvisionRequestSchema,
   newProvisionRequestSchema,
@@ -29,6 +47,13 @@ import {
   provisionRequestPatchSchema,
   provisionRequestSchema,
 } from './provision-requests.ts';
+import {
+  createdProvisioningCodesSchema,
+  newProvisioningCodesSchema,
+  provisioningCodeListQuerySchema,
+  provisioningCodePageSchema,
+  provisioningCodeSchema,
+} from './provisioning-codes.ts';
 import {
   jobDeviceListQuerySchema,
   jobDevicePageSchema,
@@ -119,6 +144,28 @@ export const componentSchemas = {
   WebhookAttemptList: webhookAttemptListSchema,
   WebhookAttemptListQuery: webhookAttemptListQuerySchema,
   WebhookRedelivery: webhookRedeliverySchema,
+  ManufacturerCa: manufacturerCaSchema,
+  ManufacturerCaList: manufacturerCaListSchema,
+  NewManufacturerCa: newManufacturerCaSchema,
+  ManufacturerCaPatch: manufacturerCaPatchSchema,
+  FactoryCertificateBlock: factoryCertificateBlockSchema,
+  FactoryCertificateBlockPage: factoryCertificateBlockPageSchema,
+  FactoryCertificateBlockListQuery: factoryCertificateBlockListQuerySchema,
+  NewFactoryCertificateBlock: newFactoryCertificateBlockSchema,
+  EnrollmentGroup: enrollmentGroupSchema,
+  EnrollmentGroupPage: enrollmentGroupPageSchema,
+  EnrollmentGroupListQuery: enrollmentGroupListQuerySchema,
+  NewEnrollmentGroup: newEnrollmentGroupSchema,
+  EnrollmentGroupPatch: enrollmentGroupPatchSchema,
+  ProvisioningCode: provisioningCodeSchema,
+  ProvisioningCodePage: provisioningCodePageSchema,
+  ProvisioningCodeListQuery: provisioningCodeListQuerySchema,
+  NewProvisioningCodes: newProvisioningCodesSchema,
+  CreatedProvisioningCodes: createdProvisioningCodesSchema,
+  DeviceAssignment: deviceAssignmentSchema,
+  DeviceAssignmentPage: deviceAssignmentPageSchema,
+  DeviceAssignmentListQuery: deviceAssignmentListQuerySchema,
+  DeviceAssignmentInput: deviceAssignmentInputSchema,
 } as const satisfies Record<string, TSchema>;
 
 export type SchemaName = keyof typeof componentSchemas;

@@ -347,8 +347,8 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Delete a category no device and no provision request names
-     * @description Refused with 409 DUPLICATE while a device or a provision request names it: move those first.
+     * Delete a category no device, provision request, enrollment group or unused provisioning code names
+     * @description Refused with 409 DUPLICATE while a device, a provision request, an enrollment group or a PENDING provisioning code names it: move or delete those first.
      */
     delete: operations['deleteCategory'];
     options?: never;
@@ -796,6 +796,238 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/api/v1/manufacturer-cas': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the manufacturer CAs, oldest first
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    get: operations['listManufacturerCas'];
+    put?: never;
+    /**
+     * Register a manufacturer CA: devices with a factory certificate it signed may then provision through its enrollment groups
+     * @description The PEM must be one X.509 CA certificate (basicConstraints CA:TRUE), not expired: the one that signs the factory certificates directly. Its name and its SHA-256 fingerprint are unique on the platform (409 DUPLICATE). Platform-wide: a token bound to an account gets 403.
+     */
+    post: operations['createManufacturerCa'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/manufacturer-cas/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a manufacturer CA
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    get: operations['getManufacturerCa'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a manufacturer CA no enrollment group names, with its blocked certificates
+     * @description Refused with 409 DUPLICATE while an enrollment group names it: delete those first. Platform-wide: a token bound to an account gets 403.
+     */
+    delete: operations['deleteManufacturerCa'];
+    options?: never;
+    head?: never;
+    /**
+     * Rename, enable or disable a manufacturer CA; send the version you read
+     * @description Disabled, it admits no device, whatever its groups say, and the live provision-broker sessions of the devices it admitted end. Certificates already issued stay valid. Platform-wide: a token bound to an account gets 403.
+     */
+    patch: operations['updateManufacturerCa'];
+    trace?: never;
+  };
+  '/api/v1/manufacturer-cas/{id}/blocked-certificates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the blocked factory certificates of a manufacturer CA, newest first
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    get: operations['listFactoryCertificateBlocks'];
+    put?: never;
+    /**
+     * Block one factory certificate of the CA by its serial (a stolen or cloned device)
+     * @description A device presenting it is refused at CONNECT (FACTORY_CERTIFICATE_BLOCKED) and by discovery, and a live provision-broker session it opened ends at once. Certificates already issued to the device stay valid: revoke them for that. A serial blocked already is 409 DUPLICATE. Platform-wide: a token bound to an account gets 403.
+     */
+    post: operations['blockFactoryCertificate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/manufacturer-cas/{id}/blocked-certificates/{serial}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Unblock a factory certificate: the device may provision again
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    delete: operations['unblockFactoryCertificate'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/enrollment-groups': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List enrollment groups, oldest first; a page as JSON, or all of them as CSV */
+    get: operations['listEnrollmentGroups'];
+    put?: never;
+    /**
+     * Create an enrollment group: devices with a factory certificate of its manufacturer CA provision into its account on their own
+     * @description The category, configuration and bundles must be of the same account, the manufacturer CA registered (400 naming each bad field). The name is unique in the account (409 DUPLICATE).
+     */
+    post: operations['createEnrollmentGroup'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/enrollment-groups/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get an enrollment group */
+    get: operations['getEnrollmentGroup'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete an enrollment group; the live provision-broker sessions of the devices it admitted end
+     * @description The requests it made and the devices it provisioned stay; a device assigned to it (device assignments) is refused until moved.
+     */
+    delete: operations['deleteEnrollmentGroup'];
+    options?: never;
+    head?: never;
+    /**
+     * Change an enrollment group; send the version you read
+     * @description The changes apply to devices that provision from now on; requests already made keep what they were made with. Disabled, the group admits no device and the live provision-broker sessions of the devices it admitted end. Its account and manufacturer CA never change.
+     */
+    patch: operations['updateEnrollmentGroup'];
+    trace?: never;
+  };
+  '/api/v1/provisioning-codes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** List provisioning codes (never the code), oldest first; a page as JSON, or all of them as CSV */
+    get: operations['listProvisioningCodes'];
+    put?: never;
+    /**
+     * Make 1 to 1000 provisioning codes for an account and a category; the codes are in this answer only
+     * @description A device connects to the provision broker with user name `provisioning-code` and a code as its password (dashes and spaces allowed) and provisions into the account and category. A code admits one device; unused, it expires after `validityDays` and is deleted. With `Accept: text/csv` the answer is a CSV file (id,code,accountId,category,expiresOn) instead. The platform keeps only a keyed hash of each code: a lost code cannot be shown again; delete it and make another.
+     */
+    post: operations['createProvisioningCodes'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/provisioning-codes/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Get a provisioning code (never the code) */
+    get: operations['getProvisioningCode'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a provisioning code: unused, it admits no device; used, its record goes
+     * @description A device provisioning with it right now loses its provision-broker session; its provision request stays (disable or delete that too). A device that completed keeps its certificate.
+     */
+    delete: operations['deleteProvisioningCode'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/device-assignments': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List device assignments, oldest change first
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    get: operations['listDeviceAssignments'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/v1/device-assignments/{clientId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the assignment of a device (by its factory certificate CN)
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    get: operations['getDeviceAssignment'];
+    /**
+     * Assign a device to another enrollment group or provision broker; replaces its assignment
+     * @description The group must exist; it must still admit the device when it provisions (its manufacturer CA, lists and window), and the device provisions there as a first provisioning. The move takes effect when the device next provisions with its factory certificate (after a factory reset). Platform-wide: a token bound to an account gets 403.
+     */
+    put: operations['putDeviceAssignment'];
+    post?: never;
+    /**
+     * Remove the assignment of a device: it provisions into the group its certificate matches, on this platform
+     * @description Platform-wide: a token bound to an account gets 403.
+     */
+    delete: operations['deleteDeviceAssignment'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/api/v1/whoami': {
     parameters: {
       query?: never;
@@ -863,6 +1095,8 @@ export interface components {
         | 'CSR_SUBJECT_MISMATCH'
         | 'CERTIFICATE_REVOKED'
         | 'CERTIFICATE_INVALID'
+        | 'FACTORY_CERTIFICATE_BLOCKED'
+        | 'ENROLLMENT_REFUSED'
         | 'BUNDLE_TOKEN_INVALID'
         | 'BUNDLE_HASH_MISMATCH'
         | 'JOB_WRONG_STATE';
@@ -1607,6 +1841,8 @@ export interface components {
             | 'CSR_SUBJECT_MISMATCH'
             | 'CERTIFICATE_REVOKED'
             | 'CERTIFICATE_INVALID'
+            | 'FACTORY_CERTIFICATE_BLOCKED'
+            | 'ENROLLMENT_REFUSED'
             | 'BUNDLE_TOKEN_INVALID'
             | 'BUNDLE_HASH_MISMATCH'
             | 'JOB_WRONG_STATE';
@@ -2793,6 +3029,550 @@ export interface components {
     WebhookRedelivery: {
       /** @description Deliver again every wanted event from this audit id on (the events the audit log still keeps). */
       fromEventId: string;
+    };
+    ManufacturerCa: {
+      id: string;
+      /** @description Unique on the platform: 1 to 128 characters, no control characters. */
+      name: string;
+      /** @description The CA certificate (PEM). */
+      pem: string;
+      /** @description SHA-256 of the certificate DER, lower-case hex: unique on the platform. */
+      fingerprintSha256: string;
+      /** @description The subject of the certificate, one attribute a line. */
+      subject: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      notAfter: string;
+      enabled: boolean;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      createdOn: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      modifiedOn: string;
+      version: number;
+    };
+    /** @description Every manufacturer CA of the platform, oldest first. */
+    ManufacturerCaList: {
+      items: {
+        id: string;
+        /** @description Unique on the platform: 1 to 128 characters, no control characters. */
+        name: string;
+        /** @description The CA certificate (PEM). */
+        pem: string;
+        /** @description SHA-256 of the certificate DER, lower-case hex: unique on the platform. */
+        fingerprintSha256: string;
+        /** @description The subject of the certificate, one attribute a line. */
+        subject: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        notAfter: string;
+        enabled: boolean;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        createdOn: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        modifiedOn: string;
+        version: number;
+      }[];
+    };
+    NewManufacturerCa: {
+      /** @description Unique on the platform: 1 to 128 characters, no control characters. */
+      name: string;
+      /** @description One CA certificate (PEM) with basicConstraints CA:TRUE, not expired: the one that signs the factory certificates directly. */
+      pem: string;
+    };
+    /** @description The certificate never changes: register a new CA for a new certificate. */
+    ManufacturerCaPatch: {
+      /** @description The version read before the change (optimistic locking); a mismatch is 409 VERSION_CONFLICT. */
+      version: number;
+      /** @description Unique on the platform: 1 to 128 characters, no control characters. */
+      name?: string;
+      /** @description false: no device with a certificate it signed is admitted, and the live provision-broker sessions of the devices it admitted end. */
+      enabled?: boolean;
+    };
+    FactoryCertificateBlock: {
+      manufacturerCaId: string;
+      /** @description Lower-case hex, no leading zero bytes. */
+      serial: string;
+      reason: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      blockedOn: string;
+      blockedBy: string;
+    };
+    /** @description A page of blocked factory certificates, newest first. */
+    FactoryCertificateBlockPage: {
+      items: {
+        manufacturerCaId: string;
+        /** @description Lower-case hex, no leading zero bytes. */
+        serial: string;
+        reason: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        blockedOn: string;
+        blockedBy: string;
+      }[];
+      total: number;
+      offset: number;
+      limit: number;
+    };
+    FactoryCertificateBlockListQuery: {
+      /**
+       * @description Items to skip.
+       * @default 0
+       */
+      offset?: number;
+      /**
+       * @description Items per page (at most 1000).
+       * @default 50
+       */
+      limit?: number;
+    };
+    NewFactoryCertificateBlock: {
+      /** @description A certificate serial in hex (':' between bytes allowed); stored lower-case without leading zero bytes. */
+      serial: string;
+      /** @description Why, for operators and the audit log (e.g. reported stolen). */
+      reason: string;
+    };
+    EnrollmentGroup: {
+      id: string;
+      accountId: string;
+      /** @description Unique in the account: 1 to 128 characters, no control characters. */
+      name: string;
+      manufacturerCaId: string;
+      /** @description A category of the account the devices get; null: none. */
+      category: string | null;
+      /** @description A configuration of the account for the devices; null: the category's or the account's. */
+      configurationId: string | null;
+      /** @description At most nine bundles of the account for the devices; empty: the category's or the account's. */
+      bundleIds: string[];
+      /** @description Tags the devices get; stored sorted, without repeats. */
+      tags: string[];
+      /** @description Lower-case hex, no leading zero bytes. */
+      allowSerials: string[];
+      /** @description Not empty: only devices of these clientIds (certificate CNs) are admitted. */
+      allowClientIds: string[];
+      /** @description Lower-case hex, no leading zero bytes. */
+      denySerials: string[];
+      /** @description Devices of these clientIds are refused. */
+      denyClientIds: string[];
+      /**
+       * Format: date-time
+       * @description Devices are admitted from then on; null: at once.
+       */
+      validFrom: string | null;
+      /**
+       * Format: date-time
+       * @description Devices are admitted until then (after validFrom); null: no end.
+       */
+      validUntil: string | null;
+      /** @description true: a device that completed provisioning may provision again with its factory certificate (after a factory reset). */
+      reprovisionAllowed: boolean;
+      /** @description Where discovery sends the group's devices: another platform instance's provision broker (mqtt:// or mqtts://); null: this platform's. */
+      provisionBrokerUrl: string | null;
+      /** @description false: no device is admitted, and the live provision-broker sessions of the devices it admitted end. */
+      enabled: boolean;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      createdOn: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      modifiedOn: string;
+      version: number;
+    };
+    /** @description A page of enrollment groups, oldest first. */
+    EnrollmentGroupPage: {
+      items: {
+        id: string;
+        accountId: string;
+        /** @description Unique in the account: 1 to 128 characters, no control characters. */
+        name: string;
+        manufacturerCaId: string;
+        /** @description A category of the account the devices get; null: none. */
+        category: string | null;
+        /** @description A configuration of the account for the devices; null: the category's or the account's. */
+        configurationId: string | null;
+        /** @description At most nine bundles of the account for the devices; empty: the category's or the account's. */
+        bundleIds: string[];
+        /** @description Tags the devices get; stored sorted, without repeats. */
+        tags: string[];
+        /** @description Lower-case hex, no leading zero bytes. */
+        allowSerials: string[];
+        /** @description Not empty: only devices of these clientIds (certificate CNs) are admitted. */
+        allowClientIds: string[];
+        /** @description Lower-case hex, no leading zero bytes. */
+        denySerials: string[];
+        /** @description Devices of these clientIds are refused. */
+        denyClientIds: string[];
+        /**
+         * Format: date-time
+         * @description Devices are admitted from then on; null: at once.
+         */
+        validFrom: string | null;
+        /**
+         * Format: date-time
+         * @description Devices are admitted until then (after validFrom); null: no end.
+         */
+        validUntil: string | null;
+        /** @description true: a device that completed provisioning may provision again with its factory certificate (after a factory reset). */
+        reprovisionAllowed: boolean;
+        /** @description Where discovery sends the group's devices: another platform instance's provision broker (mqtt:// or mqtts://); null: this platform's. */
+        provisionBrokerUrl: string | null;
+        /** @description false: no device is admitted, and the live provision-broker sessions of the devices it admitted end. */
+        enabled: boolean;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        createdOn: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        modifiedOn: string;
+        version: number;
+      }[];
+      total: number;
+      offset: number;
+      limit: number;
+    };
+    EnrollmentGroupListQuery: {
+      /** @description Only this account; an account token sees its own account only. */
+      accountId?: string;
+      /** @description Only groups on this manufacturer CA. */
+      manufacturerCaId?: string;
+      /**
+       * @description Items to skip.
+       * @default 0
+       */
+      offset?: number;
+      /**
+       * @description Items per page (at most 1000).
+       * @default 50
+       */
+      limit?: number;
+    };
+    NewEnrollmentGroup: {
+      accountId: string;
+      /** @description Unique in the account: 1 to 128 characters, no control characters. */
+      name: string;
+      /** @description The manufacturer CA whose factory certificates the group takes. */
+      manufacturerCaId: string;
+      /**
+       * @description A category of the account the devices get; null: none.
+       * @default null
+       */
+      category?: string | null;
+      /**
+       * @description A configuration of the account for the devices; null: the category's or the account's.
+       * @default null
+       */
+      configurationId?: string | null;
+      /**
+       * @description At most nine bundles of the account for the devices; empty: the category's or the account's.
+       * @default []
+       */
+      bundleIds?: string[];
+      /**
+       * @description Tags the devices get; stored sorted, without repeats.
+       * @default []
+       */
+      tags?: string[];
+      /**
+       * @description Not empty: only factory certificates of these serials are admitted.
+       * @default []
+       */
+      allowSerials?: string[];
+      /**
+       * @description Not empty: only devices of these clientIds (certificate CNs) are admitted.
+       * @default []
+       */
+      allowClientIds?: string[];
+      /**
+       * @description Factory certificates of these serials are refused.
+       * @default []
+       */
+      denySerials?: string[];
+      /**
+       * @description Devices of these clientIds are refused.
+       * @default []
+       */
+      denyClientIds?: string[];
+      /**
+       * Format: date-time
+       * @description Devices are admitted from then on; null: at once.
+       * @default null
+       */
+      validFrom?: string | null;
+      /**
+       * Format: date-time
+       * @description Devices are admitted until then (after validFrom); null: no end.
+       * @default null
+       */
+      validUntil?: string | null;
+      /**
+       * @description true: a device that completed provisioning may provision again with its factory certificate (after a factory reset).
+       * @default false
+       */
+      reprovisionAllowed?: boolean;
+      /**
+       * @description Where discovery sends the group's devices: another platform instance's provision broker (mqtt:// or mqtts://); null: this platform's.
+       * @default null
+       */
+      provisionBrokerUrl?: string | null;
+      /**
+       * @description false: no device is admitted, and the live provision-broker sessions of the devices it admitted end.
+       * @default true
+       */
+      enabled?: boolean;
+    };
+    /** @description The account and the manufacturer CA never change. */
+    EnrollmentGroupPatch: {
+      /** @description The version read before the change (optimistic locking); a mismatch is 409 VERSION_CONFLICT. */
+      version: number;
+      /** @description Unique in the account: 1 to 128 characters, no control characters. */
+      name?: string;
+      /** @description A category of the account the devices get; null: none. */
+      category?: string | null;
+      /** @description A configuration of the account for the devices; null: the category's or the account's. */
+      configurationId?: string | null;
+      /** @description At most nine bundles of the account for the devices; empty: the category's or the account's. */
+      bundleIds?: string[];
+      /** @description Tags the devices get; stored sorted, without repeats. */
+      tags?: string[];
+      /** @description Not empty: only factory certificates of these serials are admitted. */
+      allowSerials?: string[];
+      /** @description Not empty: only devices of these clientIds (certificate CNs) are admitted. */
+      allowClientIds?: string[];
+      /** @description Factory certificates of these serials are refused. */
+      denySerials?: string[];
+      /** @description Devices of these clientIds are refused. */
+      denyClientIds?: string[];
+      /**
+       * Format: date-time
+       * @description Devices are admitted from then on; null: at once.
+       */
+      validFrom?: string | null;
+      /**
+       * Format: date-time
+       * @description Devices are admitted until then (after validFrom); null: no end.
+       */
+      validUntil?: string | null;
+      /** @description true: a device that completed provisioning may provision again with its factory certificate (after a factory reset). */
+      reprovisionAllowed?: boolean;
+      /** @description Where discovery sends the group's devices: another platform instance's provision broker (mqtt:// or mqtts://); null: this platform's. */
+      provisionBrokerUrl?: string | null;
+      /** @description false: no device is admitted, and the live provision-broker sessions of the devices it admitted end. */
+      enabled?: boolean;
+    };
+    /** @description A provisioning code without the code: neither the code nor its hash is ever shown again. */
+    ProvisioningCode: {
+      id: string;
+      accountId: string;
+      /** @description A category of the account the device gets; null: none. */
+      category: string | null;
+      /**
+       * @description PENDING: not used yet, or its device is provisioning; REGISTERED: its device completed provisioning (the code is gone).
+       * @enum {string}
+       */
+      status: 'PENDING' | 'REGISTERED';
+      /**
+       * Format: mqtt-client-id
+       * @description The device that used it (from its first accepted CONNECT on); null: none yet.
+       */
+      clientId: string | null;
+      /** @description The provision request made for that device. */
+      provisionRequestId: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      createdOn: string;
+      createdBy: string;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      expiresOn: string;
+      /**
+       * Format: date-time
+       * @description When its device completed provisioning.
+       */
+      registeredOn: string | null;
+    };
+    /** @description A page of provisioning codes, oldest first. */
+    ProvisioningCodePage: {
+      items: {
+        id: string;
+        accountId: string;
+        /** @description A category of the account the device gets; null: none. */
+        category: string | null;
+        /**
+         * @description PENDING: not used yet, or its device is provisioning; REGISTERED: its device completed provisioning (the code is gone).
+         * @enum {string}
+         */
+        status: 'PENDING' | 'REGISTERED';
+        /**
+         * Format: mqtt-client-id
+         * @description The device that used it (from its first accepted CONNECT on); null: none yet.
+         */
+        clientId: string | null;
+        /** @description The provision request made for that device. */
+        provisionRequestId: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        createdOn: string;
+        createdBy: string;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        expiresOn: string;
+        /**
+         * Format: date-time
+         * @description When its device completed provisioning.
+         */
+        registeredOn: string | null;
+      }[];
+      total: number;
+      offset: number;
+      limit: number;
+    };
+    ProvisioningCodeListQuery: {
+      /** @description Only this account; an account token sees its own account only. */
+      accountId?: string;
+      /**
+       * @description PENDING: not used yet, or its device is provisioning; REGISTERED: its device completed provisioning (the code is gone).
+       * @enum {string}
+       */
+      status?: 'PENDING' | 'REGISTERED';
+      /**
+       * @description Items to skip.
+       * @default 0
+       */
+      offset?: number;
+      /**
+       * @description Items per page (at most 1000).
+       * @default 50
+       */
+      limit?: number;
+    };
+    NewProvisioningCodes: {
+      accountId: string;
+      /**
+       * @description A category of the account the device gets; null: none.
+       * @default null
+       */
+      category?: string | null;
+      /** @description How many codes to make (1 to 1000). */
+      count: number;
+      /** @description Days until an unused code expires and is deleted (1 to 31); default PROVISIO_PROVISIONING_CODE_VALIDITY_DAYS. */
+      validityDays?: number;
+    };
+    /** @description The codes made, in this answer only: the platform keeps a keyed hash of each. */
+    CreatedProvisioningCodes: {
+      items: {
+        id: string;
+        /** @description The code, shown here once: 1234-5678-9012. */
+        code: string;
+        accountId: string;
+        /** @description A category of the account the device gets; null: none. */
+        category: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        expiresOn: string;
+      }[];
+    };
+    DeviceAssignment: {
+      /**
+       * Format: mqtt-client-id
+       * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
+       */
+      clientId: string;
+      /** @description The enrollment group the device provisions into next time; null: the one its certificate matches. */
+      enrollmentGroupId: string | null;
+      /** @description The provision broker discovery sends the device to (another platform instance); null: the group's, or this platform's. */
+      provisionBrokerUrl: string | null;
+      /**
+       * Format: date-time
+       * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+       */
+      modifiedOn: string;
+      modifiedBy: string;
+    };
+    /** @description A page of device assignments, oldest change first. */
+    DeviceAssignmentPage: {
+      items: {
+        /**
+         * Format: mqtt-client-id
+         * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
+         */
+        clientId: string;
+        /** @description The enrollment group the device provisions into next time; null: the one its certificate matches. */
+        enrollmentGroupId: string | null;
+        /** @description The provision broker discovery sends the device to (another platform instance); null: the group's, or this platform's. */
+        provisionBrokerUrl: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 date-time, e.g. 2030-01-31T12:00:00Z.
+         */
+        modifiedOn: string;
+        modifiedBy: string;
+      }[];
+      total: number;
+      offset: number;
+      limit: number;
+    };
+    DeviceAssignmentListQuery: {
+      /**
+       * @description Items to skip.
+       * @default 0
+       */
+      offset?: number;
+      /**
+       * @description Items per page (at most 1000).
+       * @default 50
+       */
+      limit?: number;
+    };
+    /** @description Replaces the assignment; a field left out is null. At least one must be set (DELETE removes it). */
+    DeviceAssignmentInput: {
+      /**
+       * @description The enrollment group the device provisions into next time; null: the one its certificate matches.
+       * @default null
+       */
+      enrollmentGroupId?: string | null;
+      /**
+       * @description The provision broker discovery sends the device to (another platform instance); null: the group's, or this platform's.
+       * @default null
+       */
+      provisionBrokerUrl?: string | null;
     };
   };
   responses: {
@@ -4869,6 +5649,641 @@ export interface operations {
       403: components['responses']['Problem403'];
       404: components['responses']['Problem404'];
       413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listManufacturerCas: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Every manufacturer CA. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ManufacturerCaList'];
+        };
+      };
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  createManufacturerCa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewManufacturerCa'];
+      };
+    };
+    responses: {
+      /** @description Registered, enabled. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ManufacturerCa'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      409: components['responses']['Problem409'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getManufacturerCa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The manufacturer CA. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ManufacturerCa'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  deleteManufacturerCa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      409: components['responses']['Problem409'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  updateManufacturerCa: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['ManufacturerCaPatch'];
+      };
+    };
+    responses: {
+      /** @description The changed manufacturer CA. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ManufacturerCa'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      409: components['responses']['Problem409'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listFactoryCertificateBlocks: {
+    parameters: {
+      query?: {
+        /** @description Items to skip. */
+        offset?: number;
+        /** @description Items per page (at most 1000). */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of blocked certificates. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FactoryCertificateBlockPage'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  blockFactoryCertificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewFactoryCertificateBlock'];
+      };
+    };
+    responses: {
+      /** @description Blocked. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['FactoryCertificateBlock'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      409: components['responses']['Problem409'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  unblockFactoryCertificate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        serial: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Unblocked. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listEnrollmentGroups: {
+    parameters: {
+      query?: {
+        /** @description Only this account; an account token sees its own account only. */
+        accountId?: string;
+        /** @description Only groups on this manufacturer CA. */
+        manufacturerCaId?: string;
+        /** @description Items to skip. */
+        offset?: number;
+        /** @description Items per page (at most 1000). */
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of enrollment groups. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
+      200: {
+        headers: {
+          /** @description CSV answers: attachment; filename="enrollment-groups.csv". */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EnrollmentGroupPage'];
+          'text/csv': string;
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  createEnrollmentGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewEnrollmentGroup'];
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EnrollmentGroup'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      409: components['responses']['Problem409'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getEnrollmentGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The enrollment group. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EnrollmentGroup'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  deleteEnrollmentGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  updateEnrollmentGroup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['EnrollmentGroupPatch'];
+      };
+    };
+    responses: {
+      /** @description The changed enrollment group. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['EnrollmentGroup'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      409: components['responses']['Problem409'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listProvisioningCodes: {
+    parameters: {
+      query?: {
+        /** @description Only this account; an account token sees its own account only. */
+        accountId?: string;
+        /** @description PENDING: not used yet, or its device is provisioning; REGISTERED: its device completed provisioning (the code is gone). */
+        status?: 'PENDING' | 'REGISTERED';
+        /** @description Items to skip. */
+        offset?: number;
+        /** @description Items per page (at most 1000). */
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of provisioning codes. With `Accept: text/csv` the answer is a CSV file (Content-Disposition: attachment): a header row, then one record a line, every record the filters select (offset and limit are ignored), at most 100000 (a larger selection is 400: narrow the filters), in the order of the JSON list. null is an empty field, booleans true/false, lists joined by ';', objects as JSON text; a cell that would start with =, +, -, @, a tab or a carriage return starts with ' instead (spreadsheet formula injection, docs/SECURITY.md). */
+      200: {
+        headers: {
+          /** @description CSV answers: attachment; filename="provisioning-codes.csv". */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ProvisioningCodePage'];
+          'text/csv': string;
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  createProvisioningCodes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['NewProvisioningCodes'];
+      };
+    };
+    responses: {
+      /** @description The codes, shown once. */
+      201: {
+        headers: {
+          /** @description CSV answers: attachment; filename="provisioning-codes.csv". */
+          'Content-Disposition'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedProvisioningCodes'];
+          'text/csv': string;
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getProvisioningCode: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The provisioning code. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ProvisioningCode'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  deleteProvisioningCode: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Deleted. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  listDeviceAssignments: {
+    parameters: {
+      query?: {
+        /** @description Items to skip. */
+        offset?: number;
+        /** @description Items per page (at most 1000). */
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of device assignments. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeviceAssignmentPage'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  getDeviceAssignment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The assignment. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeviceAssignment'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  putDeviceAssignment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeviceAssignmentInput'];
+      };
+    };
+    responses: {
+      /** @description The assignment now. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DeviceAssignment'];
+        };
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
+      413: components['responses']['Problem413'];
+      500: components['responses']['Problem500'];
+      503: components['responses']['Problem503'];
+    };
+  };
+  deleteDeviceAssignment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        clientId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['Problem400'];
+      401: components['responses']['Problem401'];
+      403: components['responses']['Problem403'];
+      404: components['responses']['Problem404'];
       500: components['responses']['Problem500'];
       503: components['responses']['Problem503'];
     };

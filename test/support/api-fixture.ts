@@ -15,6 +15,8 @@ import { openStore } from '../../store/open-store.ts';
 import type { ProvisionStore } from '../../store/types.ts';
 import type { SignedCrl } from '../../certs/certificate-authority.ts';
 import type { FleetUpdateSender } from '../../cluster/fleet-update-notice.ts';
+import type { SessionEnder } from '../../cluster/session-end-notice.ts';
+import { provisioningCodeKeys } from '../../crypto/provisioning-code-hash.ts';
 import { WebhookSecretBox } from '../../api/webhooks/webhook-secret-box.ts';
 
 export interface ApiFixtureOptions {
@@ -28,6 +30,8 @@ export interface ApiFixtureOptions {
   readonly wrapStore?: (store: ProvisionStore) => ProvisionStore;
   /** Where fleet-update notices go (default: nowhere, as an API with no broker), e.g. to see which devices a change tells. */
   readonly fleetUpdates?: FleetUpdateSender;
+  /** Where session-end notices go (default: nowhere, as an API with no broker), e.g. to see which sessions a change ends. */
+  readonly sessions?: SessionEnder;
 }
 
 export interface ApiFixture {
@@ -82,8 +86,10 @@ export async function startApiFixture(options: ApiFixtureOptions = {}): Promise<
     downloadTokens,
     adminTokens: authenticator,
     webhookSecrets: new WebhookSecretBox(secrets.bundleToken),
+    provisioningCodeKeys: provisioningCodeKeys(secrets.deviceKey),
     ...(options.crl ? { crl: options.crl } : {}),
     ...(options.fleetUpdates ? { fleetUpdates: options.fleetUpdates } : {}),
+    ...(options.sessions ? { sessions: options.sessions } : {}),
   });
   const server = await startHttpServer(app, { host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${server.port}`;
