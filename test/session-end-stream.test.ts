@@ -32,6 +32,9 @@ describe('session-end notices: encoding', () => {
       { kind: 'certificate', clientId: 'a', serial: '0f', cause: 'superseded' },
       { kind: 'provision-request', clientId: 'b', provisionRequestId: 'r-1', cause: 'disabled' },
       { kind: 'account', accountId: 'acc-1', cause: 'deleted' },
+      { kind: 'factory-certificate', manufacturerCaId: 'ca-1', serial: '1001', cause: 'blocked' },
+      { kind: 'enrollment-group', enrollmentGroupId: 'g-1', cause: 'disabled' },
+      { kind: 'manufacturer-ca', manufacturerCaId: 'ca-1', cause: 'deleted' },
     ];
     for (const each of notices) {
       assert.deepEqual(decodeSessionEndFields(encodeSessionEndFields(each).map((field) => Buffer.from(field))), each);
@@ -40,6 +43,7 @@ describe('session-end notices: encoding', () => {
     assert.equal(decodeSessionEndFields(fields('kind', 'certificate', 'cause', 'revoked', 'clientId', 'a')), null);
     assert.equal(decodeSessionEndFields(fields('kind', 'account', 'cause', 'whatever', 'accountId', 'x')), null);
     assert.equal(decodeSessionEndFields(fields('kind', 'device', 'cause', 'revoked', 'clientId', 'a')), null);
+    assert.equal(decodeSessionEndFields(fields('kind', 'factory-certificate', 'cause', 'blocked', 'manufacturerCaId', 'ca-1')), null);
     assert.equal(decodeSessionEndFields(null), null);
   });
 });
