@@ -56,7 +56,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'provisio-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', options.persistent ? 'yes' : 'no'];
-  let child = await launch(binary, args, port);
+  let child = await launchRedisProcess(binary, args, port);
   const server: RedisServer = {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -73,7 +73,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       try {
         await whileDown?.();
       } finally {
-        child = await launch(binary, args, port);
+        child = await launchRedisProcess(binary, args, port);
       }
     },
   };
@@ -123,7 +123,8 @@ process.once('exit', () => {
   for (const child of liveServers) child.kill('SIGKILL');
 });
 
-async function launch(binary: string, args: readonly string[], port: number): Promise<ChildProcess> {
+/** Starts a redis-server (or Sentinel) process and waits until it answers PING on `port`; SIGKILLed if the test process exits first. */
+export async function launchRedisProcess(binary: string, args: readonly string[], port: number): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   liveServers.add(child);
   let output = '';
@@ -141,14 +142,15 @@ async function launch(binary: string, args: readonly string[], port: number): Pr
   while (!(await answersPing(port))) {
     if (exited || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}:\n${output}`);
+      throw new Error(`${binary} did not start on port ${port}:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return child;
 }
 
-function terminate(child: ChildProcess): Promise<void> {
+/** SIGTERM, SIGKILL after 5 s; resolves once the process has exited. */
+export function terminate(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const force = setTimeout(() => child.kill('SIGKILL'), 5000);
