@@ -3,14 +3,14 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCredentialsFile } from './credentials-source.ts';
+import { CannotStartError, integer, options, settingOverrides, toStart, UsageError, type Values } from './cli-options.ts';
+import { deviceOnboarding, fleetDevices, onboardingMethod } from './cli-onboarding.ts';
 import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
 import { runFleet, type FleetSummary } from './fleet.ts';
 import { closeWithin } from './mqtt-waits.ts';
 import { recordEarlyMessages, stayOnline, type EarlyMessages, type OnlineReport } from './online-session.ts';
 import { ProgressBar } from './progress-bar.ts';
-import { settingsFor, type AgentSettings } from './settings.ts';
 
 /** What agent-sim's exit code says (listed in --help). */
 export const exitCodes = {
@@ -28,27 +28,14 @@ export const exitCodes = {
   stoppedBase: 128,
 } as const;
 
-/** A bad command line or setting: exit code 2. */
-class UsageError extends Error {}
-
-/** Something to read or write before any device runs failed: exit code 3. */
-class CannotStartError extends Error {}
-
-/** The operation, its failure a reason not to start. */
-async function toStart<T>(operation: Promise<T>): Promise<T> {
-  try {
-    return await operation;
-  } catch (error) {
-    throw new CannotStartError((error as Error).message, { cause: error });
-  }
-}
-
 const usage = `agent-sim: the reference device agent (docs/PROTOCOL.md)
 
   agent-sim device --state-dir DIR [settings] [--factory-reset] [--json]
       One device. Its state directory is its flash: a provisioned device goes straight to its
-      account broker; --factory-reset provisions it again.
-  agent-sim fleet --credentials FILE.csv|FILE.json --root-ca FILE [--count N] [--concurrency C] [--state-root DIR] [settings] [--json]
+      account broker. A new device needs --root-ca and one of --password, --factory-cert with
+      --factory-key, or --code (given again, they make the device anew in DIR).
+  agent-sim fleet (--credentials FILE.csv|FILE.json | --factory-credentials-dir DIR | --codes-file FILE)
+        --root-ca FILE [--count N] [--concurrency C] [--state-root DIR] [settings] [--json]
       Many devices, credentials from the admin API's CSV export or a JSON file. Each keeps its
       state in DIR/{clientId} (default: a new temporary directory); the CA files every device
       gets are hard links to one copy in DIR/@shared.
@@ -61,6 +48,38 @@ Settings (ESF names): --broker-url URL  --account-name NAME  --client-id ID  --u
   Every wait (CONNACK, SUBACK, PUBACK, reply, bundle download, closing) lasts --timeout at most,
   and ends in a retry every --retry-interval or, after --retry-max-attempts, in a failure.
   SIGINT or SIGTERM stops the devices where they are; the fleet then prints its summary.
+
+Zero-touch onboarding (docs/PROTOCOL.md §17-§19):
+  --factory-cert FILE --factory-key FILE
+                          device: the certificate (PEM) a manufacturer CA signed and its key, as
+                          the factory gave them. The device connects to the provision broker
+                          over mqtts with them as its TLS client certificate, no user name or
+                          password; its client id is the certificate's subject CN. Kept in DIR
+                          (factory-cert.pem, factory-key.pem) beside root-ca.pem.
+  --factory-credentials-dir DIR
+                          fleet: DIR/{clientId}.crt and DIR/{clientId}.key for each device,
+                          taken in the order of their names; a CN other than the file's name
+                          is an error
+  --code CODE             device: a provisioning code (1234-5678-9012; spaces and dashes are
+                          allowed): CONNECT user name 'provisioning-code', password the code as
+                          given. The client id is --client-id, or the one the device had, or a
+                          new MAC-like 02:xx:xx:xx:xx:xx (the derived one with --mac)
+  --codes-file FILE       fleet: the admin API's provisioning codes (CSV with id and code
+                          columns, or its JSON), one device per code, its client id a MAC-like
+                          02:xx:xx:xx:xx:xx made from the code's id (the same on every run)
+  --discovery-url https://HOST:PORT
+                          with factory certificates: on first boot (no certificate provisioned
+                          yet) the device asks GET /discovery/v1/assignment there, presenting its
+                          factory certificate and trusting --root-ca, and provisions on the
+                          broker it answers in place of --broker-url; retried like provisioning.
+                          A provisioned device asks with its own certificate and follows its
+                          account broker when that moved. Kept in the device's settings.
+  --factory-reset         device: forget what it learnt (its certificates and keys, chain,
+                          configuration, account, renewal, bundles) and keep what the factory
+                          gave (settings, root, factory certificate and key) and the roots it
+                          learnt; prints what it removed, then boots as new
+  A device prints 'device ID (password|factory certificate|provisioning code…)' first, then
+  '  discovery: …', '  factory-reset: removed …' and each step, and 'device ID is online on URL'.
 
 Staying online (device and fleet; without these a device leaves after its birth message):
   --stay-online SECONDS   stay on the account broker this long after the birth, renewing the
@@ -94,62 +113,6 @@ Exit codes:
   130  stopped by SIGINT, 143 by SIGTERM (after the summary)
 `;
 
-const options = {
-  'state-dir': { type: 'string' },
-  'state-root': { type: 'string' },
-  credentials: { type: 'string' },
-  count: { type: 'string' },
-  concurrency: { type: 'string', default: '50' },
-  'root-ca': { type: 'string' },
-  'broker-url': { type: 'string' },
-  'account-name': { type: 'string' },
-  'client-id': { type: 'string' },
-  username: { type: 'string' },
-  password: { type: 'string' },
-  'activation-key': { type: 'string' },
-  mac: { type: 'string' },
-  serial: { type: 'string' },
-  timeout: { type: 'string' },
-  'retry-interval': { type: 'string' },
-  'retry-max-attempts': { type: 'string' },
-  'no-ca-authentication': { type: 'boolean', default: false },
-  'no-csr': { type: 'boolean', default: false },
-  'factory-reset': { type: 'boolean', default: false },
-  'stay-online': { type: 'string' },
-  renewals: { type: 'string' },
-  'renewal-jitter-max-seconds': { type: 'string' },
-  'fail-jobs': { type: 'boolean', default: false },
-  'refuse-configurations': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  help: { type: 'boolean', default: false },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
-
-function integer(value: string | undefined, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new UsageError(`--${name} takes a whole number, not ${value}`);
-  const parsed = Number(value);
-  if (parsed < min && !(name === 'retry-max-attempts' && parsed === -1)) throw new UsageError(`--${name} must be at least ${min}, not ${value}`);
-  return parsed;
-}
-
-const minimum = { timeout: 1, 'retry-interval': 0, 'retry-max-attempts': 1 } as const;
-
-function settingOverrides(values: Values): Partial<AgentSettings> {
-  const overrides: Record<string, unknown> = {};
-  for (const key of ['broker-url', 'account-name', 'client-id', 'username', 'password', 'activation-key'] as const) {
-    if (values[key] !== undefined) overrides[key] = values[key];
-  }
-  for (const key of ['timeout', 'retry-interval', 'retry-max-attempts'] as const) {
-    const parsed = integer(values[key], key, minimum[key]);
-    if (parsed !== undefined) overrides[key] = parsed;
-  }
-  if (values['no-ca-authentication']) overrides['ca-authentication'] = false;
-  if (values['no-csr']) overrides['use-csr'] = false;
-  return overrides as Partial<AgentSettings>;
-}
-
 /** --stay-online, --renewals, --renewal-jitter-max-seconds, --fail-jobs; undefined when the device leaves after its birth. */
 function stayOptions(
   values: Values,
@@ -179,20 +142,17 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
   if (!stateDir) throw new UsageError('--state-dir is required');
   const stay = stayOptions(values);
   const state = new DeviceState(stateDir);
-  if (!existsSync(join(stateDir, 'settings.json')) || values.password !== undefined) {
-    if (!values['root-ca'] || values.password === undefined) throw new UsageError('a new device needs --root-ca and --password');
-    const settings = settingsFor({
-      mac: values.mac ?? values['client-id'] ?? '',
-      serial: values.serial ?? '0',
-      password: values.password,
-      ...settingOverrides(values),
-    });
-    await toStart(state.initialise(settings, await readFile(values['root-ca'], 'utf8')));
+  const onboarding = await deviceOnboarding(values, stateDir);
+  if (onboarding) await toStart(state.initialise(onboarding.settings, onboarding.trustedRootPem, onboarding.factory));
+  else if (!existsSync(join(stateDir, 'settings.json'))) {
+    throw new UsageError('a new device needs --root-ca and one of --password, --factory-cert with --factory-key, or --code');
   }
   const settings = await toStart(state.settings());
   const say = (line: string): void => {
     if (!values.json) process.stdout.write(`${line}\n`);
   };
+  const factory = await toStart(state.factoryCredentials());
+  say(`device ${settings['client-id']} (${onboardingMethod(settings, factory)}${settings['discovery-url'] ? `, discovery ${settings['discovery-url']}` : ''})`);
   let early: EarlyMessages | undefined;
   let result: Awaited<ReturnType<typeof runDevice>>;
   try {
@@ -262,7 +222,7 @@ async function device(values: Values, signal: AbortSignal): Promise<number> {
         ? `stopped (${String(signal.reason)})`
         : 'provisioning is disabled (enabled=false)';
   say(`device not online: ${reason}`);
-  if (values.json) process.stdout.write(`${JSON.stringify({ status: result.status, reason, attempts: result.attempts })}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ status: result.status, clientId: settings['client-id'], reason, attempts: result.attempts })}\n`);
   return exitCodes.failed;
 }
 
@@ -291,12 +251,12 @@ function printFleetSummary(summary: FleetSummary, json: boolean): void {
 }
 
 async function fleet(values: Values, signal: AbortSignal): Promise<number> {
-  if (!values.credentials || !values['root-ca']) throw new UsageError('fleet needs --credentials and --root-ca');
+  const credentials = await fleetDevices(values);
+  if (!values['root-ca']) throw new UsageError('fleet needs --root-ca');
   const settings = settingOverrides(values);
   const concurrency = integer(values.concurrency, 'concurrency', 1) ?? 50;
-  const credentials = await toStart(readCredentialsFile(values.credentials));
   const count = integer(values.count, 'count', 0) ?? credentials.length;
-  if (count > credentials.length) throw new UsageError(`--count ${count}: the credentials file has only ${credentials.length} devices`);
+  if (count > credentials.length) throw new UsageError(`--count ${count}: there are only ${credentials.length} devices`);
   const trustedRootPem = await toStart(readFile(values['root-ca'], 'utf8'));
   const stateRoot = values['state-root'] ?? (await toStart(mkdtemp(join(tmpdir(), 'agent-sim-fleet-'))));
   const stay = stayOptions(values);

@@ -9,7 +9,7 @@ export interface DeviceCredentials {
 }
 
 /** Splits one CSV line (RFC 4180 quoting). */
-function splitCsvLine(line: string): string[] {
+export function splitCsvLine(line: string): string[] {
   const cells: string[] = [];
   let cell = '';
   let quoted = false;

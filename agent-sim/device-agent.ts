@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { connectToAccountBroker } from './account-session.ts';
 import type { DeviceState } from './device-state.ts';
+import { followAccountBroker, provisionBrokerFromDiscovery } from './discovery-step.ts';
 import { makeDeviceKey, provisionAttempt, worthAnotherBroker, type Step } from './provisioning-flow.ts';
 
 export type DeviceRunResult =
@@ -13,7 +14,11 @@ export type DeviceRunResult =
 
 export interface RunDeviceOptions {
   readonly factoryReset?: boolean;
-  readonly onStep?: (step: Step | 'retry' | 'account' | 'reprovision', detail?: string) => void;
+  /**
+   * Hears each step: 'factory-reset' with what it removed, 'discovery' with what cloud discovery
+   * answered (PROTOCOL.md §19), the provisioning steps, 'account' when it goes to its account broker.
+   */
+  readonly onStep?: (step: Step | 'retry' | 'account' | 'reprovision' | 'factory-reset' | 'discovery', detail?: string) => void;
   /** Stops the run: the wait in progress ends at once and the result is `stopped`. */
   readonly signal?: AbortSignal;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -62,7 +67,11 @@ export function badCredentialsWaitMs(retryIntervalMs: number, streak: number): n
 export async function runDevice(state: DeviceState, options: RunDeviceOptions = {}): Promise<DeviceRunResult> {
   const sleep = options.sleep ?? defaultSleep;
   let settings = await state.settings();
-  if (options.factoryReset) settings = await state.factoryReset(settings);
+  if (options.factoryReset) {
+    const reset = await state.factoryReset(settings);
+    settings = reset.settings;
+    options.onStep?.('factory-reset', reset.removed.length > 0 ? `removed ${reset.removed.join(', ')}` : 'nothing to remove');
+  }
   let reprovision = options.reprovision === true;
   // An expired certificate cannot renew on the account broker (CERT-V1): back to the provision
   // broker with the credentials it was provisioned with, as on first boot.
@@ -78,6 +87,19 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
   if (!settings.provisioned) {
     if (!settings.enabled) return { status: 'disabled', attempts: 0 };
     const trustedRootPem = await state.trustedRoot();
+    const factory = await state.factoryCredentials();
+    let provisionSettings = settings;
+    if (settings['discovery-url']) {
+      const choice = await provisionBrokerFromDiscovery(state, settings, factory, {
+        forever: reprovision,
+        sleep,
+        ...(options.signal ? { signal: options.signal } : {}),
+        note: (detail) => options.onStep?.('discovery', detail),
+      });
+      if (choice.status === 'stopped') return { status: 'stopped', attempts };
+      if (choice.status === 'failed') return { status: 'failed', reason: choice.reason, attempts };
+      provisionSettings = { ...settings, 'broker-url': choice.brokerUrl };
+    }
     let requestId = randomUUID();
     let badCredentialsStreak = 0;
     const deviceKey = settings['use-csr'] ? makeDeviceKey() : null;
@@ -86,8 +108,9 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
       if (options.signal?.aborted) return { status: 'stopped', attempts };
       attempts += 1;
       const outcome = await provisionAttempt({
-        settings,
+        settings: provisionSettings,
         state,
+        factory,
         trustedRootPem,
         learntRootPems: state.learntRoots(),
         requestId,
@@ -116,6 +139,9 @@ export async function runDevice(state: DeviceState, options: RunDeviceOptions = 
     settings = { ...settings, provisioned: true, enabled: false };
     await state.saveSettings(settings);
     provisionedNow = true;
+  }
+  if (!provisionedNow && settings['discovery-url']) {
+    await followAccountBroker(state, settings, options.signal, (detail) => options.onStep?.('discovery', detail));
   }
   options.onStep?.('account');
   // The account broker may be briefly unavailable (CONNACK 3, refused connection): retry like provisioning.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { configurationHash } from '../protocol/configuration-hash.ts';
 import type { ProvisionResult } from '../protocol/messages.ts';
 import type { RenewalResult } from '../protocol/renewal.ts';
+import type { FactoryCredentials } from './factory-credentials.ts';
 import type { AgentSettings } from './settings.ts';
 import type { SharedFiles } from './shared-files.ts';
 
@@ -44,6 +45,18 @@ export interface DeviceStateOptions {
 /** Where the roots a device learnt (PROTOCOL.md §7, "A new root") are kept, beside the factory's root-ca.pem. */
 const learntRootsFile = 'learnt-roots.pem';
 
+/** What the factory gave a device for zero-touch onboarding (factory-credentials.ts), kept like root-ca.pem. */
+const factoryCertificateFile = 'factory-cert.pem';
+const factoryKeyFile = 'factory-key.pem';
+
+/**
+ * What provisioning, renewals and update jobs leave in the state directory: what a factory reset
+ * removes. Everything else there is the factory's (settings.json, root-ca.pem, the factory
+ * certificate and key) or kept by the protocol's rule (learnt-roots.pem, PROTOCOL.md §7).
+ */
+const learntFiles = ['chain.pem', 'signing.pem', 'configuration.json', 'account.json', 'current.json', 'renewal.json'];
+const learntPattern = /^client(-[0-9a-f]+)?\.(pem|key)$|\.tmp$/;
+
 /** The PEM certificates of a text, each with its END line and a newline. */
 function pemBlocks(text: string): string[] {
   return [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)].map((match) =>
@@ -54,7 +67,9 @@ function pemBlocks(text: string): string[] {
 /**
  * What a device keeps in its flash, as files in one directory: settings.json, root-ca.pem (given
  * at the factory), and after provisioning client.pem, client.key, chain.pem, signing.pem,
- * configuration.json, account.json, current.json and bundles/. A renewal (CERT-V1) adds its
+ * configuration.json, account.json, current.json and bundles/. A device onboarded with a factory
+ * certificate (docs/PROTOCOL.md §17) holds it and its key from the factory too: factory-cert.pem
+ * and factory-key.pem. A renewal (CERT-V1) adds its
  * pending request (renewal.json, with the new key) and then the new pair client-{serial}.pem and
  * .key beside the old one; current.json says which pair is in use. Roots learnt from a provision
  * or renewal result during a root rollover go to learnt-roots.pem (one file replaced whole), and
@@ -124,10 +139,27 @@ export class DeviceState {
     await this.write(name, content, mode);
   }
 
-  async initialise(settings: AgentSettings, trustedRootPem: string): Promise<void> {
+  /**
+   * What the factory writes: the settings, the root, and for a device onboarded with a factory
+   * certificate that certificate and its key (a device given none has none: a password or code
+   * device initialised over a factory-certificate one must not go on presenting it).
+   */
+  async initialise(settings: AgentSettings, trustedRootPem: string, factory?: FactoryCredentials): Promise<void> {
     await mkdir(this.directory, { recursive: true, mode: 0o700 });
     await this.write('settings.json', JSON.stringify(settings, null, 2));
     await this.writeCommon('root-ca.pem', trustedRootPem, 0o644);
+    if (factory) {
+      await this.write(factoryCertificateFile, factory.certPem, 0o644);
+      await this.write(factoryKeyFile, factory.keyPem);
+    } else {
+      await Promise.all([rm(this.path(factoryCertificateFile), { force: true }), rm(this.path(factoryKeyFile), { force: true })]);
+    }
+  }
+
+  /** The factory certificate and key (factory-cert.pem, factory-key.pem), or null for a device given a password or code. */
+  async factoryCredentials(): Promise<FactoryCredentials | null> {
+    if (!existsSync(this.path(factoryCertificateFile))) return null;
+    return { certPem: this.read(factoryCertificateFile), keyPem: this.read(factoryKeyFile) };
   }
 
   async settings(): Promise<AgentSettings> {
@@ -310,16 +342,27 @@ export class DeviceState {
     }
   }
 
-  /** Factory reset: forget everything provisioning delivered, keep settings and root. */
-  async factoryReset(settings: AgentSettings): Promise<AgentSettings> {
-    for (const name of ['chain.pem', 'signing.pem', 'configuration.json', 'account.json', 'current.json', 'renewal.json']) {
-      await rm(this.path(name), { force: true });
-    }
-    await this.removePairsOtherThan([]);
-    await rm(join(this.directory, 'bundles'), { recursive: true, force: true });
+  /**
+   * The account broker moved (cloud discovery answered `account` with another URL, PROTOCOL.md
+   * §19): account.json names the new one, for this connection and every later one.
+   */
+  async moveAccountBroker(brokerUrl: string): Promise<void> {
+    await this.write('account.json', JSON.stringify({ ...this.accountNext(), brokerUrl }, null, 2));
+  }
+
+  /**
+   * Factory reset: forget everything the device learnt (certificates and keys, chain, signing
+   * certificate, configuration, account, renewal, bundles, half-written files) and keep what the
+   * factory gave (settings, root, factory certificate and key) and the roots learnt, as PROTOCOL.md
+   * §7 says (the factory root alone may no longer be enough). Returns the settings of a first boot
+   * and the names removed, sorted (bundles/ as one name).
+   */
+  async factoryReset(settings: AgentSettings): Promise<{ settings: AgentSettings; removed: string[] }> {
+    const removed = (await readdir(this.directory)).filter((name) => learntFiles.includes(name) || learntPattern.test(name) || name === 'bundles').sort();
+    for (const name of removed) await rm(this.path(name), { recursive: true, force: true });
     const reset = { ...settings, enabled: true, provisioned: false };
     await this.saveSettings(reset);
-    return reset;
+    return { settings: reset, removed };
   }
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DeviceCredentials } from './credentials-source.ts';
+import type { FactoryDevice } from './factory-credentials.ts';
 import { runDevice } from './device-agent.ts';
 import { DeviceState } from './device-state.ts';
 import { closeWithin } from './mqtt-waits.ts';
@@ -9,7 +10,8 @@ import { defaultSettings, type AgentSettings } from './settings.ts';
 import { summariseLatencies, type LatencySummary } from './statistics.ts';
 
 export interface FleetOptions {
-  readonly credentials: readonly DeviceCredentials[];
+  /** Each device's provisioning credentials: a user name and password (a provisioning code is one), or a factory certificate. */
+  readonly credentials: readonly (DeviceCredentials | FactoryDevice)[];
   /** How many of the credentials to use (default: all). */
   readonly count?: number;
   readonly concurrency: number;
@@ -20,7 +22,9 @@ export interface FleetOptions {
    * hard links to one copy in stateRoot/@shared.
    */
   readonly stateRoot: string;
-  readonly settings?: Partial<Pick<AgentSettings, 'account-name' | 'timeout' | 'retry-interval' | 'retry-max-attempts' | 'use-csr' | 'ca-authentication'>>;
+  readonly settings?: Partial<
+    Pick<AgentSettings, 'account-name' | 'timeout' | 'retry-interval' | 'retry-max-attempts' | 'use-csr' | 'ca-authentication' | 'discovery-url'>
+  >;
   readonly onProgress?: (provisioned: number, failed: number, renewals?: RenewalProgress) => void;
   /**
    * Each device stays on its account broker after its birth, renewing its certificate (CERT-V1),
@@ -79,15 +83,16 @@ export interface FleetSummary {
   readonly renewals?: RenewalSummary;
 }
 
-function deviceSettings(credentials: DeviceCredentials, index: number, options: FleetOptions): AgentSettings {
+function deviceSettings(credentials: DeviceCredentials | FactoryDevice, index: number, options: FleetOptions): AgentSettings {
   return {
     ...defaultSettings,
     ...options.settings,
     'broker-url': options.brokerUrl,
     'client-id': credentials.clientId,
-    username: credentials.username,
-    password: credentials.password,
-    ...(credentials.activationKey ? { 'activation-key': credentials.activationKey } : {}),
+    // A device with a factory certificate sends neither (PROTOCOL.md §17).
+    username: 'factory' in credentials ? '' : credentials.username,
+    password: 'factory' in credentials ? '' : credentials.password,
+    ...('activationKey' in credentials && credentials.activationKey ? { 'activation-key': credentials.activationKey } : {}),
     mac: credentials.clientId,
     serial: `SIM-${index}`,
     model: 'agent-sim',
@@ -149,7 +154,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetSummary> {
       const deviceStart = Date.now();
       running.set(credentials.clientId, 'start');
       try {
-        await state.initialise(settings, options.trustedRootPem);
+        await state.initialise(settings, options.trustedRootPem, 'factory' in credentials ? credentials.factory : undefined);
         let early: EarlyMessages | undefined;
         const result = await runDevice(state, {
           ...(options.signal ? { signal: options.signal } : {}),

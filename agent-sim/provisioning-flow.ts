@@ -9,7 +9,8 @@ import { provisionCompleteTopic, provisionRequestTopic, replyFilter } from '../p
 import type { DeviceState } from './device-state.ts';
 import { answerWithin, closeWithin, connectWithin, dropConnection, StoppedError } from './mqtt-waits.ts';
 import { ReplyWaiter } from './reply-waiter.ts';
-import { trustOnlyTls } from './tls-contexts.ts';
+import type { FactoryCredentials } from './factory-credentials.ts';
+import { clientCertificateTls, trustOnlyTls } from './tls-contexts.ts';
 import { UntrustedReplyError, verifyReply, type TrustOptions } from './reply-verification.ts';
 import { learnNextRoot } from './root-learning.ts';
 import type { AgentSettings } from './settings.ts';
@@ -45,6 +46,8 @@ export interface AttemptContext {
   /** Same across attempts until one succeeds: a repeated request.id gets the same certificate. */
   readonly requestId: string;
   readonly deviceKey: KeyObject | null;
+  /** The factory certificate (PROTOCOL.md §17): presented as the TLS client certificate, in place of a user name and password. */
+  readonly factory?: FactoryCredentials | null;
   readonly onStep?: (step: Step, detail?: string) => void;
   /** Stops the attempt: its connection is dropped and its downloads aborted. */
   readonly signal?: AbortSignal;
@@ -193,12 +196,14 @@ async function connectToSomeBroker(context: AttemptContext): Promise<MqttClient>
         url,
         {
           clientId: settings['client-id'],
-          username: settings.username,
-          password: settings.password,
           clean: true,
           protocolVersion: 4,
           // mqtt.js hands its options to tls.connect: the verification is that of `ca: [trustedRootPem, ...learntRootPems]`.
-          ...trustOnlyTls(context.trustedRootPem, context.learntRootPems),
+          // A device with a factory certificate sends no user name and no password: the broker
+          // takes the password path whenever a password comes (PROTOCOL.md §17).
+          ...(context.factory
+            ? clientCertificateTls(context.factory, context.trustedRootPem, context.learntRootPems)
+            : { username: settings.username, password: settings.password, ...trustOnlyTls(context.trustedRootPem, context.learntRootPems) }),
         },
         settings.timeout,
         context.signal,

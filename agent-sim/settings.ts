@@ -13,10 +13,20 @@ export interface AgentSettings {
   readonly 'broker-url': string;
   /** The provisioning account shared by devices being provisioned. */
   readonly 'account-name': string;
-  /** Provisioning user name; default: the client id, as the admin API creates it when the operator names none. */
+  /**
+   * Provisioning user name; default: the client id, as the admin API creates it when the operator
+   * names none. 'provisioning-code' for a device given a provisioning code (PROTOCOL.md §18), the
+   * code then being the password. Empty for a device with a factory certificate (§17): it sends
+   * neither, its certificate says who it is.
+   */
   readonly username: string;
   readonly password: string;
   readonly 'activation-key'?: string;
+  /**
+   * Cloud discovery (https://host:port, PROTOCOL.md §19): a device with a factory certificate asks
+   * it on first boot which provision broker to use, in place of `broker-url`.
+   */
+  readonly 'discovery-url'?: string;
   /** MQTT client id; default: the MAC in upper case without ':'. */
   readonly 'client-id': string;
   /**

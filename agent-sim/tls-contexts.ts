@@ -1,5 +1,6 @@
 import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import { ContentCache } from '../protocol/content-cache.ts';
+import type { FactoryCredentials } from './factory-credentials.ts';
 
 const trustOnly = new ContentCache<SecureContext>(8);
 
@@ -13,4 +14,19 @@ const trustOnly = new ContentCache<SecureContext>(8);
 export function trustOnlyTls(trustedRootPem: string, learntRootPems: readonly string[] = []): Pick<ConnectionOptions, 'secureContext'> {
   const roots = [trustedRootPem, ...learntRootPems];
   return { secureContext: trustOnly.get(roots.join(''), () => createSecureContext({ ca: roots })) };
+}
+
+/**
+ * The TLS settings of a connection that presents a client certificate other than through mqtt.js's
+ * own options: the factory certificate to the provision broker and to cloud discovery, or the
+ * operational one to cloud discovery (docs/PROTOCOL.md §17 and §19), trusting the same roots as
+ * trustOnlyTls. Each device has its own certificate, so each connection gets its own context: a
+ * cache shared by a fleet would hold one entry per device and hit none.
+ */
+export function clientCertificateTls(
+  factory: FactoryCredentials,
+  trustedRootPem: string,
+  learntRootPems: readonly string[] = [],
+): Pick<ConnectionOptions, 'secureContext'> {
+  return { secureContext: createSecureContext({ ca: [trustedRootPem, ...learntRootPems], cert: factory.certPem, key: factory.keyPem }) };
 }
