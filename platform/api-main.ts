@@ -4,6 +4,7 @@
  * signs the CRL with it.
  */
 import { createApiApp } from '../api/app.ts';
+import { provisioningCodeKeys } from '../crypto/provisioning-code-hash.ts';
 import { initAdminToken } from '../api/api-tokens.ts';
 import { ApiTokenAuthenticator } from '../api/auth.ts';
 import { BundleDownloadTokens } from '../api/bundle-download-tokens.ts';
@@ -70,6 +71,7 @@ await runService('api', async (config, log) => {
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens: new BundleDownloadTokens(secrets.bundleToken),
       webhookSecrets,
+      provisioningCodeKeys: provisioningCodeKeys(secrets.deviceKey),
       adminTokens: new ApiTokenAuthenticator(store, config),
       // Every broker process hears the renew-now channel and tells the devices connected to it.
       renewals: renewNowChannelPublisher({ redis, redisKeyPrefix: config.redisKeyPrefix, log: log.child({ component: 'renew-now-channel' }) }),

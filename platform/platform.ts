@@ -147,6 +147,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger, options
       log,
       bundleStorage: await BundleStorage.open(config.dataDir),
       downloadTokens,
+      provisioningCodeKeys: codeKeys,
       adminTokens: new ApiTokenAuthenticator(store, config),
       crl: (issuingCaId) => crl.current(issuingCaId),
       sessions,
