@@ -11,11 +11,44 @@ export interface FactoryAdmission {
   readonly group: EnrollmentGroup;
 }
 
+/**
+ * The manufacturer CA list of one broker process, kept a few seconds: every factory CONNECT reads
+ * it and it changes rarely. A CA registered or enabled takes effect within `ttlMs`; one disabled or
+ * deleted at once, since the session-end notice that says so makes the list be read again
+ * (forget(), broker/provision-broker.ts).
+ */
+export class TrustAnchorCache {
+  private cached: { readonly list: Promise<readonly FactoryTrustAnchor[]>; readonly readAt: number } | null = null;
+
+  constructor(
+    private readonly store: Pick<ProvisionStore, 'listManufacturerCas'>,
+    private readonly now: () => number,
+    private readonly ttlMs = 5_000,
+  ) {}
+
+  list(): Promise<readonly FactoryTrustAnchor[]> {
+    const at = this.now();
+    if (!this.cached || at - this.cached.readAt >= this.ttlMs || at < this.cached.readAt) {
+      const list = this.store.listManufacturerCas();
+      this.cached = { list, readAt: at };
+      // A failed read is not kept: the next CONNECT reads again.
+      list.catch(() => {
+        if (this.cached?.list === list) this.cached = null;
+      });
+    }
+    return this.cached.list;
+  }
+
+  /** The next CONNECT reads the list again. */
+  forget(): void {
+    this.cached = null;
+  }
+}
+
 export interface FactoryCertificateCheckOptions {
-  readonly store: Pick<ProvisionStore, 'listManufacturerCas' | 'getFactoryCertificateBlock' | 'listEnrollmentGroups' | 'getDeviceAssignment'>;
+  readonly store: Pick<ProvisionStore, 'getFactoryCertificateBlock' | 'listEnrollmentGroups' | 'getDeviceAssignment'>;
+  readonly trustAnchors: TrustAnchorCache;
   readonly now: () => number;
-  /** How long the manufacturer CA list is kept per process (default 5 s): a CA registered or disabled takes effect within it. */
-  readonly caCacheMs?: number;
 }
 
 /** Groups read per page; a CA has few. */
@@ -31,25 +64,10 @@ const groupPage = 1000;
  * - an enrollment group on that CA takes it (store/enrollment-rules.ts chooseEnrollmentGroup, an
  *   operator's assignment first): else ENROLLMENT_REFUSED with the reason.
  * Blocks, groups and assignments are read at each CONNECT, so an operator's change holds at the
- * next one; the CA list is kept a few seconds (it is read by every factory CONNECT and changes rarely).
+ * next one; the CA list is kept a few seconds (TrustAnchorCache).
  */
 export function createFactoryCertificateCheck(options: FactoryCertificateCheckOptions) {
   const { store, now } = options;
-  const caCacheMs = options.caCacheMs ?? 5_000;
-  let anchors: { readonly list: Promise<readonly FactoryTrustAnchor[]>; readonly readAt: number } | null = null;
-
-  function trustAnchors(): Promise<readonly FactoryTrustAnchor[]> {
-    const at = now();
-    if (!anchors || at - anchors.readAt >= caCacheMs || at < anchors.readAt) {
-      const list = store.listManufacturerCas();
-      anchors = { list, readAt: at };
-      // A failed read is not kept: the next CONNECT reads again.
-      list.catch(() => {
-        if (anchors?.list === list) anchors = null;
-      });
-    }
-    return anchors.list;
-  }
 
   async function groupsOf(manufacturerCaId: string): Promise<EnrollmentGroup[]> {
     const groups: EnrollmentGroup[] = [];
@@ -62,7 +80,7 @@ export function createFactoryCertificateCheck(options: FactoryCertificateCheckOp
 
   return async function admit(clientId: string, peer: X509Certificate): Promise<FactoryAdmission> {
     const at = now();
-    const verdict = verifyFactoryCertificate(peer, await trustAnchors(), at);
+    const verdict = verifyFactoryCertificate(peer, await options.trustAnchors.list(), at);
     if (!verdict.ok) throw new PlatformError('CERTIFICATE_INVALID', { detail: verdict.reason });
     const { identity } = verdict;
     if (identity.clientId !== clientId) throw new PlatformError('CERTIFICATE_INVALID', { detail: 'clientId is not the certificate CN' });

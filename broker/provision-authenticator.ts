@@ -10,7 +10,7 @@ import type { BruteForceGuard, ConnectSource } from './brute-force-guard.ts';
 import type { CodeFailureBudget } from './code-failure-budget.ts';
 import { addressKeyOf } from './connection-limits.ts';
 import { enrollmentRequestFor, type EnrollmentRequestOptions } from './enrollment-requests.ts';
-import { createFactoryCertificateCheck } from './factory-certificate-authenticator.ts';
+import { createFactoryCertificateCheck, type TrustAnchorCache } from './factory-certificate-authenticator.ts';
 import { createProvisioningCodeCheck } from './provisioning-code-authenticator.ts';
 import type { SessionFacts } from './session-terminator.ts';
 import { deviceNamespacesOnProvisionBroker, type BrokerPrincipal } from './topic-acl.ts';
@@ -35,6 +35,8 @@ export interface EnrollmentSettings {
   readonly codeFailures: CodeFailureBudget;
   /** The validity of a request made on the fly, as the API's default. */
   readonly requestDefaultValidityDays: number;
+  /** The manufacturer CAs factory certificates are checked against. */
+  readonly trustAnchors: TrustAnchorCache;
 }
 
 export interface InternalCredentials {
@@ -122,7 +124,7 @@ export function createProvisionAuthenticator(options: ProvisionAuthenticatorOpti
   }
 
   const requests: EnrollmentRequestOptions = { store: options.store, config: options.enrollment, now };
-  const admitFactory = createFactoryCertificateCheck({ store: options.store, now });
+  const admitFactory = createFactoryCertificateCheck({ store: options.store, trustAnchors: options.enrollment.trustAnchors, now });
   const codes = createProvisioningCodeCheck({
     store: options.store,
     keys: options.enrollment.codeKeys,

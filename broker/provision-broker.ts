@@ -9,6 +9,7 @@ import { closeBrokerBackends, type BrokerBackends } from './shared-state.ts';
 import { installBrokerHooks } from './aedes-hooks.ts';
 import { BruteForceGuard } from './brute-force-guard.ts';
 import { CodeFailureBudget } from './code-failure-budget.ts';
+import { TrustAnchorCache } from './factory-certificate-authenticator.ts';
 import { releaseNumberCache } from './connection-footprint.ts';
 import { listenMqtt, packetLimitFor, type MqttListener } from './listeners.ts';
 import { createProvisionAuthenticator, type InternalCredentials } from './provision-authenticator.ts';
@@ -89,6 +90,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     baseDelayMs: config.authFailureDelayMs,
     now: options.now ?? Date.now,
   });
+  const trustAnchors = new TrustAnchorCache(store, Date.now);
   const authenticate = createProvisionAuthenticator({
     store,
     provisioningAccount: config.provisioningAccount,
@@ -99,6 +101,7 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
       // A bound on guessing like the guard, on the guard's clock.
       codeFailures: new CodeFailureBudget(config.provisioningCodeFailuresPerMinute, options.now ?? Date.now),
       requestDefaultValidityDays: config.requestDefaultValidityDays,
+      trustAnchors,
     },
     onRefused: (attempt, error, reason) => {
       brokerLog.info({ clientId: attempt.clientId, address: attempt.remoteAddress, code: error.code, connack: error.connackCode, reason }, 'CONNECT refused');
@@ -122,7 +125,17 @@ export async function startProvisionBroker(options: ProvisionBrokerOptions): Pro
     retained: 'refuse',
     log: brokerLog,
   });
-  const sessions = new SessionTerminator({ broker: 'provision', aedes, principals, store, log: brokerLog });
+  const sessions = new SessionTerminator({
+    broker: 'provision',
+    aedes,
+    principals,
+    store,
+    log: brokerLog,
+    // A CA disabled or deleted: the next factory CONNECT must not be admitted by the list kept here.
+    onNotice: (notice) => {
+      if (notice.kind === 'manufacturer-ca') trustAnchors.forget();
+    },
+  });
   aedes.on('clientError', (client, error) => brokerLog.debug({ clientId: client.id, err: error.message }, 'client error'));
 
   const listeners: MqttListener[] = [];

@@ -90,6 +90,8 @@ export interface SessionTerminatorOptions {
   readonly principals: PrincipalRegistry<SessionPrincipal>;
   readonly store: Pick<ProvisionStore, 'appendAudit'>;
   readonly log: Logger;
+  /** Told of each notice before its sessions are ended (what the broker keeps about credentials may have to be read again). */
+  readonly onNotice?: (notice: SessionEndNotice) => void;
 }
 
 /**
@@ -111,6 +113,7 @@ export class SessionTerminator {
 
   /** Ends the sessions the notice concerns on this broker; resolves once they are closed. */
   end(notice: SessionEndNotice): Promise<number> {
+    this.#options.onNotice?.(notice);
     return this.#endMatching(notice);
   }
 

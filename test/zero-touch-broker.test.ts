@@ -274,6 +274,22 @@ describe('provision broker: factory certificates', () => {
     const refused = await fixture.platform.store.listAudit({ clientId: fd.clientId, type: 'connect.refused' });
     assert.equal(refused.items[0]?.detail['code'], 'FACTORY_CERTIFICATE_BLOCKED');
   });
+
+  // Last: it disables the CA the other cases use.
+  it('refuses at once a device whose CA was disabled and its sessions ended, not after the CA list kept by the broker ages', async () => {
+    const store = fixture.platform.store;
+    const fd = device('zt-fd-ca-off');
+    const live = await connectFactory(fixture, fd); // the broker now holds the CA list, with the CA enabled
+    try {
+      const current = (await store.getManufacturerCa(ca.id))!;
+      await store.updateManufacturerCa(ca.id, current.version, { enabled: false });
+      await fixture.platform.sessions.endSessions({ kind: 'manufacturer-ca', manufacturerCaId: ca.id, cause: 'disabled' });
+      await closed(live);
+    } finally {
+      await live.endAsync();
+    }
+    assert.equal(await expectRefused(fd, 5, 'CERTIFICATE_INVALID'), 'its manufacturer CA is disabled');
+  });
 });
 
 describe('provision broker: factory refusals lock out like wrong passwords', () => {
