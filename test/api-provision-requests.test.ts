@@ -92,6 +92,13 @@ describe('Admin API: provision requests', () => {
       assert.equal((await create({ clientId: 'a$b-é' })).status, 201);
     });
 
+    it('Should refuse the user name reserved for provisioning codes: no password could ever open such a request', async () => {
+      const { status, body } = await create({ clientId: 'reserved-name', username: 'provisioning-code' });
+      assert.equal(status, 400);
+      assert.equal(body.errors[0].path, 'body/username');
+      assert.equal((await create({ clientId: 'reserved-name', username: 'provisioning-codes' })).status, 201);
+    });
+
     it('Should refuse bad values: expiry before activation, -1 attempts, ten bundles, a foreign configuration', async () => {
       const early = await create({ clientId: 'dev-bad-1', activatesOn: '2030-01-02T00:00:00Z', expiresOn: '2030-01-01T00:00:00Z' });
       assert.equal(early.status, 400);

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { provisioningCodeUsername } from '../../protocol/enrollment.ts';
 import { jobStatuses, requestStatuses } from '../../store/types.ts';
 import { bundleIdListSchema } from './accounts.ts';
 import { categoryNameSchema, maxTags, tagListSchema } from './categories.ts';
@@ -20,7 +21,9 @@ const usernameSchema = Type.String({
   minLength: 1,
   maxLength: 256,
   pattern: '^[^\\u0000-\\u001F\\u007F-\\u009F]+$',
-  description: 'MQTT user name the device connects with (default: the clientId).',
+  // Reserved: a CONNECT with this user name is a provisioning code's (PROTOCOL.md §18), never a request's password.
+  not: { const: provisioningCodeUsername },
+  description: `MQTT user name the device connects with (default: the clientId); not \`${provisioningCodeUsername}\`, which is reserved for provisioning codes.`,
 });
 
 const passwordSchema = Type.String({

@@ -1334,7 +1334,7 @@ export interface components {
        * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
        */
       clientId: string;
-      /** @description MQTT user name the device connects with (default: the clientId). */
+      /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
       username: string;
       hasActivationKey: boolean;
       /**
@@ -1403,7 +1403,7 @@ export interface components {
          * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
          */
         clientId: string;
-        /** @description MQTT user name the device connects with (default: the clientId). */
+        /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
         username: string;
         hasActivationKey: boolean;
         /**
@@ -1514,7 +1514,7 @@ export interface components {
        * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
        */
       clientId: string;
-      /** @description MQTT user name the device connects with (default: the clientId). */
+      /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
       username?: string;
       /** @description MQTT password (default: a generated 32-character secret). Stored only as a hash. */
       password?: string;
@@ -1578,7 +1578,7 @@ export interface components {
        * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
        */
       clientId: string;
-      /** @description MQTT user name the device connects with (default: the clientId). */
+      /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
       username: string;
       hasActivationKey: boolean;
       /**
@@ -1651,7 +1651,7 @@ export interface components {
          * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
          */
         clientId: string;
-        /** @description MQTT user name the device connects with (default: the clientId). */
+        /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
         username?: string;
         /** @description MQTT password (default: a generated 32-character secret). Stored only as a hash. */
         password?: string;
@@ -1726,7 +1726,7 @@ export interface components {
          * @description 1 to 128 bytes of UTF-8 in Unicode normalization form C; no '/', '+', '#', control or format characters (such as U+202E or U+200B), invisible characters, whitespace other than a space, noncharacters or U+FFFD; must not start with '$'. The brokers apply the same rule at CONNECT (CONNACK 2).
          */
         clientId: string;
-        /** @description MQTT user name the device connects with (default: the clientId). */
+        /** @description MQTT user name the device connects with (default: the clientId); not `provisioning-code`, which is reserved for provisioning codes. */
         username: string;
         hasActivationKey: boolean;
         /**
