@@ -66,8 +66,3 @@ export const enrollmentCreator = {
 export function provisioningCodeIdOf(createdBy: string): string | null {
   return createdBy.startsWith('provisioning-code:') ? createdBy.slice('provisioning-code:'.length) : null;
 }
-
-/** The enrollment group a request was made for, or null. */
-export function enrollmentGroupIdOf(createdBy: string): string | null {
-  return createdBy.startsWith('enrollment-group:') ? createdBy.slice('enrollment-group:'.length) : null;
-}

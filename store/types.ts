@@ -36,20 +36,15 @@ export type { NewWebhook, Webhook, WebhookAttempt, WebhookPatch } from './webhoo
 import type { EnrollmentStoreMethods } from './enrollment-types.ts';
 export type {
   DeviceAssignment,
-  DeviceAssignmentInput,
   EnrollmentGroup,
-  EnrollmentGroupFilter,
   EnrollmentGroupPatch,
   EnrollmentStoreMethods,
   FactoryCertificateBlock,
   ManufacturerCa,
-  ManufacturerCaPatch,
   NewEnrollmentGroup,
   NewManufacturerCa,
   NewProvisioningCode,
   ProvisioningCode,
-  ProvisioningCodeFilter,
-  ProvisioningCodeStatus,
 } from './enrollment-types.ts';
 
 export const requestStatuses = ['ENABLED', 'DISABLED'] as const;
@@ -566,6 +561,15 @@ export interface ProvisionStore extends EnrollmentStoreMethods {
    * made meanwhile by another process (its revocation).
    */
   replaceSetting(key: string, expected: string, value: string): Promise<boolean>;
+
+  /**
+   * Returns once the writes this process made so far are held by the configured number of Redis
+   * replicas (WAIT, PROVISIO_REDIS_WAIT_REPLICAS): called before a reply tells a device what those
+   * writes say, so that a failover to a replica cannot take back what the device was told
+   * (replication is asynchronous). STORE_UNAVAILABLE when fewer acknowledge in time. SQLite, or
+   * no replicas asked for: at once.
+   */
+  awaitReplication(): Promise<void>;
 
   close(): Promise<void>;
 }
