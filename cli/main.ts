@@ -8,8 +8,12 @@ import { auditGroup } from './commands/audit.ts';
 import { categoriesGroup } from './commands/categories.ts';
 import { certsGroup } from './commands/certs.ts';
 import { configurationsGroup } from './commands/configurations.ts';
+import { deviceAssignmentsGroup } from './commands/device-assignments.ts';
 import { devicesGroup } from './commands/devices.ts';
+import { enrollmentGroupsGroup } from './commands/enrollment-groups.ts';
 import { jobsGroup } from './commands/jobs.ts';
+import { manufacturerCasGroup } from './commands/manufacturer-cas.ts';
+import { codesGroup } from './commands/provisioning-codes.ts';
 import { renewGroup } from './commands/renew.ts';
 import { requestsGroup } from './commands/requests.ts';
 import { resolveConnection } from './connection.ts';
@@ -22,6 +26,10 @@ export { exitCodes } from './exit-codes.ts';
 const groups: readonly CommandGroup[] = [
   accountsGroup,
   requestsGroup,
+  codesGroup,
+  enrollmentGroupsGroup,
+  manufacturerCasGroup,
+  deviceAssignmentsGroup,
   devicesGroup,
   categoriesGroup,
   configurationsGroup,
@@ -31,11 +39,14 @@ const groups: readonly CommandGroup[] = [
   auditGroup,
 ];
 
+/** The widest group name: the summaries line up after it, two spaces on. */
+const groupNameWidth = Math.max(...groups.map((group) => group.name.length));
+
 const usage = `provisio: the admin CLI of a provisio platform, over its HTTP API (GET /api/v1/openapi.json)
 
 Usage: provisio GROUP COMMAND [options]
 
-${groups.map((group) => `  ${group.name.padEnd(15)} ${group.summary}`).join('\n')}
+${groups.map((group) => `  ${group.name.padEnd(groupNameWidth + 1)} ${group.summary}`).join('\n')}
 
 Run \`provisio GROUP --help\` for its commands, \`provisio GROUP COMMAND --help\` for their options.
 
