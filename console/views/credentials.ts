@@ -6,7 +6,8 @@ export interface Credentials {
   readonly activationKey?: string;
 }
 
-async function copy(text: string, status: HTMLElement): Promise<void> {
+/** Copies `text` to the clipboard and says so in `status` (or why not: the page may not be allowed to). */
+export async function copyText(text: string, status: HTMLElement): Promise<void> {
   try {
     await navigator.clipboard.writeText(text);
     status.textContent = 'Copied.';
@@ -30,7 +31,7 @@ export function credentialsPanel(clientId: string, credentials: Credentials, onD
         'dd',
         {},
         h('code', { 'data-credential': label.toLowerCase().replace(/\s+/g, '-') }, value),
-        button(`Copy ${label.toLowerCase()}`, () => void copy(value, status)),
+        button(`Copy ${label.toLowerCase()}`, () => void copyText(value, status)),
       ),
     );
   const panel = h(

@@ -4,7 +4,9 @@ import { auditView } from './audit.ts';
 import { batchView } from './batch.ts';
 import { catalogView } from './catalog.ts';
 import { certificatesView } from './certificates.ts';
+import { codesView } from './codes.ts';
 import { devicesView } from './devices.ts';
+import { enrollmentView } from './enrollment.ts';
 import { jobsView } from './jobs.ts';
 import { requestsView } from './requests.ts';
 import { rolloutView } from './rollout.ts';
@@ -25,6 +27,8 @@ export const views: readonly View[] = [
   { name: 'rollout', label: 'Rollout', render: rolloutView },
   { name: 'requests', label: 'Requests', render: requestsView },
   { name: 'import', label: 'Import CSV', render: batchView, writeOnly: true },
+  { name: 'codes', label: 'Codes', render: codesView },
+  { name: 'enrollment', label: 'Enrollment', render: enrollmentView },
   { name: 'devices', label: 'Devices', render: devicesView },
   { name: 'certificates', label: 'Certificates', render: certificatesView },
   { name: 'catalog', label: 'Configurations & bundles', render: catalogView },

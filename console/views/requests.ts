@@ -13,6 +13,8 @@ export interface ProvisionRequest {
   readonly jobStatus: string;
   readonly category: string | null;
   readonly createdOn: string;
+  /** Who made it: an actor, or `enrollment-group:{id}` / `provisioning-code:{id}` for a request made as a device enrolled itself. */
+  readonly createdBy: string;
   readonly modifiedOn: string;
   readonly version: number;
 }

@@ -18,6 +18,13 @@ function stageOf(request: ProvisionRequest, device: Device | undefined): Stage {
 
 const shownRequests = 500;
 
+/** How a device came without a request made for it (issue 18): its request's createdBy names the enrollment group or the code. */
+function enrolledBy(request: ProvisionRequest): string | null {
+  if (request.createdBy.startsWith('enrollment-group:')) return 'factory certificate';
+  if (request.createdBy.startsWith('provisioning-code:')) return 'provisioning code';
+  return null;
+}
+
 /**
  * The live rollout: the newest provision requests of the account with the stage each device has
  * reached, counted at the top, redrawn whenever the audit stream (GET /api/v1/events) reports
@@ -53,8 +60,9 @@ export async function rolloutView(context: ConsoleContext): Promise<HTMLElement>
       table(
         ['Client id', 'Account', 'Stage', 'Request', 'Changed'],
         staged.map(({ request, stage }) => {
+          const origin = enrolledBy(request);
           const line = row(
-            h('strong', {}, request.clientId),
+            h('span', {}, h('strong', {}, request.clientId), origin ? ' ' : null, origin ? badge(origin, 'enrolled') : null),
             accountName(context, request.accountId),
             badge(stage),
             badge(request.jobStatus),
@@ -62,6 +70,7 @@ export async function rolloutView(context: ConsoleContext): Promise<HTMLElement>
           );
           line.dataset.clientId = request.clientId;
           line.dataset.stage = stage;
+          if (origin) line.dataset.origin = origin;
           return line;
         }),
         'No provision request yet: create some under Requests or Import.',
