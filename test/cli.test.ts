@@ -352,8 +352,22 @@ describe('Admin CLI (provisio)', () => {
   it('Should answer --help for every group and command', async () => {
     const top = await provisio(['--help'], { env: { PROVISIO_TOKEN: undefined } });
     assert.equal(top.code, 0);
-    const groups = [...top.stdout.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((match) => match[1]!);
-    assert.deepEqual(groups, ['accounts', 'requests', 'devices', 'categories', 'configurations', 'jobs', 'certs', 'renew', 'audit']);
+    const groups = [...top.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((match) => match[1]!);
+    assert.deepEqual(groups, [
+      'accounts',
+      'requests',
+      'codes',
+      'enrollment-groups',
+      'manufacturer-cas',
+      'device-assignments',
+      'devices',
+      'categories',
+      'configurations',
+      'jobs',
+      'certs',
+      'renew',
+      'audit',
+    ]);
     const commands: string[][] = [];
     for (const group of groups) {
       const help = await provisio([group, '--help'], { env: { PROVISIO_TOKEN: undefined } });
