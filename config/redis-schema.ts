@@ -18,4 +18,18 @@ export const redisSentinelSettings = {
     default: 'mymaster',
     description: 'Master name the Sentinels monitor (sentinel monitor {name} …), used when PROVISIO_REDIS_SENTINELS is set.',
   }),
+  redisWaitReplicas: Type.Integer({
+    minimum: 0,
+    maximum: 16,
+    default: 0,
+    description:
+      "Redis store: replicas that must hold a process's store writes (Redis WAIT) before a provisioning or renewal reply based on them is sent. 0: replies go at once, and a failover may take back what a device was already told (the last writes of the old master not yet replicated). 1 or more with Sentinel or a replicated managed Redis.",
+  }),
+  redisWaitTimeoutMs: Type.Integer({
+    minimum: 10,
+    maximum: 60000,
+    default: 1000,
+    description:
+      'Longest wait for those replicas; fewer in time: the device is answered 503 STORE_UNAVAILABLE and asks again later (provisioning stops while fewer replicas than PROVISIO_REDIS_WAIT_REPLICAS are up).',
+  }),
 };

@@ -7,9 +7,10 @@ import { distinctFreePorts } from './ports.ts';
 import { announceMissingRedis, findRedisServerBinary, launchRedisProcess, terminate } from './redis-server.ts';
 
 /**
- * A real replicated Redis for tests: a master, one replica and three Sentinels (quorum 2), all
+ * A real replicated Redis for tests: a master, two replicas and three Sentinels (quorum 2), all
  * processes of the test on free ports of 127.0.0.1. The failover test kills the master with -9
- * and lets the Sentinels promote the replica, as they would in production; no mocks.
+ * and lets the Sentinels promote a replica, as they would in production; no mocks. Two replicas,
+ * so that one is still there after the failover (PROVISIO_REDIS_WAIT_REPLICAS=1 needs one).
  */
 export interface RedisSentinelGroup {
   readonly masterName: string;
@@ -22,11 +23,14 @@ export interface RedisSentinelGroup {
   /** Port of the master the Sentinels name now. */
   masterPort(): Promise<number>;
   /**
-   * kill -9 of the master the Sentinels name now. Says its port and how far the replica was behind
-   * it: the master's replication offset read just before the kill minus the replica's just after
-   * (bytes of the replication stream; more than 0 = writes the master acknowledged that no replica has).
+   * kill -9 of the master the Sentinels name now. Says its port and how far the replicas were
+   * behind it: the master's replication offset read just before the kill minus the highest of the
+   * replicas' just after (bytes of the replication stream; more than 0 = writes the master
+   * acknowledged that no replica has). With replicaStoppedMs the replicas are first stopped
+   * (SIGSTOP) and cut off for that long, so the master's last writes of that time are certainly
+   * lost, as on a slow network; they go on after the kill.
    */
-  killMaster(): Promise<{ readonly port: number; readonly unreplicatedBytes: number }>;
+  killMaster(options?: { readonly replicaStoppedMs?: number }): Promise<{ readonly port: number; readonly unreplicatedBytes: number }>;
   /** Waits until the Sentinels name another master than `formerPort` and it answers as master; its port. */
   promotedMaster(formerPort: number, timeoutMs?: number): Promise<number>;
   /** Stops every process still running and removes their files. */
@@ -67,7 +71,9 @@ export async function startRedisSentinelGroupOrSkip(): Promise<RedisSentinelGrou
     announceMissingRedis();
     return null;
   }
-  const [masterPort = 0, replicaPort = 0, ...sentinelPorts] = await distinctFreePorts(5);
+  const [masterPort = 0, ...otherPorts] = await distinctFreePorts(6);
+  const dataPorts = [masterPort, ...otherPorts.slice(0, 2)];
+  const sentinelPorts = otherPorts.slice(2);
   const dir = mkdtempSync(join(tmpdir(), 'provisio-redis-sentinel-'));
   const byPort = new Map<number, ChildProcess>();
   const clients = new Map<number, Redis>();
@@ -96,8 +102,10 @@ export async function startRedisSentinelGroupOrSkip(): Promise<RedisSentinelGrou
       return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', nodeDir];
     };
     byPort.set(masterPort, await launchRedisProcess(server, serverArgs(masterPort), masterPort));
-    byPort.set(replicaPort, await launchRedisProcess(server, [...serverArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort));
-    await until('the replica in sync', async () => /master_link_status:up/.test(await client(replicaPort).info('replication')));
+    for (const port of dataPorts.slice(1)) {
+      byPort.set(port, await launchRedisProcess(server, [...serverArgs(port), '--replicaof', '127.0.0.1', String(masterPort)], port));
+      await until(`the replica on ${port} in sync`, async () => /master_link_status:up/.test(await client(port).info('replication')));
+    }
     for (const port of sentinelPorts) {
       const sentinelDir = join(dir, `sentinel-${port}`);
       mkdirSync(sentinelDir);
@@ -118,12 +126,12 @@ export async function startRedisSentinelGroupOrSkip(): Promise<RedisSentinelGrou
       );
       byPort.set(port, await launchRedisProcess(sentinel.binary, sentinel.args(configFile), port));
     }
-    // A failover needs every Sentinel to know the replica and the other two (hello messages, ~2 s).
+    // A failover needs every Sentinel to know the replicas and the other two (hello messages, ~2 s).
     for (const port of sentinelPorts) {
-      await until(`Sentinel ${port} knowing the replica and the other Sentinels`, async () => {
+      await until(`Sentinel ${port} knowing the replicas and the other Sentinels`, async () => {
         const fields = (await client(port).call('SENTINEL', 'MASTER', masterName)) as string[];
         const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
-        return field('num-slaves') === 1 && field('num-other-sentinels') === 2;
+        return field('num-slaves') === 2 && field('num-other-sentinels') === 2;
       });
     }
   } catch (error) {
@@ -144,17 +152,25 @@ export async function startRedisSentinelGroupOrSkip(): Promise<RedisSentinelGrou
     config,
     env: { PROVISIO_REDIS_URL: unusedUrl, PROVISIO_REDIS_SENTINELS: group.sentinels.join(','), PROVISIO_REDIS_SENTINEL_NAME: masterName },
     masterPort: currentMasterPort,
-    async killMaster() {
+    async killMaster(options = {}) {
       const port = await currentMasterPort();
       const master = byPort.get(port);
-      const otherPort = [masterPort, replicaPort].find((candidate) => candidate !== port) ?? 0;
       if (!master) throw new Error(`no process of this group on port ${port}`);
+      const replicas = dataPorts.filter((candidate) => candidate !== port && byPort.has(candidate));
+      if (options.replicaStoppedMs) {
+        // Stopped, and their links cut from the master's side: what the master writes from now on
+        // stays in the master (without the cut, the kernel's socket buffers would hand it over later).
+        for (const replica of replicas) byPort.get(replica)?.kill('SIGSTOP');
+        await client(port).call('CLIENT', 'KILL', 'TYPE', 'replica');
+        await new Promise((resolve) => setTimeout(resolve, options.replicaStoppedMs));
+      }
       const masterOffset = await replicationOffset(port, 'master_repl_offset');
       master.kill('SIGKILL');
+      if (options.replicaStoppedMs) for (const replica of replicas) byPort.get(replica)?.kill('SIGCONT');
       await new Promise<void>((resolve) => (master.exitCode !== null || master.signalCode !== null ? resolve() : master.once('exit', () => resolve())));
       byPort.delete(port);
-      const replicaOffset = await replicationOffset(otherPort, 'slave_repl_offset');
-      return { port, unreplicatedBytes: Math.max(0, masterOffset - replicaOffset) };
+      const replicaOffsets = await Promise.all(replicas.map((replica) => replicationOffset(replica, 'slave_repl_offset')));
+      return { port, unreplicatedBytes: Math.max(0, masterOffset - Math.max(...replicaOffsets)) };
     },
     async promotedMaster(formerPort, timeoutMs = 30_000) {
       let promoted = 0;

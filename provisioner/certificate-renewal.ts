@@ -206,6 +206,8 @@ export async function startRenewalHandler(deps: RenewalDependencies, transport: 
       requestId = message.requestId;
       const result = await handleRenewalRequest(deps, account, clientId, message);
       if (!result) return;
+      // The renewed certificate's record survives a Redis failover before the device is told of it.
+      await deps.store.awaitReplication();
       await reply(account, clientId, requestId, renewalReply(deps, result));
       certificateRenewals.inc({ outcome: 'success' });
       log.info({ clientId, requestId }, 'certificate renewed');

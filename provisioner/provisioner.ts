@@ -104,6 +104,8 @@ export async function startProvisioner(
           log.debug({ clientId, requestId, reason: outcome.reason }, 'no reply');
           return;
         }
+        // The certificate, the claim and the audit behind this answer survive a Redis failover (PROVISIO_REDIS_WAIT_REPLICAS).
+        await deps.store.awaitReplication();
         await reply(clientId, requestId, successReply(deps, outcome.result));
         attemptSucceeded.inc();
         provisionAnswered.inc();
@@ -113,6 +115,7 @@ export async function startProvisioner(
         const message = decodeProvisionComplete(payload, deps.maxMessageBytes);
         requestId = message.requestId;
         await handleCompletion(deps, clientId, message);
+        await deps.store.awaitReplication();
         await reply(clientId, requestId, completionReply(deps, clientId, requestId));
         provisionCompletions.inc();
         completionAnswered.inc();

@@ -8,7 +8,7 @@ import { openSqliteStore } from './sqlite/sqlite-store.ts';
 import type { ProvisionStore } from './types.ts';
 
 export type StoreConfig = Pick<PlatformConfig, 'dataDir' | 'storeBackend' | 'redisUrl' | 'redisKeyPrefix'> &
-  Partial<Pick<PlatformConfig, 'sqliteSynchronous' | 'redisSentinels' | 'redisSentinelName'>>;
+  Partial<Pick<PlatformConfig, 'sqliteSynchronous' | 'redisSentinels' | 'redisSentinelName' | 'redisWaitReplicas' | 'redisWaitTimeoutMs'>>;
 
 export const sqliteFileName = 'provisio.db';
 
@@ -24,6 +24,8 @@ export async function openStore(config: StoreConfig, options: OpenStoreOptions =
       url: config.redisUrl,
       sentinels: config.redisSentinels,
       sentinelName: config.redisSentinelName,
+      waitReplicas: config.redisWaitReplicas,
+      waitTimeoutMs: config.redisWaitTimeoutMs,
       keyPrefix: config.redisKeyPrefix,
       ...options,
     });

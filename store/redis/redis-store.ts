@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { PlatformError } from '../../errors/platform-error.ts';
 import { assembleStore } from '../assemble-store.ts';
 import type { ProvisionStore, SettingEntry } from '../types.ts';
 import { categoryScripts } from './category-scripts.ts';
@@ -35,6 +36,9 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   readonly sentinels?: readonly string[] | undefined;
   /** The master name the Sentinels watch. */
   readonly sentinelName?: string | undefined;
+  /** Replicas that must acknowledge this process's writes in awaitReplication (0: none), and for how long it waits. */
+  readonly waitReplicas?: number | undefined;
+  readonly waitTimeoutMs?: number | undefined;
   /** Prefix of every key, so several platforms (or test runs) can share one Redis. */
   readonly keyPrefix: string;
 }
@@ -42,7 +46,7 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
 /** Connects (STORE_UNAVAILABLE if Redis cannot be reached now) and returns the store. */
 export async function openRedisStore(options: RedisStoreOptions): Promise<ProvisionStore> {
   const redis = await connectRedis({ redisUrl: options.url, redisSentinels: options.sentinels, redisSentinelName: options.sentinelName }, options);
-  return redisStore(redis, options.keyPrefix);
+  return redisStore(redis, options.keyPrefix, { replicas: options.waitReplicas ?? 0, timeoutMs: options.waitTimeoutMs ?? 1000 });
 }
 
 /**
@@ -50,7 +54,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Provis
  * check-then-write is a Lua script (see script-runner.ts), so concurrent workers cannot both
  * win a race that SQLite would settle with a transaction.
  */
-function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
+function redisStore(redis: Redis, keyPrefix: string, replication: { readonly replicas: number; readonly timeoutMs: number }): ProvisionStore {
   const scripts = new ScriptRunner(redis, [
     ...requestScripts,
     ...recordScripts,
@@ -116,6 +120,21 @@ function redisStore(redis: Redis, keyPrefix: string): ProvisionStore {
     /** HDEL: later RDB snapshots do not hold it; an append-only file does until Redis rewrites it (BGREWRITEAOF). */
     deleteSetting: async (key) => {
       await run(() => redis.hdel(context.keys.settings(), key));
+    },
+
+    /**
+     * WAIT on the store's one connection: it covers every write this process made before it. A
+     * master left without enough replicas answers fewer than asked once the timeout has passed.
+     */
+    awaitReplication: async () => {
+      if (replication.replicas === 0) return;
+      const acknowledged = Number(await run(() => redis.call('WAIT', replication.replicas, replication.timeoutMs)));
+      if (acknowledged < replication.replicas) {
+        throw new PlatformError('STORE_UNAVAILABLE', {
+          retryAfterSeconds: 1,
+          detail: `${acknowledged} of ${replication.replicas} Redis replicas acknowledged the writes within ${replication.timeoutMs} ms`,
+        });
+      }
     },
 
     /** QUIT lets pending replies arrive; a Redis that is gone gets one second, then the socket is dropped. Idempotent. */

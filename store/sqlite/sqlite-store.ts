@@ -109,6 +109,9 @@ function sqliteStore(db: Database.Database): ProvisionStore {
       });
     },
 
+    /** Nothing to wait for: the one database file is the store. */
+    awaitReplication: async () => undefined,
+
     /** Folds the WAL back into the database file, so the file alone is a complete copy. Idempotent. */
     close: async () => {
       if (!db.open) return;

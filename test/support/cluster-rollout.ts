@@ -32,13 +32,15 @@ export async function createRolloutCredentials(
 /**
  * Half the devices start on broker 1, half on broker 2, each listing the other as its fallback;
  * the second half lets the platform make its key (the stream must carry that it came over TLS).
- * onProgress gets the number provisioned so far, both halves together.
+ * onProgress gets the number provisioned so far, both halves together; `signal` (the test's) stops
+ * the devices, so that a test timed out does not wait for them.
  */
 export async function runSplitRollout(
   cluster: Cluster,
   credentials: readonly DeviceCredentials[],
   stateRoot: string,
   onProgress: (provisioned: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ first: FleetSummary; second: FleetSummary }> {
   const [url1, url2] = cluster.provisionUrls;
   const trustedRootPem = await readFile(cluster.rootCaFile, 'utf8');
@@ -51,6 +53,7 @@ export async function runSplitRollout(
       brokerUrl,
       trustedRootPem,
       stateRoot: join(stateRoot, String(index)),
+      ...(signal ? { signal } : {}),
       settings: index === 0 ? rolloutDeviceSettings : { ...rolloutDeviceSettings, 'use-csr': false },
       onProgress: (provisioned) => {
         done[index] = provisioned;
