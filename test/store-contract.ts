@@ -7,6 +7,7 @@ import { brokerHeartbeatContract } from './store-contract/broker-heartbeats.ts';
 import { categoryContract } from './store-contract/categories.ts';
 import { certificateContract } from './store-contract/certificates.ts';
 import { clientIdHolderContract } from './store-contract/client-id-holders.ts';
+import { clientListingContract } from './store-contract/client-listings.ts';
 import { configurationVersionContract } from './store-contract/configuration-versions.ts';
 import { deviceAssignmentContract } from './store-contract/device-assignments.ts';
 import { deviceFilterContract } from './store-contract/device-filters.ts';
@@ -41,6 +42,7 @@ export function storeContract(name: string, open: OpenStore): void {
     requestBatchContract(fresh);
     requestConcurrencyContract(fresh);
     requestListingContract(open);
+    clientListingContract(fresh);
     attachmentContract(fresh);
     configurationVersionContract(fresh);
     categoryContract(fresh);

@@ -10,9 +10,10 @@ const server = await startRedisOrSkip();
 after(() => server?.stop());
 
 /**
- * findClientIdHolders on Redis reads indexes by clientId (store/redis/redis-client-id-holders.ts).
- * A store written by an earlier version has none: they are built from its records on first use,
- * and the answer is the one the contract asks for (test/store-contract/client-id-holders.ts).
+ * findClientIdHolders and the listings filtered by clientId on Redis read indexes by clientId
+ * (store/redis/client-id-index.ts). A store written by an earlier version has none: they are
+ * built from its records on first use, and the answers are those the contract asks for
+ * (test/store-contract/client-id-holders.ts, client-listings.ts).
  */
 describe('redis clientId indexes', () => {
   it('are built from the records of a store written before they existed', async (t) => {
@@ -32,6 +33,8 @@ describe('redis clientId indexes', () => {
       const expected = await store.findClientIdHolders(['shared', 'gone']);
       assert.deepEqual(expected.get('shared'), { requestAccountIds: [one.id, two.id].sort(), validCertificateAccountIds: [two.id] });
       assert.equal(expected.has('gone'), false);
+      const listedCertificates = await store.listCertificates({ clientId: 'shared' });
+      const listedRequests = await store.listProvisionRequests({ clientIds: ['shared'] });
 
       // What an earlier version left: the same records, no indexes, no marker.
       const indexKeys = [...(await raw.keys(`${keyPrefix}client-accounts:*`)), ...(await raw.keys(`${keyPrefix}client-certificates:*`))];
@@ -41,6 +44,10 @@ describe('redis clientId indexes', () => {
 
       const reopened = await openRedisStore({ url: server.url, keyPrefix });
       try {
+        // The listings by clientId read the same indexes (built here, before findClientIdHolders asks).
+        assert.deepEqual((await reopened.listCertificates({ clientId: 'shared' })).items, listedCertificates.items);
+        assert.deepEqual((await reopened.listProvisionRequests({ clientIds: ['shared'] })).items, listedRequests.items);
+        assert.equal(listedRequests.total, 2);
         assert.deepEqual(await reopened.findClientIdHolders(['shared', 'gone']), expected);
         assert.equal(await raw.hget(`${keyPrefix}settings`, 'store:client-id-index'), '1');
       } finally {

@@ -65,3 +65,23 @@ async function loadParsed<T>(query: IndexQuery<T>, members: readonly string[]): 
 export async function loadStrings(redis: Redis, keys: readonly string[]): Promise<(string | null)[]> {
   return keys.length === 0 ? [] : redis.mget(...keys);
 }
+
+/**
+ * A page of records already read whole through a small index of their own (one client's
+ * certificates or requests: a handful, whatever the fleet), filtered, in the order a listing
+ * index gives them (score, here createdOn, then member bytewise; the members are ASCII), with
+ * the total of matching records: what pageFromIndex would answer for the same filter.
+ */
+export function pageOfRecords<T>(
+  records: readonly T[],
+  matches: (item: T) => boolean,
+  orderOf: (item: T) => { readonly score: number; readonly member: string },
+  window: PageWindow,
+): Page<T> {
+  const matching = records
+    .filter(matches)
+    .map((item) => ({ item, ...orderOf(item) }))
+    .sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0))
+    .map(({ item }) => item);
+  return { items: matching.slice(window.offset, window.offset + window.limit), total: matching.length, offset: window.offset, limit: window.limit };
+}

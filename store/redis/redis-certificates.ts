@@ -1,7 +1,8 @@
 import { PlatformError } from '../../errors/platform-error.ts';
 import { buildCertificate, pageWindow, refusal, revokedCertificate, withRenewalFields } from '../records.ts';
 import type { CertificateFilter, IssuedCertificate, NewCertificate, Page } from '../types.ts';
-import { loadStrings, pageFromIndex } from './index-paging.ts';
+import { clientIdIndexesReady } from './client-id-index.ts';
+import { loadStrings, pageFromIndex, pageOfRecords } from './index-paging.ts';
 import { recordCertificateScript, revokeCertificateScript, settleRenewalScript } from './record-scripts.ts';
 import { parseRecord, type RedisContext } from './redis-context.ts';
 import { retry, retryWhileChanged } from './script-runner.ts';
@@ -9,6 +10,11 @@ import { retry, retryWhileChanged } from './script-runner.ts';
 /** A stored record; those written before CERT-V1 get the renewal fields as null. */
 function parseCertificate(json: string): IssuedCertificate {
   return withRenewalFields(parseRecord<IssuedCertificate>(json));
+}
+
+/** Where a certificate stands in the certificate indexes: createdOn, then serial. */
+function byCreation(certificate: IssuedCertificate): { score: number; member: string } {
+  return { score: certificate.createdOn, member: certificate.serial };
 }
 
 export class RedisCertificates {
@@ -43,23 +49,33 @@ export class RedisCertificates {
     return json ? parseCertificate(json) : null;
   }
 
-  list(filter: CertificateFilter = {}): Promise<Page<IssuedCertificate>> {
+  /**
+   * Filtered by clientId, the listing reads that client's certificates through
+   * client-certificates:{clientId} (a few: one per provisioning and renewal) instead of every
+   * certificate of the store or account: what completion asks (its device's VALID ones). The
+   * answer is the one the index listing would give (same order, total and window).
+   */
+  async list(filter: CertificateFilter = {}): Promise<Page<IssuedCertificate>> {
     const { redis, keys } = this.context;
-    const { clientId, status } = filter;
+    const { accountId, clientId, status } = filter;
+    const matches = (certificate: IssuedCertificate) =>
+      (accountId === undefined || certificate.accountId === accountId) &&
+      (clientId === undefined || certificate.clientId === clientId) &&
+      (status === undefined || certificate.status === status);
+    if (clientId !== undefined) {
+      return pageOfRecords(await this.ofClient(clientId), matches, byCreation, pageWindow(filter));
+    }
     return pageFromIndex(
       redis,
       {
-        index: filter.accountId === undefined ? keys.certificates() : keys.accountCertificates(filter.accountId),
+        index: accountId === undefined ? keys.certificates() : keys.accountCertificates(accountId),
         load: (serials) =>
           loadStrings(
             redis,
             serials.map((serial) => keys.certificate(serial)),
           ),
         parse: parseCertificate,
-        matches:
-          clientId === undefined && status === undefined
-            ? undefined
-            : (certificate) => (clientId === undefined || certificate.clientId === clientId) && (status === undefined || certificate.status === status),
+        matches: status === undefined ? undefined : matches,
       },
       pageWindow(filter),
     );
@@ -95,15 +111,19 @@ export class RedisCertificates {
   }
 
   async listOfClient(clientId: string): Promise<IssuedCertificate[]> {
+    return (await this.ofClient(clientId)).sort((a, b) => a.createdOn - b.createdOn || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  }
+
+  /** Every certificate of the clientId, in no order, through its index (built first in a store written before it existed). */
+  private async ofClient(clientId: string): Promise<IssuedCertificate[]> {
     const { redis, keys } = this.context;
+    await clientIdIndexesReady(this.context);
     const serials = await redis.smembers(keys.clientCertificates(clientId));
     const records = await loadStrings(
       redis,
       serials.map((serial) => keys.certificate(serial)),
     );
-    return records
-      .flatMap((json) => (json ? [parseCertificate(json)] : []))
-      .sort((a, b) => a.createdOn - b.createdOn || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+    return records.flatMap((json) => (json ? [parseCertificate(json)] : []));
   }
 
   /** Compare-and-set on the stored JSON, as revoke. */

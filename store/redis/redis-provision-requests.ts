@@ -9,7 +9,8 @@ import type {
   ProvisionRequestFilter,
   ProvisionRequestPatch,
 } from '../types.ts';
-import { loadStrings, pageFromIndex } from './index-paging.ts';
+import { clientIdIndexesReady } from './client-id-index.ts';
+import { loadStrings, pageFromIndex, pageOfRecords } from './index-paging.ts';
 import { storeErrorFromRedis } from './redis-connection.ts';
 import { flag, parseRecord, type RedisContext } from './redis-context.ts';
 import {
@@ -33,6 +34,15 @@ const createChunkSize = 100;
 function requestFromJson(json: string): ProvisionRequest {
   const request = parseRecord<ProvisionRequest>(json);
   return { ...request, category: request.category ?? null, tags: request.tags ?? [], device: deviceFacts(request.device ?? {}) };
+}
+
+/** Keys per MGET when a listing names many clientIds: no single command grows with the filter. */
+const loadChunkSize = 1000;
+
+async function loadInChunks(redis: RedisContext['redis'], keys: readonly string[]): Promise<(string | null)[]> {
+  const chunks: Promise<(string | null)[]>[] = [];
+  for (let start = 0; start < keys.length; start += loadChunkSize) chunks.push(loadStrings(redis, keys.slice(start, start + loadChunkSize)));
+  return (await Promise.all(chunks)).flat();
 }
 
 type CreateRequestsCall = (keyCount: number, ...keysAndArgs: (string | number)[]) => Promise<unknown>;
@@ -132,35 +142,79 @@ export class RedisProvisionRequests {
     return request?.status === 'ENABLED' && request.clientId === clientId ? request : null;
   }
 
-  list(filter: ProvisionRequestFilter = {}): Promise<Page<ProvisionRequest>> {
+  /**
+   * Filtered by clientIds, the listing reads those clients' requests through their keys
+   * (request-of-client:{accountId}:{clientId}, and without an account client-accounts:{clientId})
+   * instead of every request of the store or account: what a birth, a completion and a
+   * provisioning attempt ask about their one device. The answer is the one the index listing
+   * would give (same order, total and window).
+   */
+  async list(filter: ProvisionRequestFilter = {}): Promise<Page<ProvisionRequest>> {
     const { redis, keys } = this.context;
     const clientIds = activeListFilter(filter.clientIds);
     const statuses = activeListFilter(filter.statuses);
     const jobStatuses = activeListFilter(filter.jobStatuses);
-    const { category } = filter;
-    const filtered = clientIds !== undefined || statuses !== undefined || jobStatuses !== undefined || category !== undefined;
+    const { accountId, category, startDate, endDate } = filter;
+    const matches = (request: ProvisionRequest) =>
+      (accountId === undefined || request.accountId === accountId) &&
+      (clientIds === undefined || clientIds.includes(request.clientId)) &&
+      (statuses === undefined || statuses.includes(request.status)) &&
+      (jobStatuses === undefined || jobStatuses.includes(request.jobStatus)) &&
+      (category === undefined || request.category === category) &&
+      (startDate === undefined || request.createdOn >= startDate) &&
+      (endDate === undefined || request.createdOn <= endDate);
+    if (clientIds !== undefined) {
+      const requests = await this.ofClients(clientIds, accountId);
+      return pageOfRecords(requests, matches, (request) => ({ score: request.createdOn, member: request.id }), pageWindow(filter));
+    }
+    const filtered = statuses !== undefined || jobStatuses !== undefined || category !== undefined;
     return pageFromIndex(
       redis,
       {
-        index: filter.accountId === undefined ? keys.requests() : keys.accountRequests(filter.accountId),
-        minScore: filter.startDate,
-        maxScore: filter.endDate,
+        index: accountId === undefined ? keys.requests() : keys.accountRequests(accountId),
+        minScore: startDate,
+        maxScore: endDate,
         load: (ids) =>
           loadStrings(
             redis,
             ids.map((id) => keys.request(id)),
           ),
         parse: requestFromJson,
-        matches: filtered
-          ? (request) =>
-              (clientIds === undefined || clientIds.includes(request.clientId)) &&
-              (statuses === undefined || statuses.includes(request.status)) &&
-              (jobStatuses === undefined || jobStatuses.includes(request.jobStatus)) &&
-              (category === undefined || request.category === category)
-          : undefined,
+        matches: filtered ? matches : undefined,
       },
       pageWindow(filter),
     );
+  }
+
+  /**
+   * The requests of these clientIds (in one account, or in every account that ever had one:
+   * client-accounts, built first in a store written before it existed), in no order.
+   */
+  private async ofClients(clientIds: readonly string[], accountId: string | undefined): Promise<ProvisionRequest[]> {
+    const { redis, keys } = this.context;
+    const wanted = [...new Set(clientIds)];
+    let pairs: { readonly accountId: string; readonly clientId: string }[];
+    if (accountId !== undefined) {
+      pairs = wanted.map((clientId) => ({ accountId, clientId }));
+    } else {
+      await clientIdIndexesReady(this.context);
+      const reads = redis.pipeline();
+      for (const clientId of wanted) reads.smembers(keys.clientAccounts(clientId));
+      const accountSets = ((await reads.exec()) ?? []).map(([error, members]) => {
+        if (error) throw error;
+        return members as string[];
+      });
+      pairs = wanted.flatMap((clientId, index) => accountSets[index]!.map((holder) => ({ accountId: holder, clientId })));
+    }
+    const ids = await loadInChunks(
+      redis,
+      pairs.map((pair) => keys.requestOfClient(pair.accountId, pair.clientId)),
+    );
+    const records = await loadInChunks(
+      redis,
+      [...new Set(ids.filter((id): id is string => id !== null))].map((id) => keys.request(id)),
+    );
+    return records.flatMap((json) => (json ? [requestFromJson(json)] : []));
   }
 
   async update(id: string, expectedVersion: number, patch: ProvisionRequestPatch): Promise<ProvisionRequest> {
