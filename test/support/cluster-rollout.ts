@@ -85,7 +85,13 @@ export async function assertOneValidCertificateEach(store: ProvisionStore, crede
  * Every request of `credentials` COMPLETED, with exactly one provision.completed audit event each:
  * a completion repeated after a lost reply must not be recorded twice, nor one cut short never.
  */
-export async function assertCompletedOnceEach(store: ProvisionStore, accountId: string, credentials: readonly DeviceCredentials[]): Promise<void> {
+export async function assertCompletedOnceEach(
+  store: ProvisionStore,
+  accountId: string,
+  credentials: readonly DeviceCredentials[],
+  /** Audit events a Redis failover may lose (written by the old master, never replicated; docs/OPERATIONS.md). */
+  lostAuditEventsAllowed = 0,
+): Promise<void> {
   const clientIds = credentials.map((c) => c.clientId);
   const completed = await store.listProvisionRequests({ clientIds, jobStatuses: ['COMPLETED'], limit: 0 });
   assert.equal(completed.total, credentials.length, `requests COMPLETED\n${await unfinishedRequests(store, credentials)}`);
@@ -98,7 +104,10 @@ export async function assertCompletedOnceEach(store: ProvisionStore, accountId: 
     if (page.items.length < 1000) break;
   }
   const counts = [...completions.values()];
-  assert.equal(completions.size, credentials.length, 'a provision.completed event for every request');
+  assert.ok(
+    completions.size <= credentials.length && completions.size >= credentials.length - lostAuditEventsAllowed,
+    `a provision.completed event for every request (${completions.size} of ${credentials.length}, at most ${lostAuditEventsAllowed} lost)`,
+  );
   assert.deepEqual(
     counts.filter((count) => count !== 1),
     [],
