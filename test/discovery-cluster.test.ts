@@ -1,15 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import { loadConfig } from '../config/config.ts';
 import { startCluster, type Cluster } from '../dev-support/cluster.ts';
 import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
-import { issueFactoryCertificate, makeManufacturerCa, type FactoryCredentials } from './support/factory-certificates.ts';
+import { issueFactoryCertificate, makeManufacturerCa } from './support/factory-certificates.ts';
+import { askDiscovery } from './support/discovery-request.ts';
+import { createGroup, registerManufacturerCa } from './support/zero-touch-kit.ts';
 
 /**
  * Discovery in a cluster (docs/OPERATIONS.md, Discovery): every API process serves it on a port
@@ -19,41 +18,6 @@ import { issueFactoryCertificate, makeManufacturerCa, type FactoryCredentials } 
  */
 
 const provisionBrokerUrl = 'mqtts://provision.cluster.example:8883';
-
-/** GET /discovery/v1/assignment with a client certificate, checking the server against the root for localhost. */
-function discover(
-  port: number,
-  rootPem: string,
-  device: FactoryCredentials,
-): Promise<{ status: number; body: Record<string, unknown>; server: X509Certificate }> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      {
-        host: '127.0.0.1',
-        servername: 'localhost',
-        port,
-        path: '/discovery/v1/assignment',
-        ca: rootPem,
-        cert: device.certPem,
-        key: device.keyPem,
-        agent: false,
-      },
-      (response) => {
-        const server = (response.socket as TLSSocket).getPeerX509Certificate();
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () =>
-          server
-            ? resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown>, server })
-            : reject(new Error('no server certificate')),
-        );
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
-}
 
 describe('discovery on the API processes of a cluster', () => {
   let redis: RedisServer | null;
@@ -76,41 +40,16 @@ describe('discovery on the API processes of a cluster', () => {
     if (!cluster || !store) return t.skip('redis-server is not installed');
     const rootPem = await readFile(cluster.rootCaFile, 'utf8');
     const maker = makeManufacturerCa('Cluster Maker CA');
-    const x509 = new X509Certificate(maker.certPem);
-    const makerCa = await store.createManufacturerCa({
-      name: maker.name,
-      pem: maker.certPem,
-      fingerprintSha256: createHash('sha256').update(x509.raw).digest('hex'),
-      subject: x509.subject,
-      notAfter: Date.parse(x509.validTo),
-      enabled: true,
-    });
+    const makerCa = await registerManufacturerCa(store, maker);
     const account = await store.createAccount({ name: 'cluster-acme', brokerUrl: null, configurationTemplate: {}, defaultBundleIds: [] });
-    const group = await store.createEnrollmentGroup({
-      name: 'cluster meters',
-      accountId: account.id,
-      manufacturerCaId: makerCa.id,
-      category: null,
-      configurationId: null,
-      bundleIds: [],
-      tags: [],
-      allowSerials: [],
-      allowClientIds: [],
-      denySerials: [],
-      denyClientIds: [],
-      validFrom: null,
-      validUntil: null,
-      reprovisionAllowed: false,
-      provisionBrokerUrl: null,
-      enabled: true,
-    });
+    const group = await createGroup(store, { name: 'cluster meters', accountId: account.id, manufacturerCaId: makerCa.id });
     const device = issueFactoryCertificate(maker, 'cfd-0001', 0x2001);
     const apis = cluster.processes.filter((process) => process.kind === 'api');
     assert.equal(apis.length, 2);
     const ports = apis.map((api) => Number(api.endpoints['discovery']));
     assert.equal(new Set(ports).size, 2, 'each API process on a port of its own');
     for (const port of ports) {
-      const answer = await discover(port, rootPem, device);
+      const answer = await askDiscovery(port, rootPem, device);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.deepEqual(answer.body, {
         clientId: 'cfd-0001',

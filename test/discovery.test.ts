@@ -1,8 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
-import { request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
 import { startDiscoveryServer, type RunningDiscoveryServer } from '../api/discovery/discovery-server.ts';
 import type { TlsCredentials } from '../certs/certificate-authority.ts';
 import type { ManufacturerCa } from '../store/enrollment-types.ts';
@@ -12,6 +10,8 @@ import type { Account, ProvisionStore } from '../store/types.ts';
 import { issueFactoryCertificate, makeManufacturerCa, type ManufacturerCaKit } from './support/factory-certificates.ts';
 import { openTestCa, removeTemporaryDirectories, silentLog, temporaryDirectory } from './support/ca-test-kit.ts';
 import { startTestPlatform, type TestPlatform } from './support/platform-fixture.ts';
+import { askDiscovery, type DiscoveryAnswer, type DiscoveryClientCredentials } from './support/discovery-request.ts';
+import { createGroup, registerManufacturerCa } from './support/zero-touch-kit.ts';
 
 /**
  * Discovery (docs/PROTOCOL.md §19, issue 18): a real platform, real TLS with real client
@@ -19,54 +19,6 @@ import { startTestPlatform, type TestPlatform } from './support/platform-fixture
  * platform's CA), records made through the store. What a device sees: the status, the body, and
  * the server certificate it checks against the root.
  */
-
-interface Answer {
-  readonly status: number;
-  readonly contentType: string;
-  readonly body: Record<string, unknown>;
-  /** The server certificate the handshake presented. */
-  readonly server: X509Certificate;
-}
-
-interface ClientCredentials {
-  readonly certPem: string;
-  readonly keyPem: string;
-}
-
-/** GET over HTTPS, checking the server against `rootPem` and the host name localhost, as a device does. */
-function ask(port: number, rootPem: string, client: ClientCredentials | null, path = '/discovery/v1/assignment'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(
-      {
-        host: '127.0.0.1',
-        servername: 'localhost',
-        port,
-        path,
-        method: 'GET',
-        ca: rootPem,
-        agent: false,
-        ...(client ? { cert: client.certPem, key: client.keyPem } : {}),
-      },
-      (response) => {
-        const server = (response.socket as TLSSocket).getPeerX509Certificate();
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          if (!server) return reject(new Error('no server certificate'));
-          resolve({
-            status: response.statusCode ?? 0,
-            contentType: String(response.headers['content-type']),
-            body: JSON.parse(text) as Record<string, unknown>,
-            server,
-          });
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
-}
 
 describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
   let fixture: TestPlatform;
@@ -76,35 +28,8 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
   let globex: Account;
   let ownProvisionUrl: string;
 
-  const discover = (client: ClientCredentials | null, path?: string): Promise<Answer> => ask(fixture.platform.discoveryPort, fixture.rootPem, client, path);
-
-  async function registerCa(kit: ManufacturerCaKit, enabled = true): Promise<ManufacturerCa> {
-    const x509 = new X509Certificate(kit.certPem);
-    return fixture.platform.store.createManufacturerCa({
-      name: kit.name,
-      pem: kit.certPem,
-      fingerprintSha256: createHash('sha256').update(x509.raw).digest('hex'),
-      subject: x509.subject,
-      notAfter: Date.parse(x509.validTo),
-      enabled,
-    });
-  }
-
-  const groupDefaults = {
-    category: null,
-    configurationId: null,
-    bundleIds: [],
-    tags: [],
-    allowSerials: [],
-    allowClientIds: [],
-    denySerials: [],
-    denyClientIds: [],
-    validFrom: null,
-    validUntil: null,
-    reprovisionAllowed: false,
-    provisionBrokerUrl: null,
-    enabled: true,
-  } as const;
+  const discover = (client: DiscoveryClientCredentials | null, path?: string): Promise<DiscoveryAnswer> =>
+    askDiscovery(fixture.platform.discoveryPort, fixture.rootPem, client, path);
 
   before(async () => {
     fixture = await startTestPlatform();
@@ -113,7 +38,7 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
     acme = await store.createAccount({ name: 'acme', brokerUrl: null, configurationTemplate: {}, defaultBundleIds: [] });
     globex = await store.createAccount({ name: 'globex', brokerUrl: 'mqtts://globex-broker.example:8884', configurationTemplate: {}, defaultBundleIds: [] });
     maker = makeManufacturerCa('Discovery Maker CA');
-    makerCa = await registerCa(maker);
+    makerCa = await registerManufacturerCa(fixture.platform.store, maker);
   });
   after(async () => {
     await fixture?.close();
@@ -121,7 +46,7 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
   });
 
   it("Should send a factory device to this platform's provision broker, naming the group that takes it and its account, and audit the answer", async () => {
-    const group = await fixture.platform.store.createEnrollmentGroup({ ...groupDefaults, name: 'meters', accountId: acme.id, manufacturerCaId: makerCa.id });
+    const group = await createGroup(fixture.platform.store, { name: 'meters', accountId: acme.id, manufacturerCaId: makerCa.id });
     const device = issueFactoryCertificate(maker, 'fd-0001', 0x1001);
     const answer = await discover(device);
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -157,8 +82,7 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
 
   it("Should send a device to its enrollment group's provision broker URL (a group naming it on its allow list comes first)", async () => {
     const elsewhere = 'mqtts://instance-b.example:8883';
-    const group = await fixture.platform.store.createEnrollmentGroup({
-      ...groupDefaults,
+    const group = await createGroup(fixture.platform.store, {
       name: 'instance-b devices',
       accountId: acme.id,
       manufacturerCaId: makerCa.id,
@@ -173,7 +97,7 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
 
   it("Should follow a device assignment: its group (another account's), then its provision broker URL over the group's", async () => {
     const { store } = fixture.platform;
-    const globexGroup = await store.createEnrollmentGroup({ ...groupDefaults, name: 'globex meters', accountId: globex.id, manufacturerCaId: makerCa.id });
+    const globexGroup = await createGroup(store, { name: 'globex meters', accountId: globex.id, manufacturerCaId: makerCa.id });
     const device = issueFactoryCertificate(maker, 'fd-0200', 0x1200);
     const before = await discover(device);
     assert.equal(before.body['account'], 'acme', 'without an assignment the oldest group that takes it');
@@ -261,7 +185,7 @@ describe('discovery: GET /discovery/v1/assignment with mutual TLS', () => {
     assert.equal(unknown.body['code'], 'CERTIFICATE_INVALID');
 
     const disabledKit = makeManufacturerCa('Disabled Maker CA');
-    await registerCa(disabledKit, false);
+    await registerManufacturerCa(fixture.platform.store, disabledKit, false);
     const disabled = await discover(issueFactoryCertificate(disabledKit, 'fd-0401', 0x1401));
     assert.equal(disabled.status, 403);
     assert.equal(disabled.body['code'], 'CERTIFICATE_INVALID');
@@ -308,11 +232,11 @@ describe('discovery: the server certificate reissued while running', () => {
       accountBrokerUrl: 'mqtts://localhost:8884',
       log: silentLog,
     });
-    const before = await ask(server.port, first.rootCertificatePem, null);
+    const before = await askDiscovery(server.port, first.rootCertificatePem, null);
     assert.equal(before.status, 401);
     assert.equal(before.server.fingerprint256, new X509Certificate(first.serverCredentials.certPem).fingerprint256);
     credentials = second.serverCredentials;
-    const afterwards = await ask(server.port, second.rootCertificatePem, null);
+    const afterwards = await askDiscovery(server.port, second.rootCertificatePem, null);
     assert.equal(afterwards.status, 401);
     assert.equal(afterwards.server.fingerprint256, new X509Certificate(second.serverCredentials.certPem).fingerprint256);
   });

@@ -1,4 +1,5 @@
 import type { Schemas } from '../api-client.ts';
+import { enabledCommand, type EnabledSwitch } from './enabled-switch.ts';
 import { defineCommand, type CommandContext, type CommandGroup } from '../command.ts';
 import { UsageError } from '../exit-codes.ts';
 import { dateTimeOption, pageOptions, pageQuery } from '../option-values.ts';
@@ -46,25 +47,11 @@ function printGroup(context: CommandContext, group: EnrollmentGroup): void {
   ]);
 }
 
-/** enable and disable: the group's current version is read first, as the PATCH wants it (a change in between is 409, exit 1). */
-function enabledCommand(name: 'enable' | 'disable', summary: string) {
-  return defineCommand({
-    name,
-    summary,
-    usage: 'ID',
-    options: {},
-    positionals: { min: 1, max: 1 },
-    run: async (context, _values, [id]) => {
-      const client = context.api();
-      const path = { id: id! };
-      const { version } = await client.call(client.client.GET('/api/v1/enrollment-groups/{id}', { params: { path } }));
-      const body = { version, enabled: name === 'enable' };
-      const group = await client.call(client.client.PATCH('/api/v1/enrollment-groups/{id}', { params: { path }, body }));
-      if (context.out.json) return printJson(context.out, group);
-      context.out.stdout(`${group.name}: ${group.enabled ? 'enabled' : 'disabled'}\n`);
-    },
-  });
-}
+/** The record behind `enable` and `disable`. */
+const enabledSwitch = {
+  readVersion: async (client, id) => (await client.call(client.client.GET('/api/v1/enrollment-groups/{id}', { params: { path: { id } } }))).version,
+  patch: (client, id, body) => client.call(client.client.PATCH('/api/v1/enrollment-groups/{id}', { params: { path: { id } }, body })),
+} satisfies EnabledSwitch<{ name: string; enabled: boolean }>;
 
 /**
  * `provisio enrollment-groups ...`: which devices with a factory certificate of a manufacturer CA
@@ -165,8 +152,8 @@ export const enrollmentGroupsGroup: CommandGroup = {
         printGroup(context, await client.call(client.client.POST('/api/v1/enrollment-groups', { body })));
       },
     }),
-    enabledCommand('enable', 'Enable an enrollment group'),
-    enabledCommand('disable', 'Disable an enrollment group: it admits no device, and the provision-broker sessions it admitted end'),
+    enabledCommand('enable', 'Enable an enrollment group', enabledSwitch),
+    enabledCommand('disable', 'Disable an enrollment group: it admits no device, and the provision-broker sessions it admitted end', enabledSwitch),
     defineCommand({
       name: 'delete',
       summary: 'Delete an enrollment group; the provision-broker sessions it admitted end (its requests and devices stay)',

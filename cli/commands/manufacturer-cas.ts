@@ -1,4 +1,5 @@
 import type { Schemas } from '../api-client.ts';
+import { enabledCommand, type EnabledSwitch } from './enabled-switch.ts';
 import { defineCommand, type CommandContext, type CommandGroup } from '../command.ts';
 import { UsageError } from '../exit-codes.ts';
 import { pageOptions, pageQuery } from '../option-values.ts';
@@ -36,25 +37,11 @@ function printCa(context: CommandContext, ca: ManufacturerCa): void {
   ]);
 }
 
-/** enable and disable: the CA's current version is read first, as the PATCH wants it (a change in between is 409, exit 1). */
-function enabledCommand(name: 'enable' | 'disable', summary: string) {
-  return defineCommand({
-    name,
-    summary,
-    usage: 'ID',
-    options: {},
-    positionals: { min: 1, max: 1 },
-    run: async (context, _values, [id]) => {
-      const client = context.api();
-      const path = { id: id! };
-      const { version } = await client.call(client.client.GET('/api/v1/manufacturer-cas/{id}', { params: { path } }));
-      const body = { version, enabled: name === 'enable' };
-      const ca = await client.call(client.client.PATCH('/api/v1/manufacturer-cas/{id}', { params: { path }, body }));
-      if (context.out.json) return printJson(context.out, ca);
-      context.out.stdout(`${ca.name}: ${ca.enabled ? 'enabled' : 'disabled'}\n`);
-    },
-  });
-}
+/** The record behind `enable` and `disable`. */
+const enabledSwitch = {
+  readVersion: async (client, id) => (await client.call(client.client.GET('/api/v1/manufacturer-cas/{id}', { params: { path: { id } } }))).version,
+  patch: (client, id, body) => client.call(client.client.PATCH('/api/v1/manufacturer-cas/{id}', { params: { path: { id } }, body })),
+} satisfies EnabledSwitch<{ name: string; enabled: boolean }>;
 
 /**
  * `provisio manufacturer-cas ...`: the CAs device makers sign factory certificates with (issue 18,
@@ -108,8 +95,8 @@ export const manufacturerCasGroup: CommandGroup = {
         printCa(context, await client.call(client.client.POST('/api/v1/manufacturer-cas', { body: { name: values.name, pem } })));
       },
     }),
-    enabledCommand('enable', 'Enable a manufacturer CA'),
-    enabledCommand('disable', 'Disable a manufacturer CA: no device it signed is admitted, and their provision-broker sessions end'),
+    enabledCommand('enable', 'Enable a manufacturer CA', enabledSwitch),
+    enabledCommand('disable', 'Disable a manufacturer CA: no device it signed is admitted, and their provision-broker sessions end', enabledSwitch),
     defineCommand({
       name: 'delete',
       summary: 'Delete a manufacturer CA no enrollment group names, with its blocked certificates',
