@@ -1,25 +1,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { parseCredentialsCsv, type DeviceCredentials } from '../agent-sim/credentials-source.ts';
-import { runFleet, type FleetSummary } from '../agent-sim/fleet.ts';
 import { provisionStreamGroup, provisionStreamKey } from '../cluster/provision-stream.ts';
 import { loadConfig } from '../config/config.ts';
 import { openStore } from '../store/open-store.ts';
 import type { ProvisionStore } from '../store/types.ts';
 import { startCluster, type Cluster } from '../dev-support/cluster.ts';
 import { startRedisOrSkip, type RedisServer } from '../dev-support/redis-server.ts';
+import { assertOneValidCertificateEach, createRolloutCredentials, runSplitRollout, unfinishedRequests } from './support/cluster-rollout.ts';
 
 /**
  * Issue 5, "Done when": a real redis-server (persistent, restartable), two broker processes and
  * two provisioner processes (and the API process), all separate. Devices are split across both
  * brokers: half list broker 1 first, half broker 2 first.
  */
-
-const deviceSettings = { timeout: 8000, 'retry-interval': 500, 'retry-max-attempts': 60 } as const;
 
 async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -29,77 +26,6 @@ async function eventually<T>(what: string, probe: () => Promise<T | null | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function createCredentials(cluster: Cluster, accountName: string, prefix: string, count: number): Promise<DeviceCredentials[]> {
-  const account = await cluster.api<{ id: string }>('POST', '/accounts', { name: accountName });
-  assert.equal(account.status, 201, account.text);
-  const requests = Array.from({ length: count }, (_, i) => ({ accountId: account.body.id, clientId: `${prefix}-${String(i).padStart(4, '0')}` }));
-  const created = await cluster.api('POST', '/provision-requests/batch', { requests }, 'text/csv');
-  assert.equal(created.status, 201, created.text);
-  return parseCredentialsCsv(created.text);
-}
-
-/** Half the devices start on broker 1, half on broker 2; each lists the other as its fallback. */
-async function runSplitFleet(
-  cluster: Cluster,
-  credentials: readonly DeviceCredentials[],
-  stateRoot: string,
-  onProgress: (provisioned: number) => void,
-): Promise<{ first: FleetSummary; second: FleetSummary }> {
-  const [url1, url2] = cluster.provisionUrls;
-  const trustedRootPem = await readFile(cluster.rootCaFile, 'utf8');
-  const half = Math.ceil(credentials.length / 2);
-  const done = [0, 0];
-  const fleet = (part: readonly DeviceCredentials[], brokerUrl: string, index: 0 | 1) =>
-    runFleet({
-      credentials: part,
-      concurrency: 16,
-      brokerUrl,
-      trustedRootPem,
-      stateRoot: join(stateRoot, String(index)),
-      // The second half lets the platform make its key: the provision stream must carry that the
-      // device came over TLS, or it would be refused 426 (PROTOCOL.md §5).
-      settings: index === 0 ? deviceSettings : { ...deviceSettings, 'use-csr': false },
-      onProgress: (provisioned) => {
-        done[index] = provisioned;
-        onProgress(done[0]! + done[1]!);
-      },
-    });
-  const [first, second] = await Promise.all([fleet(credentials.slice(0, half), `${url1},${url2}`, 0), fleet(credentials.slice(half), `${url2},${url1}`, 1)]);
-  return { first, second };
-}
-
-/** Exactly one VALID certificate per device of the account, and none for anyone else. */
-async function assertOneValidCertificateEach(store: ProvisionStore, credentials: readonly DeviceCredentials[]): Promise<void> {
-  const expected = new Set(credentials.map((c) => c.clientId));
-  const perDevice = new Map<string, number>();
-  for (let offset = 0; ; offset += 1000) {
-    const page = await store.listCertificates({ status: 'VALID', limit: 1000, offset });
-    for (const certificate of page.items) {
-      if (expected.has(certificate.clientId)) perDevice.set(certificate.clientId, (perDevice.get(certificate.clientId) ?? 0) + 1);
-    }
-    if (page.items.length < 1000) break;
-  }
-  const duplicates = [...perDevice].filter(([, count]) => count > 1);
-  const missing = [...expected].filter((clientId) => !perDevice.has(clientId));
-  assert.deepEqual(duplicates, [], 'no device holds two valid certificates');
-  assert.deepEqual(missing, [], 'every device holds a valid certificate');
-}
-
-/** For a failure message: the requests that did not complete, with their audit trail. */
-async function unfinishedRequests(store: ProvisionStore, credentials: readonly DeviceCredentials[]): Promise<string> {
-  const page = await store.listProvisionRequests({ clientIds: credentials.map((c) => c.clientId), limit: 1000 });
-  const unfinished = page.items.filter((request) => request.jobStatus !== 'COMPLETED').slice(0, 5);
-  const lines = [];
-  for (const request of unfinished) {
-    const audit = await store.listAudit({ provisionRequestId: request.id, limit: 100 });
-    lines.push(
-      `${request.clientId} ${request.jobStatus} retryCount=${request.retryCount} currentRequestId=${request.currentRequestId}: ` +
-        audit.items.map((event) => `${new Date(event.time).toISOString().slice(17, 23)} ${event.type} ${JSON.stringify(event.detail)}`).join(' | '),
-    );
-  }
-  return lines.join('\n');
 }
 
 describe('cluster: two brokers and two provisioner workers on one Redis', { timeout: 240_000 }, () => {
@@ -145,11 +71,11 @@ describe('cluster: two brokers and two provisioner workers on one Redis', { time
     if (!cluster || !redis || !store || !probe) return t.skip('redis-server is not installed');
     const running = cluster;
     const server = redis;
-    const credentials = await createCredentials(running, 'scale', 'scale', 500);
+    const credentials = (await createRolloutCredentials(running, 'scale', 'scale', 500)).credentials;
     assert.equal(credentials.length, 500);
     const disruptions: Record<string, number> = {};
     let disruption: Promise<void> = Promise.resolve();
-    const { first, second } = await runSplitFleet(running, credentials, join(workDir, 'scale'), (provisioned) => {
+    const { first, second } = await runSplitRollout(running, credentials, join(workDir, 'scale'), (provisioned) => {
       if (provisioned >= 100 && disruptions['provisioner killed'] === undefined) {
         disruptions['provisioner killed'] = provisioned;
         disruption = disruption.then(() => running.byName('provisioner-1').kill9());
@@ -182,10 +108,10 @@ describe('cluster: two brokers and two provisioner workers on one Redis', { time
   it('moves the devices of a broker killed with -9 to the other broker, and they finish', async (t) => {
     if (!cluster || !store) return t.skip('redis-server is not installed');
     const running = cluster;
-    const credentials = await createCredentials(running, 'failover', 'failover', 160);
+    const credentials = (await createRolloutCredentials(running, 'failover', 'failover', 160)).credentials;
     let killedAt: number | undefined;
     let kill: Promise<void> = Promise.resolve();
-    const { first, second } = await runSplitFleet(running, credentials, join(workDir, 'failover'), (provisioned) => {
+    const { first, second } = await runSplitRollout(running, credentials, join(workDir, 'failover'), (provisioned) => {
       if (provisioned >= 30 && killedAt === undefined) {
         killedAt = provisioned;
         kill = running.byName('broker-1').kill9();
